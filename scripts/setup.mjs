@@ -84,7 +84,6 @@ function ensureNode() {
     "--no-package-lock",
     "--no-audit",
     "--no-fund",
-    "--allow-scripts=node",
     `node@${pinned}`,
   ]);
   if (!existsSync(bin)) fail(`node@${pinned} did not install a binary at ${bin}`);

@@ -15,12 +15,12 @@ export default defineConfig({
       default: {
         version: SOLC_VERSION,
         path: SOLJSON_PATH,
-        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
+        settings: { optimizer: { enabled: true, runs: 10_000 }, viaIR: true, evmVersion: "cancun" },
       },
       production: {
         version: SOLC_VERSION,
         path: SOLJSON_PATH,
-        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
+        settings: { optimizer: { enabled: true, runs: 10_000 }, viaIR: true, evmVersion: "cancun" },
       },
     },
   },

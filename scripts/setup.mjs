@@ -74,7 +74,10 @@ function ensureNode() {
     `Node ${process.versions.node} is older than ${MIN.join(".")}: provisioning node@${pinned} from the npm registry into .toolchain/`,
   );
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "package.json"), `${JSON.stringify({ private: true, allowScripts: { node: true } })}\n`);
+  writeFileSync(
+    join(dir, "package.json"),
+    `${JSON.stringify({ private: true, allowScripts: { node: true } })}\n`,
+  );
   run(process.execPath, [
     npmCli(),
     "install",

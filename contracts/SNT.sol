@@ -15,9 +15,6 @@ contract SNT is ERC20, Ownable {
     /// @notice An allowance can only go from zero to non-zero or from non-zero to zero.
     error SNTAllowanceMustBeZeroFirst(address owner, address spender, uint256 current, uint256 requested);
 
-    /// @notice The `approveAndCall` callback reverted without a reason.
-    error SNTApproveAndCallFailed(address spender);
-
     constructor(address owner_, uint256 initialSupply) ERC20("Status Network Token", "SNT") Ownable(owner_) {
         _mint(owner_, initialSupply);
     }

@@ -15,3 +15,5 @@ function step(label: string, cmd: string, args: string[]): void {
 }
 
 step("contracts", "hardhat", ["build", "--quiet"]);
+step("typed ABIs", "node", ["scripts/generate-abis.ts"]);
+step("TypeScript packages", "tsc", ["-b", "tsconfig.build.json"]);

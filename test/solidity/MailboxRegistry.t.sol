@@ -57,10 +57,7 @@ contract MailboxRegistryTest is Fixture {
     }
 
     function test_register_viaApproveAndCall() public {
-        bytes memory data = abi.encodeCall(
-            IMailboxRegistry.register,
-            (PEER_ID, addrs(), "", 0, PQ, PM, RETENTION)
-        );
+        bytes memory data = abi.encodeCall(IMailboxRegistry.register, (PEER_ID, addrs(), "", 0, PQ, PM, RETENTION));
         vm.prank(operator);
         snt.approveAndCall(address(registry), 2 * MIN_STAKE, data);
         assertEq(registry.getMailbox(operator).stake, 2 * MIN_STAKE, "stake is the approved amount");
@@ -143,7 +140,11 @@ contract MailboxRegistryTest is Fixture {
         vm.startPrank(operator);
         fot.approve(address(r), MIN_STAKE);
         vm.expectRevert(
-            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryStakeTooLow.selector, (MIN_STAKE * 99) / 100, MIN_STAKE)
+            abi.encodeWithSelector(
+                IMailboxRegistry.MailboxRegistryStakeTooLow.selector,
+                (MIN_STAKE * 99) / 100,
+                MIN_STAKE
+            )
         );
         r.register(PEER_ID, addrs(), "", MIN_STAKE, PQ, PM, RETENTION);
         vm.stopPrank();
@@ -152,7 +153,9 @@ contract MailboxRegistryTest is Fixture {
     function test_constructor_revertsOnBadParameters() public {
         vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidParameter.selector, "minStake"));
         new MailboxRegistry(IERC20(address(snt)), 0, 1, 1, 1, 0, admin, beneficiary, treasury);
-        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidParameter.selector, "maxSlashBps"));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidParameter.selector, "maxSlashBps")
+        );
         new MailboxRegistry(IERC20(address(snt)), 1, 1, 1, 10_001, 0, admin, beneficiary, treasury);
     }
 
@@ -458,7 +461,9 @@ contract MailboxRegistryTest is Fixture {
         registerOperator(MIN_STAKE);
         bytes32 role = registry.JAILER_ROLE();
         vm.prank(slasher);
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, slasher, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, slasher, role)
+        );
         registry.jail(operator);
         vm.prank(stranger);
         vm.expectRevert(

@@ -100,6 +100,19 @@ contract PaymentChannelsTest is Fixture {
         channels.open(payee, session, tooMuch, SALT);
     }
 
+    function test_open_revertsAtUint128Max() public {
+        uint256 max128 = type(uint128).max;
+        vm.prank(payer);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPaymentChannels.PaymentChannelsAmountTooLarge.selector,
+                max128,
+                uint256(type(uint96).max)
+            )
+        );
+        channels.open(payee, session, max128, SALT);
+    }
+
     function test_open_acceptsUint96Max() public {
         uint256 max = type(uint96).max;
         snt.mint(payer, max);

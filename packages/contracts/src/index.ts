@@ -1,0 +1,22 @@
+/**
+ * @packageDocumentation
+ * The TypeScript face of the Postbox contracts: ABIs typed `as const` (generated from the Hardhat
+ * artifacts by `scripts/generate-abis.ts`), known addresses per chain id, the parameters each
+ * network uses, and a viem deploy helper used by the devnet, the tests and the gas report.
+ */
+
+export { addressesFor, knownDeployments, type PostboxAddresses } from "./addresses.js";
+export { type DeployPostboxParameters, type DeployPostboxReturnType, deployPostbox } from "./deploy.js";
+export {
+  mailboxRegistryAbi,
+  mailboxRegistryBytecode,
+  paymentChannelsAbi,
+  paymentChannelsBytecode,
+  sntAbi,
+  sntBytecode,
+} from "./generated/artifacts.js";
+export { type NetworkParameters, networkParameters } from "./parameters.js";
+
+/** The registry's `Status` enum, in declaration order. */
+export const MailboxStatus = { None: 0, Active: 1, Exiting: 2, Jailed: 3 } as const;
+export type MailboxStatus = (typeof MailboxStatus)[keyof typeof MailboxStatus];

@@ -1,0 +1,42 @@
+import {
+  addressesFor,
+  deployPostbox,
+  mailboxRegistryAbi,
+  networkParameters,
+  paymentChannelsAbi,
+} from "@postbox/contracts";
+import { network } from "hardhat";
+import { parseEther } from "viem";
+import { describe, expect, it } from "vitest";
+
+describe("deployPostbox", () => {
+  it("deploys at the local chain's known addresses with the devnet parameters", async () => {
+    const { viem } = await network.connect();
+    const publicClient = await viem.getPublicClient();
+    const [wallet] = await viem.getWalletClients();
+    const deployed = await deployPostbox({
+      publicClient,
+      walletClient: wallet!,
+      parameters: networkParameters.local,
+      initialSupply: parseEther("1"),
+    });
+    const known = addressesFor(31337)!;
+    expect({ snt: deployed.snt, registry: deployed.registry, channels: deployed.channels }).toEqual({
+      snt: known.snt,
+      registry: known.registry,
+      channels: known.channels,
+    });
+    const closeGrace = await publicClient.readContract({
+      address: deployed.channels,
+      abi: paymentChannelsAbi,
+      functionName: "closeGrace",
+    });
+    expect(closeGrace).toBe(networkParameters.local.closeGrace);
+    const priceDelay = await publicClient.readContract({
+      address: deployed.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "priceDelay",
+    });
+    expect(priceDelay).toBe(networkParameters.local.priceDelay);
+  });
+});

@@ -6,7 +6,7 @@ import {
   paymentChannelsAbi,
 } from "@postbox/contracts";
 import { network } from "hardhat";
-import { parseEther } from "viem";
+import { getAddress, parseEther } from "viem";
 import { describe, expect, it } from "vitest";
 
 describe("deployPostbox", () => {
@@ -21,7 +21,11 @@ describe("deployPostbox", () => {
       initialSupply: parseEther("1"),
     });
     const known = addressesFor(31337)!;
-    expect({ snt: deployed.snt, registry: deployed.registry, channels: deployed.channels }).toEqual({
+    expect({
+      snt: getAddress(deployed.snt),
+      registry: getAddress(deployed.registry),
+      channels: getAddress(deployed.channels),
+    }).toEqual({
       snt: known.snt,
       registry: known.registry,
       channels: known.channels,

@@ -46,3 +46,27 @@ export type InvalidVoucherReason =
   | "signature s"
   | "wrong signer"
   | "amount out of range";
+
+/** An envelope is malformed, too large, or outside the accepted time window. */
+export class InvalidEnvelopeError extends BaseError {
+  override name = "InvalidEnvelopeError" as const;
+  constructor(details: string) {
+    super("Invalid envelope.", { details });
+  }
+}
+
+/** A message could not be decrypted or its sender signature did not verify. */
+export class DecryptionError extends BaseError {
+  override name = "DecryptionError" as const;
+  constructor(details: string, cause?: unknown) {
+    super("Cannot open message.", cause === undefined ? { details } : { details, cause });
+  }
+}
+
+/** A store receipt or a page commitment did not verify. */
+export class InvalidSignatureError extends BaseError {
+  override name = "InvalidSignatureError" as const;
+  constructor(details: string) {
+    super("Invalid mailbox signature.", { details });
+  }
+}

@@ -1,17 +1,92 @@
 /**
  * @packageDocumentation
  * The isomorphic core of Postbox, shared by the mailbox node, the client SDK, the prober and the
- * dashboard (browser and Node alike: no `node:` imports). Vouchers and price math here match the
- * contracts exactly.
+ * dashboard (browser and Node alike: no `node:` imports): envelopes and their ids, content
+ * topics, end-to-end encryption, the wire formats of `/postbox/store/1`, `/postbox/push/1` and
+ * `/postbox/info/1`, store receipts and page commitments, EIP-712 vouchers and price math. The
+ * vouchers and price math match the contracts exactly.
  */
 
 export {
+  bigintToBytes,
+  bytesEqual,
+  bytesToBigint,
+  type CanonicalField,
+  canonical,
+  compareBytes,
+  fromHex,
+  toHex,
+} from "./canonical.js";
+export {
+  DEFAULT_PUBSUB_TOPIC,
+  ENVELOPE_VERSION,
+  INFO_PROTOCOL,
+  LIMITS,
+  PUSH_PROTOCOL,
+  STORE_PROTOCOL,
+} from "./constants.js";
+export {
+  createGroupKey,
+  createIdentity,
+  decryptDirect,
+  decryptGroup,
+  decryptRoom,
+  encryptDirect,
+  encryptGroup,
+  encryptRoom,
+  type Identity,
+  MessageKind,
+  type OpenedMessage,
+  roomKey,
+} from "./crypto.js";
+export {
+  checkEnvelopeTime,
+  compareEnvelopes,
+  createEnvelope,
+  type Envelope,
+  envelopeId,
+  type IdentifiedEnvelope,
+  identify,
+  validateEnvelope,
+} from "./envelope.js";
+export {
   BaseError,
   type BaseErrorParameters,
+  DecryptionError,
+  InvalidEnvelopeError,
+  InvalidSignatureError,
   InvalidVoucherError,
   type InvalidVoucherReason,
 } from "./errors.js";
+export {
+  ChatMessage,
+  InfoRequest,
+  InfoResponse,
+  PushRequest,
+  PushResponse,
+  Quote,
+  StatusCode,
+  StoreQuery,
+  StoreReceipt,
+  StoreResponse,
+  Voucher as WireVoucher,
+} from "./pb/messages.js";
 export { maxPageCost, type Price, pageCost } from "./price.js";
+export {
+  commitmentSigningBytes,
+  queryDigest,
+  receiptSigningBytes,
+  signWithPeerKey,
+  verifyPeerSignature,
+} from "./signing.js";
+export {
+  groupTopic,
+  INBOX_PARTITIONS,
+  inboxPartition,
+  inboxTopic,
+  normaliseRoomName,
+  roomTopic,
+} from "./topics.js";
 export {
   computeChannelId,
   hashVoucher,

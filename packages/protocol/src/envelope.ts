@@ -31,7 +31,7 @@ export function createEnvelope(args: {
     version: ENVELOPE_VERSION,
     contentTopic: args.contentTopic,
     timestamp: args.timestamp ?? BigInt(Date.now()),
-    payload: args.payload as Uint8Array<ArrayBuffer>,
+    payload: args.payload,
   };
   return { ...e, id: envelopeId(e) };
 }

@@ -10,7 +10,7 @@ export interface Envelope {
   version: number
   contentTopic: string
   timestamp: bigint
-  payload: Uint8Array<ArrayBuffer>
+  payload: Uint8Array
 }
 
 export namespace Envelope {
@@ -148,10 +148,10 @@ export namespace Envelope {
 
   export interface EnvelopePayloadFieldEvent {
     field: '$.payload'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
-  export function encode (obj: Partial<Envelope>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<Envelope>): Uint8Array {
     return encodeMessage(obj, Envelope.codec())
   }
 
@@ -199,9 +199,9 @@ export namespace StatusCode {
 }
 
 export interface Voucher {
-  channelId: Uint8Array<ArrayBuffer>
-  cumulativeAmount: Uint8Array<ArrayBuffer>
-  signature: Uint8Array<ArrayBuffer>
+  channelId: Uint8Array
+  cumulativeAmount: Uint8Array
+  signature: Uint8Array
 }
 
 export namespace Voucher {
@@ -307,20 +307,20 @@ export namespace Voucher {
 
   export interface VoucherChannelIdFieldEvent {
     field: '$.channelId'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface VoucherCumulativeAmountFieldEvent {
     field: '$.cumulativeAmount'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface VoucherSignatureFieldEvent {
     field: '$.signature'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
-  export function encode (obj: Partial<Voucher>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<Voucher>): Uint8Array {
     return encodeMessage(obj, Voucher.codec())
   }
 
@@ -338,9 +338,9 @@ export interface StoreQuery {
   contentTopics: string[]
   timeStart?: bigint
   timeEnd?: bigint
-  ids: Uint8Array<ArrayBuffer>[]
+  ids: Uint8Array[]
   includeData: boolean
-  cursor?: Uint8Array<ArrayBuffer>
+  cursor?: Uint8Array
   forward: boolean
   pageSize?: number
   voucher?: Voucher
@@ -620,7 +620,7 @@ export namespace StoreQuery {
   export interface StoreQueryIdsFieldEvent {
     field: '$.ids[]'
     index: number
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreQueryIncludeDataFieldEvent {
@@ -630,7 +630,7 @@ export namespace StoreQuery {
 
   export interface StoreQueryCursorFieldEvent {
     field: '$.cursor'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreQueryForwardFieldEvent {
@@ -645,20 +645,20 @@ export namespace StoreQuery {
 
   export interface StoreQueryVoucherChannelIdFieldEvent {
     field: '$.voucher.channelId'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreQueryVoucherCumulativeAmountFieldEvent {
     field: '$.voucher.cumulativeAmount'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreQueryVoucherSignatureFieldEvent {
     field: '$.voucher.signature'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
-  export function encode (obj: Partial<StoreQuery>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<StoreQuery>): Uint8Array {
     return encodeMessage(obj, StoreQuery.codec())
   }
 
@@ -672,10 +672,10 @@ export namespace StoreQuery {
 }
 
 export interface Quote {
-  pricePerQuery: Uint8Array<ArrayBuffer>
-  pricePerMessage: Uint8Array<ArrayBuffer>
-  maxPageCost: Uint8Array<ArrayBuffer>
-  spent: Uint8Array<ArrayBuffer>
+  pricePerQuery: Uint8Array
+  pricePerMessage: Uint8Array
+  maxPageCost: Uint8Array
+  spent: Uint8Array
   payee: string
   chainId: bigint
   channelsContract: string
@@ -852,22 +852,22 @@ export namespace Quote {
 
   export interface QuotePricePerQueryFieldEvent {
     field: '$.pricePerQuery'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface QuotePricePerMessageFieldEvent {
     field: '$.pricePerMessage'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface QuoteMaxPageCostFieldEvent {
     field: '$.maxPageCost'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface QuoteSpentFieldEvent {
     field: '$.spent'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface QuotePayeeFieldEvent {
@@ -885,7 +885,7 @@ export namespace Quote {
     value: string
   }
 
-  export function encode (obj: Partial<Quote>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<Quote>): Uint8Array {
     return encodeMessage(obj, Quote.codec())
   }
 
@@ -903,12 +903,12 @@ export interface StoreResponse {
   status: StatusCode
   statusDesc: string
   envelopes: Envelope[]
-  ids: Uint8Array<ArrayBuffer>[]
-  nextCursor?: Uint8Array<ArrayBuffer>
+  ids: Uint8Array[]
+  nextCursor?: Uint8Array
   quote?: Quote
-  spent: Uint8Array<ArrayBuffer>
-  cost: Uint8Array<ArrayBuffer>
-  commitment: Uint8Array<ArrayBuffer>
+  spent: Uint8Array
+  cost: Uint8Array
+  commitment: Uint8Array
 }
 
 export namespace StoreResponse {
@@ -1204,39 +1204,39 @@ export namespace StoreResponse {
 
   export interface StoreResponseEnvelopesPayloadFieldEvent {
     field: '$.envelopes[].payload'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
     index: number
   }
 
   export interface StoreResponseIdsFieldEvent {
     field: '$.ids[]'
     index: number
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreResponseNextCursorFieldEvent {
     field: '$.nextCursor'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreResponseQuotePricePerQueryFieldEvent {
     field: '$.quote.pricePerQuery'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreResponseQuotePricePerMessageFieldEvent {
     field: '$.quote.pricePerMessage'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreResponseQuoteMaxPageCostFieldEvent {
     field: '$.quote.maxPageCost'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreResponseQuoteSpentFieldEvent {
     field: '$.quote.spent'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreResponseQuotePayeeFieldEvent {
@@ -1256,20 +1256,20 @@ export namespace StoreResponse {
 
   export interface StoreResponseSpentFieldEvent {
     field: '$.spent'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreResponseCostFieldEvent {
     field: '$.cost'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreResponseCommitmentFieldEvent {
     field: '$.commitment'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
-  export function encode (obj: Partial<StoreResponse>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<StoreResponse>): Uint8Array {
     return encodeMessage(obj, StoreResponse.codec())
   }
 
@@ -1394,10 +1394,10 @@ export namespace PushRequest {
 
   export interface PushRequestEnvelopePayloadFieldEvent {
     field: '$.envelope.payload'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
-  export function encode (obj: Partial<PushRequest>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<PushRequest>): Uint8Array {
     return encodeMessage(obj, PushRequest.codec())
   }
 
@@ -1411,10 +1411,10 @@ export namespace PushRequest {
 }
 
 export interface StoreReceipt {
-  envelopeId: Uint8Array<ArrayBuffer>
+  envelopeId: Uint8Array
   storedAt: bigint
   retainUntil: bigint
-  signature: Uint8Array<ArrayBuffer>
+  signature: Uint8Array
 }
 
 export namespace StoreReceipt {
@@ -1537,7 +1537,7 @@ export namespace StoreReceipt {
 
   export interface StoreReceiptEnvelopeIdFieldEvent {
     field: '$.envelopeId'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface StoreReceiptStoredAtFieldEvent {
@@ -1552,10 +1552,10 @@ export namespace StoreReceipt {
 
   export interface StoreReceiptSignatureFieldEvent {
     field: '$.signature'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
-  export function encode (obj: Partial<StoreReceipt>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<StoreReceipt>): Uint8Array {
     return encodeMessage(obj, StoreReceipt.codec())
   }
 
@@ -1711,7 +1711,7 @@ export namespace PushResponse {
 
   export interface PushResponseReceiptEnvelopeIdFieldEvent {
     field: '$.receipt.envelopeId'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface PushResponseReceiptStoredAtFieldEvent {
@@ -1726,10 +1726,10 @@ export namespace PushResponse {
 
   export interface PushResponseReceiptSignatureFieldEvent {
     field: '$.receipt.signature'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
-  export function encode (obj: Partial<PushResponse>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<PushResponse>): Uint8Array {
     return encodeMessage(obj, PushResponse.codec())
   }
 
@@ -1793,7 +1793,7 @@ export namespace InfoRequest {
     return _codec
   }
 
-  export function encode (obj: Partial<InfoRequest>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<InfoRequest>): Uint8Array {
     return encodeMessage(obj, InfoRequest.codec())
   }
 
@@ -1813,8 +1813,8 @@ export interface InfoResponse {
   chainId: bigint
   registry: string
   channels: string
-  pricePerQuery: Uint8Array<ArrayBuffer>
-  pricePerMessage: Uint8Array<ArrayBuffer>
+  pricePerQuery: Uint8Array
+  pricePerMessage: Uint8Array
   free: boolean
   retentionSeconds: bigint
   maxPageSize: number
@@ -1823,8 +1823,8 @@ export interface InfoResponse {
   maxClockSkewMs: bigint
   envelopeCount: bigint
   pubsubTopics: string[]
-  pendingPricePerQuery?: Uint8Array<ArrayBuffer>
-  pendingPricePerMessage?: Uint8Array<ArrayBuffer>
+  pendingPricePerQuery?: Uint8Array
+  pendingPricePerMessage?: Uint8Array
   priceEffectiveAt?: bigint
 }
 
@@ -2248,12 +2248,12 @@ export namespace InfoResponse {
 
   export interface InfoResponsePricePerQueryFieldEvent {
     field: '$.pricePerQuery'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface InfoResponsePricePerMessageFieldEvent {
     field: '$.pricePerMessage'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface InfoResponseFreeFieldEvent {
@@ -2299,12 +2299,12 @@ export namespace InfoResponse {
 
   export interface InfoResponsePendingPricePerQueryFieldEvent {
     field: '$.pendingPricePerQuery'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface InfoResponsePendingPricePerMessageFieldEvent {
     field: '$.pendingPricePerMessage'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface InfoResponsePriceEffectiveAtFieldEvent {
@@ -2312,7 +2312,7 @@ export namespace InfoResponse {
     value: bigint
   }
 
-  export function encode (obj: Partial<InfoResponse>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<InfoResponse>): Uint8Array {
     return encodeMessage(obj, InfoResponse.codec())
   }
 
@@ -2327,12 +2327,12 @@ export namespace InfoResponse {
 
 export interface ChatMessage {
   kind: number
-  sender: Uint8Array<ArrayBuffer>
-  recipient: Uint8Array<ArrayBuffer>
+  sender: Uint8Array
+  recipient: Uint8Array
   conversation: string
   timestamp: bigint
   text: string
-  signature: Uint8Array<ArrayBuffer>
+  signature: Uint8Array
 }
 
 export namespace ChatMessage {
@@ -2511,12 +2511,12 @@ export namespace ChatMessage {
 
   export interface ChatMessageSenderFieldEvent {
     field: '$.sender'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface ChatMessageRecipientFieldEvent {
     field: '$.recipient'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
   export interface ChatMessageConversationFieldEvent {
@@ -2536,10 +2536,10 @@ export namespace ChatMessage {
 
   export interface ChatMessageSignatureFieldEvent {
     field: '$.signature'
-    value: Uint8Array<ArrayBuffer>
+    value: Uint8Array
   }
 
-  export function encode (obj: Partial<ChatMessage>): Uint8Array<ArrayBuffer> {
+  export function encode (obj: Partial<ChatMessage>): Uint8Array {
     return encodeMessage(obj, ChatMessage.codec())
   }
 

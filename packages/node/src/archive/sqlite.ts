@@ -1,0 +1,248 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { compareEnvelopes } from "@postbox/protocol";
+import { ArchiveError } from "../errors.js";
+import type {
+  Archive,
+  ArchivePage,
+  ArchiveQuery,
+  ArchiveStats,
+  Position,
+  RetentionPolicy,
+  StoredEnvelope,
+} from "./types.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS envelopes (
+  seq INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  size INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS envelopes_topic_ts_id ON envelopes (topic, ts, id);
+CREATE INDEX IF NOT EXISTS envelopes_ts ON envelopes (ts);
+`;
+
+interface Row {
+  id: Uint8Array;
+  topic: string;
+  ts: number | bigint;
+  version: number;
+  payload: Uint8Array;
+  received_at: number;
+}
+
+export interface SqliteArchiveOptions {
+  /** Database file; ":memory:" for a throwaway archive. */
+  path: string;
+  /** `FULL` (default) fsyncs the WAL on every commit: a stored envelope survives power loss. */
+  synchronous?: "FULL" | "NORMAL";
+}
+
+/**
+ * The default archive: one SQLite file (`node:sqlite`, no native build) in WAL mode, with an
+ * index on (topic, timestamp, id) that serves each topic's page in order; pages over several
+ * topics are merged from per-topic range scans.
+ */
+export class SqliteArchive implements Archive {
+  readonly kind = "sqlite" as const;
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #position: StatementSync;
+  readonly #has: StatementSync;
+  readonly #pages = new Map<string, StatementSync>();
+  #count = 0;
+  #bytes = 0;
+  #closed = false;
+
+  constructor(options: SqliteArchiveOptions) {
+    try {
+      if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+      this.#db = new DatabaseSync(options.path);
+      this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.synchronous ?? "FULL"};`);
+      this.#db.exec("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;");
+      this.#db.exec(SCHEMA);
+      this.#insert = this.#db.prepare(
+        "INSERT OR IGNORE INTO envelopes (id, topic, ts, version, payload, size, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      );
+      this.#position = this.#db.prepare("SELECT ts FROM envelopes WHERE id = ?");
+      this.#has = this.#db.prepare("SELECT 1 AS held FROM envelopes WHERE id = ?");
+      const totals = this.#db
+        .prepare("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM envelopes")
+        .get() as {
+        n: number;
+        bytes: number;
+      };
+      this.#count = Number(totals.n);
+      this.#bytes = Number(totals.bytes);
+    } catch (cause) {
+      throw new ArchiveError(`cannot open SQLite archive at ${options.path}`, cause);
+    }
+  }
+
+  async insert(envelopes: StoredEnvelope[]): Promise<Uint8Array[]> {
+    this.#checkOpen();
+    const fresh: Uint8Array[] = [];
+    let added = 0;
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      for (const e of envelopes) {
+        const r = this.#insert.run(
+          e.id,
+          e.contentTopic,
+          e.timestamp,
+          e.version,
+          e.payload,
+          e.payload.length,
+          e.receivedAt,
+        );
+        if (Number(r.changes) === 1) {
+          fresh.push(e.id);
+          added += e.payload.length;
+        }
+      }
+      this.#db.exec("COMMIT");
+    } catch (cause) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw new ArchiveError("insert failed", cause);
+    }
+    this.#count += fresh.length;
+    this.#bytes += added;
+    return fresh;
+  }
+
+  async query(q: ArchiveQuery): Promise<ArchivePage> {
+    this.#checkOpen();
+    const want = q.limit + 1;
+    const rows: StoredEnvelope[] = [];
+    for (const topic of new Set(q.topics)) {
+      for (const r of this.#page(q).all(...this.#params(q, topic, want)) as unknown as Row[])
+        rows.push(toEnvelope(r));
+    }
+    if (q.topics.length > 1) rows.sort(q.forward ? compareEnvelopes : (a, b) => compareEnvelopes(b, a));
+    return cut(rows, q);
+  }
+
+  async position(id: Uint8Array): Promise<Position | undefined> {
+    this.#checkOpen();
+    const r = this.#position.get(id) as { ts: number } | undefined;
+    return r ? { timestamp: BigInt(r.ts), id } : undefined;
+  }
+
+  async presence(ids: Uint8Array[]): Promise<Uint8Array[]> {
+    this.#checkOpen();
+    return ids.filter((id) => this.#has.get(id) !== undefined);
+  }
+
+  async prune(policy: RetentionPolicy, nowMs: number, batch: number): Promise<number> {
+    this.#checkOpen();
+    let excess = 0;
+    let cutoff: number | undefined;
+    if (policy.maxAgeMs !== undefined) cutoff = nowMs - policy.maxAgeMs;
+    if (policy.maxCount !== undefined && this.#count > policy.maxCount)
+      excess = this.#count - policy.maxCount;
+    const overBytes = policy.maxBytes !== undefined && this.#bytes > policy.maxBytes;
+    if (cutoff === undefined && excess === 0 && !overBytes) return 0;
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      // Oldest first; the ts index makes this a short range scan.
+      const candidates = this.#db
+        .prepare("SELECT seq, ts, size FROM envelopes ORDER BY ts LIMIT ?")
+        .all(batch) as { seq: number; ts: number; size: number }[];
+      let bytes = this.#bytes;
+      let count = this.#count;
+      const doomed: number[] = [];
+      for (const c of candidates) {
+        const old = cutoff !== undefined && c.ts < cutoff;
+        const tooMany = policy.maxCount !== undefined && count > policy.maxCount;
+        const tooBig = policy.maxBytes !== undefined && bytes > policy.maxBytes;
+        if (!old && !tooMany && !tooBig) break;
+        doomed.push(c.seq);
+        bytes -= c.size;
+        count -= 1;
+      }
+      if (doomed.length > 0) {
+        const del = this.#db.prepare(
+          `DELETE FROM envelopes WHERE seq IN (${doomed.map(() => "?").join(",")})`,
+        );
+        del.run(...doomed);
+      }
+      this.#db.exec("COMMIT");
+      this.#bytes = bytes;
+      this.#count = count;
+      return doomed.length;
+    } catch (cause) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw new ArchiveError("prune failed", cause);
+    }
+  }
+
+  async stats(): Promise<ArchiveStats> {
+    return { envelopes: this.#count, payloadBytes: this.#bytes };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ArchiveError("archive is closed");
+  }
+
+  #page(q: ArchiveQuery): StatementSync {
+    const key = `${q.forward ? "f" : "b"}${q.after ? "c" : ""}${q.timeStart !== undefined ? "s" : ""}${q.timeEnd !== undefined ? "e" : ""}`;
+    let stmt = this.#pages.get(key);
+    if (!stmt) {
+      const where = ["topic = ?"];
+      if (q.timeStart !== undefined) where.push("ts >= ?");
+      if (q.timeEnd !== undefined) where.push("ts <= ?");
+      if (q.after) where.push(q.forward ? "(ts, id) > (?, ?)" : "(ts, id) < (?, ?)");
+      const order = q.forward ? "ts ASC, id ASC" : "ts DESC, id DESC";
+      stmt = this.#db.prepare(
+        `SELECT id, topic, ts, version, payload, received_at FROM envelopes WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`,
+      );
+      this.#pages.set(key, stmt);
+    }
+    return stmt;
+  }
+
+  #params(q: ArchiveQuery, topic: string, limit: number): (string | bigint | Uint8Array | number)[] {
+    const p: (string | bigint | Uint8Array | number)[] = [topic];
+    if (q.timeStart !== undefined) p.push(q.timeStart);
+    if (q.timeEnd !== undefined) p.push(q.timeEnd);
+    if (q.after) p.push(q.after.timestamp, q.after.id);
+    p.push(limit);
+    return p;
+  }
+}
+
+function toEnvelope(r: Row): StoredEnvelope {
+  return {
+    id: r.id,
+    version: r.version,
+    contentTopic: r.topic,
+    timestamp: BigInt(r.ts),
+    payload: r.payload,
+    receivedAt: Number(r.received_at),
+  };
+}
+
+/** Takes the first `limit` rows (already in order) within the byte budget; `more` if any remain. */
+export function cut(rows: StoredEnvelope[], q: ArchiveQuery): ArchivePage {
+  const envelopes: StoredEnvelope[] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    if (envelopes.length === q.limit) break;
+    if (q.maxBytes !== undefined && envelopes.length > 0 && bytes + r.payload.length > q.maxBytes) break;
+    envelopes.push(r);
+    bytes += r.payload.length;
+  }
+  return { envelopes, more: rows.length > envelopes.length };
+}

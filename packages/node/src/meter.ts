@@ -1,0 +1,35 @@
+import type { PeerId } from "@libp2p/interface";
+import type { Quote, StatusCode, StoreQuery } from "@postbox/protocol";
+
+/** What a page cost and the channel's new cumulative total. */
+export interface Charge {
+  cost: bigint;
+  spent: bigint;
+}
+
+export type MeterDecision =
+  | {
+      ok: true;
+      /** Records the charge for `messages` returned; resolves once it is durably committed. */
+      charge(messages: number): Promise<Charge>;
+      /** Releases a reservation when nothing is served (an error after authorisation). */
+      release(): void;
+    }
+  | { ok: false; status: StatusCode; desc: string; quote?: Quote };
+
+/**
+ * Decides whether a store query is paid for. The free meter serves everything; the channel meter
+ * (paid mode) checks the query's voucher and commits it with the charge.
+ */
+export interface QueryMeter {
+  readonly mode: "free" | "paid";
+  authorize(args: { peer: PeerId; query: StoreQuery; maxMessages: number }): Promise<MeterDecision>;
+}
+
+/** Serves every query without charge: free mode, chosen by the operator or when no chain is configured. */
+export class FreeMeter implements QueryMeter {
+  readonly mode = "free" as const;
+  async authorize(): Promise<MeterDecision> {
+    return { ok: true, charge: async () => ({ cost: 0n, spent: 0n }), release: () => undefined };
+  }
+}

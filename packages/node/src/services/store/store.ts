@@ -1,0 +1,232 @@
+import type { Connection, PrivateKey, Startable, Stream } from "@libp2p/interface";
+import { pbStream, type RateLimiter } from "@libp2p/utils";
+import {
+  bigintToBytes,
+  commitmentSigningBytes,
+  LIMITS,
+  STORE_PROTOCOL,
+  StatusCode,
+  StoreQuery,
+  StoreResponse,
+} from "@postbox/protocol";
+import type { Logger } from "pino";
+import type { Archive, Position } from "../../archive/types.js";
+import type { QueryMeter } from "../../meter.js";
+import type { Metrics } from "../../metrics.js";
+import type { MailboxStoreComponents } from "./index.js";
+
+export interface MailboxStoreInit {
+  archive: Archive;
+  meter: QueryMeter;
+  /** The mailbox's libp2p key: signs page commitments. */
+  privateKey: PrivateKey;
+  metrics: Metrics;
+  log: Logger;
+  rateLimiter: RateLimiter;
+  /** Concurrent inbound store streams per connection (default 32). */
+  maxInboundStreams?: number;
+  /** Largest response payload per page in bytes (default 4 MiB; one envelope is always returned). */
+  maxPageBytes?: number;
+  /** How long a peer has to send its query (default 10 s). */
+  readTimeoutMs?: number;
+}
+
+/** A query that failed validation: the status and description go back to the peer. */
+class Refusal {
+  constructor(
+    readonly status: StatusCode,
+    readonly desc: string,
+  ) {}
+}
+
+const REQUEST_MAX_BYTES = 64 * 1024;
+
+export class MailboxStore implements Startable {
+  readonly #components: MailboxStoreComponents;
+  readonly #init: MailboxStoreInit;
+  #started = false;
+
+  constructor(components: MailboxStoreComponents, init: MailboxStoreInit) {
+    this.#components = components;
+    this.#init = init;
+  }
+
+  readonly [Symbol.toStringTag] = "@postbox/store";
+
+  async start(): Promise<void> {
+    await this.#components.registrar.handle(
+      STORE_PROTOCOL,
+      (stream, connection) => this.handle(stream, connection),
+      {
+        maxInboundStreams: this.#init.maxInboundStreams ?? 32,
+      },
+    );
+    this.#started = true;
+  }
+
+  async stop(): Promise<void> {
+    await this.#components.registrar.unhandle(STORE_PROTOCOL);
+    this.#started = false;
+  }
+
+  isStarted(): boolean {
+    return this.#started;
+  }
+
+  /** Serves one query on one stream. Never throws: every failure becomes a status. */
+  async handle(stream: Stream, connection: Pick<Connection, "remotePeer">): Promise<void> {
+    const started = performance.now();
+    const pb = pbStream(stream, { maxDataLength: REQUEST_MAX_BYTES });
+    const signal = AbortSignal.timeout(this.#init.readTimeoutMs ?? 10_000);
+    let query: StoreQuery | undefined;
+    let response: StoreResponse;
+    try {
+      try {
+        query = await pb.read(StoreQuery, {
+          signal,
+          limits: { contentTopics: 64, ids: 1_000 },
+        });
+      } catch (err) {
+        throw new Refusal(StatusCode.BAD_REQUEST, `malformed query: ${describe(err)}`);
+      }
+      response = await this.#serve(query, connection);
+    } catch (err) {
+      if (err instanceof Refusal) {
+        response = empty(query?.requestId ?? "", err.status, err.desc);
+      } else {
+        this.#init.log.error({ err, peer: connection.remotePeer.toString() }, "store query failed");
+        response = empty(query?.requestId ?? "", StatusCode.INTERNAL, "internal error");
+      }
+    }
+    this.#init.metrics.queries.inc({
+      protocol: "store",
+      status: StatusCode[response.status] ?? String(response.status),
+    });
+    try {
+      await pb.write(response, StoreResponse, { signal: AbortSignal.timeout(30_000) });
+      await stream.close({ signal: AbortSignal.timeout(5_000) });
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    }
+    this.#init.metrics.querySeconds.observe({ protocol: "store" }, (performance.now() - started) / 1000);
+  }
+
+  async #serve(q: StoreQuery, connection: Pick<Connection, "remotePeer">): Promise<StoreResponse> {
+    const { archive, meter } = this.#init;
+    try {
+      this.#init.rateLimiter.consume(connection.remotePeer.toString());
+    } catch {
+      throw new Refusal(StatusCode.RATE_LIMITED, "too many queries; slow down");
+    }
+    if (new TextEncoder().encode(q.requestId).length > LIMITS.maxRequestIdBytes) {
+      throw new Refusal(StatusCode.BAD_REQUEST, `request id longer than ${LIMITS.maxRequestIdBytes} bytes`);
+    }
+
+    // Presence query: which of these ids do you hold? Free of charge and cheap.
+    if (!q.includeData && q.ids.length > 0) {
+      if (q.ids.length > LIMITS.maxPresenceIds) {
+        throw new Refusal(StatusCode.BAD_REQUEST, `at most ${LIMITS.maxPresenceIds} ids per presence query`);
+      }
+      if (q.ids.some((id) => id.length !== 32)) throw new Refusal(StatusCode.BAD_REQUEST, "ids are 32 bytes");
+      const held = await archive.presence(q.ids);
+      return this.#respond(q, { ...empty(q.requestId, StatusCode.OK, "OK"), ids: held }, held, undefined);
+    }
+
+    if (q.contentTopics.length === 0) throw new Refusal(StatusCode.BAD_REQUEST, "no content topics");
+    if (q.contentTopics.length > LIMITS.maxContentTopics) {
+      throw new Refusal(
+        StatusCode.BAD_REQUEST,
+        `at most ${LIMITS.maxContentTopics} content topics per query`,
+      );
+    }
+    if (q.ids.length > 0)
+      throw new Refusal(StatusCode.BAD_REQUEST, "ids are for presence queries (include_data false)");
+    const pageSize = q.pageSize ?? LIMITS.defaultPageSize;
+    if (pageSize < 1 || pageSize > LIMITS.maxPageSize) {
+      throw new Refusal(StatusCode.BAD_REQUEST, `page size must be 1..${LIMITS.maxPageSize}`);
+    }
+    if (q.timeStart !== undefined && q.timeEnd !== undefined && q.timeStart > q.timeEnd) {
+      throw new Refusal(StatusCode.BAD_REQUEST, "time_start is after time_end");
+    }
+    let after: Position | undefined;
+    if (q.cursor !== undefined) {
+      if (q.cursor.length !== 32)
+        throw new Refusal(StatusCode.BAD_REQUEST, "a cursor is a 32-byte envelope id");
+      after = await archive.position(q.cursor);
+      if (!after) throw new Refusal(StatusCode.NOT_FOUND, "unknown cursor (never issued here, or expired)");
+    }
+
+    const decision = await meter.authorize({ peer: connection.remotePeer, query: q, maxMessages: pageSize });
+    if (!decision.ok) {
+      const refused = empty(q.requestId, decision.status, decision.desc);
+      if (decision.quote) refused.quote = decision.quote;
+      return refused;
+    }
+    let page: Awaited<ReturnType<Archive["query"]>>;
+    try {
+      page = await archive.query({
+        topics: q.contentTopics,
+        ...(q.timeStart !== undefined ? { timeStart: q.timeStart } : {}),
+        ...(q.timeEnd !== undefined ? { timeEnd: q.timeEnd } : {}),
+        ...(after ? { after } : {}),
+        forward: q.forward,
+        limit: pageSize,
+        maxBytes: this.#init.maxPageBytes ?? 4 * 1024 * 1024,
+      });
+    } catch (err) {
+      decision.release();
+      throw err;
+    }
+    const charge = await decision.charge(page.envelopes.length);
+    const ids = page.envelopes.map((e) => e.id);
+    const nextCursor = page.more ? ids.at(-1) : undefined;
+    this.#init.metrics.envelopesServed.inc(page.envelopes.length);
+    const response: StoreResponse = {
+      ...empty(q.requestId, StatusCode.OK, "OK"),
+      envelopes: page.envelopes.map((e) => ({
+        version: e.version,
+        contentTopic: e.contentTopic,
+        timestamp: e.timestamp,
+        payload: e.payload,
+      })),
+      ids,
+      spent: bigintToBytes(charge.spent),
+      cost: bigintToBytes(charge.cost),
+    };
+    return this.#respond(q, response, ids, nextCursor);
+  }
+
+  async #respond(
+    q: StoreQuery,
+    response: StoreResponse,
+    ids: Uint8Array[],
+    nextCursor: Uint8Array | undefined,
+  ): Promise<StoreResponse> {
+    if (nextCursor) response.nextCursor = nextCursor;
+    response.commitment = await this.#init.privateKey.sign(commitmentSigningBytes(q, ids, nextCursor));
+    return response;
+  }
+}
+
+function empty(requestId: string, status: StatusCode, statusDesc: string): StoreResponse {
+  return {
+    requestId,
+    status,
+    statusDesc,
+    envelopes: [],
+    ids: [],
+    spent: new Uint8Array(0),
+    cost: new Uint8Array(0),
+    commitment: new Uint8Array(0),
+  };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    if (err.name === "InvalidDataLengthError") return "frame too large";
+    if (err.name === "TimeoutError" || err.name === "AbortError") return "timed out waiting for the query";
+    if (err.name === "UnexpectedEOFError") return "stream ended before a full query";
+    return err.name === "Error" ? "cannot decode" : err.name;
+  }
+  return "cannot decode";
+}

@@ -43,7 +43,6 @@ export {
   checkEnvelopeTime,
   compareEnvelopes,
   createEnvelope,
-  type Envelope,
   envelopeId,
   type IdentifiedEnvelope,
   identify,
@@ -60,6 +59,7 @@ export {
 } from "./errors.js";
 export {
   ChatMessage,
+  Envelope,
   InfoRequest,
   InfoResponse,
   PushRequest,

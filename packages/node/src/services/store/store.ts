@@ -223,7 +223,8 @@ function empty(requestId: string, status: StatusCode, statusDesc: string): Store
 
 function describe(err: unknown): string {
   if (err instanceof Error) {
-    if (err.name === "InvalidDataLengthError") return "frame too large";
+    if (err.name === "InvalidDataLengthError" || err.name === "InvalidDataLengthLengthError")
+      return "frame too large";
     if (err.name === "TimeoutError" || err.name === "AbortError") return "timed out waiting for the query";
     if (err.name === "UnexpectedEOFError") return "stream ended before a full query";
     return err.name === "Error" ? "cannot decode" : err.name;

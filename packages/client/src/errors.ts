@@ -1,0 +1,43 @@
+import type { StatusCode } from "@postbox/protocol";
+
+export interface BaseErrorParameters {
+  details?: string;
+  cause?: unknown;
+}
+
+/** The base of every error `@postbox/client` throws. The SDK never logs; it throws these. */
+export class BaseError extends Error {
+  override name = "PostboxClientError";
+  readonly shortMessage: string;
+  readonly details: string | undefined;
+
+  constructor(shortMessage: string, args: BaseErrorParameters = {}) {
+    super(
+      args.details ? `${shortMessage}\nDetails: ${args.details}` : shortMessage,
+      args.cause === undefined ? undefined : { cause: args.cause },
+    );
+    this.shortMessage = shortMessage;
+    this.details = args.details;
+  }
+}
+
+/** A mailbox answered with a non-OK status. */
+export class MailboxStatusError extends BaseError {
+  override name = "MailboxStatusError" as const;
+  readonly status: StatusCode;
+  readonly statusDesc: string;
+
+  constructor(status: StatusCode, statusDesc: string, statusName: string) {
+    super(`Mailbox refused: ${statusName}.`, { details: statusDesc });
+    this.status = status;
+    this.statusDesc = statusDesc;
+  }
+}
+
+/** The mailbox could not be reached or the stream failed. */
+export class MailboxUnreachableError extends BaseError {
+  override name = "MailboxUnreachableError" as const;
+  constructor(details: string, cause?: unknown) {
+    super("Mailbox unreachable.", cause === undefined ? { details } : { details, cause });
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * @packageDocumentation
+ * The Postbox client SDK. This first layer speaks the wire protocols (`queryStore`,
+ * `pushEnvelope`, `fetchInfo`); catch-up, payments and mailbox choice build on it.
+ */
+
+export {
+  BaseError,
+  type BaseErrorParameters,
+  MailboxStatusError,
+  MailboxUnreachableError,
+} from "./errors.js";
+export { type ClientHost, type CreateClientHostOptions, createClientHost } from "./host.js";
+export { fetchInfo, type MailboxAddress, newRequestId, pushEnvelope, queryStore } from "./wire/index.js";

@@ -1,0 +1,29 @@
+/**
+ * @packageDocumentation
+ * The Postbox mailbox daemon. `MailboxNode.create(loadConfig(...))` builds a node; `start()` joins
+ * the network. The archive backends, the protocol services and the metering hook are exported for
+ * embedding and testing.
+ */
+
+export * from "./archive/index.js";
+export {
+  ENVIRONMENT,
+  loadConfig,
+  type NodeConfig,
+  type NodeConfigInput,
+  NodeConfigSchema,
+  parseDuration,
+  parseSize,
+} from "./config.js";
+export { ArchiveError, BaseError, ConfigError } from "./errors.js";
+export { Ingestor, type IngestResult } from "./ingest.js";
+export { loadOrCreatePeerKey, PEER_KEY_FILE } from "./keys.js";
+export { type Charge, FreeMeter, type MeterDecision, type QueryMeter } from "./meter.js";
+export { createMetrics, type Metrics } from "./metrics.js";
+export { MailboxNode, type MailboxNodeOptions, NODE_VERSION } from "./node.js";
+export { RetentionTask } from "./retention.js";
+export { MailboxInfo, mailboxInfo } from "./services/info/index.js";
+export { mailboxPush } from "./services/push/index.js";
+export { MailboxPush } from "./services/push/push.js";
+export { mailboxStore } from "./services/store/index.js";
+export { MailboxStore } from "./services/store/store.js";

@@ -1,0 +1,329 @@
+import { join } from "node:path";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { type GossipSub, gossipsub, StrictNoSign, TopicValidatorResult } from "@libp2p/gossipsub";
+import { identify } from "@libp2p/identify";
+import type { Libp2p, PrivateKey } from "@libp2p/interface";
+import { ping } from "@libp2p/ping";
+import { tcp } from "@libp2p/tcp";
+import { RateLimiter } from "@libp2p/utils";
+import { webSockets } from "@libp2p/websockets";
+import { multiaddr } from "@multiformats/multiaddr";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bigintToBytes, Envelope, type InfoResponse, LIMITS } from "@postbox/protocol";
+import { createLibp2p } from "libp2p";
+import { type Logger, pino } from "pino";
+import { openArchive } from "./archive/index.js";
+import type { Archive } from "./archive/types.js";
+import type { NodeConfig } from "./config.js";
+import { startHttp } from "./http.js";
+import { Ingestor } from "./ingest.js";
+import { loadOrCreatePeerKey } from "./keys.js";
+import { FreeMeter, type QueryMeter } from "./meter.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { RetentionTask } from "./retention.js";
+import { mailboxInfo } from "./services/info/index.js";
+import { mailboxPush } from "./services/push/index.js";
+import { mailboxStore } from "./services/store/index.js";
+
+export const NODE_VERSION = "0.1.0";
+
+export interface MailboxNodeOptions {
+  /** A pino logger; default: JSON to stdout at the configured level. */
+  logger?: Logger;
+  /** Replaces the free meter (paid mode). */
+  meter?: QueryMeter;
+  /** Prices and chain identity for /postbox/info/1 (paid mode). */
+  describeChain?: () => Promise<Partial<InfoResponse>>;
+  /** A clock for tests. */
+  now?: () => number;
+}
+
+type Services = {
+  pubsub: GossipSub;
+  identify: ReturnType<ReturnType<typeof identify>>;
+  ping: ReturnType<ReturnType<typeof ping>>;
+};
+
+/**
+ * A mailbox: a libp2p host (tcp + websockets, noise, yamux, identify, ping, gossipsub) that
+ * archives every envelope published on the Postbox topics and serves them over
+ * `/postbox/store/1`, takes pushes over `/postbox/push/1`, and describes itself over
+ * `/postbox/info/1`; with retention in the background and metrics over HTTP.
+ */
+export class MailboxNode {
+  readonly config: NodeConfig;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly archive: Archive;
+  readonly ingestor: Ingestor;
+  readonly libp2p: Libp2p<Services>;
+  readonly peerKey: PrivateKey;
+  readonly meter: QueryMeter;
+  readonly #retention: RetentionTask;
+  readonly #options: MailboxNodeOptions;
+  #http: Awaited<ReturnType<typeof startHttp>> | undefined;
+  #startedAt = 0;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(
+    config: NodeConfig,
+    parts: {
+      log: Logger;
+      metrics: Metrics;
+      archive: Archive;
+      ingestor: Ingestor;
+      libp2p: Libp2p<Services>;
+      peerKey: PrivateKey;
+      meter: QueryMeter;
+      retention: RetentionTask;
+    },
+    options: MailboxNodeOptions,
+  ) {
+    this.config = config;
+    this.log = parts.log;
+    this.metrics = parts.metrics;
+    this.archive = parts.archive;
+    this.ingestor = parts.ingestor;
+    this.libp2p = parts.libp2p;
+    this.peerKey = parts.peerKey;
+    this.meter = parts.meter;
+    this.#retention = parts.retention;
+    this.#options = options;
+  }
+
+  /** Builds a node (opening its archive and peer key) without starting the network. */
+  static async create(config: NodeConfig, options: MailboxNodeOptions = {}): Promise<MailboxNode> {
+    const log = options.logger ?? pino({ level: config.logLevel, base: { service: "postbox-node" } });
+    const metrics = createMetrics();
+    const { key: peerKey, created } = await loadOrCreatePeerKey(config.dataDir);
+    const archive = await openArchive(config.db, join(config.dataDir, "archive.sqlite"));
+    const ingestor = new Ingestor({
+      archive,
+      metrics,
+      log: log.child({ component: "ingest" }),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    const meter = options.meter ?? new FreeMeter();
+    const retentionSeconds = config.retention.maxAge;
+    const rateLimiter = new RateLimiter({
+      points: Math.max(config.rateLimit.queriesPerSecond, config.rateLimit.pushesPerSecond),
+      duration: 1,
+    });
+    let node: MailboxNode | undefined;
+    const libp2p = await createLibp2p({
+      privateKey: peerKey,
+      addresses: {
+        listen: config.listen,
+        ...(config.announce.length ? { announce: config.announce } : {}),
+      },
+      transports: [tcp(), webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: {
+        identify: identify(),
+        ping: ping(),
+        pubsub: gossipsub({
+          globalSignaturePolicy: StrictNoSign,
+          allowPublishToZeroTopicPeers: true,
+          ignoreDuplicatePublishError: true,
+          emitSelf: false,
+          msgIdFn: (msg) => sha256(msg.data),
+          maxInboundDataLength: LIMITS.maxPayloadBytes + 4 * 1024,
+        }),
+        store: mailboxStore({
+          archive,
+          meter,
+          privateKey: peerKey,
+          metrics,
+          log: log.child({ component: "store" }),
+          rateLimiter,
+          maxInboundStreams: config.maxInboundStreams,
+        }),
+        push: mailboxPush({
+          ingestor,
+          relay: async (e) => node?.publish(e),
+          privateKey: peerKey,
+          retentionSeconds,
+          metrics,
+          log: log.child({ component: "push" }),
+          rateLimiter,
+          maxInboundStreams: config.maxInboundStreams,
+        }),
+        info: mailboxInfo({
+          describe: () => node!.describe(),
+          metrics,
+          log: log.child({ component: "info" }),
+        }),
+      },
+      start: false,
+    });
+    const retention = new RetentionTask({
+      archive,
+      policy: {
+        maxAgeMs: config.retention.maxAge * 1000,
+        ...(config.retention.maxEnvelopes !== undefined ? { maxCount: config.retention.maxEnvelopes } : {}),
+        ...(config.retention.maxSize !== undefined ? { maxBytes: config.retention.maxSize } : {}),
+      },
+      intervalMs: config.retention.interval * 1000,
+      batch: config.retention.batch,
+      log: log.child({ component: "retention" }),
+      metrics,
+    });
+    node = new MailboxNode(
+      config,
+      {
+        log,
+        metrics,
+        archive,
+        ingestor,
+        libp2p: libp2p as unknown as Libp2p<Services>,
+        peerKey,
+        meter,
+        retention,
+      },
+      options,
+    );
+    if (created) log.info({ dataDir: config.dataDir }, "created a new peer key");
+    return node;
+  }
+
+  get peerId(): string {
+    return this.libp2p.peerId.toString();
+  }
+
+  /** Starts the network, the gossip ingest, retention and the HTTP endpoints. */
+  async start(): Promise<void> {
+    const pubsub = this.libp2p.services.pubsub;
+    for (const topic of this.config.pubsubTopics) {
+      pubsub.topicValidators.set(topic, (_peer, msg) => {
+        try {
+          this.ingestor.validate(Envelope.decode(msg.data));
+          return TopicValidatorResult.Accept;
+        } catch {
+          this.metrics.ingested.inc({ source: "gossip", result: "invalid" });
+          return TopicValidatorResult.Reject;
+        }
+      });
+    }
+    pubsub.addEventListener("message", (evt) => {
+      const msg = evt.detail;
+      if (!this.config.pubsubTopics.includes(msg.topic)) return;
+      let envelope: Envelope;
+      try {
+        envelope = Envelope.decode(msg.data);
+      } catch {
+        return;
+      }
+      this.ingestor
+        .submit(envelope, "gossip")
+        .catch((err) => this.log.debug({ err }, "gossip envelope not stored"));
+    });
+    await this.libp2p.start();
+    for (const topic of this.config.pubsubTopics) pubsub.subscribe(topic);
+    this.#startedAt = Date.now();
+    this.#retention.start();
+    const peers = () => this.metrics.peers.set(this.libp2p.getConnections().length);
+    this.libp2p.addEventListener("connection:open", peers);
+    this.libp2p.addEventListener("connection:close", peers);
+    if (this.config.http.port !== undefined) {
+      this.#http = await startHttp({
+        host: this.config.http.host,
+        port: this.config.http.port,
+        registry: this.metrics.registry,
+        health: () => this.health(),
+      });
+    }
+    await this.#refreshArchiveGauges();
+    for (const addr of this.config.bootstrap) {
+      this.libp2p.dial(multiaddr(addr)).catch((err) => this.log.warn({ err, addr }, "bootstrap dial failed"));
+    }
+    this.log.info(
+      {
+        peerId: this.peerId,
+        listen: this.libp2p.getMultiaddrs().map(String),
+        db: this.archive.kind,
+        mode: this.meter.mode,
+        http: this.#http?.url,
+      },
+      "mailbox started",
+    );
+  }
+
+  /** The HTTP base URL of /metrics and /health, once started. */
+  get httpUrl(): string | undefined {
+    return this.#http?.url;
+  }
+
+  /**
+   * Stops cleanly: no new streams, queued envelopes committed, retention finished, the network
+   * and the archive closed. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.log.info("stopping");
+      await this.libp2p.stop();
+      await this.ingestor.close();
+      await this.#retention.stop();
+      await new Promise<void>((resolve) =>
+        this.#http ? this.#http.server.close(() => resolve()) : resolve(),
+      );
+      this.#http?.server.closeAllConnections();
+      await this.archive.close();
+      this.log.info("stopped");
+    })();
+    return this.#stopping;
+  }
+
+  /** Publishes an envelope on the first pubsub topic (relay for pushed envelopes). */
+  async publish(envelope: Envelope): Promise<void> {
+    await this.libp2p.services.pubsub.publish(this.config.pubsubTopics[0]!, Envelope.encode(envelope));
+  }
+
+  /** What `/postbox/info/1` answers. */
+  async describe(): Promise<InfoResponse> {
+    const stats = await this.archive.stats();
+    const chain = (await this.#options.describeChain?.()) ?? {};
+    return {
+      version: NODE_VERSION,
+      peerId: this.peerId,
+      operator: "",
+      chainId: 0n,
+      registry: "",
+      channels: "",
+      pricePerQuery: bigintToBytes(0n),
+      pricePerMessage: bigintToBytes(0n),
+      free: this.meter.mode === "free",
+      retentionSeconds: BigInt(this.config.retention.maxAge),
+      maxPageSize: LIMITS.maxPageSize,
+      maxContentTopics: LIMITS.maxContentTopics,
+      maxEnvelopeBytes: LIMITS.maxPayloadBytes,
+      maxClockSkewMs: BigInt(LIMITS.maxClockSkewMs),
+      envelopeCount: BigInt(stats.envelopes),
+      pubsubTopics: this.config.pubsubTopics,
+      ...chain,
+    };
+  }
+
+  async health(): Promise<{ ok: boolean } & Record<string, unknown>> {
+    const stats = await this.archive.stats();
+    await this.#refreshArchiveGauges(stats);
+    return {
+      ok: this.libp2p.status === "started",
+      peerId: this.peerId,
+      status: this.libp2p.status,
+      uptimeSeconds: this.#startedAt ? Math.round((Date.now() - this.#startedAt) / 1000) : 0,
+      envelopes: stats.envelopes,
+      payloadBytes: stats.payloadBytes,
+      peers: this.libp2p.getConnections().length,
+      db: this.archive.kind,
+      mode: this.meter.mode,
+    };
+  }
+
+  async #refreshArchiveGauges(stats?: { envelopes: number; payloadBytes: number }): Promise<void> {
+    const s = stats ?? (await this.archive.stats());
+    this.metrics.archiveEnvelopes.set(s.envelopes);
+    this.metrics.archiveBytes.set(s.payloadBytes);
+  }
+}

@@ -1,0 +1,210 @@
+// /postbox/store/1 over in-memory stream pairs (no network), against a real SQLite archive.
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import type { PrivateKey } from "@libp2p/interface";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { byteStream, lpStream, pbStream, RateLimiter, streamPair } from "@libp2p/utils";
+import {
+  commitmentSigningBytes,
+  createEnvelope,
+  StatusCode,
+  StoreQuery,
+  StoreResponse,
+  toHex,
+  verifyPeerSignature,
+} from "@postbox/protocol";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteArchive } from "../../archive/sqlite.js";
+import { FreeMeter } from "../../meter.js";
+import { createMetrics } from "../../metrics.js";
+import { MailboxStore } from "./store.js";
+
+const T0 = 1_700_000_000_000n;
+
+function query(q: Partial<StoreQuery>): StoreQuery {
+  return { requestId: "r1", contentTopics: [], ids: [], includeData: true, forward: true, ...q };
+}
+
+describe("/postbox/store/1 handler", () => {
+  let archive: SqliteArchive;
+  let key: PrivateKey;
+  let store: MailboxStore;
+  const peer = peerIdFromPrivateKey;
+
+  beforeEach(async () => {
+    archive = new SqliteArchive({ path: ":memory:" });
+    key = await generateKeyPair("Ed25519");
+    store = new MailboxStore(
+      { registrar: undefined as never, logger: undefined as never },
+      {
+        archive,
+        meter: new FreeMeter(),
+        privateKey: key,
+        metrics: createMetrics({ defaultMetrics: false }),
+        log: pino({ level: "silent" }),
+        rateLimiter: new RateLimiter({ points: 1_000, duration: 1 }),
+        readTimeoutMs: 2_000,
+      },
+    );
+    await archive.insert(
+      Array.from({ length: 25 }, (_, i) => ({
+        ...createEnvelope({
+          contentTopic: i % 2 ? "/t/odd" : "/t/even",
+          timestamp: T0 + BigInt(i),
+          payload: new Uint8Array([i]),
+        }),
+        receivedAt: 0,
+      })),
+    );
+  });
+
+  afterEach(async () => {
+    await archive.close();
+  });
+
+  /** Runs the handler on one end of a pair; returns the response read on the other. */
+  async function roundTrip(write: (outbound: Awaited<ReturnType<typeof streamPair>>[0]) => Promise<void>) {
+    const [outbound, inbound] = await streamPair();
+    const remote = peer(await generateKeyPair("Ed25519"));
+    const handled = store.handle(inbound, { remotePeer: remote });
+    await write(outbound);
+    const response = await pbStream(outbound).read(StoreResponse);
+    await handled;
+    return response;
+  }
+
+  const send = (q: StoreQuery) => roundTrip(async (s) => pbStream(s).write(q, StoreQuery));
+
+  it("pages forward over two topics to completion, each envelope once, with a verifiable commitment", async () => {
+    const seen: string[] = [];
+    let cursor: Uint8Array | undefined;
+    for (let i = 0; i < 10; i++) {
+      const q = query({ contentTopics: ["/t/odd", "/t/even"], pageSize: 10, ...(cursor ? { cursor } : {}) });
+      const res = await send(q);
+      expect(res.status).toBe(StatusCode.OK);
+      await verifyPeerSignature(
+        key.publicKey,
+        commitmentSigningBytes(q, res.ids, res.nextCursor),
+        res.commitment,
+      );
+      seen.push(...res.envelopes.map((e) => String(e.timestamp - T0)));
+      cursor = res.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => String(i)));
+  });
+
+  it("pages backward", async () => {
+    const res = await send(query({ contentTopics: ["/t/even"], pageSize: 3, forward: false }));
+    expect(res.envelopes.map((e) => Number(e.timestamp - T0))).toEqual([24, 22, 20]);
+    expect(res.nextCursor).toBeDefined();
+  });
+
+  it("answers presence queries with the ids it holds", async () => {
+    const held = createEnvelope({ contentTopic: "/t/odd", timestamp: T0 + 1n, payload: new Uint8Array([1]) });
+    const missing = createEnvelope({
+      contentTopic: "/t/odd",
+      timestamp: T0 + 99n,
+      payload: new Uint8Array([1]),
+    });
+    const res = await send(query({ includeData: false, ids: [held.id, missing.id] }));
+    expect(res.status).toBe(StatusCode.OK);
+    expect(res.ids.map(toHex)).toEqual([toHex(held.id)]);
+    expect(res.envelopes).toEqual([]);
+  });
+
+  it.each([
+    [
+      "too many topics",
+      query({ contentTopics: Array.from({ length: 11 }, (_, i) => `/t/${i}`) }),
+      StatusCode.BAD_REQUEST,
+      /at most 10/,
+    ],
+    ["no topics", query({}), StatusCode.BAD_REQUEST, /no content topics/],
+    ["page size 0", query({ contentTopics: ["/t/odd"], pageSize: 0 }), StatusCode.BAD_REQUEST, /page size/],
+    [
+      "a huge page size",
+      query({ contentTopics: ["/t/odd"], pageSize: 1_000_000 }),
+      StatusCode.BAD_REQUEST,
+      /page size/,
+    ],
+    [
+      "a cursor never issued",
+      query({ contentTopics: ["/t/odd"], cursor: new Uint8Array(32).fill(7) }),
+      StatusCode.NOT_FOUND,
+      /unknown cursor/,
+    ],
+    [
+      "a malformed cursor",
+      query({ contentTopics: ["/t/odd"], cursor: new Uint8Array(3) }),
+      StatusCode.BAD_REQUEST,
+      /32-byte/,
+    ],
+    [
+      "an inverted time range",
+      query({ contentTopics: ["/t/odd"], timeStart: 10n, timeEnd: 5n }),
+      StatusCode.BAD_REQUEST,
+      /after/,
+    ],
+    [
+      "too many presence ids",
+      query({ includeData: false, ids: Array.from({ length: 101 }, () => new Uint8Array(32)) }),
+      StatusCode.BAD_REQUEST,
+      /at most 100/,
+    ],
+  ])("refuses %s with its status", async (_name, q, status, desc) => {
+    const res = await send(q);
+    expect(res.status).toBe(status);
+    expect(res.statusDesc).toMatch(desc);
+    expect(res.envelopes).toEqual([]);
+    expect(res.statusDesc).not.toMatch(/at .*\.ts:\d+/); // never a stack trace
+  });
+
+  it("refuses a malformed frame", async () => {
+    const res = await roundTrip(async (s) =>
+      lpStream(s).write(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])),
+    );
+    expect(res.status).toBe(StatusCode.BAD_REQUEST);
+    expect(res.statusDesc).toMatch(/malformed query/);
+  });
+
+  it("refuses an oversize frame without reading it", async () => {
+    const res = await roundTrip(async (s) => {
+      // A varint length prefix announcing 10 MB, then a little of it.
+      await byteStream(s).write(new Uint8Array([0x80, 0xad, 0xe2, 0x04, 1, 2, 3]));
+    });
+    expect(res.status).toBe(StatusCode.BAD_REQUEST);
+    expect(res.statusDesc).toBe("malformed query: frame too large");
+  });
+
+  it("rate-limits a peer that queries too fast", async () => {
+    const limited = new MailboxStore(
+      { registrar: undefined as never, logger: undefined as never },
+      {
+        archive,
+        meter: new FreeMeter(),
+        privateKey: key,
+        metrics: createMetrics({ defaultMetrics: false }),
+        log: pino({ level: "silent" }),
+        rateLimiter: new RateLimiter({ points: 2, duration: 60 }),
+      },
+    );
+    const remote = peer(await generateKeyPair("Ed25519"));
+    const statuses: StatusCode[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [outbound, inbound] = await streamPair();
+      const handled = limited.handle(inbound, { remotePeer: remote });
+      await pbStream(outbound).write(query({ contentTopics: ["/t/odd"] }), StoreQuery);
+      statuses.push((await pbStream(outbound).read(StoreResponse)).status);
+      await handled;
+    }
+    expect(statuses).toEqual([StatusCode.OK, StatusCode.OK, StatusCode.RATE_LIMITED]);
+  });
+
+  it("keeps serving after bad input", async () => {
+    await roundTrip(async (s) => lpStream(s).write(new Uint8Array([0xff, 0xff])));
+    const res = await send(query({ contentTopics: ["/t/odd"], pageSize: 5 }));
+    expect(res.status).toBe(StatusCode.OK);
+    expect(res.envelopes.length).toBe(5);
+  });
+});

@@ -1,0 +1,45 @@
+import { NODE_INFO_HELP, NODE_START_HELP, nodeInfo, nodeStart } from "./commands/node.js";
+import { type Output, stdio, UsageError } from "./output.js";
+
+export const HELP = `Usage: postbox <command> [options]
+
+Commands:
+  node start     run a mailbox (archive the network, serve history)
+  node info      describe a mailbox (a remote one by MULTIADDR, or the local data folder)
+
+Run "postbox <command> --help" for a command's options.
+`;
+
+type Handler = (argv: string[], io: Output) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Handler; help: string }> = {
+  "node start": { run: nodeStart, help: NODE_START_HELP },
+  "node info": { run: nodeInfo, help: NODE_INFO_HELP },
+};
+
+/** Runs the CLI; returns the exit code. Errors print as one line: no stack traces. */
+export async function main(argv: string[], io: Output = stdio): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+    io.out(HELP);
+    return argv.length === 0 ? 2 : 0;
+  }
+  const name = `${argv[0]} ${argv[1] ?? ""}`.trim();
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`postbox: unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await command.run(argv.slice(2), io);
+  } catch (err) {
+    const e = err as Error & { code?: string; setting?: string };
+    if (e.name === "ConfigError" || e instanceof UsageError || e.code?.startsWith("ERR_PARSE_ARGS")) {
+      io.err(`postbox: ${e.message.split("\n")[0]}`);
+      return 2;
+    }
+    io.err(
+      `postbox: ${e.name === "Error" ? "" : `${e.name}: `}${(e as { shortMessage?: string }).shortMessage ?? e.message.split("\n")[0]}`,
+    );
+    return 1;
+  }
+}

@@ -1,0 +1,15 @@
+/** Where a command writes: injectable so that commands are testable without a terminal. */
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const stdio: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** A usage or configuration problem: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}

@@ -224,6 +224,37 @@ describe("mailbox over libp2p on loopback", () => {
     }
   });
 
+  it("still archives gossip from a peer when many peers share its IP", async () => {
+    // Regression: gossipsub's default IP-colocation penalty graylisted the 11th+ peer from one IP
+    // (every client behind one NAT, or on loopback), silently dropping its envelopes.
+    const crowd = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const h = await createClientHost();
+        await h.start();
+        await h.dial(mailbox.libp2p.getMultiaddrs());
+        return h;
+      }),
+    );
+    const late = await createClientHost();
+    try {
+      await late.start();
+      late.services.pubsub.subscribe(DEFAULT_PUBSUB_TOPIC);
+      await late.dial(mailbox.libp2p.getMultiaddrs());
+      await until(
+        "the late peer's mesh",
+        () => late.services.pubsub.getSubscribers(DEFAULT_PUBSUB_TOPIC).length > 0,
+      );
+      const ts = BigInt(Date.now());
+      const e = createEnvelope({ ...encryptRoom(createIdentity(), "#crowd", "hello", ts), timestamp: ts });
+      await until("the envelope to be archived", async () => {
+        await late.services.pubsub.publish(DEFAULT_PUBSUB_TOPIC, Envelope.encode(e)).catch(() => undefined);
+        return archived([e.id]);
+      });
+    } finally {
+      await Promise.all([...crowd, late].map((h) => h.stop()));
+    }
+  });
+
   it("serves /health and /metrics over HTTP", async () => {
     const health = (await (await fetch(`${mailbox.httpUrl}/health`)).json()) as {
       ok: boolean;

@@ -7,7 +7,6 @@ import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { LIMITS } from "@postbox/protocol";
 import { createLibp2p } from "libp2p";
 
 export type ClientHost = Libp2p<{
@@ -42,7 +41,9 @@ export async function createClientHost(options: CreateClientHostOptions = {}): P
         allowPublishToZeroTopicPeers: false,
         ignoreDuplicatePublishError: true,
         msgIdFn: (msg) => sha256(msg.data),
-        maxInboundDataLength: LIMITS.maxPayloadBytes + 4 * 1024,
+        // Many clients share one IP (NAT, loopback): the default IP-colocation penalty would
+        // graylist them past ~10 peers and silently drop their envelopes (see docs/protocol.md).
+        scoreParams: { IPColocationFactorWeight: 0 },
       }),
     },
   })) as unknown as ClientHost;

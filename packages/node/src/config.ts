@@ -116,6 +116,16 @@ export const NodeConfigSchema = z
       })
       .default({}),
     maxInboundStreams: z.number().int().positive().default(32),
+    connections: z
+      .object({
+        /** Most open connections (clients, peers). */
+        max: z.number().int().positive().default(1_024),
+        /** New inbound connections accepted per second from one IP (clients behind one NAT share it). */
+        perIpPerSecond: z.number().int().positive().default(100),
+        /** Inbound connections being upgraded at once. */
+        maxPending: z.number().int().positive().default(256),
+      })
+      .default({}),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .strict();

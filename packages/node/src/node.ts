@@ -117,6 +117,11 @@ export class MailboxNode {
         listen: config.listen,
         ...(config.announce.length ? { announce: config.announce } : {}),
       },
+      connectionManager: {
+        maxConnections: config.connections.max,
+        inboundConnectionThreshold: config.connections.perIpPerSecond,
+        maxIncomingPendingConnections: config.connections.maxPending,
+      },
       transports: [tcp(), webSockets()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
@@ -129,7 +134,9 @@ export class MailboxNode {
           ignoreDuplicatePublishError: true,
           emitSelf: false,
           msgIdFn: (msg) => sha256(msg.data),
-          maxInboundDataLength: LIMITS.maxPayloadBytes + 4 * 1024,
+          // Many clients share one IP (NAT, loopback): the default IP-colocation penalty would
+          // graylist them past ~10 peers and silently drop their envelopes (see docs/protocol.md).
+          scoreParams: { IPColocationFactorWeight: 0 },
         }),
         store: mailboxStore({
           archive,

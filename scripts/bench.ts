@@ -1,0 +1,23 @@
+// `npm run bench -- NAME [--json] [options]`: runs one benchmark (or all with no NAME).
+// Each prints progress on stderr and, with --json, one JSON object on the last line of stdout.
+// Results are recorded by hand in docs/BENCHMARKS.md with the machine they ran on.
+
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+
+const BENCHES: Record<string, string> = {
+  store: "archive and /postbox/store/1: page latency, pages/s, ingest/s, insert/s, memory at 1M envelopes",
+};
+
+const [name, ...rest] = process.argv.slice(2);
+if (name === "--help" || name === "-h" || (name && !BENCHES[name])) {
+  console.log(`Usage: npm run bench -- NAME [--json] [options]\n`);
+  for (const [k, v] of Object.entries(BENCHES)) console.log(`  ${k.padEnd(8)} ${v}`);
+  process.exit(name && !BENCHES[name] && name !== "--help" && name !== "-h" ? 2 : 0);
+}
+const build = spawnSync("node", ["scripts/build.ts"], { stdio: ["ignore", "inherit", "inherit"] });
+if (build.status !== 0) process.exit(build.status ?? 1);
+for (const bench of name ? [name] : Object.keys(BENCHES)) {
+  const r = spawnSync("node", [join("scripts", "bench", `${bench}.ts`), ...rest], { stdio: "inherit" });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}

@@ -1,7 +1,7 @@
 // `npm run bench -- store [--json] [--envelopes N] [--topics N]`
 //
 // With N archived 1 KB envelopes over T topics in SQLite (default 1,000,000 over 1,000):
-// - insertPerSec: batched archive inserts (1,000 per transaction, synchronous=FULL) while filling;
+// - insertPerSec: batched archive inserts (10,000 per transaction, synchronous=FULL) while filling;
 // - pageP50Ms / pageP99Ms: server time for a 100-envelope page (the store handler over an
 //   in-memory stream: decode, validate, cursor lookup, query, encode, sign);
 // - rawPageP50Ms: the same page straight from SQLite (one prepared statement), the floor;
@@ -63,7 +63,7 @@ const archive = new SqliteArchive({ path: dbPath });
 const T0 = Date.now() - 7 * 86_400_000; // a week of history, inside the default retention
 const payload = new Uint8Array(PAYLOAD);
 let insertMs = 0;
-const batchSize = 1_000;
+const batchSize = 10_000;
 for (let done = 0; done < N; done += batchSize) {
   const batch: StoredEnvelope[] = [];
   for (let i = done; i < Math.min(N, done + batchSize); i++) {
@@ -78,7 +78,7 @@ for (let done = 0; done < N; done += batchSize) {
   const t = performance.now();
   await archive.insert(batch);
   insertMs += performance.now() - t;
-  if ((done / batchSize) % 100 === 0) log(`filled ${done.toLocaleString()} / ${N.toLocaleString()}`);
+  if ((done / batchSize) % 10 === 0) log(`filled ${done.toLocaleString()} / ${N.toLocaleString()}`);
 }
 const insertPerSec = Math.round(N / (insertMs / 1000));
 log(`insert: ${insertPerSec.toLocaleString()} envelopes/s`);
@@ -100,15 +100,17 @@ const remote = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
 const perTopic = Math.floor(N / TOPICS);
 // Cursors at random places: the id of an envelope in the middle of a topic's history.
 const cursorRows = new DatabaseSync(dbPath, { readOnly: true });
+const tidOf = cursorRows.prepare("SELECT tid FROM topics WHERE topic = ?");
+const tid = (t: number) => (tidOf.get(topic(t)) as { tid: number }).tid;
 const pickCursor = cursorRows.prepare(
-  "SELECT id FROM envelopes WHERE topic = ? ORDER BY ts, id LIMIT 1 OFFSET ?",
+  "SELECT id FROM envelopes WHERE tid = ? ORDER BY ts, id LIMIT 1 OFFSET ?",
 );
 const samples = 400;
 const serverMs: number[] = [];
 for (let s = 0; s < samples + 20; s++) {
   const t = s % TOPICS;
   const offset = Math.floor(Math.random() * Math.max(1, perTopic - 150));
-  const cursor = (pickCursor.get(topic(t), offset) as { id: Uint8Array }).id;
+  const cursor = (pickCursor.get(tid(t), offset) as { id: Uint8Array }).id;
   const q: StoreQuery = {
     requestId: `b${s}`,
     contentTopics: [topic(t)],
@@ -130,18 +132,20 @@ for (let s = 0; s < samples + 20; s++) {
   if (s >= 20) serverMs.push(ms); // the first pages warm the caches
 }
 const raw = cursorRows.prepare(
-  "SELECT id, topic, ts, version, payload, received_at FROM envelopes WHERE topic = ? AND (ts, id) > (?, ?) ORDER BY ts ASC, id ASC LIMIT 101",
+  "SELECT id, tid, ts, version, payload, received_at FROM envelopes WHERE tid = ? AND (ts, id) > (?, ?) ORDER BY ts ASC, id ASC LIMIT 101",
 );
-const posStmt = cursorRows.prepare("SELECT ts FROM envelopes WHERE id = ?");
+const posStmt = cursorRows.prepare("SELECT ts, id FROM envelopes WHERE idh = ?");
 const rawMs: number[] = [];
 for (let s = 0; s < samples; s++) {
   const t = s % TOPICS;
   const cursor = (
-    pickCursor.get(topic(t), Math.floor(Math.random() * Math.max(1, perTopic - 150))) as { id: Uint8Array }
+    pickCursor.get(tid(t), Math.floor(Math.random() * Math.max(1, perTopic - 150))) as { id: Uint8Array }
   ).id;
   const started = performance.now();
-  const { ts } = posStmt.get(cursor) as { ts: number };
-  const rows = raw.all(topic(t), ts, cursor);
+  const { ts } = posStmt.get(new DataView(cursor.buffer, cursor.byteOffset, 8).getBigInt64(0)) as {
+    ts: number;
+  };
+  const rows = raw.all(tid(t), ts, cursor);
   rawMs.push(performance.now() - started);
   if (rows.length !== 101) throw new Error("raw page short");
 }

@@ -24,7 +24,6 @@ CREATE TABLE IF NOT EXISTS envelopes (
   received_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS envelopes_topic_ts_id ON envelopes (topic, ts, id);
-CREATE INDEX IF NOT EXISTS envelopes_ts ON envelopes (ts);
 `;
 
 interface Row {
@@ -169,7 +168,7 @@ export class PostgresArchive implements Archive {
     try {
       await client.query("BEGIN");
       const candidates = await client.query<{ seq: string; ts: string; size: number }>(
-        "SELECT seq, ts, size FROM envelopes ORDER BY ts LIMIT $1 FOR UPDATE SKIP LOCKED",
+        "SELECT seq, ts, size FROM envelopes ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
         [batch],
       );
       let count = this.#count;

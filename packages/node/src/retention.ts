@@ -15,7 +15,8 @@ export class RetentionTask {
   readonly #metrics: Metrics;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<number> | undefined;
-  #stopped = true;
+  #stopped = false;
+  #armed = false;
 
   constructor(init: {
     archive: Archive;
@@ -35,6 +36,7 @@ export class RetentionTask {
 
   start(): void {
     this.#stopped = false;
+    this.#armed = true;
     this.#arm(1_000);
   }
 
@@ -67,7 +69,7 @@ export class RetentionTask {
   }
 
   #arm(delay: number): void {
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#armed) return;
     this.#timer = setTimeout(() => {
       this.runOnce()
         .catch((err) => this.#log.error({ err }, "retention pass failed"))

@@ -1,12 +1,12 @@
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
-import { type GossipSub, gossipsub, StrictNoSign } from "@libp2p/gossipsub";
+import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { postboxGossipsubOptions } from "@postbox/protocol";
 import { createLibp2p } from "libp2p";
 
 export type ClientHost = Libp2p<{
@@ -37,13 +37,8 @@ export async function createClientHost(options: CreateClientHostOptions = {}): P
       identify: identify(),
       ping: ping(),
       pubsub: gossipsub({
-        globalSignaturePolicy: StrictNoSign,
+        ...postboxGossipsubOptions,
         allowPublishToZeroTopicPeers: false,
-        ignoreDuplicatePublishError: true,
-        msgIdFn: (msg) => sha256(msg.data),
-        // Many clients share one IP (NAT, loopback): the default IP-colocation penalty would
-        // graylist them past ~10 peers and silently drop their envelopes (see docs/protocol.md).
-        scoreParams: { IPColocationFactorWeight: 0 },
       }),
     },
   })) as unknown as ClientHost;

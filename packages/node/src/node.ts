@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
-import { type GossipSub, gossipsub, StrictNoSign, TopicValidatorResult } from "@libp2p/gossipsub";
+import { type GossipSub, gossipsub, TopicValidatorResult } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
@@ -9,8 +9,13 @@ import { tcp } from "@libp2p/tcp";
 import { RateLimiter } from "@libp2p/utils";
 import { webSockets } from "@libp2p/websockets";
 import { multiaddr } from "@multiformats/multiaddr";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bigintToBytes, Envelope, type InfoResponse, LIMITS } from "@postbox/protocol";
+import {
+  bigintToBytes,
+  Envelope,
+  type InfoResponse,
+  LIMITS,
+  postboxGossipsubOptions,
+} from "@postbox/protocol";
 import { createLibp2p } from "libp2p";
 import { type Logger, pino } from "pino";
 import { openArchive } from "./archive/index.js";
@@ -129,14 +134,9 @@ export class MailboxNode {
         identify: identify(),
         ping: ping(),
         pubsub: gossipsub({
-          globalSignaturePolicy: StrictNoSign,
+          ...postboxGossipsubOptions,
           allowPublishToZeroTopicPeers: true,
-          ignoreDuplicatePublishError: true,
           emitSelf: false,
-          msgIdFn: (msg) => sha256(msg.data),
-          // Many clients share one IP (NAT, loopback): the default IP-colocation penalty would
-          // graylist them past ~10 peers and silently drop their envelopes (see docs/protocol.md).
-          scoreParams: { IPColocationFactorWeight: 0 },
         }),
         store: mailboxStore({
           archive,

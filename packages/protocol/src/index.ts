@@ -57,6 +57,7 @@ export {
   InvalidVoucherError,
   type InvalidVoucherReason,
 } from "./errors.js";
+export { postboxGossipsubOptions } from "./gossip.js";
 export {
   ChatMessage,
   Envelope,

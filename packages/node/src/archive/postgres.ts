@@ -197,6 +197,11 @@ export class PostgresArchive implements Archive {
     }
   }
 
+  /** The pool, for stores that must commit in the same database (the payment ledger). */
+  get pool(): pg.Pool {
+    return this.#pool;
+  }
+
   async stats(): Promise<ArchiveStats> {
     return { envelopes: this.#count, payloadBytes: this.#bytes };
   }

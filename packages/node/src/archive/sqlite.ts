@@ -235,6 +235,12 @@ export class SqliteArchive implements Archive {
     }
   }
 
+  /** The connection, for stores that must commit in the same database (the payment ledger). */
+  get database(): DatabaseSync {
+    this.#checkOpen();
+    return this.#db;
+  }
+
   async stats(): Promise<ArchiveStats> {
     return { envelopes: this.#count, payloadBytes: this.#bytes };
   }

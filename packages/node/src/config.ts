@@ -126,6 +126,35 @@ export const NodeConfigSchema = z
         maxPending: z.number().int().positive().default(256),
       })
       .default({}),
+    /** The chain, for paid mode: where the registry and the channels are, and the operator's key. */
+    chain: z
+      .object({
+        rpcUrl: z.string().url(),
+        chainId: z.number().int().positive(),
+        registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "not an address"),
+        channels: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "not an address"),
+        /** The operator's private key (0x + 64 hex): its registry entry, the payee, the redeemer. */
+        operatorKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 32-byte hex private key"),
+      })
+      .strict()
+      .optional(),
+    payments: z
+      .object({
+        /** Refuse channels whose close is due within this (time to redeem first). */
+        closeSafetyMargin: duration.default("10m"),
+        /** Most credit a channel may hold beyond what it paid on-chain, in SNT. */
+        exposureCap: z
+          .string()
+          .regex(/^\d+(\.\d+)?$/, "not an SNT amount")
+          .default("100"),
+        /** Redeem a channel once this much SNT is redeemable (plus on close requests and shutdown). */
+        redeemMin: z
+          .string()
+          .regex(/^\d+(\.\d+)?$/, "not an SNT amount")
+          .default("1"),
+        redeemInterval: duration.default("60s"),
+      })
+      .default({}),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .strict();
@@ -144,6 +173,11 @@ export const ENVIRONMENT = {
   POSTBOX_FREE: "free",
   POSTBOX_HTTP_PORT: "http.port",
   POSTBOX_LOG_LEVEL: "logLevel",
+  POSTBOX_RPC_URL: "chain.rpcUrl",
+  POSTBOX_CHAIN_ID: "chain.chainId",
+  POSTBOX_REGISTRY: "chain.registry",
+  POSTBOX_CHANNELS: "chain.channels",
+  POSTBOX_OPERATOR_KEY: "chain.operatorKey",
 } as const;
 
 type Json = Record<string, unknown>;
@@ -186,7 +220,7 @@ function fromEnv(env: Record<string, string | undefined>): Json {
         v.split(",").map((s) => s.trim()),
       );
     else if (path === "free") setPath(out, path, v === "1" || v.toLowerCase() === "true");
-    else if (path === "http.port") setPath(out, path, Number(v));
+    else if (path === "http.port" || path === "chain.chainId") setPath(out, path, Number(v));
     else setPath(out, path, v);
   }
   return out;

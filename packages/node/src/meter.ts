@@ -24,6 +24,14 @@ export type MeterDecision =
 export interface QueryMeter {
   readonly mode: "free" | "paid";
   authorize(args: { peer: PeerId; query: StoreQuery; maxMessages: number }): Promise<MeterDecision>;
+  /**
+   * A settlement: a voucher for exactly what was spent, sent with a presence query when a client
+   * is done, so that the mailbox can redeem exactly what it served (the last page is usually not
+   * full, so the voucher that paid for it authorised more than it cost).
+   */
+  settle?(args: {
+    voucher: NonNullable<StoreQuery["voucher"]>;
+  }): Promise<{ ok: true; spent: bigint } | { ok: false; status: StatusCode; desc: string }>;
 }
 
 /** Serves every query without charge: free mode, chosen by the operator or when no chain is configured. */

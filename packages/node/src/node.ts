@@ -18,14 +18,36 @@ import {
 } from "@postbox/protocol";
 import { createLibp2p } from "libp2p";
 import { type Logger, pino } from "pino";
+import {
+  type Account,
+  type Address,
+  type Chain,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  type Hex,
+  http,
+  type PublicClient,
+  parseEther,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { openArchive } from "./archive/index.js";
+import type { PostgresArchive } from "./archive/postgres.js";
+import type { SqliteArchive } from "./archive/sqlite.js";
 import type { Archive } from "./archive/types.js";
 import type { NodeConfig } from "./config.js";
+import { ConfigError } from "./errors.js";
 import { startHttp } from "./http.js";
 import { Ingestor } from "./ingest.js";
 import { loadOrCreatePeerKey } from "./keys.js";
 import { FreeMeter, type QueryMeter } from "./meter.js";
 import { createMetrics, type Metrics } from "./metrics.js";
+import { ChainReader } from "./payments/chain.js";
+import { ChannelMeter } from "./payments/channel-meter.js";
+import { type Ledger, PostgresLedger, SqliteLedger } from "./payments/ledger.js";
+import { Redeemer } from "./payments/redeemer.js";
 import { RetentionTask } from "./retention.js";
 import { mailboxInfo } from "./services/info/index.js";
 import { mailboxPush } from "./services/push/index.js";
@@ -33,13 +55,26 @@ import { mailboxStore } from "./services/store/index.js";
 
 export const NODE_VERSION = "0.1.0";
 
+/** Paid mode's parts. */
+export interface Payments {
+  chain: ChainReader;
+  ledger: Ledger;
+  redeemer: Redeemer;
+  /** The operator's address: registry entry and payee. */
+  operator: Address;
+}
+
 export interface MailboxNodeOptions {
   /** A pino logger; default: JSON to stdout at the configured level. */
   logger?: Logger;
-  /** Replaces the free meter (paid mode). */
-  meter?: QueryMeter;
-  /** Prices and chain identity for /postbox/info/1 (paid mode). */
-  describeChain?: () => Promise<Partial<InfoResponse>>;
+  /**
+   * Chain clients to use instead of ones built from `chain.rpcUrl` (tests run the node against an
+   * in-process chain this way).
+   */
+  chainClients?: {
+    publicClient: PublicClient;
+    walletClient: WalletClient<Transport, Chain | undefined, Account>;
+  };
   /** A clock for tests. */
   now?: () => number;
 }
@@ -65,6 +100,8 @@ export class MailboxNode {
   readonly libp2p: Libp2p<Services>;
   readonly peerKey: PrivateKey;
   readonly meter: QueryMeter;
+  /** Paid mode's chain reader, ledger and redeemer (absent without a chain). */
+  readonly payments: Payments | undefined;
   readonly #retention: RetentionTask;
   readonly #options: MailboxNodeOptions;
   #http: Awaited<ReturnType<typeof startHttp>> | undefined;
@@ -82,9 +119,11 @@ export class MailboxNode {
       peerKey: PrivateKey;
       meter: QueryMeter;
       retention: RetentionTask;
+      payments?: Payments;
     },
     options: MailboxNodeOptions,
   ) {
+    this.payments = parts.payments;
     this.config = config;
     this.log = parts.log;
     this.metrics = parts.metrics;
@@ -109,7 +148,67 @@ export class MailboxNode {
       log: log.child({ component: "ingest" }),
       ...(options.now ? { now: options.now } : {}),
     });
-    const meter = options.meter ?? new FreeMeter();
+    // Paid mode: a chain is configured and the operator did not choose free mode.
+    let payments: Payments | undefined;
+    if (config.chain) {
+      const operator = privateKeyToAccount(config.chain.operatorKey as Hex);
+      const publicClient =
+        options.chainClients?.publicClient ??
+        (createPublicClient({ transport: http(config.chain.rpcUrl) }) as PublicClient);
+      const walletClient =
+        options.chainClients?.walletClient ??
+        createWalletClient({
+          account: operator,
+          chain: defineChain({
+            id: config.chain.chainId,
+            name: `chain ${config.chain.chainId}`,
+            nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+            rpcUrls: { default: { http: [config.chain.rpcUrl] } },
+          }),
+          transport: http(config.chain.rpcUrl),
+        });
+      const actualChainId = await publicClient.getChainId().catch((cause) => {
+        throw new ConfigError(
+          "chain.rpcUrl",
+          `cannot reach ${config.chain!.rpcUrl} (${(cause as Error).message.split("\n")[0]})`,
+        );
+      });
+      if (actualChainId !== config.chain.chainId) {
+        throw new ConfigError(
+          "chain.chainId",
+          `the RPC serves chain ${actualChainId}, not ${config.chain.chainId}`,
+        );
+      }
+      const chain = new ChainReader(publicClient, {
+        chainId: config.chain.chainId,
+        registry: config.chain.registry as Address,
+        channels: config.chain.channels as Address,
+        operator: operator.address,
+      });
+      const ledger =
+        archive.kind === "sqlite"
+          ? new SqliteLedger((archive as SqliteArchive).database)
+          : new PostgresLedger((archive as PostgresArchive).pool);
+      const redeemer = new Redeemer({
+        chain,
+        ledger,
+        wallet: walletClient,
+        log: log.child({ component: "redeemer" }),
+        minAmount: parseEther(config.payments.redeemMin),
+        intervalMs: config.payments.redeemInterval * 1000,
+      });
+      payments = { chain, ledger, redeemer, operator: operator.address };
+    }
+    const meter: QueryMeter =
+      payments && !config.free
+        ? new ChannelMeter({
+            chain: payments.chain,
+            ledger: payments.ledger,
+            closeSafetyMarginSeconds: config.payments.closeSafetyMargin,
+            exposureCap: parseEther(config.payments.exposureCap),
+            onExposure: (id) => payments?.redeemer.urgent(id),
+          })
+        : new FreeMeter();
     const retentionSeconds = config.retention.maxAge;
     const rateLimiter = new RateLimiter({
       points: Math.max(config.rateLimit.queriesPerSecond, config.rateLimit.pushesPerSecond),
@@ -188,6 +287,7 @@ export class MailboxNode {
         peerKey,
         meter,
         retention,
+        ...(payments ? { payments } : {}),
       },
       options,
     );
@@ -230,6 +330,7 @@ export class MailboxNode {
     for (const topic of this.config.pubsubTopics) pubsub.subscribe(topic);
     this.#startedAt = Date.now();
     this.#retention.start();
+    this.payments?.redeemer.start();
     const peers = () => this.metrics.peers.set(this.libp2p.getConnections().length);
     this.libp2p.addEventListener("connection:open", peers);
     this.libp2p.addEventListener("connection:close", peers);
@@ -271,6 +372,7 @@ export class MailboxNode {
       this.log.info("stopping");
       await this.libp2p.stop();
       await this.ingestor.close();
+      await this.payments?.redeemer.stop();
       await this.#retention.stop();
       await new Promise<void>((resolve) =>
         this.#http ? this.#http.server.close(() => resolve()) : resolve(),
@@ -290,7 +392,27 @@ export class MailboxNode {
   /** What `/postbox/info/1` answers. */
   async describe(): Promise<InfoResponse> {
     const stats = await this.archive.stats();
-    const chain = (await this.#options.describeChain?.()) ?? {};
+    let chain: Partial<InfoResponse> = {};
+    if (this.payments) {
+      const p = this.payments;
+      const price = await p.chain.price();
+      const pending = price.priceEffectiveAt !== 0n;
+      chain = {
+        operator: p.operator,
+        chainId: BigInt(p.chain.settings.chainId),
+        registry: p.chain.settings.registry,
+        channels: p.chain.settings.channels,
+        pricePerQuery: bigintToBytes(this.meter.mode === "free" ? 0n : price.pricePerQuery),
+        pricePerMessage: bigintToBytes(this.meter.mode === "free" ? 0n : price.pricePerMessage),
+        ...(pending && this.meter.mode === "paid"
+          ? {
+              pendingPricePerQuery: bigintToBytes(price.pendingPricePerQuery),
+              pendingPricePerMessage: bigintToBytes(price.pendingPricePerMessage),
+              priceEffectiveAt: price.priceEffectiveAt,
+            }
+          : {}),
+      };
+    }
     return {
       version: NODE_VERSION,
       peerId: this.peerId,

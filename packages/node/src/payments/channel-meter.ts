@@ -5,6 +5,7 @@ import {
   pageCost,
   type Quote,
   StatusCode,
+  type StoreQuery,
   toHex,
   verifyVoucher,
 } from "@postbox/protocol";
@@ -175,6 +176,52 @@ export class ChannelMeter implements QueryMeter {
     } catch (err) {
       release();
       throw err;
+    }
+  }
+
+  async settle(args: { voucher: NonNullable<StoreQuery["voucher"]> }) {
+    const { chain, ledger } = this.#init;
+    const v = args.voucher;
+    if (v.channelId.length !== 32 || v.cumulativeAmount.length > 32 || v.signature.length !== 65) {
+      return { ok: false as const, status: StatusCode.INVALID_VOUCHER, desc: "malformed voucher" };
+    }
+    const channelId = `0x${toHex(v.channelId)}` as Hex;
+    const amount = bytesToBigint(v.cumulativeAmount);
+    const release = await this.#lock(channelId);
+    try {
+      const account = await ledger.get(v.channelId);
+      if (!account)
+        return { ok: false as const, status: StatusCode.NOT_FOUND, desc: "nothing spent on this channel" };
+      if (amount !== account.spent) {
+        return {
+          ok: false as const,
+          status: StatusCode.INVALID_VOUCHER,
+          desc: `a settlement is for exactly ${account.spent}`,
+        };
+      }
+      if (amount <= account.settledAmount) return { ok: true as const, spent: account.spent };
+      const channel = await chain.channel(channelId);
+      try {
+        await verifyVoucher(
+          { chainId: chain.settings.chainId, verifyingContract: chain.settings.channels },
+          { channelId, cumulativeAmount: amount },
+          `0x${toHex(v.signature)}`,
+          channel.signer,
+        );
+      } catch (err) {
+        if (err instanceof InvalidVoucherError)
+          return { ok: false as const, status: StatusCode.INVALID_VOUCHER, desc: `voucher: ${err.reason}` };
+        throw err;
+      }
+      await ledger.put({
+        ...account,
+        settledAmount: amount,
+        settledSignature: v.signature,
+        updatedAt: Date.now(),
+      });
+      return { ok: true as const, spent: account.spent };
+    } finally {
+      release();
     }
   }
 

@@ -122,14 +122,25 @@ export class MailboxStore implements Startable {
       throw new Refusal(StatusCode.BAD_REQUEST, `request id longer than ${LIMITS.maxRequestIdBytes} bytes`);
     }
 
-    // Presence query: which of these ids do you hold? Free of charge and cheap.
-    if (!q.includeData && q.ids.length > 0) {
+    // Presence query: which of these ids do you hold? Free of charge and cheap. With a voucher,
+    // it also settles the channel (a voucher for exactly what was spent).
+    if (!q.includeData && (q.ids.length > 0 || q.voucher)) {
+      let spent: bigint | undefined;
+      if (q.voucher) {
+        if (!meter.settle)
+          throw new Refusal(StatusCode.BAD_REQUEST, "this mailbox is free: nothing to settle");
+        const settled = await meter.settle({ voucher: q.voucher });
+        if (!settled.ok) throw new Refusal(settled.status, settled.desc);
+        spent = settled.spent;
+      }
       if (q.ids.length > LIMITS.maxPresenceIds) {
         throw new Refusal(StatusCode.BAD_REQUEST, `at most ${LIMITS.maxPresenceIds} ids per presence query`);
       }
       if (q.ids.some((id) => id.length !== 32)) throw new Refusal(StatusCode.BAD_REQUEST, "ids are 32 bytes");
       const held = await archive.presence(q.ids);
-      return this.#respond(q, { ...empty(q.requestId, StatusCode.OK, "OK"), ids: held }, held, undefined);
+      const response = { ...empty(q.requestId, StatusCode.OK, "OK"), ids: held };
+      if (spent !== undefined) response.spent = bigintToBytes(spent);
+      return this.#respond(q, response, held, undefined);
     }
 
     if (q.contentTopics.length === 0) throw new Refusal(StatusCode.BAD_REQUEST, "no content topics");

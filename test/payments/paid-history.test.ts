@@ -1,0 +1,220 @@
+// Story B, paid, end to end: a real mailbox node (libp2p on loopback) in paid mode against the
+// real contracts on Hardhat's in-process chain. A reader opens a channel with one approveAndCall,
+// buys every page of a room's history with session-key vouchers, settles, and the node redeems on
+// shutdown: on-chain, payer spent == payee received == the sum of the page costs, to the wei.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClientHost, queryStore } from "@postbox/client";
+import {
+  deployPostbox,
+  mailboxRegistryAbi,
+  networkParameters,
+  paymentChannelsAbi,
+  sntAbi,
+} from "@postbox/contracts";
+import { loadConfig, MailboxNode } from "@postbox/node";
+import {
+  bigintToBytes,
+  bytesToBigint,
+  computeChannelId,
+  createEnvelope,
+  createIdentity,
+  encryptRoom,
+  fromHex,
+  roomTopic,
+  StatusCode,
+  signVoucher,
+} from "@postbox/protocol";
+import { network } from "hardhat";
+import { pino } from "pino";
+import { type Address, encodeFunctionData, type Hex, pad, parseEther, toHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { afterAll, describe, expect, it } from "vitest";
+
+const PQ = parseEther("0.01");
+const PM = parseEther("0.0001");
+// Hardhat's account #1 (a public test key): the mailbox operator.
+const OPERATOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+describe("paid history end to end", () => {
+  const dir = mkdtempSync(join(tmpdir(), "postbox-paid-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("story B paid: pages bought and served, redeemed, balances exact", async () => {
+    const { viem } = await network.connect();
+    const publicClient = await viem.getPublicClient();
+    const [deployer, operatorWallet, payerWallet] = await viem.getWalletClients();
+    const operator = operatorWallet!.account.address;
+    expect(operator.toLowerCase()).toBe(privateKeyToAccount(OPERATOR_KEY).address.toLowerCase());
+    const payer = payerWallet!.account.address;
+    const addresses = await deployPostbox({
+      publicClient,
+      walletClient: deployer!,
+      parameters: networkParameters.local,
+      initialSupply: parseEther("1000000"),
+    });
+    const send = async (w: typeof deployer, to: Address, data: Hex) => {
+      const r = await publicClient.waitForTransactionReceipt({
+        hash: await w!.sendTransaction({ to, data }),
+      });
+      expect(r.status).toBe("success");
+    };
+    const balance = (who: Address) =>
+      publicClient.readContract({
+        address: addresses.snt,
+        abi: sntAbi,
+        functionName: "balanceOf",
+        args: [who],
+      });
+    for (const w of [operatorWallet, payerWallet]) {
+      await send(
+        deployer,
+        addresses.snt,
+        encodeFunctionData({
+          abi: sntAbi,
+          functionName: "transfer",
+          args: [w!.account.address, parseEther("10000")],
+        }),
+      );
+    }
+    await send(
+      operatorWallet,
+      addresses.snt,
+      encodeFunctionData({
+        abi: sntAbi,
+        functionName: "approveAndCall",
+        args: [
+          addresses.registry,
+          parseEther("1000"),
+          encodeFunctionData({
+            abi: mailboxRegistryAbi,
+            functionName: "register",
+            args: ["12D3KooWPaid", ["/ip4/127.0.0.1/tcp/1"], "", 0n, PQ, PM, 86_400n],
+          }),
+        ],
+      }),
+    );
+
+    const node = await MailboxNode.create(
+      loadConfig({
+        flags: {
+          dataDir: join(dir, "mailbox"),
+          listen: ["/ip4/127.0.0.1/tcp/0"],
+          http: { port: 0 },
+          logLevel: "silent",
+          chain: {
+            rpcUrl: "http://127.0.0.1:1",
+            chainId: addresses.chainId,
+            registry: addresses.registry,
+            channels: addresses.channels,
+            operatorKey: OPERATOR_KEY,
+          },
+          payments: { redeemMin: "1000000" }, // only on shutdown here
+        },
+      }),
+      { logger: pino({ level: "silent" }), chainClients: { publicClient, walletClient: operatorWallet! } },
+    );
+    await node.start();
+    const reader = await createClientHost();
+    await reader.start();
+    try {
+      expect(node.meter.mode).toBe("paid");
+      // 120 messages in #x, archived while the reader was away.
+      const base = Date.now();
+      const sender = createIdentity();
+      const envelopes = Array.from({ length: 120 }, (_, i) => {
+        const ts = BigInt(base + i);
+        return {
+          ...createEnvelope({ ...encryptRoom(sender, "#x", `m${i}`, ts), timestamp: ts }),
+          receivedAt: base,
+        };
+      });
+      await node.archive.insert(envelopes);
+      const to = node.libp2p.getMultiaddrs();
+      const topics = [roomTopic("#x")];
+
+      // Unpaid: PAYMENT_REQUIRED with the on-chain price.
+      const unpaid = await queryStore(reader, to, { contentTopics: topics, pageSize: 50 });
+      expect(unpaid.status).toBe(StatusCode.PAYMENT_REQUIRED);
+      expect(bytesToBigint(unpaid.quote!.pricePerQuery)).toBe(PQ);
+      expect(unpaid.envelopes).toEqual([]);
+
+      // Open a channel in one transaction, signed by a session key.
+      const session = privateKeyToAccount(generatePrivateKey());
+      const salt = pad(toHex(1), { size: 32 });
+      const deposit = parseEther("5");
+      await send(
+        payerWallet,
+        addresses.snt,
+        encodeFunctionData({
+          abi: sntAbi,
+          functionName: "approveAndCall",
+          args: [
+            addresses.channels,
+            deposit,
+            encodeFunctionData({
+              abi: paymentChannelsAbi,
+              functionName: "open",
+              args: [operator, session.address, 0n, salt],
+            }),
+          ],
+        }),
+      );
+      const channelId = computeChannelId({ payer, payee: operator, signer: session.address, salt });
+      const domain = { chainId: addresses.chainId, verifyingContract: addresses.channels };
+      const voucher = async (amount: bigint) => ({
+        channelId: fromHex(channelId),
+        cumulativeAmount: bigintToBytes(amount),
+        signature: fromHex(await signVoucher(session, domain, { channelId, cumulativeAmount: amount })),
+      });
+
+      let spent = 0n;
+      let cursor: Uint8Array | undefined;
+      const got: string[] = [];
+      const costs: bigint[] = [];
+      for (let page = 0; page < 10; page++) {
+        const amount = spent + PQ + PM * 50n;
+        const res = await queryStore(reader, to, {
+          contentTopics: topics,
+          pageSize: 50,
+          voucher: await voucher(amount),
+          ...(cursor ? { cursor } : {}),
+        });
+        expect(res.status, res.statusDesc).toBe(StatusCode.OK);
+        costs.push(bytesToBigint(res.cost));
+        expect(bytesToBigint(res.cost)).toBe(PQ + PM * BigInt(res.envelopes.length));
+        spent = bytesToBigint(res.spent);
+        got.push(...res.envelopes.map((e) => String(e.timestamp - BigInt(base))));
+        cursor = res.nextCursor;
+        if (!cursor) break;
+      }
+      expect(got).toEqual(Array.from({ length: 120 }, (_, i) => String(i)));
+      const sum = costs.reduce((a, b) => a + b, 0n);
+      expect(spent).toBe(sum);
+      // Settle: a voucher for exactly what was spent.
+      const settled = await queryStore(reader, to, {
+        contentTopics: [],
+        includeData: false,
+        voucher: await voucher(spent),
+      });
+      expect(settled.status, settled.statusDesc).toBe(StatusCode.OK);
+
+      const payeeBefore = await balance(operator);
+      await node.stop(); // the redeemer claims everything on shutdown
+      const payeeReceived = (await balance(operator)) - payeeBefore;
+      const channel = await publicClient.readContract({
+        address: addresses.channels,
+        abi: paymentChannelsAbi,
+        functionName: "getChannel",
+        args: [channelId],
+      });
+      expect(payeeReceived).toBe(sum);
+      expect(channel.paid).toBe(sum);
+    } finally {
+      await reader.stop();
+      await node.stop();
+    }
+  });
+});

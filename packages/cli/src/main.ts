@@ -1,4 +1,5 @@
 import { NODE_INFO_HELP, NODE_START_HELP, nodeInfo, nodeStart } from "./commands/node.js";
+import { nodeExit, nodeRegister, nodeSetPrice, nodeWithdraw, OPERATOR_HELP } from "./commands/operator.js";
 import { type Output, stdio, UsageError } from "./output.js";
 
 export const HELP = `Usage: postbox <command> [options]
@@ -6,6 +7,10 @@ export const HELP = `Usage: postbox <command> [options]
 Commands:
   node start     run a mailbox (archive the network, serve history)
   node info      describe a mailbox (a remote one by MULTIADDR, or the local data folder)
+  node register  list this mailbox in the registry with a stake and prices (one transaction)
+  node set-price announce new prices (increases apply after the registry's delay)
+  node exit      start leaving the registry (the stake unbonds)
+  node withdraw  withdraw the stake after unbonding
 
 Run "postbox <command> --help" for a command's options.
 `;
@@ -15,6 +20,10 @@ type Handler = (argv: string[], io: Output) => Promise<number>;
 const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "node start": { run: nodeStart, help: NODE_START_HELP },
   "node info": { run: nodeInfo, help: NODE_INFO_HELP },
+  "node register": { run: nodeRegister, help: OPERATOR_HELP.register! },
+  "node set-price": { run: nodeSetPrice, help: OPERATOR_HELP["set-price"]! },
+  "node exit": { run: nodeExit, help: OPERATOR_HELP.exit! },
+  "node withdraw": { run: nodeWithdraw, help: OPERATOR_HELP.withdraw! },
 };
 
 /** Runs the CLI; returns the exit code. Errors print as one line: no stack traces. */

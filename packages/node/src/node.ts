@@ -103,7 +103,6 @@ export class MailboxNode {
   /** Paid mode's chain reader, ledger and redeemer (absent without a chain). */
   readonly payments: Payments | undefined;
   readonly #retention: RetentionTask;
-  readonly #options: MailboxNodeOptions;
   #http: Awaited<ReturnType<typeof startHttp>> | undefined;
   #startedAt = 0;
   #stopping: Promise<void> | undefined;
@@ -121,7 +120,6 @@ export class MailboxNode {
       retention: RetentionTask;
       payments?: Payments;
     },
-    options: MailboxNodeOptions,
   ) {
     this.payments = parts.payments;
     this.config = config;
@@ -133,7 +131,6 @@ export class MailboxNode {
     this.peerKey = parts.peerKey;
     this.meter = parts.meter;
     this.#retention = parts.retention;
-    this.#options = options;
   }
 
   /** Builds a node (opening its archive and peer key) without starting the network. */
@@ -276,21 +273,17 @@ export class MailboxNode {
       log: log.child({ component: "retention" }),
       metrics,
     });
-    node = new MailboxNode(
-      config,
-      {
-        log,
-        metrics,
-        archive,
-        ingestor,
-        libp2p: libp2p as unknown as Libp2p<Services>,
-        peerKey,
-        meter,
-        retention,
-        ...(payments ? { payments } : {}),
-      },
-      options,
-    );
+    node = new MailboxNode(config, {
+      log,
+      metrics,
+      archive,
+      ingestor,
+      libp2p: libp2p as unknown as Libp2p<Services>,
+      peerKey,
+      meter,
+      retention,
+      ...(payments ? { payments } : {}),
+    });
     if (created) log.info({ dataDir: config.dataDir }, "created a new peer key");
     return node;
   }

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -29,8 +29,15 @@ Options:
   --retention DURATION   how long envelopes are kept: 30d, 12h, 90m, 45s (default 30d; env POSTBOX_RETENTION)
   --max-envelopes N      also keep at most N envelopes (oldest deleted first)
   --max-size SIZE        also keep at most SIZE of payloads: 10GB, 512MiB (oldest deleted first)
-  --free                 serve history free of charge (the only mode until a chain is configured;
-                         env POSTBOX_FREE=1)
+  --free                 serve history free of charge even with a chain configured (env POSTBOX_FREE=1);
+                         without a chain the node is always free
+  --rpc-url URL          the chain's JSON-RPC endpoint: with the four settings below, paid mode (env POSTBOX_RPC_URL)
+  --chain-id ID          the chain id the RPC must serve (env POSTBOX_CHAIN_ID)
+  --registry ADDRESS     the MailboxRegistry contract (env POSTBOX_REGISTRY)
+  --channels ADDRESS     the PaymentChannels contract (env POSTBOX_CHANNELS)
+  --operator-key-file F  a file holding the operator's 0x-prefixed private key: its registry entry, the payee
+                         of its channels and the redeemer (or env POSTBOX_OPERATOR_KEY; never a flag value)
+  --redeem-min SNT       redeem a channel once this much is redeemable (default 1; also on close requests and at exit)
   --http-port PORT       port of /metrics (Prometheus) and /health on 127.0.0.1 (default 9464; 0 = any free port;
                          env POSTBOX_HTTP_PORT)
   --http-host HOST       interface of the HTTP endpoints (default 127.0.0.1)
@@ -66,6 +73,12 @@ export async function nodeStart(argv: string[], io: Output): Promise<number> {
       "max-envelopes": { type: "string" },
       "max-size": { type: "string" },
       free: { type: "boolean" },
+      "rpc-url": { type: "string" },
+      "chain-id": { type: "string" },
+      registry: { type: "string" },
+      channels: { type: "string" },
+      "operator-key-file": { type: "string" },
+      "redeem-min": { type: "string" },
       "http-port": { type: "string" },
       "http-host": { type: "string" },
       "log-level": { type: "string" },
@@ -91,6 +104,15 @@ export async function nodeStart(argv: string[], io: Output): Promise<number> {
   if (values["max-size"]) retention.maxSize = values["max-size"];
   if (values["http-port"]) http.port = integer("--http-port", values["http-port"]);
   if (values["http-host"]) http.host = values["http-host"];
+  const chain: Record<string, unknown> = {};
+  if (values["rpc-url"]) chain.rpcUrl = values["rpc-url"];
+  if (values["chain-id"]) chain.chainId = integer("--chain-id", values["chain-id"]);
+  if (values.registry) chain.registry = values.registry;
+  if (values.channels) chain.channels = values.channels;
+  if (values["operator-key-file"])
+    chain.operatorKey = readSecret("operator-key-file", values["operator-key-file"]);
+  if (Object.keys(chain).length) flags.chain = chain;
+  if (values["redeem-min"]) flags.payments = { redeemMin: values["redeem-min"] };
   if (Object.keys(retention).length) flags.retention = retention;
   if (Object.keys(http).length) flags.http = http;
   const config = loadConfig({
@@ -194,6 +216,14 @@ export async function nodeInfo(argv: string[], io: Output): Promise<number> {
   }
   print(io, view, values.json);
   return 0;
+}
+
+function readSecret(setting: string, file: string): string {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (e) {
+    throw new ConfigError(setting, `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  }
 }
 
 function print(io: Output, view: Record<string, unknown>, json: boolean | undefined): void {

@@ -1,12 +1,12 @@
 // Story B, paid, end to end: a real mailbox node (libp2p on loopback) in paid mode against the
-// real contracts on Hardhat's in-process chain. A reader opens a channel with one approveAndCall,
-// buys every page of a room's history with session-key vouchers, settles, and the node redeems on
-// shutdown: on-chain, payer spent == payee received == the sum of the page costs, to the wei.
+// real contracts on Hardhat's in-process chain. A reader's channel manager opens a channel with one
+// approveAndCall, buys every page of a room's history with session-key vouchers (restarting
+// half-way), settles, and the node redeems on shutdown: on-chain, payer spent == payee received == the sum of the page costs, to the wei.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClientHost, queryStore } from "@postbox/client";
+import { ChannelManager, createClientHost, queryStore } from "@postbox/client";
 import {
   deployPostbox,
   mailboxRegistryAbi,
@@ -29,8 +29,8 @@ import {
 } from "@postbox/protocol";
 import { network } from "hardhat";
 import { pino } from "pino";
-import { type Address, encodeFunctionData, type Hex, pad, parseEther, toHex } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { type Address, encodeFunctionData, type Hex, parseEther } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, describe, expect, it } from "vitest";
 
 const PQ = parseEther("0.01");
@@ -141,65 +141,71 @@ describe("paid history end to end", () => {
       expect(bytesToBigint(unpaid.quote!.pricePerQuery)).toBe(PQ);
       expect(unpaid.envelopes).toEqual([]);
 
-      // Open a channel in one transaction, signed by a session key.
-      const session = privateKeyToAccount(generatePrivateKey());
-      const salt = pad(toHex(1), { size: 32 });
-      const deposit = parseEther("5");
-      await send(
-        payerWallet,
-        addresses.snt,
-        encodeFunctionData({
-          abi: sntAbi,
-          functionName: "approveAndCall",
-          args: [
-            addresses.channels,
-            deposit,
-            encodeFunctionData({
-              abi: paymentChannelsAbi,
-              functionName: "open",
-              args: [operator, session.address, 0n, salt],
-            }),
-          ],
-        }),
+      // The client's channel manager opens a channel in one transaction (approveAndCall) and
+      // signs vouchers with its session key; it is restarted half-way and loses no credit.
+      const clientDir = join(dir, "client");
+      const manager = () =>
+        new ChannelManager({
+          dataDir: clientDir,
+          publicClient,
+          wallet: payerWallet!,
+          chainId: addresses.chainId,
+          snt: addresses.snt,
+          registry: addresses.registry,
+          channels: addresses.channels,
+          maxPageCost: parseEther("1"),
+        });
+      let channels = manager();
+      const record = await channels.open(operator, parseEther("5"));
+      expect(record.channelId).toBe(
+        computeChannelId({ payer, payee: operator, signer: channels.session.address, salt: record.salt }),
       );
-      const channelId = computeChannelId({ payer, payee: operator, signer: session.address, salt });
-      const domain = { chainId: addresses.chainId, verifyingContract: addresses.channels };
-      const voucher = async (amount: bigint) => ({
-        channelId: fromHex(channelId),
-        cumulativeAmount: bigintToBytes(amount),
-        signature: fromHex(await signVoucher(session, domain, { channelId, cumulativeAmount: amount })),
-      });
 
-      let spent = 0n;
       let cursor: Uint8Array | undefined;
       const got: string[] = [];
       const costs: bigint[] = [];
       for (let page = 0; page < 10; page++) {
-        const amount = spent + PQ + PM * 50n;
+        if (page === 1) channels = manager(); // the client restarts mid-session
         const res = await queryStore(reader, to, {
           contentTopics: topics,
           pageSize: 50,
-          voucher: await voucher(amount),
+          voucher: await channels.voucherFor(operator, 50),
           ...(cursor ? { cursor } : {}),
         });
         expect(res.status, res.statusDesc).toBe(StatusCode.OK);
+        channels.record(operator, res);
         costs.push(bytesToBigint(res.cost));
         expect(bytesToBigint(res.cost)).toBe(PQ + PM * BigInt(res.envelopes.length));
-        spent = bytesToBigint(res.spent);
         got.push(...res.envelopes.map((e) => String(e.timestamp - BigInt(base))));
         cursor = res.nextCursor;
         if (!cursor) break;
       }
       expect(got).toEqual(Array.from({ length: 120 }, (_, i) => String(i)));
       const sum = costs.reduce((a, b) => a + b, 0n);
-      expect(spent).toBe(sum);
+      expect(channels.channelTo(operator)?.spent).toBe(sum.toString());
+      // A voucher above the user's cap is never signed.
+      await expect(
+        new ChannelManager({
+          ...{
+            dataDir: clientDir,
+            publicClient,
+            wallet: payerWallet!,
+            chainId: addresses.chainId,
+            snt: addresses.snt,
+            registry: addresses.registry,
+            channels: addresses.channels,
+          },
+          maxPageCost: 1n,
+        }).voucherFor(operator, 50),
+      ).rejects.toThrow(/above your cap/);
       // Settle: a voucher for exactly what was spent.
       const settled = await queryStore(reader, to, {
         contentTopics: [],
         includeData: false,
-        voucher: await voucher(spent),
+        voucher: await channels.settlementFor(operator),
       });
       expect(settled.status, settled.statusDesc).toBe(StatusCode.OK);
+      const channelId = record.channelId;
 
       const payeeBefore = await balance(operator);
       await node.stop(); // the redeemer claims everything on shutdown

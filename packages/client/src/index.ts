@@ -5,6 +5,12 @@
  */
 
 export {
+  ChannelManager,
+  type ChannelManagerInit,
+  type ChannelRecord,
+  PaymentRefusedError,
+} from "./channels.js";
+export {
   BaseError,
   type BaseErrorParameters,
   MailboxStatusError,

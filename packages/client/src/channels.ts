@@ -1,0 +1,314 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import {
+  bigintToBytes,
+  bytesToBigint,
+  computeChannelId,
+  fromHex,
+  pageCost,
+  type Quote,
+  StatusCode,
+  type StoreQuery,
+  type StoreResponse,
+  signVoucher,
+} from "@postbox/protocol";
+import {
+  type Account,
+  type Address,
+  type Chain,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  type PublicClient,
+  type Transport,
+  toHex,
+  type WalletClient,
+} from "viem";
+import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
+import { BaseError } from "./errors.js";
+
+/** A payment was refused by the client's own rules (price above the chain's or the user's cap). */
+export class PaymentRefusedError extends BaseError {
+  override name = "PaymentRefusedError" as const;
+}
+
+/** What the client remembers about one channel, persisted in its data folder. */
+export interface ChannelRecord {
+  channelId: Hex;
+  payee: Address;
+  salt: Hex;
+  deposit: string;
+  /** What the mailbox says it has charged (cumulative). */
+  spent: string;
+  /** The highest voucher signed (cumulative): never sign below it again. */
+  authorized: string;
+}
+
+interface State {
+  sessionKey: Hex;
+  channels: Record<string, ChannelRecord>;
+}
+
+export interface ChannelManagerInit {
+  /** Where the session key and channel records live (channels.json, mode 0600). */
+  dataDir: string;
+  publicClient: PublicClient;
+  /** The payer's wallet: funds channels (approveAndCall), closes and withdraws. */
+  wallet: WalletClient<Transport, Chain | undefined, Account>;
+  chainId: number;
+  snt: Address;
+  registry: Address;
+  channels: Address;
+  /** The most the user accepts to pay for one page (token base units). */
+  maxPageCost?: bigint;
+}
+
+/**
+ * The client's side of paid history: it keeps a session key (so a chat app signs vouchers without
+ * wallet pop-ups), finds or opens a channel to a mailbox with one `approveAndCall`, tops it up,
+ * signs one cumulative voucher per query — never above the mailbox's on-chain price or the user's
+ * cap — records what the mailbox charged, and settles, closes and withdraws. Its records survive a
+ * restart, so no credit is lost.
+ */
+export class ChannelManager {
+  readonly #init: ChannelManagerInit;
+  readonly #file: string;
+  #state: State;
+  readonly session: PrivateKeyAccount;
+
+  constructor(init: ChannelManagerInit) {
+    this.#init = init;
+    this.#file = join(init.dataDir, "channels.json");
+    this.#state = this.#load();
+    this.session = privateKeyToAccount(this.#state.sessionKey);
+  }
+
+  #load(): State {
+    try {
+      return JSON.parse(readFileSync(this.#file, "utf8")) as State;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+        throw new BaseError("cannot read the channel records", { cause: err, details: this.#file });
+      }
+      const fresh: State = { sessionKey: generatePrivateKey(), channels: {} };
+      this.#save(fresh);
+      return fresh;
+    }
+  }
+
+  /** Atomic write: a crash never leaves a half-written file. */
+  #save(state: State = this.#state): void {
+    mkdirSync(dirname(this.#file), { recursive: true });
+    const tmp = `${this.#file}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, this.#file);
+  }
+
+  /** The channel to `payee`, if one was opened from here. */
+  channelTo(payee: Address): ChannelRecord | undefined {
+    return this.#state.channels[payee.toLowerCase()];
+  }
+
+  /** Opens a channel to `payee` (one transaction: SNT approveAndCall), or returns the open one. */
+  async open(payee: Address, deposit: bigint): Promise<ChannelRecord> {
+    const existing = this.channelTo(payee);
+    if (existing) {
+      const c = await this.#onChain(existing.channelId);
+      if (c.payer !== ZERO && !c.finalised) return existing;
+    }
+    const { wallet, publicClient } = this.#init;
+    const salt = keccak256(toHex(`${Date.now()}:${Math.random()}`));
+    const channelId = computeChannelId({
+      payer: wallet.account.address,
+      payee,
+      signer: this.session.address,
+      salt,
+    });
+    const record: ChannelRecord = {
+      channelId,
+      payee,
+      salt,
+      deposit: deposit.toString(),
+      spent: "0",
+      authorized: "0",
+    };
+    // Record before sending: the id is computable in advance, so a crash mid-way loses nothing.
+    this.#state.channels[payee.toLowerCase()] = record;
+    this.#save();
+    const hash = await wallet.writeContract({
+      address: this.#init.snt,
+      abi: sntAbi,
+      functionName: "approveAndCall",
+      args: [
+        this.#init.channels,
+        deposit,
+        encodeFunctionData({
+          abi: paymentChannelsAbi,
+          functionName: "open",
+          args: [payee, this.session.address, 0n, salt],
+        }),
+      ],
+      chain: wallet.chain,
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new BaseError("opening the channel failed", { details: hash });
+    return record;
+  }
+
+  /** Adds to a channel's deposit. */
+  async topUp(payee: Address, amount: bigint): Promise<ChannelRecord> {
+    const record = this.#require(payee);
+    const { wallet, publicClient } = this.#init;
+    const hash = await wallet.writeContract({
+      address: this.#init.snt,
+      abi: sntAbi,
+      functionName: "approveAndCall",
+      args: [
+        this.#init.channels,
+        amount,
+        encodeFunctionData({ abi: paymentChannelsAbi, functionName: "topUp", args: [record.channelId, 0n] }),
+      ],
+      chain: wallet.chain,
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new BaseError("top-up failed", { details: hash });
+    record.deposit = (await this.#onChain(record.channelId)).deposit.toString();
+    this.#save();
+    return record;
+  }
+
+  /**
+   * The voucher for the next query to `payee`: what was spent plus the page at its largest, at the
+   * mailbox's on-chain price. Refuses a quote above the chain's price or the user's cap.
+   */
+  async voucherFor(
+    payee: Address,
+    pageSize: number,
+    quote?: Quote,
+  ): Promise<NonNullable<StoreQuery["voucher"]>> {
+    const record = this.#require(payee);
+    const onChain = await this.#init.publicClient.readContract({
+      address: this.#init.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "effectivePrice",
+      args: [payee],
+    });
+    const price = { pricePerQuery: onChain[0], pricePerMessage: onChain[1] };
+    if (quote) {
+      const q = {
+        pricePerQuery: bytesToBigint(quote.pricePerQuery),
+        pricePerMessage: bytesToBigint(quote.pricePerMessage),
+      };
+      if (q.pricePerQuery > price.pricePerQuery || q.pricePerMessage > price.pricePerMessage) {
+        throw new PaymentRefusedError("the mailbox quoted more than its on-chain price");
+      }
+    }
+    const max = pageCost(price, pageSize);
+    if (this.#init.maxPageCost !== undefined && max > this.#init.maxPageCost) {
+      throw new PaymentRefusedError(`a page costs up to ${max}, above your cap of ${this.#init.maxPageCost}`);
+    }
+    let amount = BigInt(record.spent) + max;
+    if (amount <= BigInt(record.authorized)) amount = BigInt(record.authorized) + 1n;
+    if (amount > BigInt(record.deposit)) {
+      throw new PaymentRefusedError(`the channel needs a top-up: ${amount} > deposit ${record.deposit}`);
+    }
+    return this.#sign(record, amount);
+  }
+
+  /** A settlement voucher for exactly what was spent, so the mailbox redeems only that. */
+  async settlementFor(payee: Address): Promise<NonNullable<StoreQuery["voucher"]>> {
+    const record = this.#require(payee);
+    return this.#sign(record, BigInt(record.spent), false);
+  }
+
+  async #sign(record: ChannelRecord, amount: bigint, raise = true) {
+    if (raise) {
+      // Persist the authorisation before it leaves: after a crash we never sign below it.
+      record.authorized = amount.toString();
+      this.#save();
+    }
+    const signature = await signVoucher(
+      this.session,
+      { chainId: this.#init.chainId, verifyingContract: this.#init.channels },
+      { channelId: record.channelId, cumulativeAmount: amount },
+    );
+    return {
+      channelId: fromHex(record.channelId),
+      cumulativeAmount: bigintToBytes(amount),
+      signature: fromHex(signature),
+    };
+  }
+
+  /**
+   * Records what the mailbox reports after a query. The mailbox's figure is authoritative when it
+   * lies within what we authorised; above it, something is wrong and we keep ours.
+   */
+  record(payee: Address, response: Pick<StoreResponse, "status" | "spent">): void {
+    const record = this.#require(payee);
+    if (response.status !== StatusCode.OK || response.spent.length === 0) return;
+    const spent = bytesToBigint(response.spent);
+    if (spent <= BigInt(record.authorized)) {
+      record.spent = spent.toString();
+      this.#save();
+    }
+  }
+
+  /** Asks to close: the mailbox may still redeem until the grace period ends. */
+  async requestClose(payee: Address): Promise<Hex> {
+    const record = this.#require(payee);
+    return this.#tx("requestClose", record.channelId);
+  }
+
+  /** After the grace period: takes back what was not paid. */
+  async withdraw(payee: Address): Promise<Hex> {
+    const record = this.#require(payee);
+    const hash = await this.#tx("withdraw", record.channelId);
+    delete this.#state.channels[payee.toLowerCase()];
+    this.#save();
+    return hash;
+  }
+
+  async status(payee: Address) {
+    const record = this.#require(payee);
+    const c = await this.#onChain(record.channelId);
+    return {
+      ...record,
+      paidOnChain: c.paid,
+      depositOnChain: c.deposit,
+      closesAt: c.closesAt,
+      finalised: c.finalised,
+    };
+  }
+
+  async #tx(fn: "requestClose" | "withdraw", id: Hex): Promise<Hex> {
+    const { wallet, publicClient } = this.#init;
+    const hash = await wallet.writeContract({
+      address: this.#init.channels,
+      abi: paymentChannelsAbi,
+      functionName: fn,
+      args: [id],
+      chain: wallet.chain,
+    });
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new BaseError(`${fn} failed`, { details: hash });
+    return hash;
+  }
+
+  #require(payee: Address): ChannelRecord {
+    const r = this.channelTo(payee);
+    if (!r) throw new BaseError("no channel to this mailbox", { details: `open one first (${payee})` });
+    return r;
+  }
+
+  #onChain(id: Hex) {
+    return this.#init.publicClient.readContract({
+      address: this.#init.channels,
+      abi: paymentChannelsAbi,
+      functionName: "getChannel",
+      args: [id],
+    });
+  }
+}
+
+const ZERO = "0x0000000000000000000000000000000000000000";

@@ -16,16 +16,13 @@ import {
 } from "@postbox/contracts";
 import { loadConfig, MailboxNode } from "@postbox/node";
 import {
-  bigintToBytes,
   bytesToBigint,
   computeChannelId,
   createEnvelope,
   createIdentity,
   encryptRoom,
-  fromHex,
   roomTopic,
   StatusCode,
-  signVoucher,
 } from "@postbox/protocol";
 import { network } from "hardhat";
 import { pino } from "pino";

@@ -1,0 +1,210 @@
+// A paid mailbox killed with SIGKILL right after serving, then restarted: every voucher it accepted
+// is still redeemable, a replayed voucher is refused (nothing is charged twice), and on shutdown it
+// redeems exactly what it served. Real processes, a real JSON-RPC chain (`hardhat node`).
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { multiaddr } from "@multiformats/multiaddr";
+import { ChannelManager, createClientHost, pushEnvelope, queryStore } from "@postbox/client";
+import {
+  deployPostbox,
+  mailboxRegistryAbi,
+  networkParameters,
+  paymentChannelsAbi,
+  sntAbi,
+} from "@postbox/contracts";
+import { bytesToBigint, createEnvelope, StatusCode } from "@postbox/protocol";
+import { createPublicClient, createWalletClient, encodeFunctionData, type Hex, http, parseEther } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
+const KEYS = [
+  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+] as const;
+const PQ = parseEther("0.01");
+const PM = parseEther("0.0001");
+
+describe("paid mailbox crash", () => {
+  const dir = mkdtempSync(join(tmpdir(), "postbox-paid-crash-"));
+  const processes: ChildProcess[] = [];
+  afterAll(() => {
+    for (const p of processes) p.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps accepted vouchers through SIGKILL and never charges twice", async () => {
+    const rpcPort = 19_545 + Math.floor(Math.random() * 500);
+    const rpc = `http://127.0.0.1:${rpcPort}`;
+    const chainProcess = spawn(
+      join(ROOT, "node_modules", ".bin", "hardhat"),
+      ["node", "--hostname", "127.0.0.1", "--port", String(rpcPort)],
+      { cwd: ROOT, stdio: "ignore" },
+    );
+    processes.push(chainProcess);
+    const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc), pollingInterval: 100 });
+    for (let i = 0; ; i++) {
+      try {
+        await publicClient.getChainId();
+        break;
+      } catch (err) {
+        if (i > 200) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const wallet = (i: number) =>
+      createWalletClient({ chain: hardhat, transport: http(rpc), account: privateKeyToAccount(KEYS[i]!) });
+    const a = await deployPostbox({
+      publicClient,
+      walletClient: wallet(0),
+      parameters: networkParameters.local,
+      initialSupply: parseEther("100000"),
+    });
+    const send = async (w: ReturnType<typeof wallet>, to: Hex, data: Hex) => {
+      const r = await publicClient.waitForTransactionReceipt({ hash: await w.sendTransaction({ to, data }) });
+      expect(r.status).toBe("success");
+    };
+    for (const i of [1, 2]) {
+      await send(
+        wallet(0),
+        a.snt,
+        encodeFunctionData({
+          abi: sntAbi,
+          functionName: "transfer",
+          args: [wallet(i).account.address, parseEther("10000")],
+        }),
+      );
+    }
+    await send(
+      wallet(1),
+      a.snt,
+      encodeFunctionData({
+        abi: sntAbi,
+        functionName: "approveAndCall",
+        args: [
+          a.registry,
+          parseEther("1000"),
+          encodeFunctionData({
+            abi: mailboxRegistryAbi,
+            functionName: "register",
+            args: ["p", ["/ip4/127.0.0.1/tcp/1"], "", 0n, PQ, PM, 86_400n],
+          }),
+        ],
+      }),
+    );
+    const keyFile = join(dir, "operator.key");
+    writeFileSync(keyFile, KEYS[1], { mode: 0o600 });
+    const port = 41_000 + Math.floor(Math.random() * 5_000);
+    const start = () =>
+      new Promise<{ child: ChildProcess; peerId: string }>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            BIN,
+            "node",
+            "start",
+            "--data-dir",
+            join(dir, "mailbox"),
+            "--listen",
+            `/ip4/127.0.0.1/tcp/${port}`,
+            "--http-port",
+            "0",
+            "--rpc-url",
+            rpc,
+            "--chain-id",
+            "31337",
+            "--registry",
+            a.registry,
+            "--channels",
+            a.channels,
+            "--operator-key-file",
+            keyFile,
+            "--redeem-min",
+            "1000",
+          ],
+          { stdio: ["ignore", "pipe", "inherit"] },
+        );
+        processes.push(child);
+        let buf = "";
+        child.stdout!.on("data", (d: Buffer) => {
+          buf += d.toString();
+          const line = buf.split("\n").find((l) => l.includes('"mailbox started"'));
+          if (line) resolve({ child, peerId: (JSON.parse(line) as { peerId: string }).peerId });
+        });
+        child.on("exit", (code) => reject(new Error(`node exited ${code}: ${buf}`)));
+      });
+    let { child, peerId } = await start();
+    const addr = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`);
+    const host = await createClientHost();
+    await host.start();
+    try {
+      for (let i = 0; i < 30; i++) {
+        await pushEnvelope(
+          host,
+          addr,
+          createEnvelope({
+            contentTopic: "/t/paid",
+            timestamp: BigInt(Date.now() + i),
+            payload: new Uint8Array([i + 1]),
+          }),
+        );
+      }
+      const manager = new ChannelManager({
+        dataDir: join(dir, "client"),
+        publicClient,
+        wallet: wallet(2),
+        chainId: 31337,
+        snt: a.snt,
+        registry: a.registry,
+        channels: a.channels,
+      });
+      const record = await manager.open(wallet(1).account.address, parseEther("1"));
+      const operator = wallet(1).account.address;
+      let cursor: Uint8Array | undefined;
+      let lastQuery: Parameters<typeof queryStore>[2] | undefined;
+      for (let page = 0; page < 3; page++) {
+        lastQuery = {
+          contentTopics: ["/t/paid"],
+          pageSize: 10,
+          voucher: await manager.voucherFor(operator, 10),
+          ...(cursor ? { cursor } : {}),
+        };
+        const res = await queryStore(host, addr, lastQuery);
+        expect(res.status, res.statusDesc).toBe(StatusCode.OK);
+        expect(res.envelopes.length).toBe(10);
+        manager.record(operator, res);
+        cursor = res.nextCursor;
+      }
+      const spent = BigInt(manager.channelTo(operator)!.spent);
+      expect(spent).toBe(3n * (PQ + 10n * PM));
+      // Killed without warning right after serving.
+      child.kill("SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+      await host.hangUp(addr).catch(() => undefined);
+      ({ child } = await start());
+      // The last voucher again: refused, nothing charged.
+      const replay = await queryStore(host, addr, lastQuery!);
+      expect(replay.status).toBe(StatusCode.INVALID_VOUCHER);
+      expect(replay.envelopes).toEqual([]);
+      expect(bytesToBigint(replay.quote!.spent)).toBe(spent);
+      // On a clean stop the redeemer claims what the ledger kept through the crash.
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      const c = await publicClient.readContract({
+        address: a.channels,
+        abi: paymentChannelsAbi,
+        functionName: "getChannel",
+        args: [record.channelId],
+      });
+      expect(c.paid).toBe(spent);
+    } finally {
+      await host.stop();
+    }
+  }, 90_000);
+});

@@ -7,6 +7,7 @@ import { join } from "node:path";
 
 const BENCHES: Record<string, string> = {
   store: "archive and /postbox/store/1: page latency, pages/s, ingest/s, insert/s, memory at 1M envelopes",
+  paid: "the cost of payment: paid vs free pages/s on the same mailbox, voucher verifications/s",
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployPostbox, networkParameters, sntAbi } from "@postbox/contracts";
+import { Agent } from "undici";
 import { createPublicClient, createWalletClient, encodeFunctionData, http, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
@@ -16,6 +17,7 @@ const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
 const DEPLOYER = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const OPERATOR = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const PAYER = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 
 describe("operator CLI against a JSON-RPC chain", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-operator-"));
@@ -24,6 +26,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
   let chain: ChildProcess;
   let registry = "";
   let channels = "";
+  let snt = "";
   const keyFile = join(dir, "operator.key");
 
   const run = (args: string[], env: Record<string, string> = {}) =>
@@ -38,12 +41,18 @@ describe("operator CLI against a JSON-RPC chain", () => {
     "--operator-key-file",
     keyFile,
   ];
-  const rpcCall = (method: string, params: unknown[]) =>
-    fetch(rpc, {
+  // A fresh connection per call: the chain closes idle keep-alive sockets between tests.
+  const rpcCall = async (method: string, params: unknown[]) => {
+    const res = await fetch(rpc, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-    });
+      keepalive: false,
+      dispatcher: new Agent({ pipelining: 0 }),
+    } as RequestInit);
+    const body = (await res.json()) as { error?: { message: string } };
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  };
 
   beforeAll(async () => {
     chain = spawn(
@@ -77,15 +86,18 @@ describe("operator CLI against a JSON-RPC chain", () => {
     });
     registry = a.registry;
     channels = a.channels;
-    const hash = await deployer.sendTransaction({
-      to: a.snt,
-      data: encodeFunctionData({
-        abi: sntAbi,
-        functionName: "transfer",
-        args: [privateKeyToAccount(OPERATOR).address, parseEther("10000")],
-      }),
-    });
-    await publicClient.waitForTransactionReceipt({ hash });
+    snt = a.snt;
+    for (const key of [OPERATOR, PAYER]) {
+      const hash = await deployer.sendTransaction({
+        to: a.snt,
+        data: encodeFunctionData({
+          abi: sntAbi,
+          functionName: "transfer",
+          args: [privateKeyToAccount(key).address, parseEther("10000")],
+        }),
+      });
+      await publicClient.waitForTransactionReceipt({ hash });
+    }
     writeFileSync(keyFile, `${OPERATOR}\n`, { mode: 0o600 });
   }, 60_000);
 
@@ -194,6 +206,51 @@ describe("operator CLI against a JSON-RPC chain", () => {
       string
     >;
     expect(done.withdrawn).toBe("1500 SNT");
+  });
+
+  it("a payer opens, inspects, closes and withdraws a channel from the command line", async () => {
+    const walletKey = join(dir, "wallet.key");
+    writeFileSync(walletKey, PAYER, { mode: 0o600 });
+    const mailbox = privateKeyToAccount(OPERATOR).address;
+    const flags = [
+      "--mailbox",
+      mailbox,
+      "--rpc-url",
+      rpc,
+      "--chain-id",
+      "31337",
+      "--snt",
+      snt,
+      "--registry",
+      registry,
+      "--channels",
+      channels,
+      "--wallet-key-file",
+      walletKey,
+      "--data-dir",
+      join(dir, "client"),
+      "--json",
+    ];
+    const openRun = run(["channel", "open", ...flags, "--deposit", "25"]);
+    expect(openRun.stderr).toBe("");
+    const opened = JSON.parse(openRun.stdout) as Record<string, string>;
+    expect(opened.deposit).toBe("25 SNT");
+    const topped = JSON.parse(run(["channel", "topup", ...flags, "--amount", "5"]).stdout) as Record<
+      string,
+      string
+    >;
+    expect(topped.deposit).toBe("30 SNT");
+    const status = JSON.parse(run(["channel", "status", ...flags]).stdout) as Record<string, string>;
+    expect(status).toMatchObject({ deposit: "30 SNT", spent: "0 SNT", redeemed: "0 SNT", close: "open" });
+    const closing = JSON.parse(run(["channel", "close", ...flags]).stdout) as Record<string, string>;
+    expect(Number.parseInt(closing.withdrawableIn!, 10)).toBeGreaterThan(100);
+    const early = run(["channel", "withdraw", ...flags]);
+    expect(early.status).toBe(2);
+    expect(early.stderr).toMatch(/close grace ends in \d+ s/);
+    await rpcCall("evm_increaseTime", [Number(networkParameters.local.closeGrace) + 1]);
+    await rpcCall("evm_mine", []);
+    const done = JSON.parse(run(["channel", "withdraw", ...flags]).stdout) as Record<string, string>;
+    expect(done.refunded).toBe("30 SNT");
   });
 
   it("names a missing chain setting in one line", () => {

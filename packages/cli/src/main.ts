@@ -1,3 +1,4 @@
+import { CHANNEL_HELP, channelCommand } from "./commands/channel.js";
 import { NODE_INFO_HELP, NODE_START_HELP, nodeInfo, nodeStart } from "./commands/node.js";
 import { nodeExit, nodeRegister, nodeSetPrice, nodeWithdraw, OPERATOR_HELP } from "./commands/operator.js";
 import { type Output, stdio, UsageError } from "./output.js";
@@ -11,6 +12,8 @@ Commands:
   node set-price announce new prices (increases apply after the registry's delay)
   node exit      start leaving the registry (the stake unbonds)
   node withdraw  withdraw the stake after unbonding
+  channel open | topup | status | close | withdraw
+                 pay a mailbox for history through an SNT payment channel
 
 Run "postbox <command> --help" for a command's options.
 `;
@@ -24,6 +27,11 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "node set-price": { run: nodeSetPrice, help: OPERATOR_HELP["set-price"]! },
   "node exit": { run: nodeExit, help: OPERATOR_HELP.exit! },
   "node withdraw": { run: nodeWithdraw, help: OPERATOR_HELP.withdraw! },
+  "channel open": { run: channelCommand("open"), help: CHANNEL_HELP.open! },
+  "channel topup": { run: channelCommand("topup"), help: CHANNEL_HELP.topup! },
+  "channel status": { run: channelCommand("status"), help: CHANNEL_HELP.status! },
+  "channel close": { run: channelCommand("close"), help: CHANNEL_HELP.close! },
+  "channel withdraw": { run: channelCommand("withdraw"), help: CHANNEL_HELP.withdraw! },
 };
 
 /** Runs the CLI; returns the exit code. Errors print as one line: no stack traces. */

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deployPostbox, networkParameters, sntAbi } from "@postbox/contracts";
-import { Agent } from "undici";
+import { Agent, fetch } from "undici";
 import { createPublicClient, createWalletClient, encodeFunctionData, http, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
@@ -47,9 +47,8 @@ describe("operator CLI against a JSON-RPC chain", () => {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-      keepalive: false,
       dispatcher: new Agent({ pipelining: 0 }),
-    } as RequestInit);
+    });
     const body = (await res.json()) as { error?: { message: string } };
     if (body.error) throw new Error(`${method}: ${body.error.message}`);
   };
@@ -93,7 +92,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
         data: encodeFunctionData({
           abi: sntAbi,
           functionName: "transfer",
-          args: [privateKeyToAccount(key).address, parseEther("10000")],
+          args: [privateKeyToAccount(key as `0x${string}`).address, parseEther("10000")],
         }),
       });
       await publicClient.waitForTransactionReceipt({ hash });

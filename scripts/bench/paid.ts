@@ -1,23 +1,36 @@
 // `npm run bench -- paid [--json] [--envelopes N]`
 //
-// The cost of payment: the same mailbox, archive, pages and concurrency, first in paid mode (every
-// page carries a voucher on a real channel — Hardhat's in-process chain — verified and committed
-// with its charge), then in free mode. 16 readers, one channel each, 100-envelope pages, 10 s each.
+// The cost of payment: the same mailbox (its own process, `postbox node start`), archive, pages and
+// concurrency, first in paid mode (every page carries a voucher on a real channel — a `hardhat
+// node` chain over JSON-RPC — verified and committed with its charge), then in free mode.
+// 16 readers in this process, one channel each, 100-envelope pages, 10 s each.
 // - paidPagesPerSec, freePagesPerSec, paidToFreeRatio (goal ≥ 0.9);
-// - voucherVerifyPerSec: off-chain voucher verification (EIP-712 digest + ecrecover) on one core.
-// The mailbox and the readers share this process (and its two cores) in both runs.
+// - voucherVerifyPerSec: the mailbox's voucher verification (EIP-712 digest + signature, signer key
+//   cached) on one core; voucherRecoverPerSec: the isomorphic verifier (recovery every time).
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
 import { ChannelManager, type ClientHost, createClientHost, queryStore } from "@postbox/client";
 import { deployPostbox, mailboxRegistryAbi, networkParameters, sntAbi } from "@postbox/contracts";
-import { loadConfig, MailboxNode, SqliteArchive, type StoredEnvelope } from "@postbox/node";
+import { SqliteArchive, type StoredEnvelope, VoucherVerifier } from "@postbox/node";
 import { createEnvelope, StatusCode, signVoucher, verifyVoucher } from "@postbox/protocol";
-import { network } from "hardhat";
-import { pino } from "pino";
-import { type Address, encodeFunctionData, type Hex, parseEther } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  type Hex,
+  http,
+  parseEther,
+  toHex,
+} from "viem";
+import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: number) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : def);
@@ -25,7 +38,6 @@ const N = opt("--envelopes", 100_000);
 const TOPICS = 100;
 const READERS = 16;
 const DURATION_MS = 10_000;
-const OPERATOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const log = (m: string) => process.stderr.write(`bench paid: ${m}\n`);
 const topic = (i: number) => `/bench/paid/${i}`;
 
@@ -33,28 +45,57 @@ const dir = mkdtempSync(join(tmpdir(), "postbox-bench-paid-"));
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------- chain and channels
-const { viem } = await network.connect();
-const publicClient = await viem.getPublicClient();
-const [deployer, operatorWallet] = await viem.getWalletClients();
+const KEYS = Array.from({ length: 18 }, (_, i) => {
+  // Hardhat's public development accounts (derived from its well-known mnemonic).
+  return mnemonicToAccount("test test test test test test test test test test test junk", {
+    addressIndex: i,
+  });
+});
+const rpcPort = 20_545 + Math.floor(Math.random() * 1_000);
+const rpc = `http://127.0.0.1:${rpcPort}`;
+const chainProcess = spawn(
+  join(import.meta.dirname, "..", "..", "node_modules", ".bin", "hardhat"),
+  ["node", "--hostname", "127.0.0.1", "--port", String(rpcPort)],
+  {
+    stdio: "ignore",
+  },
+);
+process.on("exit", () => chainProcess.kill("SIGKILL"));
+const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc), pollingInterval: 100 });
+for (let i = 0; ; i++) {
+  try {
+    await publicClient.getChainId();
+    break;
+  } catch (err) {
+    if (i > 300) throw err;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const walletOf = (i: number) =>
+  createWalletClient({ chain: hardhat, transport: http(rpc), account: KEYS[i]! });
+const deployer = walletOf(0);
+const operatorWallet = walletOf(1);
 const a = await deployPostbox({
   publicClient,
-  walletClient: deployer!,
+  walletClient: deployer,
   parameters: networkParameters.local,
   initialSupply: parseEther("10000000"),
 });
-const send = async (w: typeof deployer, to: Address, data: Hex) => {
-  const r = await publicClient.waitForTransactionReceipt({ hash: await w!.sendTransaction({ to, data }) });
+const send = async (w: ReturnType<typeof walletOf>, to: Address, data: Hex) => {
+  const r = await publicClient.waitForTransactionReceipt({ hash: await w.sendTransaction({ to, data }) });
   if (r.status !== "success") throw new Error("transaction failed");
 };
-await send(
-  deployer,
-  a.snt,
-  encodeFunctionData({
-    abi: sntAbi,
-    functionName: "transfer",
-    args: [operatorWallet!.account.address, parseEther("10000")],
-  }),
-);
+for (let i = 1; i < KEYS.length; i++) {
+  await send(
+    deployer,
+    a.snt,
+    encodeFunctionData({
+      abi: sntAbi,
+      functionName: "transfer",
+      args: [KEYS[i]!.address, parseEther("10000")],
+    }),
+  );
+}
 await send(
   operatorWallet,
   a.snt,
@@ -72,7 +113,9 @@ await send(
     ],
   }),
 );
-const operator = operatorWallet!.account.address;
+const operator = KEYS[1]!.address;
+const keyFile = join(dir, "operator.key");
+writeFileSync(keyFile, toHex(KEYS[1]!.getHdKey().privateKey!), { mode: 0o600 });
 
 // ---------------------------------------------------------------- archive
 const dataDir = join(dir, "mailbox");
@@ -99,61 +142,68 @@ const dataDir = join(dir, "mailbox");
   log(`archive: ${N.toLocaleString()} envelopes over ${TOPICS} topics`);
 }
 
+const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "bin", "postbox.js");
+const readers: { host: ClientHost; channels: ChannelManager }[] = [];
+for (let r = 0; r < READERS; r++) {
+  const host = await createClientHost();
+  await host.start();
+  const channels = new ChannelManager({
+    dataDir: join(dir, `reader-${r}`),
+    publicClient,
+    wallet: walletOf(2 + r),
+    chainId: a.chainId,
+    snt: a.snt,
+    registry: a.registry,
+    channels: a.channels,
+  });
+  await channels.open(operator, parseEther("1000"));
+  readers.push({ host, channels });
+}
+
 async function run(paid: boolean): Promise<number> {
-  const node = await MailboxNode.create(
-    loadConfig({
-      flags: {
-        dataDir,
-        listen: ["/ip4/127.0.0.1/tcp/0"],
-        http: { port: 0 },
-        logLevel: "silent",
-        free: !paid,
-        rateLimit: { queriesPerSecond: 100_000 },
-        chain: {
-          rpcUrl: "http://127.0.0.1:1",
-          chainId: a.chainId,
-          registry: a.registry,
-          channels: a.channels,
-          operatorKey: OPERATOR_KEY,
-        },
-        payments: { exposureCap: "1000000", redeemMin: "1000000" },
-      },
-    }),
-    { logger: pino({ level: "silent" }), chainClients: { publicClient, walletClient: operatorWallet! } },
+  const port = 43_000 + Math.floor(Math.random() * 2_000);
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      "node",
+      "start",
+      "--data-dir",
+      dataDir,
+      "--listen",
+      `/ip4/127.0.0.1/tcp/${port}`,
+      "--http-port",
+      "0",
+      "--log-level",
+      "warn",
+      "--rpc-url",
+      rpc,
+      "--chain-id",
+      String(a.chainId),
+      "--registry",
+      a.registry,
+      "--channels",
+      a.channels,
+      "--operator-key-file",
+      keyFile,
+      "--redeem-min",
+      "1000000",
+      ...(paid ? [] : ["--free"]),
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
   );
-  await node.start();
-  const to = node.libp2p.getMultiaddrs();
-  const wallets = await viem.getWalletClients();
-  const readers: { host: ClientHost; channels?: ChannelManager }[] = [];
-  for (let r = 0; r < READERS; r++) {
-    const host = await createClientHost();
-    await host.start();
-    await host.dial(to);
-    let channels: ChannelManager | undefined;
-    if (paid) {
-      // One payer per reader (Hardhat's funded accounts 2..), each with its own channel.
-      const payer = wallets[2 + (r % (wallets.length - 2))]!;
-      await send(
-        deployer,
-        a.snt,
-        encodeFunctionData({
-          abi: sntAbi,
-          functionName: "transfer",
-          args: [payer.account.address, parseEther("2000")],
-        }),
-      );
-      channels = new ChannelManager({
-        dataDir: join(dir, `reader-${r}`),
-        publicClient,
-        wallet: payer,
-        chainId: a.chainId,
-        snt: a.snt,
-        registry: a.registry,
-        channels: a.channels,
-      });
-      await channels.open(operator, parseEther("1000"));
+  const peerId = peerIdFromPrivateKey(privateKeyFromProtobuf(await waitForFile(join(dataDir, "peer.key"))));
+  const to = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`);
+  for (const { host } of readers) {
+    for (let i = 0; ; i++) {
+      try {
+        await host.dial(to);
+        break;
+      } catch (err) {
+        if (i > 200) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
-    readers.push({ host, ...(channels ? { channels } : {}) });
   }
   let pages = 0;
   const until = Date.now() + DURATION_MS;
@@ -163,28 +213,41 @@ async function run(paid: boolean): Promise<number> {
       let t = r;
       while (Date.now() < until) {
         t = (t + READERS) % TOPICS;
-        const res = await queryStore(host, node.libp2p.peerId, {
+        const res = await queryStore(host, peerId, {
           contentTopics: [topic(t)],
           pageSize: 100,
-          ...(channels ? { voucher: await channels.voucherFor(operator, 100) } : {}),
+          ...(paid ? { voucher: await channels.voucherFor(operator, 100) } : {}),
         });
         if (res.status !== StatusCode.OK || res.envelopes.length !== 100)
           throw new Error(`reader ${r}: ${res.statusDesc}`);
-        channels?.record(operator, res);
+        if (paid) channels.record(operator, res);
         pages++;
       }
     }),
   );
   const perSec = Math.round(pages / ((performance.now() - started) / 1000));
-  await Promise.all(readers.map(({ host }) => host.stop()));
-  await node.stop();
+  for (const { host } of readers) await host.hangUp(to).catch(() => undefined);
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
   return perSec;
+}
+
+async function waitForFile(path: string): Promise<Uint8Array> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      return readFileSync(path);
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${path} never appeared`);
 }
 
 const paidPagesPerSec = await run(true);
 log(`paid: ${paidPagesPerSec} pages/s`);
 const freePagesPerSec = await run(false);
 log(`free: ${freePagesPerSec} pages/s`);
+for (const { host } of readers) await host.stop();
 
 // ---------------------------------------------------------------- voucher verification
 const key = privateKeyToAccount(generatePrivateKey());
@@ -198,10 +261,20 @@ const vouchers = await Promise.all(
     return { voucher, signature: await signVoucher(key, domain, voucher) };
   }),
 );
-const t0 = performance.now();
-for (const { voucher, signature } of vouchers) await verifyVoucher(domain, voucher, signature, key.address);
+// The mailbox's verifier (signer key cached after its first voucher, as on a live channel)...
+const verifier = new VoucherVerifier(domain);
+const bytes = vouchers.map(({ signature }) => Uint8Array.from(Buffer.from(signature.slice(2), "hex")));
+let t0 = performance.now();
+for (const [i, { voucher }] of vouchers.entries()) verifier.verify(voucher, bytes[i]!, key.address);
 const voucherVerifyPerSec = Math.round(vouchers.length / ((performance.now() - t0) / 1000));
-log(`${voucherVerifyPerSec} vouchers verified per second`);
+// ...and the isomorphic one in @postbox/protocol (recovery every time; browsers, tests).
+t0 = performance.now();
+for (const { voucher, signature } of vouchers.slice(0, 500))
+  await verifyVoucher(domain, voucher, signature, key.address);
+const voucherRecoverPerSec = Math.round(500 / ((performance.now() - t0) / 1000));
+log(
+  `${voucherVerifyPerSec} vouchers verified per second (cached signer), ${voucherRecoverPerSec} by recovery`,
+);
 
 const result = {
   envelopes: N,
@@ -210,6 +283,7 @@ const result = {
   freePagesPerSec,
   paidToFreeRatio: Math.round((paidPagesPerSec / freePagesPerSec) * 100) / 100,
   voucherVerifyPerSec,
+  voucherRecoverPerSec,
   machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.versions.node}`,
 };
 if (argv.includes("--json")) console.log(JSON.stringify(result));

@@ -75,6 +75,10 @@ export class ChannelManager {
   readonly #init: ChannelManagerInit;
   readonly #file: string;
   #state: State;
+  readonly #prices = new Map<
+    string,
+    { at: number; price: { pricePerQuery: bigint; pricePerMessage: bigint } }
+  >();
   readonly session: PrivateKeyAccount;
 
   constructor(init: ChannelManagerInit) {
@@ -188,13 +192,7 @@ export class ChannelManager {
     quote?: Quote,
   ): Promise<NonNullable<StoreQuery["voucher"]>> {
     const record = this.#require(payee);
-    const onChain = await this.#init.publicClient.readContract({
-      address: this.#init.registry,
-      abi: mailboxRegistryAbi,
-      functionName: "effectivePrice",
-      args: [payee],
-    });
-    const price = { pricePerQuery: onChain[0], pricePerMessage: onChain[1] };
+    const price = await this.#price(payee);
     if (quote) {
       const q = {
         pricePerQuery: bytesToBigint(quote.pricePerQuery),
@@ -214,6 +212,24 @@ export class ChannelManager {
       throw new PaymentRefusedError(`the channel needs a top-up: ${amount} > deposit ${record.deposit}`);
     }
     return this.#sign(record, amount);
+  }
+
+  /**
+   * The mailbox's on-chain effective price, read at most every 10 s: an increase is announced
+   * `priceDelay` ahead, so a short cache never pays a price the chain has not made effective.
+   */
+  async #price(payee: Address): Promise<{ pricePerQuery: bigint; pricePerMessage: bigint }> {
+    const cached = this.#prices.get(payee.toLowerCase());
+    if (cached && Date.now() - cached.at < 10_000) return cached.price;
+    const onChain = await this.#init.publicClient.readContract({
+      address: this.#init.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "effectivePrice",
+      args: [payee],
+    });
+    const price = { pricePerQuery: onChain[0], pricePerMessage: onChain[1] };
+    this.#prices.set(payee.toLowerCase(), { at: Date.now(), price });
+    return price;
   }
 
   /** A settlement voucher for exactly what was spent, so the mailbox redeems only that. */

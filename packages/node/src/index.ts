@@ -25,6 +25,7 @@ export { ChainReader, type ChainSettings, type ChannelState, type PriceState } f
 export { ChannelMeter, type ChannelMeterInit } from "./payments/channel-meter.js";
 export { type ChannelAccount, type Ledger, PostgresLedger, SqliteLedger } from "./payments/ledger.js";
 export { Redeemer, type RedeemerInit } from "./payments/redeemer.js";
+export { VoucherVerifier } from "./payments/voucher-verifier.js";
 export { RetentionTask } from "./retention.js";
 export { MailboxInfo, mailboxInfo } from "./services/info/index.js";
 export { mailboxPush } from "./services/push/index.js";

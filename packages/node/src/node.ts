@@ -105,6 +105,7 @@ export class MailboxNode {
   readonly #retention: RetentionTask;
   #http: Awaited<ReturnType<typeof startHttp>> | undefined;
   #startedAt = 0;
+  #unwatchPrice: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(
@@ -324,6 +325,9 @@ export class MailboxNode {
     this.#startedAt = Date.now();
     this.#retention.start();
     this.payments?.redeemer.start();
+    this.#unwatchPrice = this.payments?.chain.watchPrice((err) =>
+      this.log.warn({ err }, "watching price announcements failed; prices refresh every 5 s"),
+    );
     const peers = () => this.metrics.peers.set(this.libp2p.getConnections().length);
     this.libp2p.addEventListener("connection:open", peers);
     this.libp2p.addEventListener("connection:close", peers);
@@ -365,6 +369,7 @@ export class MailboxNode {
       this.log.info("stopping");
       await this.libp2p.stop();
       await this.ingestor.close();
+      this.#unwatchPrice?.();
       await this.payments?.redeemer.stop();
       await this.#retention.stop();
       await new Promise<void>((resolve) =>

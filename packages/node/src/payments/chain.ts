@@ -52,7 +52,24 @@ export class ChainReader {
     this.client = client;
     this.settings = settings;
     this.#channelTtlMs = options.channelTtlMs ?? 3_000;
-    this.#priceTtlMs = options.priceTtlMs ?? 10_000;
+    this.#priceTtlMs = options.priceTtlMs ?? 5_000;
+  }
+
+  /**
+   * Drops the cached price as soon as the operator announces a change, so a decrease (effective at
+   * once) is charged from the next query on. Returns the function that stops watching.
+   */
+  watchPrice(onError: (err: Error) => void): () => void {
+    return this.client.watchContractEvent({
+      address: this.settings.registry,
+      abi: mailboxRegistryAbi,
+      eventName: "PriceAnnounced",
+      args: { operator: this.settings.operator },
+      onLogs: () => {
+        this.#price = undefined;
+      },
+      onError,
+    });
   }
 
   channel(id: Hex, fresh = false): Promise<ChannelState> {

@@ -7,12 +7,12 @@ import {
   StatusCode,
   type StoreQuery,
   toHex,
-  verifyVoucher,
 } from "@postbox/protocol";
 import type { Hex } from "viem";
 import type { Charge, MeterDecision, QueryMeter } from "../meter.js";
 import type { ChainReader } from "./chain.js";
 import type { ChannelAccount, Ledger } from "./ledger.js";
+import { VoucherVerifier } from "./voucher-verifier.js";
 
 export interface ChannelMeterInit {
   chain: ChainReader;
@@ -40,8 +40,14 @@ export class ChannelMeter implements QueryMeter {
   readonly #init: ChannelMeterInit;
   readonly #locks = new Map<string, Promise<void>>();
 
+  readonly #verifier: VoucherVerifier;
+
   constructor(init: ChannelMeterInit) {
     this.#init = init;
+    this.#verifier = new VoucherVerifier({
+      chainId: init.chain.settings.chainId,
+      verifyingContract: init.chain.settings.channels,
+    });
   }
 
   async authorize(args: {
@@ -93,12 +99,7 @@ export class ChannelMeter implements QueryMeter {
         return refusal(StatusCode.CHANNEL_CLOSING, "the channel is closing; open another");
       }
       try {
-        await verifyVoucher(
-          { chainId: chain.settings.chainId, verifyingContract: chain.settings.channels },
-          { channelId, cumulativeAmount: amount },
-          `0x${toHex(v.signature)}`,
-          channel.signer,
-        );
+        this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
       } catch (err) {
         if (err instanceof InvalidVoucherError)
           return refusal(StatusCode.INVALID_VOUCHER, `voucher: ${err.reason}`);
@@ -202,12 +203,7 @@ export class ChannelMeter implements QueryMeter {
       if (amount <= account.settledAmount) return { ok: true as const, spent: account.spent };
       const channel = await chain.channel(channelId);
       try {
-        await verifyVoucher(
-          { chainId: chain.settings.chainId, verifyingContract: chain.settings.channels },
-          { channelId, cumulativeAmount: amount },
-          `0x${toHex(v.signature)}`,
-          channel.signer,
-        );
+        this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
       } catch (err) {
         if (err instanceof InvalidVoucherError)
           return { ok: false as const, status: StatusCode.INVALID_VOUCHER, desc: `voucher: ${err.reason}` };

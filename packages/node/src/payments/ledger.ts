@@ -1,4 +1,4 @@
-import type { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type pg from "pg";
 import { ArchiveError } from "../errors.js";
 
@@ -77,6 +77,10 @@ function params(a: ChannelAccount) {
 
 export class SqliteLedger implements Ledger {
   readonly #db: DatabaseSync;
+  readonly #get: StatementSync;
+  readonly #put: StatementSync;
+  readonly #markRedeemed: StatementSync;
+  readonly #all: StatementSync;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -90,21 +94,23 @@ export class SqliteLedger implements Ledger {
       redeemed TEXT NOT NULL,
       updated_at INTEGER NOT NULL
     )`);
+    this.#get = db.prepare(`SELECT ${COLUMNS} FROM channel_accounts WHERE channel_id = ?`);
+    this.#put = db.prepare(
+      `INSERT OR REPLACE INTO channel_accounts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#markRedeemed = db.prepare("UPDATE channel_accounts SET redeemed = ? WHERE channel_id = ?");
+    this.#all = db.prepare(`SELECT ${COLUMNS} FROM channel_accounts`);
   }
 
   async get(channelId: Uint8Array): Promise<ChannelAccount | undefined> {
-    const r = this.#db
-      .prepare(`SELECT ${COLUMNS} FROM channel_accounts WHERE channel_id = ?`)
-      .get(channelId) as Row | undefined;
+    const r = this.#get.get(channelId) as Row | undefined;
     return r ? fromRow(r) : undefined;
   }
 
   async put(a: ChannelAccount): Promise<void> {
     try {
       this.#db.exec("BEGIN IMMEDIATE");
-      this.#db
-        .prepare(`INSERT OR REPLACE INTO channel_accounts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(...params(a));
+      this.#put.run(...params(a));
       this.#db.exec("COMMIT");
     } catch (cause) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
@@ -113,13 +119,11 @@ export class SqliteLedger implements Ledger {
   }
 
   async markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void> {
-    this.#db
-      .prepare("UPDATE channel_accounts SET redeemed = ? WHERE channel_id = ?")
-      .run(redeemed.toString(), channelId);
+    this.#markRedeemed.run(redeemed.toString(), channelId);
   }
 
   async redeemable(): Promise<ChannelAccount[]> {
-    const rows = this.#db.prepare(`SELECT ${COLUMNS} FROM channel_accounts`).all() as unknown as Row[];
+    const rows = this.#all.all() as unknown as Row[];
     return rows.map(fromRow).filter((a) => a.settledAmount > a.redeemed);
   }
 }

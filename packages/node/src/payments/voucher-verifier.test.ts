@@ -1,0 +1,82 @@
+import { signVoucher, verifyVoucher } from "@postbox/protocol";
+import { type Hex, hexToBytes, toHex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { describe, expect, it } from "vitest";
+import { VoucherVerifier } from "./voucher-verifier.js";
+
+const domain = { chainId: 31337, verifyingContract: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" as const };
+const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+async function reference(
+  v: { channelId: Hex; cumulativeAmount: bigint },
+  sig: Uint8Array,
+  signer: Hex,
+): Promise<boolean> {
+  try {
+    await verifyVoucher(domain, v, toHex(sig), signer);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fast(
+  verifier: VoucherVerifier,
+  v: { channelId: Hex; cumulativeAmount: bigint },
+  sig: Uint8Array,
+  signer: Hex,
+): boolean {
+  try {
+    verifier.verify(v, sig, signer);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("VoucherVerifier (cached signer keys)", () => {
+  it("agrees with the contract-exact reference on valid and mutated signatures, cold and warm", async () => {
+    const signer = privateKeyToAccount(generatePrivateKey());
+    const other = privateKeyToAccount(generatePrivateKey());
+    const verifier = new VoucherVerifier(domain);
+    const channelId = toHex(new Uint8Array(32).fill(9));
+    let agreed = 0;
+    for (let i = 1; i <= 60; i++) {
+      const v = { channelId, cumulativeAmount: BigInt(i) * 10n ** 15n };
+      const good = hexToBytes(await signVoucher(signer, domain, v));
+      const cases: Uint8Array[] = [good];
+      const flipV = good.slice();
+      flipV[64] = flipV[64] === 27 ? 28 : 27;
+      cases.push(flipV);
+      const highS = good.slice();
+      const s = N - BigInt(toHex(good.subarray(32, 64)));
+      highS.set(hexToBytes(toHex(s, { size: 32 })), 32);
+      highS[64] = good[64] === 27 ? 28 : 27;
+      cases.push(highS);
+      const flipBit = good.slice();
+      flipBit[i % 64]! ^= 1 << (i % 8);
+      cases.push(flipBit);
+      cases.push(hexToBytes(await signVoucher(other, domain, v)));
+      cases.push(hexToBytes(await signVoucher(signer, { ...domain, chainId: 1 }, v)));
+      const vZero = good.slice();
+      vZero[64] = good[64]! - 27;
+      cases.push(vZero);
+      for (const sig of cases) {
+        const expected = await reference(v, sig, signer.address);
+        expect(fast(verifier, v, sig, signer.address)).toBe(expected);
+        agreed++;
+      }
+    }
+    expect(agreed).toBe(60 * 7);
+  });
+
+  it("refuses the wrong signer even when the expected signer's key is cached", async () => {
+    const signer = privateKeyToAccount(generatePrivateKey());
+    const other = privateKeyToAccount(generatePrivateKey());
+    const verifier = new VoucherVerifier(domain);
+    const v = { channelId: toHex(new Uint8Array(32).fill(1)), cumulativeAmount: 5n };
+    verifier.verify(v, hexToBytes(await signVoucher(signer, domain, v)), signer.address); // warms the cache
+    const forged = hexToBytes(await signVoucher(other, domain, v));
+    expect(() => verifier.verify(v, forged, signer.address)).toThrow(/wrong signer/);
+  });
+});

@@ -203,6 +203,19 @@ describe("paid history end to end", () => {
       });
       expect(settled.status, settled.statusDesc).toBe(StatusCode.OK);
       const channelId = record.channelId;
+      // A channel running low is topped up before the next voucher when the user asked for it.
+      const topping = new ChannelManager({
+        dataDir: clientDir,
+        publicClient,
+        wallet: payerWallet!,
+        chainId: addresses.chainId,
+        snt: addresses.snt,
+        registry: addresses.registry,
+        channels: addresses.channels,
+        autoTopUp: { below: parseEther("4.99"), amount: parseEther("1") },
+      });
+      await topping.voucherFor(operator, 50);
+      expect(topping.channelTo(operator)?.deposit).toBe(parseEther("6").toString());
 
       const payeeBefore = await balance(operator);
       await node.stop(); // the redeemer claims everything on shutdown

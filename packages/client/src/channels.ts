@@ -62,6 +62,11 @@ export interface ChannelManagerInit {
   channels: Address;
   /** The most the user accepts to pay for one page (token base units). */
   maxPageCost?: bigint;
+  /**
+   * Tops a channel up by `amount` when what is left of its deposit after the next voucher would
+   * fall below `below` (token base units). Without it, a low channel refuses with a typed error.
+   */
+  autoTopUp?: { below: bigint; amount: bigint };
 }
 
 /**
@@ -208,6 +213,10 @@ export class ChannelManager {
     }
     let amount = BigInt(record.spent) + max;
     if (amount <= BigInt(record.authorized)) amount = BigInt(record.authorized) + 1n;
+    const top = this.#init.autoTopUp;
+    if (top && BigInt(record.deposit) - amount < top.below) {
+      await this.topUp(payee, top.amount);
+    }
     if (amount > BigInt(record.deposit)) {
       throw new PaymentRefusedError(`the channel needs a top-up: ${amount} > deposit ${record.deposit}`);
     }

@@ -75,12 +75,19 @@ function params(a: ChannelAccount) {
   ] as const;
 }
 
+const key = (id: Uint8Array) => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
+
 export class SqliteLedger implements Ledger {
   readonly #db: DatabaseSync;
   readonly #get: StatementSync;
   readonly #put: StatementSync;
   readonly #markRedeemed: StatementSync;
   readonly #all: StatementSync;
+  readonly #pending = new Map<
+    string,
+    { account: ChannelAccount; waiters: { resolve: () => void; reject: (e: unknown) => void }[] }
+  >();
+  #scheduled = false;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
@@ -103,18 +110,46 @@ export class SqliteLedger implements Ledger {
   }
 
   async get(channelId: Uint8Array): Promise<ChannelAccount | undefined> {
+    const pending = this.#pending.get(key(channelId));
+    if (pending) return pending.account;
     const r = this.#get.get(channelId) as Row | undefined;
     return r ? fromRow(r) : undefined;
   }
 
-  async put(a: ChannelAccount): Promise<void> {
+  /**
+   * Resolves once the account is committed. Writes that arrive together (other channels' pages
+   * served at the same time) share one transaction and one fsync: group commit.
+   */
+  put(a: ChannelAccount): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const k = key(a.channelId);
+      const entry = this.#pending.get(k);
+      if (entry) {
+        entry.account = a;
+        entry.waiters.push({ resolve, reject });
+      } else {
+        this.#pending.set(k, { account: a, waiters: [{ resolve, reject }] });
+      }
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const batch = [...this.#pending.values()];
+    this.#pending.clear();
     try {
       this.#db.exec("BEGIN IMMEDIATE");
-      this.#put.run(...params(a));
+      for (const { account } of batch) this.#put.run(...params(account));
       this.#db.exec("COMMIT");
+      for (const { waiters } of batch) for (const w of waiters) w.resolve();
     } catch (cause) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      throw new ArchiveError("ledger write failed", cause);
+      const err = new ArchiveError("ledger write failed", cause);
+      for (const { waiters } of batch) for (const w of waiters) w.reject(err);
     }
   }
 

@@ -1,4 +1,4 @@
-import { signVoucher, verifyVoucher } from "@postbox/protocol";
+import { hashVoucher, signVoucher, verifyVoucher } from "@postbox/protocol";
 import { type Hex, hexToBytes, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
@@ -35,6 +35,17 @@ function fast(
 }
 
 describe("VoucherVerifier (cached signer keys)", () => {
+  it("computes the EIP-712 digest exactly as the protocol package (and the contract) does", () => {
+    const verifier = new VoucherVerifier(domain);
+    for (const amount of [0n, 1n, 10n ** 18n, (1n << 96n) - 1n]) {
+      const v = {
+        channelId: toHex(new Uint8Array(32).fill(Number(amount % 251n))),
+        cumulativeAmount: amount,
+      };
+      expect(toHex(verifier.digest(v))).toBe(hashVoucher(domain, v));
+    }
+  });
+
   it("agrees with the contract-exact reference on valid and mutated signatures, cold and warm", async () => {
     const signer = privateKeyToAccount(generatePrivateKey());
     const other = privateKeyToAccount(generatePrivateKey());

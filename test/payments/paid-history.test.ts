@@ -7,13 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChannelManager, createClientHost, queryStore } from "@postbox/client";
-import {
-  deployPostbox,
-  mailboxRegistryAbi,
-  networkParameters,
-  paymentChannelsAbi,
-  sntAbi,
-} from "@postbox/contracts";
+import { paymentChannelsAbi, sntAbi } from "@postbox/contracts";
 import { loadConfig, MailboxNode } from "@postbox/node";
 import {
   bytesToBigint,
@@ -26,12 +20,13 @@ import {
 } from "@postbox/protocol";
 import { network } from "hardhat";
 import { pino } from "pino";
-import { type Address, encodeFunctionData, type Hex, parseEther } from "viem";
+import { type Address, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, describe, expect, it } from "vitest";
+import { PRICE, postboxChain } from "../support/chain.js";
 
-const PQ = parseEther("0.01");
-const PM = parseEther("0.0001");
+const PQ = PRICE.pricePerQuery;
+const PM = PRICE.pricePerMessage;
 // Hardhat's account #1 (a public test key): the mailbox operator.
 const OPERATOR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
@@ -41,23 +36,9 @@ describe("paid history end to end", () => {
 
   it("story B paid: pages bought and served, redeemed, balances exact", async () => {
     const { viem } = await network.connect();
-    const publicClient = await viem.getPublicClient();
-    const [deployer, operatorWallet, payerWallet] = await viem.getWalletClients();
-    const operator = operatorWallet!.account.address;
+    const { publicClient, operatorWallet, payerWallet, operator, payer, addresses } =
+      await postboxChain(viem);
     expect(operator.toLowerCase()).toBe(privateKeyToAccount(OPERATOR_KEY).address.toLowerCase());
-    const payer = payerWallet!.account.address;
-    const addresses = await deployPostbox({
-      publicClient,
-      walletClient: deployer!,
-      parameters: networkParameters.local,
-      initialSupply: parseEther("1000000"),
-    });
-    const send = async (w: typeof deployer, to: Address, data: Hex) => {
-      const r = await publicClient.waitForTransactionReceipt({
-        hash: await w!.sendTransaction({ to, data }),
-      });
-      expect(r.status).toBe("success");
-    };
     const balance = (who: Address) =>
       publicClient.readContract({
         address: addresses.snt,
@@ -65,34 +46,6 @@ describe("paid history end to end", () => {
         functionName: "balanceOf",
         args: [who],
       });
-    for (const w of [operatorWallet, payerWallet]) {
-      await send(
-        deployer,
-        addresses.snt,
-        encodeFunctionData({
-          abi: sntAbi,
-          functionName: "transfer",
-          args: [w!.account.address, parseEther("10000")],
-        }),
-      );
-    }
-    await send(
-      operatorWallet,
-      addresses.snt,
-      encodeFunctionData({
-        abi: sntAbi,
-        functionName: "approveAndCall",
-        args: [
-          addresses.registry,
-          parseEther("1000"),
-          encodeFunctionData({
-            abi: mailboxRegistryAbi,
-            functionName: "register",
-            args: ["12D3KooWPaid", ["/ip4/127.0.0.1/tcp/1"], "", 0n, PQ, PM, 86_400n],
-          }),
-        ],
-      }),
-    );
 
     const node = await MailboxNode.create(
       loadConfig({

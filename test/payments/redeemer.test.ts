@@ -1,101 +1,36 @@
 // The redeemer on the real contracts: it claims at once when the payer asks to close (before the
 // deadline), and whatever is left on shutdown; the chain pays exactly the settled amounts.
 
-import {
-  deployPostbox,
-  mailboxRegistryAbi,
-  networkParameters,
-  paymentChannelsAbi,
-  sntAbi,
-} from "@postbox/contracts";
+import { paymentChannelsAbi } from "@postbox/contracts";
 import { ChainReader, ChannelMeter, Redeemer, SqliteArchive, SqliteLedger } from "@postbox/node";
-import {
-  bigintToBytes,
-  computeChannelId,
-  fromHex,
-  pageCost,
-  type StoreQuery,
-  signVoucher,
-} from "@postbox/protocol";
+import { bigintToBytes, fromHex, pageCost, type StoreQuery, signVoucher } from "@postbox/protocol";
 import { network } from "hardhat";
 import { pino } from "pino";
-import { type Address, encodeFunctionData, type Hex, pad, parseEther, toHex } from "viem";
+import { encodeFunctionData, type Hex, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
+import { PRICE, postboxChain } from "../support/chain.js";
 
-const PQ = parseEther("0.01");
-const PM = parseEther("0.0001");
+const PQ = PRICE.pricePerQuery;
+const PM = PRICE.pricePerMessage;
 
 describe("Redeemer", () => {
   it("redeems a closing channel before its deadline, and the rest on shutdown", async () => {
     const { viem } = await network.connect();
-    const publicClient = await viem.getPublicClient();
-    const [deployer, operatorWallet, payerWallet] = await viem.getWalletClients();
-    const operator = operatorWallet!.account.address;
-    const payer = payerWallet!.account.address;
-    const a = await deployPostbox({
+    const {
       publicClient,
-      walletClient: deployer!,
-      parameters: networkParameters.local,
-      initialSupply: parseEther("100000"),
-    });
-    const send = async (w: typeof deployer, to: Address, data: Hex) => {
-      const r = await publicClient.waitForTransactionReceipt({
-        hash: await w!.sendTransaction({ to, data }),
-      });
-      expect(r.status).toBe("success");
-    };
-    for (const w of [operatorWallet, payerWallet]) {
-      await send(
-        deployer,
-        a.snt,
-        encodeFunctionData({
-          abi: sntAbi,
-          functionName: "transfer",
-          args: [w!.account.address, parseEther("10000")],
-        }),
-      );
-    }
-    await send(
       operatorWallet,
-      a.snt,
-      encodeFunctionData({
-        abi: sntAbi,
-        functionName: "approveAndCall",
-        args: [
-          a.registry,
-          parseEther("1000"),
-          encodeFunctionData({
-            abi: mailboxRegistryAbi,
-            functionName: "register",
-            args: ["p", ["/ip4/127.0.0.1/tcp/1"], "", 0n, PQ, PM, 86_400n],
-          }),
-        ],
-      }),
-    );
+      payerWallet,
+      operator,
+      addresses: a,
+      send,
+      openChannel,
+    } = await postboxChain(viem);
     const session = privateKeyToAccount(generatePrivateKey());
-    const ids: Hex[] = [];
-    for (let i = 1; i <= 2; i++) {
-      const salt = pad(toHex(i), { size: 32 });
-      await send(
-        payerWallet,
-        a.snt,
-        encodeFunctionData({
-          abi: sntAbi,
-          functionName: "approveAndCall",
-          args: [
-            a.channels,
-            parseEther("1"),
-            encodeFunctionData({
-              abi: paymentChannelsAbi,
-              functionName: "open",
-              args: [operator, session.address, 0n, salt],
-            }),
-          ],
-        }),
-      );
-      ids.push(computeChannelId({ payer, payee: operator, signer: session.address, salt }));
-    }
+    const ids: Hex[] = [
+      await openChannel(operator, session.address, parseEther("1")),
+      await openChannel(operator, session.address, parseEther("1")),
+    ];
     const archive = new SqliteArchive({ path: ":memory:" });
     const ledger = new SqliteLedger(archive.database);
     const chain = new ChainReader(

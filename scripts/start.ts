@@ -2,11 +2,12 @@
 //
 // What runs today: a Hardhat chain (chain id 31337, RPC http://127.0.0.1:8545) with SNT, the
 // registry and the payment channels deployed; funded accounts; three mailboxes (their own
-// processes, `postbox node start`) registered on-chain with different prices. Mailboxes serve in
-// free mode until paid access lands. Ctrl-C stops everything; --reset wipes the data folder.
+// processes, `postbox node start`) registered on-chain with different prices and serving in paid
+// mode (pay with `postbox channel open` and vouchers). Ctrl-C stops everything; --reset wipes the
+// data folder.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
@@ -143,16 +144,28 @@ for (const [i, m] of MAILBOXES.entries()) {
   const dir = join(dataDir, `mailbox-${m.name}`);
   const tcp = 60_001 + i * 10;
   const listen = [`/ip4/127.0.0.1/tcp/${tcp}`, `/ip4/127.0.0.1/tcp/${tcp + 1}/ws`];
+  const keyFile = join(dir, "operator.key");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(keyFile, KEYS[m.operator]!, { mode: 0o600 });
   const flags = [
     "node",
     "start",
     "--data-dir",
     dir,
-    "--free",
     "--http-port",
     String(9_465 + i),
     "--log-level",
     "warn",
+    "--rpc-url",
+    RPC,
+    "--chain-id",
+    "31337",
+    "--registry",
+    addresses.registry,
+    "--channels",
+    addresses.channels,
+    "--operator-key-file",
+    keyFile,
   ];
   for (const l of listen) flags.push("--listen", l);
   for (const s of started) flags.push("--bootstrap", s.addr);
@@ -167,13 +180,13 @@ for (const [i, m] of MAILBOXES.entries()) {
       void stopAll(1);
     }
   });
-  const keyFile = join(dir, "peer.key");
-  for (let t = 0; !existsSync(keyFile); t++) {
+  const peerKeyFile = join(dir, "peer.key");
+  for (let t = 0; !existsSync(peerKeyFile); t++) {
     if (t > 200) throw new Error(`mailbox ${m.name} did not start`);
     await new Promise((r) => setTimeout(r, 50));
   }
   await new Promise((r) => setTimeout(r, 100));
-  const peerId = peerIdFromPrivateKey(privateKeyFromProtobuf(readFileSync(keyFile))).toString();
+  const peerId = peerIdFromPrivateKey(privateKeyFromProtobuf(readFileSync(peerKeyFile))).toString();
   const operator = wallet(m.operator);
   const entry = await publicClient.readContract({
     address: addresses.registry,
@@ -230,7 +243,7 @@ Postbox devnet is running (Ctrl-C stops everything; npm start -- --reset starts 
   channels    ${addresses.channels}
   parameters  price delay ${networkParameters.local.priceDelay}s, unbonding ${networkParameters.local.unbondingPeriod}s, close grace ${networkParameters.local.closeGrace}s
 
-  mailboxes (free mode until paid access lands; metrics and health on their http port)
+  mailboxes (paid mode: prices from the registry; metrics and health on their http port)
 ${started.map((s) => `    ${s.name.padEnd(6)} ${s.addr}\n           ${s.http}/health  operator ${s.operator}`).join("\n")}
 
   funded accounts (Hardhat's public test keys, ${formatEther(1_000_000n * 10n ** 18n)} SNT each; never use them elsewhere)
@@ -240,6 +253,9 @@ ${KEYS.slice(1)
 
   try:
     npx postbox node info ${started[0]?.addr}
+    echo ${KEYS[4]} > /tmp/wallet.key
+    npx postbox channel open --mailbox ${started[0]?.operator} --deposit 10 --wallet-key-file /tmp/wallet.key \\
+      --rpc-url ${RPC} --chain-id 31337 --snt ${addresses.snt} --registry ${addresses.registry} --channels ${addresses.channels}
     curl -s ${started[0]?.http}/metrics | grep postbox_
 
   data: ${dataDir}

@@ -2,18 +2,11 @@
 // every refusal case from the metering rules, the accepted path, concurrency on one channel, and
 // that accepted vouchers are redeemable on-chain for exactly what the ledger says.
 
-import {
-  deployPostbox,
-  mailboxRegistryAbi,
-  networkParameters,
-  paymentChannelsAbi,
-  sntAbi,
-} from "@postbox/contracts";
+import { type deployPostbox, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
 import { ChainReader, ChannelMeter, SqliteArchive, SqliteLedger } from "@postbox/node";
 import {
   bigintToBytes,
   bytesToBigint,
-  computeChannelId,
   fromHex,
   pageCost,
   StatusCode,
@@ -21,12 +14,13 @@ import {
   signVoucher,
 } from "@postbox/protocol";
 import { network } from "hardhat";
-import { type Address, encodeFunctionData, type Hex, pad, parseEther, toHex } from "viem";
+import { type Address, encodeFunctionData, type Hex, parseEther, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, describe, expect, it } from "vitest";
+import { PRICE, postboxChain } from "../support/chain.js";
 
-const PQ = parseEther("0.01");
-const PM = parseEther("0.0001");
+const PQ = PRICE.pricePerQuery;
+const PM = PRICE.pricePerMessage;
 
 describe("ChannelMeter on a real chain", () => {
   let viem: Awaited<ReturnType<typeof network.connect>>["viem"];
@@ -34,42 +28,18 @@ describe("ChannelMeter on a real chain", () => {
   let addresses: Awaited<ReturnType<typeof deployPostbox>>;
   let operator: Address;
   let otherOperator: Address;
-  let payer: Address;
+  let _payer: Address;
   let chain: ChainReader;
   let archive: SqliteArchive;
   let ledger: SqliteLedger;
   let meter: ChannelMeter;
   const session = privateKeyToAccount(generatePrivateKey());
-  let salt = 0;
 
-  async function send(walletIndex: number, to: Address, data: Hex) {
-    const wallets = await viem.getWalletClients();
-    const hash = await wallets[walletIndex]!.sendTransaction({ to, data });
-    const r = await (await viem.getPublicClient()).waitForTransactionReceipt({ hash });
-    expect(r.status).toBe("success");
-  }
+  let fixture: Awaited<ReturnType<typeof postboxChain>>;
 
-  async function open(payee: Address, deposit: bigint): Promise<Hex> {
-    const s = pad(toHex(++salt), { size: 32 });
-    await send(
-      2,
-      addresses.snt,
-      encodeFunctionData({
-        abi: sntAbi,
-        functionName: "approveAndCall",
-        args: [
-          addresses.channels,
-          deposit,
-          encodeFunctionData({
-            abi: paymentChannelsAbi,
-            functionName: "open",
-            args: [payee, session.address, 0n, s],
-          }),
-        ],
-      }),
-    );
-    return computeChannelId({ payer, payee, signer: session.address, salt: s });
-  }
+  const send = (walletIndex: number, to: Address, data: Hex) =>
+    fixture.send(fixture.wallets[walletIndex]!, to, data);
+  const open = (payee: Address, deposit: bigint) => fixture.openChannel(payee, session.address, deposit);
 
   const domain = () => ({ chainId: addresses.chainId, verifyingContract: addresses.channels });
 
@@ -102,45 +72,12 @@ describe("ChannelMeter on a real chain", () => {
 
   beforeAll(async () => {
     ({ viem, networkHelpers: helpers } = await network.connect());
-    const wallets = await viem.getWalletClients();
-    const publicClient = await viem.getPublicClient();
-    addresses = await deployPostbox({
-      publicClient,
-      walletClient: wallets[0]!,
-      parameters: networkParameters.local,
-      initialSupply: parseEther("10000000"),
-    });
-    operator = wallets[1]!.account.address;
-    otherOperator = wallets[3]!.account.address;
-    payer = wallets[2]!.account.address;
-    for (const w of [1, 2, 3]) {
-      await send(
-        0,
-        addresses.snt,
-        encodeFunctionData({
-          abi: sntAbi,
-          functionName: "transfer",
-          args: [wallets[w]!.account.address, parseEther("100000")],
-        }),
-      );
-    }
-    await send(
-      1,
-      addresses.snt,
-      encodeFunctionData({
-        abi: sntAbi,
-        functionName: "approveAndCall",
-        args: [
-          addresses.registry,
-          parseEther("1000"),
-          encodeFunctionData({
-            abi: mailboxRegistryAbi,
-            functionName: "register",
-            args: ["12D3KooWTest", ["/ip4/127.0.0.1/tcp/1"], "", 0n, PQ, PM, 86_400n],
-          }),
-        ],
-      }),
-    );
+    fixture = await postboxChain(viem);
+    const publicClient = fixture.publicClient;
+    addresses = fixture.addresses;
+    operator = fixture.operator;
+    otherOperator = fixture.wallets[3]!.account.address;
+    _payer = fixture.payer;
     chain = new ChainReader(
       publicClient,
       { chainId: addresses.chainId, registry: addresses.registry, channels: addresses.channels, operator },

@@ -103,17 +103,7 @@ contract MailboxRegistryTest is Fixture {
 
     function test_register_feeOnTransferCreditsMeasuredStake() public {
         FeeOnTransferToken fot = new FeeOnTransferToken(100);
-        MailboxRegistry r = new MailboxRegistry(
-            IERC20(address(fot)),
-            MIN_STAKE,
-            UNBONDING,
-            PRICE_DELAY,
-            MAX_SLASH_BPS,
-            BENEFICIARY_BPS,
-            admin,
-            beneficiary,
-            treasury
-        );
+        MailboxRegistry r = registryOn(IERC20(address(fot)));
         fot.mint(operator, 10 * MIN_STAKE);
         vm.startPrank(operator);
         fot.approve(address(r), 2 * MIN_STAKE);
@@ -125,17 +115,7 @@ contract MailboxRegistryTest is Fixture {
 
     function test_register_feeOnTransferBelowMinAfterFeeReverts() public {
         FeeOnTransferToken fot = new FeeOnTransferToken(100);
-        MailboxRegistry r = new MailboxRegistry(
-            IERC20(address(fot)),
-            MIN_STAKE,
-            UNBONDING,
-            PRICE_DELAY,
-            MAX_SLASH_BPS,
-            BENEFICIARY_BPS,
-            admin,
-            beneficiary,
-            treasury
-        );
+        MailboxRegistry r = registryOn(IERC20(address(fot)));
         fot.mint(operator, 10 * MIN_STAKE);
         vm.startPrank(operator);
         fot.approve(address(r), MIN_STAKE);
@@ -519,17 +499,7 @@ contract MailboxRegistryTest is Fixture {
 
     function test_reentrancyThroughTokenHook_isBlocked() public {
         HookToken hook = new HookToken();
-        MailboxRegistry r = new MailboxRegistry(
-            IERC20(address(hook)),
-            MIN_STAKE,
-            UNBONDING,
-            PRICE_DELAY,
-            MAX_SLASH_BPS,
-            BENEFICIARY_BPS,
-            admin,
-            beneficiary,
-            treasury
-        );
+        MailboxRegistry r = registryOn(IERC20(address(hook)));
         hook.mint(operator, 10 * MIN_STAKE);
         vm.startPrank(operator);
         hook.approve(address(r), 10 * MIN_STAKE);

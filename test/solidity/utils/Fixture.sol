@@ -42,17 +42,7 @@ abstract contract Fixture is TestBase {
         session = vm.addr(SESSION_KEY);
         snt = new SNT(address(this), 0);
         channels = new PaymentChannels(IERC20(address(snt)), CLOSE_GRACE);
-        registry = new MailboxRegistry(
-            IERC20(address(snt)),
-            MIN_STAKE,
-            UNBONDING,
-            PRICE_DELAY,
-            MAX_SLASH_BPS,
-            BENEFICIARY_BPS,
-            admin,
-            beneficiary,
-            treasury
-        );
+        registry = registryOn(IERC20(address(snt)));
         vm.startPrank(admin);
         registry.grantRole(registry.SLASHER_ROLE(), slasher);
         registry.grantRole(registry.JAILER_ROLE(), jailer);
@@ -60,6 +50,22 @@ abstract contract Fixture is TestBase {
         snt.mint(payer, 1_000_000 ether);
         snt.mint(operator, 1_000_000 ether);
         snt.mint(stranger, 1_000_000 ether);
+    }
+
+    /// @dev A registry with the fixture's parameters, staking `token` (a quirky token in some tests).
+    function registryOn(IERC20 token) internal returns (MailboxRegistry) {
+        return
+            new MailboxRegistry(
+                token,
+                MIN_STAKE,
+                UNBONDING,
+                PRICE_DELAY,
+                MAX_SLASH_BPS,
+                BENEFICIARY_BPS,
+                admin,
+                beneficiary,
+                treasury
+            );
     }
 
     function sign(uint256 key, bytes32 id, uint256 cumulative) internal view returns (bytes memory) {

@@ -29,6 +29,25 @@ export function createIdentity(privateKey: Uint8Array = secp.utils.randomSecretK
 export const MessageKind = { Direct: 1, Room: 2, Group: 3 } as const;
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
 
+/**
+ * Checks a 64-byte compact ECDSA signature over SHA-256(`message`) with a 33-byte compressed
+ * secp256k1 key. The default is noble's (pure JS, everywhere); a Node app may pass a native one
+ * (OpenSSL), which must also refuse high-s signatures.
+ */
+export type SignatureVerifier = (
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+) => boolean;
+
+/** noble-secp256k1: low-s only, as signed here. */
+export const nobleVerifier: SignatureVerifier = (signature, message, publicKey) =>
+  secp.verify(signature, sha256(message), publicKey, { prehash: false });
+
+export interface OpenOptions {
+  verify?: SignatureVerifier;
+}
+
 /** A decrypted, signature-checked message. */
 export interface OpenedMessage {
   kind: MessageKind;
@@ -39,18 +58,19 @@ export interface OpenedMessage {
   text: string;
 }
 
-function signingHash(m: Omit<OpenedMessage, "kind"> & { kind: number }, contentTopic: string): Uint8Array {
-  return sha256(
-    canonical(
-      "postbox/chat/1",
-      m.kind,
-      m.sender,
-      m.recipient,
-      m.conversation,
-      contentTopic,
-      m.timestamp,
-      m.text,
-    ),
+function signingPreimage(
+  m: Omit<OpenedMessage, "kind"> & { kind: number },
+  contentTopic: string,
+): Uint8Array {
+  return canonical(
+    "postbox/chat/1",
+    m.kind,
+    m.sender,
+    m.recipient,
+    m.conversation,
+    contentTopic,
+    m.timestamp,
+    m.text,
   );
 }
 
@@ -78,7 +98,9 @@ function signedPlaintext(
   contentTopic: string,
 ): Uint8Array {
   const full = { ...m, sender: identity.publicKey };
-  const signature = secp.sign(signingHash(full, contentTopic), identity.privateKey, { prehash: false });
+  const signature = secp.sign(sha256(signingPreimage(full, contentTopic)), identity.privateKey, {
+    prehash: false,
+  });
   return ChatMessage.encode({ ...full, signature } as ChatMessage);
 }
 
@@ -86,6 +108,7 @@ function openPlaintext(
   plaintext: Uint8Array,
   contentTopic: string,
   envelopeTimestamp: bigint,
+  verify: SignatureVerifier = nobleVerifier,
 ): OpenedMessage {
   let m: ChatMessage;
   try {
@@ -99,7 +122,7 @@ function openPlaintext(
   if (m.timestamp !== envelopeTimestamp) throw new DecryptionError("message and envelope timestamps differ");
   let ok = false;
   try {
-    ok = secp.verify(m.signature, signingHash(m, contentTopic), m.sender, { prehash: false });
+    ok = m.signature.length === 64 && verify(m.signature, signingPreimage(m, contentTopic), m.sender);
   } catch {
     ok = false;
   }
@@ -154,6 +177,7 @@ export function encryptDirect(
 export function decryptDirect(
   me: Identity,
   envelope: { contentTopic: string; timestamp: bigint; payload: Uint8Array },
+  options: OpenOptions = {},
 ): OpenedMessage {
   if (envelope.payload.length < PUBLIC_KEY_BYTES) throw new DecryptionError("payload too short");
   const ephemeralPublicKey = envelope.payload.subarray(0, PUBLIC_KEY_BYTES);
@@ -168,6 +192,7 @@ export function decryptDirect(
     unseal(key, envelope.payload.subarray(PUBLIC_KEY_BYTES)),
     envelope.contentTopic,
     envelope.timestamp,
+    options.verify,
   );
   if (m.kind !== MessageKind.Direct || !bytesEqual(m.recipient, me.publicKey)) {
     throw new DecryptionError("not a direct message to this identity");
@@ -197,12 +222,14 @@ export function encryptRoom(sender: Identity, room: string, text: string, timest
 export function decryptRoom(
   room: string,
   envelope: { contentTopic: string; timestamp: bigint; payload: Uint8Array },
+  options: OpenOptions = {},
 ) {
   const conversation = normaliseRoomName(room);
   const m = openPlaintext(
     unseal(roomKey(conversation), envelope.payload),
     envelope.contentTopic,
     envelope.timestamp,
+    options.verify,
   );
   if (m.kind !== MessageKind.Room || m.conversation !== conversation)
     throw new DecryptionError("not a message of this room");
@@ -231,8 +258,14 @@ export function decryptGroup(
   groupId: string,
   groupKey: Uint8Array,
   envelope: { contentTopic: string; timestamp: bigint; payload: Uint8Array },
+  options: OpenOptions = {},
 ) {
-  const m = openPlaintext(unseal(groupKey, envelope.payload), envelope.contentTopic, envelope.timestamp);
+  const m = openPlaintext(
+    unseal(groupKey, envelope.payload),
+    envelope.contentTopic,
+    envelope.timestamp,
+    options.verify,
+  );
   if (m.kind !== MessageKind.Group || m.conversation !== groupId)
     throw new DecryptionError("not a message of this group");
   return m;

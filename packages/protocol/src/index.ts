@@ -36,8 +36,11 @@ export {
   encryptRoom,
   type Identity,
   MessageKind,
+  nobleVerifier,
   type OpenedMessage,
+  type OpenOptions,
   roomKey,
+  type SignatureVerifier,
 } from "./crypto.js";
 export {
   checkEnvelopeTime,
@@ -73,6 +76,23 @@ export {
   Voucher as WireVoucher,
 } from "./pb/messages.js";
 export { maxPageCost, type Price, pageCost } from "./price.js";
+export {
+  combineScore,
+  DEFAULT_SCORE_WEIGHTS,
+  FACTOR_FLOOR,
+  LATENCY_HALF_MS,
+  medianAmount,
+  PRICE_REFERENCE_PAGE,
+  pickMailboxes,
+  SCORE_PRIOR,
+  type ScoreFactors,
+  type ScoreInputs,
+  type ScoreWeights,
+  STAKE_FULL_MULTIPLE,
+  scoreFactors,
+  selectionChances,
+  withPrior,
+} from "./score.js";
 export {
   commitmentSigningBytes,
   queryDigest,

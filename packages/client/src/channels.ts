@@ -85,6 +85,14 @@ export class ChannelManager {
     { at: number; price: { pricePerQuery: bigint; pricePerMessage: bigint } }
   >();
   readonly session: PrivateKeyAccount;
+  /** The wallet's transactions, one at a time (two at once would race for the same nonce). */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
 
   constructor(init: ChannelManagerInit) {
     this.#init = init;
@@ -120,7 +128,11 @@ export class ChannelManager {
   }
 
   /** Opens a channel to `payee` (one transaction: SNT approveAndCall), or returns the open one. */
-  async open(payee: Address, deposit: bigint): Promise<ChannelRecord> {
+  open(payee: Address, deposit: bigint): Promise<ChannelRecord> {
+    return this.#serial(() => this.#open(payee, deposit));
+  }
+
+  async #open(payee: Address, deposit: bigint): Promise<ChannelRecord> {
     const existing = this.channelTo(payee);
     if (existing) {
       const c = await this.#onChain(existing.channelId);
@@ -166,7 +178,11 @@ export class ChannelManager {
   }
 
   /** Adds to a channel's deposit. */
-  async topUp(payee: Address, amount: bigint): Promise<ChannelRecord> {
+  topUp(payee: Address, amount: bigint): Promise<ChannelRecord> {
+    return this.#serial(() => this.#topUp(payee, amount));
+  }
+
+  async #topUp(payee: Address, amount: bigint): Promise<ChannelRecord> {
     const record = this.#require(payee);
     const { wallet, publicClient } = this.#init;
     const hash = await wallet.writeContract({
@@ -306,7 +322,11 @@ export class ChannelManager {
     };
   }
 
-  async #tx(fn: "requestClose" | "withdraw", id: Hex): Promise<Hex> {
+  #tx(fn: "requestClose" | "withdraw", id: Hex): Promise<Hex> {
+    return this.#serial(() => this.#send(fn, id));
+  }
+
+  async #send(fn: "requestClose" | "withdraw", id: Hex): Promise<Hex> {
     const { wallet, publicClient } = this.#init;
     const hash = await wallet.writeContract({
       address: this.#init.channels,

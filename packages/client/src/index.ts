@@ -1,7 +1,9 @@
 /**
  * @packageDocumentation
- * The Postbox client SDK. This first layer speaks the wire protocols (`queryStore`,
- * `pushEnvelope`, `fetchInfo`); catch-up, payments and mailbox choice build on it.
+ * The Postbox client SDK. {@link PostboxClient} is what a chat app embeds: identity, contacts,
+ * rooms and groups, sending with store receipts, live receiving, and catching up after being
+ * offline from mailboxes chosen by score (paid through {@link ChannelManager}). The wire helpers
+ * (`queryStore`, `pushEnvelope`, `fetchInfo`) are the layer beneath. The SDK never logs.
  */
 
 export {
@@ -10,6 +12,25 @@ export {
   type ChannelRecord,
   PaymentRefusedError,
 } from "./channels.js";
+export {
+  type ConversationId,
+  type Destination,
+  type FeedCatchUp,
+  PostboxClient,
+  type PostboxClientInit,
+  type SendResult,
+} from "./chat/client.js";
+export {
+  blankCandidate,
+  type MailboxCandidate,
+  MailboxDirectory,
+  type MailboxDirectoryInit,
+  type ProberFigures,
+  type StaticMailbox,
+} from "./chat/directory.js";
+export { type CatchUpProgress, dialable, fetchHistory, type MailboxGap } from "./chat/history.js";
+export { type Feed, LocalStore, type StoredMessage, type StoredReceipt } from "./chat/local-store.js";
+export { createNativeVerifier } from "./chat/verify.js";
 export {
   BaseError,
   type BaseErrorParameters,

@@ -1,0 +1,320 @@
+import { mailboxRegistryAbi } from "@postbox/contracts";
+import {
+  combineScore,
+  DEFAULT_SCORE_WEIGHTS,
+  medianAmount,
+  PRICE_REFERENCE_PAGE,
+  type Price,
+  pageCost,
+  pickMailboxes,
+  type ScoreFactors,
+  type ScoreWeights,
+  scoreFactors,
+  selectionChances,
+} from "@postbox/protocol";
+import type { Address, PublicClient } from "viem";
+import { BaseError } from "../errors.js";
+import type { LocalStore } from "./local-store.js";
+
+/** Per-mailbox figures a prober publishes (`GET /mailboxes`, see docs/methodology.md). */
+export interface ProberFigures {
+  address: string;
+  probesOk: number;
+  probesFailed: number;
+  latencyP50Ms?: number | null;
+  latencyP90Ms?: number | null;
+  canariesExpected: number;
+  canariesFound: number;
+  uptime24h?: number | null;
+  uptime7d?: number | null;
+  uptime30d?: number | null;
+}
+
+/** A mailbox as the client sees it: its registry entry, measured figures and score. */
+export interface MailboxCandidate {
+  /** The operator's address (the payee), or the peer id for a configured unregistered mailbox. */
+  id: string;
+  operator: Address | undefined;
+  peerId: string;
+  multiaddrs: string[];
+  stake: bigint;
+  /** The effective price now. */
+  price: Price;
+  /** A pending price change and when it applies (chain seconds). */
+  pendingPrice: (Price & { effectiveAt: bigint }) | undefined;
+  registeredAt: bigint;
+  paid: boolean;
+  figures: ProberFigures | undefined;
+  factors: ScoreFactors;
+  score: number;
+  /** Chance of being picked for the next catch-up (0 outside the best quarter). */
+  chance: number;
+  pinned: boolean;
+  graylisted: boolean;
+}
+
+/** A mailbox configured by address, outside the registry (free mode, tests, private setups). */
+export interface StaticMailbox {
+  multiaddr: string;
+  /** The operator's address when the mailbox is registered and paid. */
+  operator?: Address;
+}
+
+export interface MailboxDirectoryInit {
+  store: LocalStore;
+  chain?: { publicClient: PublicClient; registry: Address } | undefined;
+  /** A prober's base URL: its figures feed the score. */
+  proberUrl?: string | undefined;
+  mailboxes?: StaticMailbox[] | undefined;
+  weights?: Partial<ScoreWeights> | undefined;
+  /** Skip mailboxes whose 100-message page costs more (token base units). */
+  maxPageCost?: bigint | undefined;
+  /** How long a mailbox stays graylisted after two failures in a row (default 1 h). */
+  graylistMs?: number | undefined;
+  random?: (() => number) | undefined;
+  fetch?: typeof globalThis.fetch | undefined;
+  /** Re-read the registry and the prober at most this often (default 30 s). */
+  refreshMs?: number | undefined;
+}
+
+const ACTIVE = 1;
+
+/**
+ * Finds mailboxes (the registry, plus any configured ones), scores them with the prober's figures
+ * when a prober is configured (the formula of docs/methodology.md, weights configurable), and
+ * chooses among the best quarter, keeping the user's pin and skipping graylisted ones.
+ */
+export class MailboxDirectory {
+  readonly #init: MailboxDirectoryInit;
+  readonly #weights: ScoreWeights;
+
+  constructor(init: MailboxDirectoryInit) {
+    this.#init = init;
+    this.#weights = { ...DEFAULT_SCORE_WEIGHTS, ...init.weights };
+  }
+
+  get pinned(): string | undefined {
+    return this.#init.store.get("pin");
+  }
+
+  pin(id: string): void {
+    this.#init.store.set("pin", id.toLowerCase());
+  }
+
+  unpin(): void {
+    this.#init.store.set("pin", undefined);
+  }
+
+  /** Records a failure; returns true when this one graylists the mailbox. */
+  failed(id: string): boolean {
+    return this.#init.store.mailboxFailed(id.toLowerCase(), Date.now(), this.#init.graylistMs ?? 3_600_000);
+  }
+
+  succeeded(id: string): void {
+    this.#init.store.mailboxSucceeded(id.toLowerCase());
+  }
+
+  /** Registry entries, prober figures and the minimum stake, re-read at most every `refreshMs`. */
+  #snapshot:
+    | Promise<{
+        registered: MailboxCandidate[];
+        figures: Map<string, ProberFigures>;
+        minStake: bigint;
+        at: number;
+      }>
+    | undefined;
+
+  async #read() {
+    const [registered, figures, minStake] = await Promise.all([
+      this.#registered(),
+      this.#figures(),
+      this.#minStake(),
+    ]);
+    return { registered, figures, minStake, at: Date.now() };
+  }
+
+  /** Forgets what was read from the registry and the prober. */
+  refresh(): void {
+    this.#snapshot = undefined;
+  }
+
+  /** Every known mailbox with its score and selection chance, best first. */
+  async list(k = 1): Promise<MailboxCandidate[]> {
+    let snap = this.#snapshot ? await this.#snapshot.catch(() => undefined) : undefined;
+    if (!snap || Date.now() - snap.at > (this.#init.refreshMs ?? 30_000)) {
+      this.#snapshot = this.#read();
+      snap = await this.#snapshot.catch((err: unknown) => {
+        this.#snapshot = undefined;
+        throw err;
+      });
+    }
+    const { figures, minStake } = snap;
+    const registered = snap.registered.map((c) => ({ ...c, multiaddrs: [...c.multiaddrs] }));
+    const byId = new Map<string, MailboxCandidate>();
+    for (const c of registered) byId.set(c.id, c);
+    for (const s of this.#init.mailboxes ?? []) {
+      const peerId = s.multiaddr.split("/p2p/")[1];
+      if (!peerId)
+        throw new BaseError("a configured mailbox needs its /p2p/<peer id>", { details: s.multiaddr });
+      const id = (s.operator ?? peerId).toLowerCase();
+      const known = byId.get(id);
+      if (known) known.multiaddrs = [s.multiaddr, ...known.multiaddrs];
+      else byId.set(id, blankCandidate(id, s.operator, peerId, [s.multiaddr]));
+    }
+    const all = [...byId.values()].filter(
+      (c) => this.#init.maxPageCost === undefined || pageCost(c.price, 100) <= this.#init.maxPageCost,
+    );
+    const median = medianAmount(all.map((c) => pageCost(c.price, PRICE_REFERENCE_PAGE)));
+    const gray = this.#init.store.graylisted(Date.now());
+    const pin = this.pinned;
+    for (const c of all) {
+      c.figures = figures.get(c.id);
+      const f = c.figures;
+      c.factors = scoreFactors({
+        probesOk: f?.probesOk ?? 0,
+        probesFailed: f?.probesFailed ?? 0,
+        latencyP50Ms: f?.latencyP50Ms ?? undefined,
+        canariesExpected: f?.canariesExpected ?? 0,
+        canariesFound: f?.canariesFound ?? 0,
+        stake: c.stake,
+        minStake,
+        pageCost: pageCost(c.price, PRICE_REFERENCE_PAGE),
+        medianPageCost: median,
+      });
+      c.score = combineScore(c.factors, this.#weights);
+      c.graylisted = gray.has(c.id);
+      c.pinned = pin === c.id || pin === c.peerId.toLowerCase();
+    }
+    const eligible = all.filter((c) => !c.graylisted);
+    const chances = selectionChances(
+      eligible.map((c) => c.score),
+      k,
+    );
+    eligible.forEach((c, i) => {
+      c.chance = chances[i]!;
+    });
+    const pinned = eligible.find((c) => c.pinned);
+    if (pinned) {
+      // A pin takes one of the k places for sure; the others share what remains.
+      for (const c of eligible) c.chance = c === pinned ? 1 : k > 1 ? (c.chance * (k - 1)) / k : 0;
+    }
+    return all.sort((a, b) => b.score - a.score);
+  }
+
+  /**
+   * The mailboxes to use, in order of preference: the pinned one first, then up to `k` drawn from
+   * the best quarter, then every other eligible one (the failover order). Graylisted ones are
+   * skipped unless nothing else is left.
+   */
+  async choose(k = 1): Promise<MailboxCandidate[]> {
+    const all = await this.list(k);
+    if (all.length === 0)
+      throw new BaseError("no mailbox is known", { details: "none registered or configured" });
+    const eligible = all.filter((c) => !c.graylisted);
+    const pool = eligible.length > 0 ? eligible : all;
+    const pinned = pool.find((c) => c.pinned);
+    const rest = pool.filter((c) => c !== pinned);
+    const picked = pickMailboxes(
+      rest.map((c) => c.score),
+      Math.max(0, k - (pinned ? 1 : 0)),
+      this.#init.random,
+    ).map((i) => rest[i]!);
+    const chosen = [...(pinned ? [pinned] : []), ...picked];
+    return [...chosen, ...rest.filter((c) => !chosen.includes(c))];
+  }
+
+  async #minStake(): Promise<bigint> {
+    const chain = this.#init.chain;
+    if (!chain) return 0n;
+    return chain.publicClient.readContract({
+      address: chain.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "minStake",
+    });
+  }
+
+  async #registered(): Promise<MailboxCandidate[]> {
+    const chain = this.#init.chain;
+    if (!chain) return [];
+    const { publicClient, registry } = chain;
+    const [count, block] = await Promise.all([
+      publicClient.readContract({ address: registry, abi: mailboxRegistryAbi, functionName: "mailboxCount" }),
+      publicClient.getBlock(),
+    ]);
+    const out: MailboxCandidate[] = [];
+    for (let offset = 0n; offset < count; offset += 100n) {
+      const page = await publicClient.readContract({
+        address: registry,
+        abi: mailboxRegistryAbi,
+        functionName: "getMailboxes",
+        args: [offset, 100n],
+      });
+      for (const m of page) {
+        if (m.status !== ACTIVE) continue;
+        const pendingDue = m.priceEffectiveAt !== 0n;
+        const applied = pendingDue && m.priceEffectiveAt <= block.timestamp;
+        const price = applied
+          ? { pricePerQuery: m.pendingPricePerQuery, pricePerMessage: m.pendingPricePerMessage }
+          : { pricePerQuery: m.pricePerQuery, pricePerMessage: m.pricePerMessage };
+        const c = blankCandidate(m.operator.toLowerCase(), m.operator, m.peerId, [...m.multiaddrs]);
+        c.stake = m.stake;
+        c.price = price;
+        c.paid = price.pricePerQuery > 0n || price.pricePerMessage > 0n;
+        c.registeredAt = m.registeredAt;
+        c.pendingPrice =
+          pendingDue && !applied
+            ? {
+                pricePerQuery: m.pendingPricePerQuery,
+                pricePerMessage: m.pendingPricePerMessage,
+                effectiveAt: m.priceEffectiveAt,
+              }
+            : undefined;
+        out.push(c);
+      }
+    }
+    return out;
+  }
+
+  async #figures(): Promise<Map<string, ProberFigures>> {
+    const url = this.#init.proberUrl;
+    const map = new Map<string, ProberFigures>();
+    if (!url) return map;
+    try {
+      const res = await (this.#init.fetch ?? fetch)(`${url.replace(/\/$/, "")}/mailboxes`, {
+        signal: AbortSignal.timeout(5_000),
+      });
+      if (!res.ok) return map;
+      const body = (await res.json()) as { report?: { mailboxes?: ProberFigures[] } };
+      for (const f of body.report?.mailboxes ?? []) map.set(f.address.toLowerCase(), f);
+    } catch {
+      // No prober figures: every mailbox is scored on its prior, stake and price alone.
+    }
+    return map;
+  }
+}
+
+/** A candidate with nothing measured yet (free until prices are set). */
+export function blankCandidate(
+  id: string,
+  operator: Address | undefined,
+  peerId: string,
+  multiaddrs: string[],
+): MailboxCandidate {
+  return {
+    id,
+    operator,
+    peerId,
+    multiaddrs,
+    stake: 0n,
+    price: { pricePerQuery: 0n, pricePerMessage: 0n },
+    pendingPrice: undefined,
+    registeredAt: 0n,
+    paid: false,
+    figures: undefined,
+    factors: { availability: 0, latency: 0, completeness: 0, stake: 0, price: 0 },
+    score: 0,
+    chance: 0,
+    pinned: false,
+    graylisted: false,
+  };
+}

@@ -1,0 +1,249 @@
+import type { Libp2p } from "@libp2p/interface";
+import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
+import {
+  compareEnvelopes,
+  fromHex,
+  type IdentifiedEnvelope,
+  identify,
+  StatusCode,
+  type StoreResponse,
+  toHex,
+} from "@postbox/protocol";
+import type { Address } from "viem";
+import type { ChannelManager } from "../channels.js";
+import { BaseError, MailboxStatusError } from "../errors.js";
+import { queryStore } from "../wire/index.js";
+import type { MailboxCandidate } from "./directory.js";
+
+/** Progress of a catch-up, reported after every page. */
+export interface CatchUpProgress {
+  feed: string;
+  mailbox: string;
+  pages: number;
+  envelopes: number;
+  /** How far through the missed time span, 0..1. */
+  fraction: number;
+}
+
+/** What a mailbox did not return that another one did. */
+export interface MailboxGap {
+  mailbox: string;
+  /** Ids another mailbox returned and this one says it does not hold. */
+  missing: string[];
+  /** Ids this one holds (by its presence answer) but left out of its history pages. */
+  omitted: string[];
+}
+
+export interface FetchHistoryParameters {
+  host: Pick<Libp2p, "dialProtocol">;
+  /** Candidates in preference order: the first `k` are used, the rest are failover. */
+  candidates: MailboxCandidate[];
+  k: number;
+  topics: string[];
+  from: number;
+  pageSize: number;
+  channels?: ChannelManager | undefined;
+  /** Deposit for a channel opened on first use of a paid mailbox. */
+  deposit?: bigint | undefined;
+  onPage?: (envelopes: IdentifiedEnvelope[], progress: CatchUpProgress) => void;
+  onFailure?: (mailbox: MailboxCandidate, error: Error) => void;
+  onSuccess?: (mailbox: MailboxCandidate) => void;
+  feed: string;
+  signal?: AbortSignal | undefined;
+}
+
+export interface FetchHistoryResult {
+  envelopes: IdentifiedEnvelope[];
+  pages: number;
+  /** Which mailboxes served (in order, including failovers). */
+  served: string[];
+  gaps: MailboxGap[];
+}
+
+/** Statuses that say "this mailbox cannot serve us now": try another. */
+const FAILOVER = new Set<StatusCode>([
+  StatusCode.INTERNAL,
+  StatusCode.RATE_LIMITED, // only once retries with backoff ran out
+  StatusCode.NOT_FOUND,
+  StatusCode.CHANNEL_CLOSING,
+  StatusCode.INVALID_VOUCHER,
+  StatusCode.INSUFFICIENT_FUNDS,
+  StatusCode.PAYMENT_REQUIRED,
+]);
+
+export function dialable(c: MailboxCandidate): Multiaddr[] {
+  return c.multiaddrs.map((a) => multiaddr(a.includes("/p2p/") ? a : `${a}/p2p/${c.peerId}`));
+}
+
+/**
+ * Fetches the history of `topics` since `from` from `k` mailboxes at once, merging their pages by
+ * envelope id. A mailbox that fails (unreachable, or a status that says it cannot serve) is
+ * replaced by the next candidate, which resumes from the last timestamp received (inclusive:
+ * duplicates are dropped by id, so nothing is lost and nothing is doubled). With k ≥ 2, what one
+ * mailbox returned and another did not is checked with free presence queries and reported.
+ */
+export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHistoryResult> {
+  const merged = new Map<string, IdentifiedEnvelope>();
+  const queue = [...p.candidates];
+  const served: string[] = [];
+  const complete: { mailbox: MailboxCandidate; ids: Set<string> }[] = [];
+  let pages = 0;
+  const now = Date.now();
+  const span = Math.max(1, now - p.from);
+
+  const errors: string[] = [];
+  const slot = async () => {
+    let from = p.from;
+    let first = true;
+    for (;;) {
+      const mailbox = queue.shift();
+      if (!mailbox)
+        throw new BaseError("every mailbox failed", {
+          details: `catching up ${p.feed}: ${errors.join("; ")}`,
+        });
+      served.push(mailbox.id);
+      const ids = new Set<string>();
+      try {
+        let cursor: Uint8Array | undefined;
+        let mailboxPages = 0;
+        for (;;) {
+          p.signal?.throwIfAborted();
+          const res = await withBackoff(() => query(p, mailbox, from, cursor), p.signal);
+          mailboxPages++;
+          pages++;
+          const page = res.envelopes.map(identify);
+          const fresh: IdentifiedEnvelope[] = [];
+          for (const e of page) {
+            const id = toHex(e.id);
+            ids.add(id);
+            if (!merged.has(id)) {
+              merged.set(id, e);
+              fresh.push(e);
+            }
+          }
+          const last = page.at(-1);
+          if (last) from = Number(last.timestamp);
+          p.onPage?.(fresh, {
+            feed: p.feed,
+            mailbox: mailbox.id,
+            pages: mailboxPages,
+            envelopes: merged.size,
+            fraction: res.nextCursor ? Math.min(1, Math.max(0, (from - p.from) / span)) : 1,
+          });
+          if (!res.nextCursor) break;
+          cursor = res.nextCursor;
+        }
+        p.onSuccess?.(mailbox);
+        if (first) complete.push({ mailbox, ids });
+        return;
+      } catch (err) {
+        if (p.signal?.aborted) throw err;
+        if (err instanceof MailboxStatusError && !FAILOVER.has(err.status)) throw err;
+        errors.push(`${mailbox.id}: ${(err as BaseError).shortMessage ?? (err as Error).message}`);
+        p.onFailure?.(mailbox, err as Error);
+        first = false;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(p.k, p.candidates.length)) }, slot));
+  if (p.channels) {
+    // Settle: one free presence query per paid mailbox with a voucher for exactly what was spent.
+    for (const id of new Set(served)) {
+      const c = p.candidates.find((m) => m.id === id);
+      if (c?.paid && c.operator && p.channels.channelTo(c.operator)) {
+        await queryStore(p.host, dialable(c), {
+          contentTopics: p.topics,
+          includeData: false,
+          voucher: await p.channels.settlementFor(c.operator),
+        }).catch(() => undefined);
+      }
+    }
+  }
+  const gaps = complete.length > 1 ? await findGaps(p, merged, complete) : [];
+  const envelopes = [...merged.values()].sort(compareEnvelopes);
+  return { envelopes, pages, served, gaps };
+}
+
+/**
+ * Runs `attempt`, waiting and retrying (up to 6 times, 100 ms doubling) while the mailbox says
+ * RATE_LIMITED: a busy mailbox is slowed down to, not failed over from.
+ */
+export async function withBackoff<T>(attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof MailboxStatusError) || err.status !== StatusCode.RATE_LIMITED || i >= 6) throw err;
+      signal?.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+    }
+  }
+}
+
+async function query(
+  p: FetchHistoryParameters,
+  mailbox: MailboxCandidate,
+  from: number,
+  cursor: Uint8Array | undefined,
+): Promise<StoreResponse> {
+  let voucher: Awaited<ReturnType<ChannelManager["voucherFor"]>> | undefined;
+  const payee = mailbox.operator as Address;
+  if (mailbox.paid) {
+    if (!p.channels || !mailbox.operator)
+      throw new BaseError("this mailbox is paid and no wallet is configured", { details: mailbox.id });
+    if (!p.channels.channelTo(payee)) {
+      await p.channels.open(payee, p.deposit ?? defaultDeposit(mailbox, p.pageSize));
+    }
+    voucher = await p.channels.voucherFor(payee, p.pageSize);
+  }
+  const res = await queryStore(
+    p.host,
+    dialable(mailbox),
+    {
+      contentTopics: p.topics,
+      timeStart: BigInt(Math.max(0, from)),
+      pageSize: p.pageSize,
+      ...(cursor ? { cursor } : {}),
+      ...(voucher ? { voucher } : {}),
+    },
+    p.signal ? { signal: p.signal } : {},
+  );
+  if (mailbox.paid && p.channels) p.channels.record(payee, res);
+  if (res.status !== StatusCode.OK) {
+    throw new MailboxStatusError(res.status, res.statusDesc, StatusCode[res.status] ?? String(res.status));
+  }
+  return res;
+}
+
+/** Enough for 100 full pages: catching up rarely needs a top-up. */
+function defaultDeposit(c: MailboxCandidate, pageSize: number): bigint {
+  return (c.price.pricePerQuery + c.price.pricePerMessage * BigInt(pageSize)) * 100n;
+}
+
+async function findGaps(
+  p: FetchHistoryParameters,
+  merged: Map<string, IdentifiedEnvelope>,
+  complete: { mailbox: MailboxCandidate; ids: Set<string> }[],
+): Promise<MailboxGap[]> {
+  const gaps: MailboxGap[] = [];
+  for (const { mailbox, ids } of complete) {
+    const absent = [...merged.keys()].filter((id) => !ids.has(id));
+    if (absent.length === 0) continue;
+    const held = new Set<string>();
+    for (let i = 0; i < absent.length; i += 100) {
+      const chunk = absent.slice(i, i + 100);
+      const res = await queryStore(p.host, dialable(mailbox), {
+        contentTopics: p.topics,
+        includeData: false,
+        ids: chunk.map(fromHex),
+      }).catch(() => undefined);
+      for (const id of res?.ids ?? []) held.add(toHex(id));
+    }
+    gaps.push({
+      mailbox: mailbox.id,
+      missing: absent.filter((id) => !held.has(id)),
+      omitted: absent.filter((id) => held.has(id)),
+    });
+  }
+  return gaps;
+}

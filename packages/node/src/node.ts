@@ -103,6 +103,7 @@ export class MailboxNode {
   /** Paid mode's chain reader, ledger and redeemer (absent without a chain). */
   readonly payments: Payments | undefined;
   readonly #retention: RetentionTask;
+  #bootstrapTimer: NodeJS.Timeout | undefined;
   #http: Awaited<ReturnType<typeof startHttp>> | undefined;
   #startedAt = 0;
   #unwatchPrice: (() => void) | undefined;
@@ -340,8 +341,22 @@ export class MailboxNode {
       });
     }
     await this.#refreshArchiveGauges();
-    for (const addr of this.config.bootstrap) {
-      this.libp2p.dial(multiaddr(addr)).catch((err) => this.log.warn({ err, addr }, "bootstrap dial failed"));
+    // Bootstrap peers are kept connected: a peer that restarts is dialled again, so the archive
+    // network never stays partitioned (gossip would otherwise stop reaching this mailbox).
+    const dialBootstrap = (warn: boolean) => {
+      for (const addr of this.config.bootstrap) {
+        const ma = multiaddr(addr);
+        const peer = ma.getComponents().find((c) => c.name === "p2p")?.value;
+        if (peer && this.libp2p.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
+        this.libp2p.dial(ma).catch((err) => {
+          if (warn) this.log.warn({ err, addr }, "bootstrap dial failed");
+        });
+      }
+    };
+    dialBootstrap(true);
+    if (this.config.bootstrap.length > 0) {
+      this.#bootstrapTimer = setInterval(() => dialBootstrap(false), 5_000);
+      this.#bootstrapTimer.unref();
     }
     this.log.info(
       {
@@ -367,6 +382,7 @@ export class MailboxNode {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.log.info("stopping");
+      clearInterval(this.#bootstrapTimer);
       await this.libp2p.stop();
       await this.ingestor.close();
       this.#unwatchPrice?.();

@@ -1,0 +1,338 @@
+// A local Postbox network as a library: a Hardhat chain (`hardhat node`), the contracts, funded
+// accounts and registered mailboxes, each its own process (`postbox node start`). `npm start`,
+// `npm run demo`, the benchmarks and the end-to-end tests all build on it, with their own ports.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import {
+  deployPostbox,
+  mailboxRegistryAbi,
+  networkParameters,
+  type PostboxAddresses,
+  sntAbi,
+} from "@postbox/contracts";
+import { Agent, fetch } from "undici";
+import {
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  type Hex,
+  http,
+  type PublicClient,
+  parseEther,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+
+export const ROOT = resolve(import.meta.dirname, "..", "..");
+export const POSTBOX_BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
+
+/** Hardhat's well-known development accounts (public test keys; never use them on a real network). */
+export const DEV_KEYS = [
+  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+] as const satisfies readonly Hex[];
+
+export interface MailboxSpec {
+  name: string;
+  /** Index into {@link DEV_KEYS} of the operator. */
+  operator: number;
+  pricePerQuery: string;
+  pricePerMessage: string;
+  /** Extra `postbox node start` flags. */
+  flags?: string[];
+}
+
+export const DEFAULT_MAILBOXES: MailboxSpec[] = [
+  { name: "alpha", operator: 1, pricePerQuery: "0.01", pricePerMessage: "0.0001" },
+  { name: "beta", operator: 2, pricePerQuery: "0.02", pricePerMessage: "0.00005" },
+  { name: "gamma", operator: 3, pricePerQuery: "0.005", pricePerMessage: "0.0002" },
+];
+
+export interface RunningMailbox {
+  spec: MailboxSpec;
+  dir: string;
+  peerId: string;
+  /** The TCP multiaddr with /p2p/. */
+  addr: string;
+  listen: string[];
+  http: string;
+  operator: Address;
+  process: ChildProcess;
+  /** Stops it (SIGTERM, or SIGKILL) and waits. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again with the same data folder and ports. */
+  restart(): Promise<void>;
+}
+
+export interface DevnetOptions {
+  dataDir: string;
+  rpcPort?: number;
+  /** First libp2p TCP port: mailbox i listens on base + 10·i (TCP) and +1 (WebSockets). */
+  p2pBase?: number;
+  /** First HTTP port (metrics, health): mailbox i on base + i. */
+  httpBase?: number;
+  mailboxes?: MailboxSpec[];
+  /** SNT sent to each funded account (accounts 1…). */
+  fundEach?: bigint;
+  /** Mailbox log level (default warn). */
+  logLevel?: string;
+  /** Where children's output goes (default: inherited). */
+  stdio?: "inherit" | "ignore";
+  log?: (line: string) => void;
+  /** Called when a child exits without being asked to (the network is broken). */
+  onUnexpectedExit?: (what: string, code: number | null) => void;
+}
+
+export interface Devnet {
+  rpc: string;
+  addresses: PostboxAddresses;
+  publicClient: PublicClient;
+  mailboxes: RunningMailbox[];
+  /** Starts a child that stops with the network. */
+  spawnChild(name: string, args: string[], options?: { env?: Record<string, string> }): ChildProcess;
+  wallet(i: number): ReturnType<typeof devWallet>;
+  stop(): Promise<void>;
+}
+
+function devWallet(rpc: string, i: number) {
+  return createWalletClient({
+    chain: hardhat,
+    transport: http(rpc),
+    account: privateKeyToAccount(DEV_KEYS[i]!),
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > until) throw new Error(`${what} did not come up within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts a whole local network; {@link Devnet.stop} stops every process it started. */
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const rpcPort = options.rpcPort ?? 8545;
+  const rpc = `http://127.0.0.1:${rpcPort}`;
+  const log = options.log ?? (() => undefined);
+  const stdio = options.stdio ?? "inherit";
+  const children = new Set<ChildProcess>();
+  let stopping = false;
+  mkdirSync(options.dataDir, { recursive: true });
+
+  const watch = (name: string, child: ChildProcess) => {
+    children.add(child);
+    child.once("exit", (code) => {
+      children.delete(child);
+      if (!stopping && !(child as { expectedExit?: boolean }).expectedExit)
+        options.onUnexpectedExit?.(name, code);
+    });
+    return child;
+  };
+  const stopChild = async (child: ChildProcess, signal: NodeJS.Signals = "SIGTERM") => {
+    (child as { expectedExit?: boolean }).expectedExit = true;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const stop = async () => {
+    stopping = true;
+    await Promise.all([...children].reverse().map((c) => stopChild(c)));
+  };
+  process.once("exit", () => {
+    for (const c of children) c.kill("SIGKILL");
+  });
+
+  try {
+    // Children run in their own process groups: Ctrl-C reaches only the parent, which stops them
+    // in order (each gets exactly one SIGTERM and stops cleanly).
+    const chain = watch(
+      "chain",
+      spawn(
+        join(ROOT, "node_modules", ".bin", "hardhat"),
+        ["node", "--hostname", "127.0.0.1", "--port", String(rpcPort)],
+        {
+          cwd: ROOT,
+          stdio: ["ignore", "ignore", stdio],
+          detached: true,
+        },
+      ),
+    );
+    const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc), pollingInterval: 100 });
+    await waitFor(`the chain on ${rpcPort}`, async () => {
+      if (chain.exitCode !== null)
+        throw new Error(`the chain exited (${chain.exitCode}); is port ${rpcPort} in use?`);
+      await publicClient.getChainId();
+      return true;
+    });
+    const deployer = devWallet(rpc, 0);
+    const addresses = await deployPostbox({
+      publicClient,
+      walletClient: deployer,
+      parameters: networkParameters.local,
+      initialSupply: parseEther("100000000"),
+    });
+    log(
+      `contracts deployed: SNT ${addresses.snt}, registry ${addresses.registry}, channels ${addresses.channels}`,
+    );
+    const send = async (w: ReturnType<typeof devWallet>, to: Address, data: Hex) => {
+      const hash = await w.sendTransaction({ to, data });
+      const r = await publicClient.waitForTransactionReceipt({ hash });
+      if (r.status !== "success") throw new Error(`transaction ${hash} reverted`);
+    };
+    for (let i = 1; i < DEV_KEYS.length; i++) {
+      await send(
+        deployer,
+        addresses.snt,
+        encodeFunctionData({
+          abi: sntAbi,
+          functionName: "transfer",
+          args: [devWallet(rpc, i).account.address, options.fundEach ?? parseEther("1000000")],
+        }),
+      );
+    }
+
+    const p2pBase = options.p2pBase ?? 60_001;
+    const httpBase = options.httpBase ?? 9_465;
+    const started: RunningMailbox[] = [];
+    for (const [i, spec] of (options.mailboxes ?? DEFAULT_MAILBOXES).entries()) {
+      const dir = join(options.dataDir, `mailbox-${spec.name}`);
+      const tcp = p2pBase + i * 10;
+      const listen = [`/ip4/127.0.0.1/tcp/${tcp}`, `/ip4/127.0.0.1/tcp/${tcp + 1}/ws`];
+      const keyFile = join(dir, "operator.key");
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(keyFile, DEV_KEYS[spec.operator]!, { mode: 0o600 });
+      const httpPort = httpBase + i;
+      const flags = [
+        "node",
+        "start",
+        "--data-dir",
+        dir,
+        "--http-port",
+        String(httpPort),
+        "--log-level",
+        options.logLevel ?? "warn",
+        "--rpc-url",
+        rpc,
+        "--chain-id",
+        "31337",
+        "--registry",
+        addresses.registry,
+        "--channels",
+        addresses.channels,
+        "--operator-key-file",
+        keyFile,
+        ...(spec.flags ?? []),
+      ];
+      for (const l of listen) flags.push("--listen", l);
+      for (const s of started) flags.push("--bootstrap", s.addr);
+      const launch = async () => {
+        const child = watch(
+          `mailbox ${spec.name}`,
+          spawn(process.execPath, [POSTBOX_BIN, ...flags], {
+            stdio: ["ignore", stdio, stdio],
+            detached: true,
+          }),
+        );
+        await waitFor(`mailbox ${spec.name}`, async () => {
+          if (child.exitCode !== null) throw new Error(`mailbox ${spec.name} exited (${child.exitCode})`);
+          const res = await fetch(`http://127.0.0.1:${httpPort}/health`, {
+            dispatcher: new Agent({ pipelining: 0 }),
+          });
+          return res.ok;
+        });
+        return child;
+      };
+      const child = await launch();
+      const peerId = peerIdFromPrivateKey(
+        privateKeyFromProtobuf(readFileSync(join(dir, "peer.key"))),
+      ).toString();
+      const operator = devWallet(rpc, spec.operator);
+      const entry = await publicClient.readContract({
+        address: addresses.registry,
+        abi: mailboxRegistryAbi,
+        functionName: "getMailbox",
+        args: [operator.account.address],
+      });
+      if (entry.status === 0) {
+        // Register in one transaction: SNT approveAndCall into the registry.
+        const call = encodeFunctionData({
+          abi: mailboxRegistryAbi,
+          functionName: "register",
+          args: [
+            peerId,
+            listen,
+            `postbox-devnet:${spec.name}`,
+            0n,
+            parseEther(spec.pricePerQuery),
+            parseEther(spec.pricePerMessage),
+            30n * 86_400n,
+          ],
+        });
+        await send(
+          operator,
+          addresses.snt,
+          encodeFunctionData({
+            abi: sntAbi,
+            functionName: "approveAndCall",
+            args: [addresses.registry, networkParameters.local.minStake * 2n, call],
+          }),
+        );
+      }
+      const running: RunningMailbox = {
+        spec,
+        dir,
+        peerId,
+        addr: `${listen[0]}/p2p/${peerId}`,
+        listen,
+        http: `http://127.0.0.1:${httpPort}`,
+        operator: operator.account.address,
+        process: child,
+        stop: (signal) => stopChild(running.process, signal),
+        restart: async () => {
+          running.process = await launch();
+        },
+      };
+      started.push(running);
+    }
+    return {
+      rpc,
+      addresses,
+      publicClient: publicClient as PublicClient,
+      mailboxes: started,
+      wallet: (i) => devWallet(rpc, i),
+      spawnChild: (name, args, opts = {}) =>
+        watch(
+          name,
+          spawn(process.execPath, args, {
+            stdio: ["ignore", stdio, stdio],
+            detached: true,
+            env: { ...process.env, ...opts.env },
+          }),
+        ),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,207 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+
+/** A mailbox as the registry describes it (refreshed from its events). */
+export interface TrackedMailbox {
+  address: string;
+  peerId: string;
+  multiaddrs: string[];
+  status: number;
+  stake: bigint;
+  pricePerQuery: bigint;
+  pricePerMessage: bigint;
+  pendingPricePerQuery: bigint;
+  pendingPricePerMessage: bigint;
+  priceEffectiveAt: number;
+  registeredAt: number;
+  withdrawableAt: number;
+}
+
+export type SampleKind = "probe" | "canary";
+
+export interface Sample {
+  mailbox: string;
+  at: number;
+  kind: SampleKind;
+  ok: boolean;
+  /** Round trip of ping + info (probes), or of the canary query (canaries), ms. */
+  latencyMs: number | null;
+  detail: string;
+}
+
+export interface Canary {
+  id: string;
+  mailbox: string;
+  topic: string;
+  timestamp: number;
+  pushedAt: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mailboxes (address TEXT PRIMARY KEY, entry TEXT NOT NULL, first_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (
+  mailbox TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL, ok INTEGER NOT NULL,
+  latency_ms REAL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS samples_by_mailbox ON samples (mailbox, kind, at);
+CREATE TABLE IF NOT EXISTS canaries (
+  id TEXT PRIMARY KEY, mailbox TEXT NOT NULL, topic TEXT NOT NULL, ts INTEGER NOT NULL,
+  pushed_at INTEGER NOT NULL, checked INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS canaries_due ON canaries (checked, pushed_at);
+`;
+
+const big = (_: string, v: unknown) => (typeof v === "bigint" ? `${v}n` : v);
+const unbig = (_: string, v: unknown) =>
+  typeof v === "string" && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v;
+
+/**
+ * The prober's memory (node:sqlite, WAL): the registry as last seen, every probe and canary
+ * sample, and the canaries waiting to be checked. It survives restarts, so the figures it
+ * publishes cover its whole history.
+ */
+export class SampleStore {
+  readonly #db: DatabaseSync;
+
+  constructor(path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    this.#db.exec(SCHEMA);
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  get(key: string): string | undefined {
+    return (this.#db.prepare("SELECT value FROM kv WHERE key = ?").get(key) as { value: string } | undefined)
+      ?.value;
+  }
+
+  set(key: string, value: string): void {
+    this.#db.prepare("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)").run(key, value);
+  }
+
+  upsertMailbox(m: TrackedMailbox, now: number): void {
+    this.#db
+      .prepare(
+        "INSERT INTO mailboxes (address, entry, first_seen) VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE SET entry = excluded.entry",
+      )
+      .run(m.address, JSON.stringify(m, big), now);
+  }
+
+  mailboxes(): (TrackedMailbox & { firstSeen: number })[] {
+    return (
+      this.#db.prepare("SELECT entry, first_seen FROM mailboxes ORDER BY address").all() as {
+        entry: string;
+        first_seen: number;
+      }[]
+    ).map((r) => ({ ...(JSON.parse(r.entry, unbig) as TrackedMailbox), firstSeen: Number(r.first_seen) }));
+  }
+
+  addSample(s: Sample): void {
+    this.#db
+      .prepare("INSERT INTO samples (mailbox, at, kind, ok, latency_ms, detail) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(s.mailbox, s.at, s.kind, s.ok ? 1 : 0, s.latencyMs, s.detail);
+  }
+
+  samples(mailbox: string, from: number, to: number, limit = 10_000): Sample[] {
+    return (
+      this.#db
+        .prepare("SELECT * FROM samples WHERE mailbox = ? AND at >= ? AND at <= ? ORDER BY at LIMIT ?")
+        .all(mailbox, from, to, limit) as Record<string, unknown>[]
+    ).map((r) => ({
+      mailbox: r.mailbox as string,
+      at: Number(r.at),
+      kind: r.kind as SampleKind,
+      ok: r.ok === 1,
+      latencyMs: r.latency_ms === null ? null : Number(r.latency_ms),
+      detail: r.detail as string,
+    }));
+  }
+
+  /** Successes and failures of one kind since `from`. */
+  counts(mailbox: string, kind: SampleKind, from: number): { ok: number; failed: number } {
+    const r = this.#db
+      .prepare(
+        "SELECT COALESCE(SUM(ok), 0) AS ok, COUNT(*) - COALESCE(SUM(ok), 0) AS failed FROM samples WHERE mailbox = ? AND kind = ? AND at >= ?",
+      )
+      .get(mailbox, kind, from) as { ok: number; failed: number };
+    return { ok: Number(r.ok), failed: Number(r.failed) };
+  }
+
+  /** Latencies of successful probes since `from`, ascending. */
+  latencies(mailbox: string, from: number): number[] {
+    return (
+      this.#db
+        .prepare(
+          "SELECT latency_ms FROM samples WHERE mailbox = ? AND kind = 'probe' AND ok = 1 AND at >= ? AND latency_ms IS NOT NULL ORDER BY latency_ms",
+        )
+        .all(mailbox, from) as { latency_ms: number }[]
+    ).map((r) => Number(r.latency_ms));
+  }
+
+  /** Uptime per bucket (for sparklines): share of successful probes in each `bucketMs`. */
+  uptimeSeries(
+    mailbox: string,
+    from: number,
+    bucketMs: number,
+  ): { at: number; uptime: number; probes: number }[] {
+    return (
+      this.#db
+        .prepare(
+          "SELECT (at / ?) * ? AS b, AVG(ok) AS up, COUNT(*) AS n FROM samples WHERE mailbox = ? AND kind = 'probe' AND at >= ? GROUP BY b ORDER BY b",
+        )
+        .all(bucketMs, bucketMs, mailbox, from) as { b: number; up: number; n: number }[]
+    ).map((r) => ({ at: Number(r.b), uptime: Number(r.up), probes: Number(r.n) }));
+  }
+
+  addCanary(c: Canary): void {
+    this.#db
+      .prepare("INSERT INTO canaries (id, mailbox, topic, ts, pushed_at) VALUES (?, ?, ?, ?, ?)")
+      .run(c.id, c.mailbox, c.topic, c.timestamp, c.pushedAt);
+  }
+
+  /** Canaries pushed before `before` and not yet checked. */
+  dueCanaries(mailbox: string, before: number, limit = 10): Canary[] {
+    return (
+      this.#db
+        .prepare(
+          "SELECT * FROM canaries WHERE mailbox = ? AND checked = 0 AND pushed_at <= ? ORDER BY pushed_at LIMIT ?",
+        )
+        .all(mailbox, before, limit) as Record<string, unknown>[]
+    ).map((r) => ({
+      id: r.id as string,
+      mailbox: r.mailbox as string,
+      topic: r.topic as string,
+      timestamp: Number(r.ts),
+      pushedAt: Number(r.pushed_at),
+    }));
+  }
+
+  /** Marks canaries checked and records one canary sample each, in one transaction. */
+  checkCanaries(
+    results: { canary: Canary; found: boolean; latencyMs: number | null; detail: string }[],
+    at: number,
+  ) {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const r of results) {
+        this.#db.prepare("UPDATE canaries SET checked = 1 WHERE id = ?").run(r.canary.id);
+        this.addSample({
+          mailbox: r.canary.mailbox,
+          at,
+          kind: "canary",
+          ok: r.found,
+          latencyMs: r.latencyMs,
+          detail: r.detail,
+        });
+      }
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+}

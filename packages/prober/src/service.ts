@@ -1,0 +1,123 @@
+import type { Server } from "node:http";
+import { join } from "node:path";
+import type { PostboxAddresses } from "@postbox/contracts";
+import { type Logger, pino } from "pino";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { createPublicClient, createWalletClient, defineChain, type Hex, http, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { startProberHttp } from "./http.js";
+import { Prober } from "./prober.js";
+import { SampleStore } from "./samples.js";
+
+export interface ProberServiceConfig {
+  dataDir: string;
+  rpcUrl: string;
+  chainId: number;
+  addresses: Omit<PostboxAddresses, "chainId">;
+  /** The prober's key: pays canary queries and signs reports. */
+  privateKey: Hex;
+  httpHost?: string;
+  httpPort: number;
+  probeIntervalMs?: number;
+  canaryIntervalMs?: number;
+  canaryDelayMs?: number;
+  registryIntervalMs?: number;
+  timeoutMs?: number;
+  channelDeposit: bigint;
+  logLevel?: string;
+  logger?: Logger;
+}
+
+export interface ProberService {
+  prober: Prober;
+  store: SampleStore;
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a prober with its HTTP API: what `postbox prober start` runs. */
+export async function startProberService(c: ProberServiceConfig): Promise<ProberService> {
+  const log = c.logger ?? pino({ level: c.logLevel ?? "info", base: { service: "postbox-prober" } });
+  const chain = defineChain({
+    id: c.chainId,
+    name: `chain ${c.chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [c.rpcUrl] } },
+  });
+  const publicClient = createPublicClient({ chain, transport: http(c.rpcUrl) }) as PublicClient;
+  const account = privateKeyToAccount(c.privateKey);
+  const wallet = createWalletClient({ chain, account, transport: http(c.rpcUrl) });
+  const chainId = await publicClient.getChainId();
+  if (chainId !== c.chainId) throw new Error(`the RPC serves chain ${chainId}, not ${c.chainId}`);
+  const store = new SampleStore(join(c.dataDir, "prober.sqlite"));
+  const prober = new Prober({
+    store,
+    publicClient,
+    wallet,
+    chainId,
+    addresses: c.addresses,
+    dataDir: c.dataDir,
+    log,
+    channelDeposit: c.channelDeposit,
+    ...(c.probeIntervalMs ? { probeIntervalMs: c.probeIntervalMs } : {}),
+    ...(c.canaryIntervalMs ? { canaryIntervalMs: c.canaryIntervalMs } : {}),
+    ...(c.canaryDelayMs ? { canaryDelayMs: c.canaryDelayMs } : {}),
+    ...(c.registryIntervalMs ? { registryIntervalMs: c.registryIntervalMs } : {}),
+    ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
+  });
+  await prober.readParameters();
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: "postbox_prober_process_" });
+  const gauge = (
+    name: string,
+    help: string,
+    pick: (f: ReturnType<Prober["figures"]>[number]) => number | null,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["mailbox"],
+      registers: [metrics],
+      collect() {
+        this.reset();
+        for (const f of prober.figures()) {
+          const v = pick(f);
+          if (v !== null) this.set({ mailbox: f.address }, v);
+        }
+      },
+    });
+  gauge("postbox_prober_uptime_24h", "share of successful probes over 24 h", (f) => f.uptime24h);
+  gauge("postbox_prober_latency_p50_ms", "median probe latency over 24 h", (f) => f.latencyP50Ms);
+  gauge(
+    "postbox_prober_canary_completeness",
+    "canaries returned / checked over 7 days",
+    (f) => f.completeness,
+  );
+  gauge("postbox_prober_score", "the published score", (f) => f.score);
+  await prober.start();
+  const server = await startProberHttp({
+    prober,
+    store,
+    account,
+    metrics,
+    log,
+    port: c.httpPort,
+    ...(c.httpHost ? { host: c.httpHost } : {}),
+  });
+  const address = server.address();
+  const url = `http://${c.httpHost ?? "127.0.0.1"}:${typeof address === "object" && address ? address.port : c.httpPort}`;
+  log.info({ url, signer: account.address, mailboxes: store.mailboxes().length }, "prober started");
+  return {
+    prober,
+    store,
+    server,
+    url,
+    stop: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      await prober.stop();
+      store.close();
+      log.info("prober stopped");
+    },
+  };
+}

@@ -1,6 +1,18 @@
 import { CHANNEL_HELP, channelCommand } from "./commands/channel.js";
+import {
+  CHAT_HELP,
+  chatRead,
+  chatSend,
+  contactCommand,
+  groupCommand,
+  identityCommand,
+  mailboxesCommand,
+  mailboxPinCommand,
+  roomCommand,
+} from "./commands/chat.js";
 import { NODE_INFO_HELP, NODE_START_HELP, nodeInfo, nodeStart } from "./commands/node.js";
 import { nodeExit, nodeRegister, nodeSetPrice, nodeWithdraw, OPERATOR_HELP } from "./commands/operator.js";
+import { PROBER_START_HELP, proberStart } from "./commands/prober.js";
 import { type Output, stdio, UsageError } from "./output.js";
 
 export const HELP = `Usage: postbox <command> [options]
@@ -14,6 +26,15 @@ Commands:
   node withdraw  withdraw the stake after unbonding
   channel open | topup | status | close | withdraw
                  pay a mailbox for history through an SNT payment channel
+  chat send      send a message to a contact, #room or group (stored by your mailboxes)
+  chat read      catch up (paid, with progress) and print a conversation
+  id             your public key (and --export the private one)
+  contact add | list, room join | leave, group create | join
+                 who and what you follow
+  mailboxes      registered mailboxes: price, uptime, latency, completeness, score, chance
+  mailbox pin | unpin
+                 always use one mailbox
+  prober start   measure every registered mailbox and serve signed figures over HTTP
 
 Run "postbox <command> --help" for a command's options.
 `;
@@ -32,6 +53,19 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "channel status": { run: channelCommand("status"), help: CHANNEL_HELP.status! },
   "channel close": { run: channelCommand("close"), help: CHANNEL_HELP.close! },
   "channel withdraw": { run: channelCommand("withdraw"), help: CHANNEL_HELP.withdraw! },
+  "chat send": { run: chatSend, help: CHAT_HELP.send! },
+  "chat read": { run: chatRead, help: CHAT_HELP.read! },
+  id: { run: identityCommand, help: CHAT_HELP.id! },
+  "contact add": { run: contactCommand("add"), help: CHAT_HELP.contact! },
+  "contact list": { run: contactCommand("list"), help: CHAT_HELP.contact! },
+  "room join": { run: roomCommand("join"), help: CHAT_HELP.room! },
+  "room leave": { run: roomCommand("leave"), help: CHAT_HELP.room! },
+  "group create": { run: groupCommand("create"), help: CHAT_HELP.group! },
+  "group join": { run: groupCommand("join"), help: CHAT_HELP.group! },
+  mailboxes: { run: mailboxesCommand, help: CHAT_HELP.mailboxes! },
+  "mailbox pin": { run: mailboxPinCommand("pin"), help: CHAT_HELP.mailbox! },
+  "mailbox unpin": { run: mailboxPinCommand("unpin"), help: CHAT_HELP.mailbox! },
+  "prober start": { run: proberStart, help: PROBER_START_HELP },
 };
 
 /** Runs the CLI; returns the exit code. Errors print as one line: no stack traces. */
@@ -40,22 +74,30 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     io.out(HELP);
     return argv.length === 0 ? 2 : 0;
   }
-  const name = `${argv[0]} ${argv[1] ?? ""}`.trim();
+  const two = `${argv[0]} ${argv[1] ?? ""}`.trim();
+  const name = COMMANDS[two] ? two : (argv[0] as string);
   const command = COMMANDS[name];
   if (!command) {
     io.err(`postbox: unknown command "${name}"\n\n${HELP}`);
     return 2;
   }
+  const rest = argv.slice(name.split(" ").length);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(command.help);
+    return 0;
+  }
   try {
-    return await command.run(argv.slice(2), io);
+    return await command.run(rest, io);
   } catch (err) {
     const e = err as Error & { code?: string; setting?: string };
     if (e.name === "ConfigError" || e instanceof UsageError || e.code?.startsWith("ERR_PARSE_ARGS")) {
       io.err(`postbox: ${e.message.split("\n")[0]}`);
       return 2;
     }
+    const short = (e as { shortMessage?: string }).shortMessage;
+    const details = (e as { details?: string }).details;
     io.err(
-      `postbox: ${e.name === "Error" ? "" : `${e.name}: `}${(e as { shortMessage?: string }).shortMessage ?? e.message.split("\n")[0]}`,
+      `postbox: ${e.name === "Error" ? "" : `${e.name}: `}${short ?? e.message.split("\n")[0]}${short && details ? ` (${details.split("\n")[0]})` : ""}`,
     );
     return 1;
   }

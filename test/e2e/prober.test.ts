@@ -1,0 +1,180 @@
+// The prober against three real mailboxes on a local chain (each its own process): alpha behaves,
+// beta is stopped halfway, gamma keeps only its newest envelope (it acknowledges canaries, then
+// loses them). The prober runs as `postbox prober start`, like an operator would run it; its
+// figures must reflect what happened, rank the three accordingly, and survive its restart.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, fetch } from "undici";
+import { verifyMessage } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
+
+interface Figures {
+  address: string;
+  uptime24h: number | null;
+  probesOk: number;
+  probesFailed: number;
+  latencyP50Ms: number | null;
+  canariesExpected: number;
+  canariesFound: number;
+  completeness: number | null;
+  score: number;
+}
+
+describe("prober: uptime, latency, canaries and scores of real mailboxes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "postbox-prober-"));
+  const port = 25_000 + Math.floor(Math.random() * 4_000);
+  const proberPort = port + 200;
+  const proberKey = DEV_KEYS[7];
+  let net: Devnet;
+  let prober: ChildProcess | undefined;
+
+  const startProber = async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        POSTBOX_BIN,
+        "prober",
+        "start",
+        "--data-dir",
+        join(dir, "prober"),
+        "--rpc-url",
+        net.rpc,
+        "--http-port",
+        String(proberPort),
+        "--probe-interval",
+        "0.5s",
+        "--canary-interval",
+        "1s",
+        "--canary-delay",
+        "2s",
+        "--registry-interval",
+        "1s",
+        "--log-level",
+        "warn",
+      ],
+      { env: { ...process.env, POSTBOX_PROBER_KEY: proberKey }, stdio: ["ignore", "ignore", "inherit"] },
+    );
+    for (let i = 0; ; i++) {
+      const ok = await get("/health").then(
+        () => true,
+        () => false,
+      );
+      if (ok) break;
+      if (child.exitCode !== null) throw new Error(`the prober exited (${child.exitCode})`);
+      if (i > 300) throw new Error("the prober did not start");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return child;
+  };
+  const stopProber = async () => {
+    if (!prober || prober.exitCode !== null) return;
+    const exited = new Promise((r) => prober!.once("exit", r));
+    prober.kill("SIGTERM");
+    await exited;
+  };
+  const get = async (path: string) => {
+    const res = await fetch(`http://127.0.0.1:${proberPort}${path}`, {
+      dispatcher: new Agent({ pipelining: 0 }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const report = async () => {
+    const { body } = await get("/mailboxes");
+    const r = body as { signer: string; signature: `0x${string}`; report: { mailboxes: Figures[] } };
+    return { ...r, byName: (name: string) => r.report.mailboxes.find((m) => m.address === operator(name))! };
+  };
+  const operator = (name: string) => net.mailboxes.find((m) => m.spec.name === name)!.operator.toLowerCase();
+
+  beforeAll(async () => {
+    const gammaConfig = join(dir, "gamma.json");
+    writeFileSync(gammaConfig, JSON.stringify({ retention: { maxEnvelopes: 1, interval: "1s" } }));
+    net = await startDevnet({
+      dataDir: join(dir, "net"),
+      rpcPort: port,
+      p2pBase: port + 10,
+      httpBase: port + 100,
+      mailboxes: [
+        { name: "alpha", operator: 1, pricePerQuery: "0.01", pricePerMessage: "0.0001" },
+        { name: "beta", operator: 2, pricePerQuery: "0.01", pricePerMessage: "0.0001" },
+        {
+          name: "gamma",
+          operator: 3,
+          pricePerQuery: "0.01",
+          pricePerMessage: "0.0001",
+          flags: ["--config", gammaConfig],
+        },
+      ],
+      stdio: "ignore",
+    });
+    prober = await startProber();
+  }, 240_000);
+
+  afterAll(async () => {
+    await stopProber();
+    await net?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("follows the registry, measures, and ranks the mailboxes by what happened", async () => {
+    // Let all three be measured, then stop beta for the second half.
+    await new Promise((r) => setTimeout(r, 8_000));
+    const half = await report();
+    expect(half.report.mailboxes).toHaveLength(3);
+    expect(half.byName("beta").uptime24h).toBe(1);
+    await net.mailboxes.find((m) => m.spec.name === "beta")!.stop();
+    await new Promise((r) => setTimeout(r, 8_000));
+
+    const { signer, signature, report: r, byName } = await report();
+    // Signed by the prober's key, over the report's JSON text.
+    expect(signer).toBe(privateKeyToAccount(proberKey).address);
+    expect(
+      await verifyMessage({ address: signer as `0x${string}`, message: JSON.stringify(r), signature }),
+    ).toBe(true);
+
+    const alpha = byName("alpha");
+    const beta = byName("beta");
+    const gamma = byName("gamma");
+    // Alpha: always up, every canary returned, latency measured.
+    expect(alpha.uptime24h).toBe(1);
+    expect(alpha.canariesExpected).toBeGreaterThanOrEqual(5);
+    expect(alpha.completeness).toBe(1);
+    expect(alpha.latencyP50Ms).toBeGreaterThan(0);
+    // Beta: up for the first half only.
+    expect(beta.uptime24h).toBeGreaterThan(0.2);
+    expect(beta.uptime24h).toBeLessThan(0.8);
+    expect(beta.probesFailed).toBeGreaterThan(3);
+    // Gamma: answers every ping, returns (almost) none of its canaries.
+    expect(gamma.uptime24h).toBe(1);
+    expect(gamma.canariesExpected).toBeGreaterThanOrEqual(5);
+    expect(gamma.completeness!).toBeLessThan(0.3);
+    // The scores rank them accordingly.
+    expect(alpha.score).toBeGreaterThan(beta.score);
+    expect(alpha.score).toBeGreaterThan(gamma.score);
+
+    // One mailbox, and its raw samples in a time window.
+    const one = await get(`/mailboxes/${operator("beta")}`);
+    expect((one.body.report as { mailbox: Figures }).mailbox.address).toBe(operator("beta"));
+    const from = Date.now() - 60_000;
+    const samples = await get(`/mailboxes/${operator("beta")}/samples?from=${from}&to=${Date.now()}`);
+    const list = (samples.body.report as { samples: { kind: string; ok: boolean; at: number }[] }).samples;
+    expect(list.some((s) => s.kind === "probe" && s.ok)).toBe(true);
+    expect(list.some((s) => s.kind === "probe" && !s.ok)).toBe(true);
+    expect(list.every((s) => s.at >= from)).toBe(true);
+    expect((await get("/mailboxes/0x0000000000000000000000000000000000000001")).status).toBe(404);
+    expect((await get(`/mailboxes/${operator("beta")}/samples?from=x`)).status).toBe(400);
+  }, 60_000);
+
+  it("keeps its history across a restart", async () => {
+    const before = (await report()).byName("alpha");
+    await stopProber();
+    prober = await startProber();
+    const after = (await report()).byName("alpha");
+    expect(after.probesOk).toBeGreaterThanOrEqual(before.probesOk);
+    expect(after.canariesExpected).toBeGreaterThanOrEqual(before.canariesExpected);
+  }, 60_000);
+});

@@ -37,3 +37,19 @@ export class ArchiveError extends BaseError {
     super("Archive operation failed.", cause === undefined ? { details } : { details, cause });
   }
 }
+
+/**
+ * The pino serializer for `err`: name, the short message and details (viem's and ours), a cause
+ * chain and code, and the stack only for errors that are not described by a short message. A
+ * failed JSON-RPC call logs one readable line, not its contract's whole ABI.
+ */
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const e = err as Error & { shortMessage?: string; details?: string; code?: unknown };
+  const out: Record<string, unknown> = { type: e.name, message: e.shortMessage ?? e.message };
+  if (e.details) out.details = e.details;
+  if (e.code !== undefined) out.code = e.code;
+  if (e.shortMessage === undefined && e.stack) out.stack = e.stack;
+  if (e.cause !== undefined && e.shortMessage === undefined) out.cause = serializeError(e.cause);
+  return out;
+}

@@ -15,7 +15,7 @@ export {
   parseDuration,
   parseSize,
 } from "./config.js";
-export { ArchiveError, BaseError, ConfigError } from "./errors.js";
+export { ArchiveError, BaseError, ConfigError, serializeError } from "./errors.js";
 export { Ingestor, type IngestResult } from "./ingest.js";
 export { loadOrCreatePeerKey, PEER_KEY_FILE } from "./keys.js";
 export { type Charge, FreeMeter, type MeterDecision, type QueryMeter } from "./meter.js";

@@ -38,7 +38,7 @@ import type { PostgresArchive } from "./archive/postgres.js";
 import type { SqliteArchive } from "./archive/sqlite.js";
 import type { Archive } from "./archive/types.js";
 import type { NodeConfig } from "./config.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError, serializeError } from "./errors.js";
 import { startHttp } from "./http.js";
 import { Ingestor } from "./ingest.js";
 import { loadOrCreatePeerKey } from "./keys.js";
@@ -137,7 +137,13 @@ export class MailboxNode {
 
   /** Builds a node (opening its archive and peer key) without starting the network. */
   static async create(config: NodeConfig, options: MailboxNodeOptions = {}): Promise<MailboxNode> {
-    const log = options.logger ?? pino({ level: config.logLevel, base: { service: "postbox-node" } });
+    const log =
+      options.logger ??
+      pino({
+        level: config.logLevel,
+        base: { service: "postbox-node" },
+        serializers: { err: serializeError },
+      });
     const metrics = createMetrics();
     const { key: peerKey, created } = await loadOrCreatePeerKey(config.dataDir);
     const archive = await openArchive(config.db, join(config.dataDir, "archive.sqlite"));

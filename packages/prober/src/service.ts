@@ -5,6 +5,7 @@ import { type Logger, pino } from "pino";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { createPublicClient, createWalletClient, defineChain, type Hex, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { serializeError } from "./errors.js";
 import { startProberHttp } from "./http.js";
 import { Prober } from "./prober.js";
 import { SampleStore } from "./samples.js";
@@ -38,7 +39,13 @@ export interface ProberService {
 
 /** Starts a prober with its HTTP API: what `postbox prober start` runs. */
 export async function startProberService(c: ProberServiceConfig): Promise<ProberService> {
-  const log = c.logger ?? pino({ level: c.logLevel ?? "info", base: { service: "postbox-prober" } });
+  const log =
+    c.logger ??
+    pino({
+      level: c.logLevel ?? "info",
+      base: { service: "postbox-prober" },
+      serializers: { err: serializeError },
+    });
   const chain = defineChain({
     id: c.chainId,
     name: `chain ${c.chainId}`,

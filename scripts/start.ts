@@ -2,8 +2,8 @@
 //
 // A Hardhat chain (chain id 31337, RPC http://127.0.0.1:8545) with SNT, the registry and the
 // payment channels deployed; funded accounts; three mailboxes (their own processes, `postbox node
-// start`) registered on-chain with different prices and serving in paid mode. Ctrl-C stops
-// everything; --reset wipes the data folder.
+// start`) registered on-chain with different prices and serving in paid mode; the prober (HTTP on
+// 127.0.0.1:8787). Ctrl-C stops everything; --reset wipes the data folder.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
@@ -49,6 +49,21 @@ try {
   devnet = await startDevnet({
     dataDir,
     log,
+    // A devnet's minute is long: probe every 10 s, a canary every 30 s bought back after 20 s.
+    prober: {
+      key: 6,
+      port: 8787,
+      flags: [
+        "--probe-interval",
+        "10s",
+        "--canary-interval",
+        "30s",
+        "--canary-delay",
+        "20s",
+        "--registry-interval",
+        "2s",
+      ],
+    },
     onUnexpectedExit: (what, code) => {
       console.error(`start: ${what} exited (${code})`);
       void stopAll(1);
@@ -58,7 +73,7 @@ try {
   console.error(`start: ${(err as Error).message}`);
   await stopAll(1);
 }
-const { addresses, mailboxes, publicClient, rpc } = devnet!;
+const { addresses, mailboxes, publicClient, rpc, proberUrl } = devnet!;
 const count = await publicClient.readContract({
   address: addresses.registry,
   abi: mailboxRegistryAbi,
@@ -74,6 +89,8 @@ Postbox devnet is running (Ctrl-C stops everything; npm start -- --reset starts 
   channels    ${addresses.channels}
   parameters  price delay ${networkParameters.local.priceDelay}s, unbonding ${networkParameters.local.unbondingPeriod}s, close grace ${networkParameters.local.closeGrace}s
 
+  prober      ${proberUrl}/mailboxes  (signed figures: uptime, latency, canaries, score; key #6)
+
   mailboxes (paid mode: prices from the registry; metrics and health on their http port)
 ${mailboxes.map((s) => `    ${s.spec.name.padEnd(6)} ${s.addr}\n           ${s.http}/health  operator ${s.operator}`).join("\n")}
 
@@ -83,7 +100,7 @@ ${DEV_KEYS.slice(1)
   .join("\n")}
 
   try (the CLI finds the devnet's contracts by itself):
-    export ${clientEnv} POSTBOX_WALLET_KEY=${DEV_KEYS[4]}
+    export ${clientEnv} POSTBOX_WALLET_KEY=${DEV_KEYS[4]} POSTBOX_PROBER_URL=${proberUrl}
     npx postbox mailboxes
     npx postbox room join '#x' && npx postbox chat send --to '#x' "hello"
     npx postbox chat read '#x'

@@ -85,6 +85,8 @@ export interface DevnetOptions {
   mailboxes?: MailboxSpec[];
   /** SNT sent to each funded account (accounts 1…). */
   fundEach?: bigint;
+  /** Also start a prober (`postbox prober start`). */
+  prober?: ProberSpec;
   /** Mailbox log level (default warn). */
   logLevel?: string;
   /** Where children's output goes (default: inherited). */
@@ -94,8 +96,18 @@ export interface DevnetOptions {
   onUnexpectedExit?: (what: string, code: number | null) => void;
 }
 
+export interface ProberSpec {
+  /** Index into {@link DEV_KEYS} of the prober's key (pays canaries, signs reports). */
+  key: number;
+  port: number;
+  /** Extra `postbox prober start` flags. */
+  flags?: string[];
+}
+
 export interface Devnet {
   rpc: string;
+  /** The prober's HTTP base URL, when one was started. */
+  proberUrl: string | undefined;
   addresses: PostboxAddresses;
   publicClient: PublicClient;
   mailboxes: RunningMailbox[];
@@ -154,9 +166,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await exited;
     clearTimeout(timer);
   };
+  // Everything but the chain first (mailboxes redeem on shutdown and need it), then the chain.
+  let chainProcess: ChildProcess | undefined;
   const stop = async () => {
     stopping = true;
-    await Promise.all([...children].reverse().map((c) => stopChild(c)));
+    await Promise.all([...children].filter((c) => c !== chainProcess).map((c) => stopChild(c)));
+    if (chainProcess) await stopChild(chainProcess);
   };
   process.once("exit", () => {
     for (const c of children) c.kill("SIGKILL");
@@ -177,6 +192,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         },
       ),
     );
+    chainProcess = chain;
     const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc), pollingInterval: 100 });
     await waitFor(`the chain on ${rpcPort}`, async () => {
       if (chain.exitCode !== null)
@@ -314,8 +330,44 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       };
       started.push(running);
     }
+    let proberUrl: string | undefined;
+    if (options.prober) {
+      const p = options.prober;
+      proberUrl = `http://127.0.0.1:${p.port}`;
+      const child = watch(
+        "prober",
+        spawn(
+          process.execPath,
+          [
+            POSTBOX_BIN,
+            "prober",
+            "start",
+            "--data-dir",
+            join(options.dataDir, "prober"),
+            "--rpc-url",
+            rpc,
+            "--http-port",
+            String(p.port),
+            "--log-level",
+            options.logLevel ?? "warn",
+            ...(p.flags ?? []),
+          ],
+          {
+            stdio: ["ignore", stdio, stdio],
+            detached: true,
+            env: { ...process.env, POSTBOX_PROBER_KEY: DEV_KEYS[p.key]! },
+          },
+        ),
+      );
+      await waitFor("the prober", async () => {
+        if (child.exitCode !== null) throw new Error(`the prober exited (${child.exitCode})`);
+        return (await fetch(`${proberUrl}/health`, { dispatcher: new Agent({ pipelining: 0 }) })).ok;
+      });
+      log(`prober on ${proberUrl}`);
+    }
     return {
       rpc,
+      proberUrl,
       addresses,
       publicClient: publicClient as PublicClient,
       mailboxes: started,

@@ -8,6 +8,8 @@ import { join } from "node:path";
 const BENCHES: Record<string, string> = {
   store: "archive and /postbox/store/1: page latency, pages/s, ingest/s, insert/s, memory at 1M envelopes",
   paid: "the cost of payment: paid vs free pages/s on the same mailbox, voucher verifications/s",
+  client:
+    "a returning user: time until 10,000 missed room messages are paid, decrypted, verified and ordered",
 };
 
 const [name, ...rest] = process.argv.slice(2);

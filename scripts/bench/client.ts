@@ -1,0 +1,100 @@
+// `npm run bench -- client [--json] [--messages N]`: how long a returning user waits for a missed
+// public room. A chain (`hardhat node`) and one paid mailbox (its own process) on loopback hold
+// N room messages (default 10,000) from two senders. The clock starts when the reader's client is
+// created (its identity, contacts and channel already exist: a returning user) and stops when all
+// N messages are paid for, fetched, decrypted, signature-checked, deduplicated, saved and read
+// back in (timestamp, id) order. The last line (with --json) has `timeToInbox10kMs`.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ChannelManager, PostboxClient } from "@postbox/client";
+import { parseEther } from "viem";
+import { startDevnet } from "../lib/devnet.ts";
+
+const argv = process.argv.slice(2);
+const json = argv.includes("--json");
+const at = argv.indexOf("--messages");
+const N = at >= 0 ? Number(argv[at + 1]) : 10_000;
+if (!Number.isInteger(N) || N < 2 || N % 2) throw new Error("--messages takes an even count");
+const progress = (s: string) => process.stderr.write(`bench client: ${s}\n`);
+
+const dir = mkdtempSync(join(tmpdir(), "postbox-bench-client-"));
+const port = 31_000 + Math.floor(Math.random() * 2_000);
+const net = await startDevnet({
+  dataDir: join(dir, "net"),
+  rpcPort: port,
+  p2pBase: port + 10,
+  httpBase: port + 100,
+  mailboxes: [{ name: "alpha", operator: 1, pricePerQuery: "0.01", pricePerMessage: "0.0001" }],
+  stdio: "ignore",
+  log: progress,
+});
+try {
+  const chain = { publicClient: net.publicClient, registry: net.addresses.registry };
+  const channels = (user: string, key: number) =>
+    new ChannelManager({
+      dataDir: join(dir, user),
+      publicClient: net.publicClient,
+      wallet: net.wallet(key),
+      chainId: net.addresses.chainId,
+      snt: net.addresses.snt,
+      registry: net.addresses.registry,
+      channels: net.addresses.channels,
+    });
+  const client = (user: string, key: number) =>
+    new PostboxClient({
+      dataDir: join(dir, user),
+      chain,
+      channels: channels(user, key),
+      channelDeposit: parseEther("100"),
+    });
+
+  // The reader joins #x and goes away; two others post N messages.
+  const reader = client("reader", 4);
+  reader.joinRoom("#x", Date.now() - 1_000);
+  await reader.catchUp(); // opens the channel: a returning user has one
+  await reader.stop();
+  const t0 = Date.now();
+  await Promise.all(
+    [5, 6].map(async (key, s) => {
+      const sender = client(`sender${s}`, key);
+      const texts = Array.from({ length: N / 2 }, (_, i) => `message ${s}-${i}`);
+      await sender.sendMany("#x", texts, (done, total) => progress(`sender ${s}: ${done}/${total}`));
+      await sender.stop();
+    }),
+  );
+  progress(`${N} messages sent in ${Date.now() - t0} ms`);
+
+  const runs: number[] = [];
+  let pages = 0;
+  for (let run = 0; run < 3; run++) {
+    // Each run starts from a copy of the reader that has seen nothing since joining.
+    const start = performance.now();
+    const c = client("reader", 4);
+    const results = await c.catchUp({ feed: "room:x" });
+    const messages = c.messages("room:x");
+    const ms = performance.now() - start;
+    pages = results[0]!.pages;
+    if (messages.length !== N) throw new Error(`expected ${N} messages, got ${messages.length}`);
+    runs.push(ms);
+    progress(`run ${run + 1}: ${N} messages in ${ms.toFixed(0)} ms (${pages} paid pages)`);
+    // Forget them for the next run.
+    c.store.forget("room:x");
+    await c.stop();
+  }
+
+  const result = {
+    messages: N,
+    pages,
+    timeToInbox10kMs: Math.round(Math.min(...runs)),
+    runsMs: runs.map(Math.round),
+    cpus: (await import("node:os")).cpus().length,
+    node: process.version,
+  };
+  if (json) console.log(JSON.stringify(result));
+  else console.log(result);
+} finally {
+  await net.stop();
+  rmSync(dir, { recursive: true, force: true });
+}

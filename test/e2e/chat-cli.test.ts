@@ -122,6 +122,36 @@ describe("chat through the CLI: stories A and B, groups, failover, omissions", (
     expect(read("bob", ["alice"]).lines.map((l) => l.text)).toEqual(sent);
   });
 
+  it("receives live messages while online (chat read --follow)", async () => {
+    cli("alice", ["room", "join", "#live"]);
+    const child = spawn(process.execPath, [POSTBOX_BIN, "chat", "read", "#live", "--follow", "--json"], {
+      env: env("alice", USERS.alice),
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    try {
+      // Online once its catch-up is done and it has joined the mesh.
+      for (let i = 0; i < 200 && !/room:live: \d+ new/.test(stderr); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 1_500));
+      cli("bob", ["chat", "send", "--to", "#live", "are you there?"]);
+      for (let i = 0; i < 100 && !stdout.includes("are you there?"); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const line = JSON.parse(stdout.trim().split("\n").at(-1)!) as Line;
+      expect(line.text).toBe("are you there?");
+      expect(line.senderName).toBe("bob");
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+  }, 60_000);
+
   it(`story B: Alice misses ${ROOM_MESSAGES} messages in #x; all arrive, in order, once`, () => {
     for (const u of ["alice", "bob", "carol", "dave"] as const) cli(u, ["room", "join", "#x"]);
     const half = ROOM_MESSAGES / 2;

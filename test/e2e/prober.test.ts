@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LocalStore, MailboxDirectory } from "@postbox/client";
 import { Agent, fetch } from "undici";
 import { verifyMessage } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -168,6 +169,29 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
     expect((await get("/mailboxes/0x0000000000000000000000000000000000000001")).status).toBe(404);
     expect((await get(`/mailboxes/${operator("beta")}/samples?from=x`)).status).toBe(400);
   }, 60_000);
+
+  it("feeds the client's choice: the best-measured mailbox ranks first and is the one picked", async () => {
+    const store = new LocalStore(join(dir, "client"));
+    try {
+      const directory = new MailboxDirectory({
+        store,
+        chain: { publicClient: net.publicClient, registry: net.addresses.registry },
+        proberUrl: `http://127.0.0.1:${proberPort}`,
+      });
+      const list = await directory.list();
+      // Beta exited nothing on-chain, so it is still listed; the prober's figures rank it.
+      expect(list[0]!.id).toBe(operator("alpha"));
+      expect(list[0]!.figures?.probesOk).toBeGreaterThan(0);
+      expect(list[0]!.chance).toBe(1);
+      expect(list.find((c) => c.id === operator("gamma"))!.factors.completeness).toBeLessThan(0.9);
+      expect((await directory.choose(1))[0]!.id).toBe(operator("alpha"));
+      // A pin overrides the score.
+      directory.pin(operator("gamma"));
+      expect((await directory.choose(1))[0]!.id).toBe(operator("gamma"));
+    } finally {
+      store.close();
+    }
+  });
 
   it("keeps its history across a restart", async () => {
     const before = (await report()).byName("alpha");

@@ -1,0 +1,37 @@
+import type { Metadata, Viewport } from "next";
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { WalletPicker } from "../components/WalletPicker";
+import "./globals.css";
+import { Providers } from "./providers";
+
+export const metadata: Metadata = {
+  title: "Postbox — paid mailboxes for offline messaging",
+  description: "Compare mailboxes by measured uptime, latency, delivery and price; run one; pay for history.",
+};
+
+export const viewport: Viewport = { width: "device-width", initialScale: 1 };
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        <Providers>
+          <header>
+            <Link href="/" className="brand">
+              Postbox
+            </Link>
+            <nav>
+              <Link href="/">Mailboxes</Link>
+              <Link href="/operate">Operate</Link>
+              <Link href="/channels">Channels</Link>
+              <Link href="/methodology">Methodology</Link>
+            </nav>
+            <WalletPicker />
+          </header>
+          <main>{children}</main>
+        </Providers>
+      </body>
+    </html>
+  );
+}

@@ -3,7 +3,8 @@
 // A Hardhat chain (chain id 31337, RPC http://127.0.0.1:8545) with SNT, the registry and the
 // payment channels deployed; funded accounts; three mailboxes (their own processes, `postbox node
 // start`) registered on-chain with different prices and serving in paid mode; the prober (HTTP on
-// 127.0.0.1:8787). Ctrl-C stops everything; --reset wipes the data folder.
+// 127.0.0.1:8787) and the dashboard (http://localhost:3000). Ctrl-C stops everything; --reset
+// wipes the data folder.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
@@ -74,6 +75,32 @@ try {
   await stopAll(1);
 }
 const { addresses, mailboxes, publicClient, rpc, proberUrl } = devnet!;
+
+// The dashboard (built by scripts/build.ts), on the devnet's defaults.
+const dashboardUrl = "http://localhost:3000";
+devnet!.spawnChild(
+  "dashboard",
+  [
+    join(ROOT, "node_modules", "next", "dist", "bin", "next"),
+    "start",
+    join(ROOT, "apps", "dashboard"),
+    "--port",
+    "3000",
+  ],
+  { env: { NEXT_TELEMETRY_DISABLED: "1" } },
+);
+for (let i = 0; ; i++) {
+  const up = await fetch(`${dashboardUrl}/methodology`).then(
+    (r) => r.ok,
+    () => false,
+  );
+  if (up) break;
+  if (i > 600) {
+    console.error("start: the dashboard did not answer on port 3000 within 60 s");
+    await stopAll(1);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}
 const count = await publicClient.readContract({
   address: addresses.registry,
   abi: mailboxRegistryAbi,
@@ -83,6 +110,7 @@ const clientEnv = `POSTBOX_RPC_URL=${rpc} POSTBOX_CLIENT_DIR=${join(dataDir, "cl
 console.log(`
 Postbox devnet is running (Ctrl-C stops everything; npm start -- --reset starts from scratch)
 
+  dashboard   ${dashboardUrl}  (wallets: an injected one, or the devnet accounts below)
   chain       ${rpc}  (chain id 31337, Hardhat)
   SNT         ${addresses.snt}
   registry    ${addresses.registry}  (${count} mailboxes registered)

@@ -70,7 +70,7 @@ function stripAnsi(s: string): string {
 const steps: Step[] = [
   {
     name: "build",
-    description: "contracts, generated ABIs, TypeScript packages",
+    description: "contracts, generated ABIs, TypeScript packages, dashboard",
     cmd: "node",
     args: ["scripts/build.ts"],
   },

@@ -15,12 +15,12 @@ import { privateKeyToAccount } from "viem/accounts";
 import { DEV_KEYS, type Devnet, ROOT, startDevnet } from "./lib/devnet.ts";
 
 const args = process.argv.slice(2);
-const dataDir = join(ROOT, ".postbox", "devnet");
+const dataDir = process.env.POSTBOX_DEVNET_DIR ?? join(ROOT, ".postbox", "devnet");
 const log = (msg: string) => console.log(`start: ${msg}`);
 
 if (args.includes("--help") || args.includes("-h")) {
   console.log(
-    "Usage: npm start [-- --reset]\n\n  --reset   delete .postbox/devnet (mailbox keys, archives, client data) first",
+    "Usage: npm start [-- --reset]\n\n  --reset   delete .postbox/devnet (mailbox keys, archives, client data) first\n\nPOSTBOX_DEVNET_DIR moves the data folder.",
   );
   process.exit(0);
 }

@@ -14,6 +14,7 @@ const m = (address: string, over: Partial<MailboxFigures>): MailboxFigures => ({
   pendingPrice: null,
   registeredAt: 0,
   withdrawableAt: 0,
+  firstSeen: 0,
   probesOk: 0,
   probesFailed: 0,
   uptime24h: 1,

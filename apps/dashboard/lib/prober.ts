@@ -1,43 +1,11 @@
 "use client";
 
+import type { MailboxReport, SampleReport } from "@postbox/protocol";
 import { useQuery } from "@tanstack/react-query";
 import { settings } from "./env";
 
-/** One mailbox as the prober reports it (docs/methodology.md). */
-export interface MailboxFigures {
-  address: string;
-  peerId: string;
-  multiaddrs: string[];
-  status: number;
-  stake: string;
-  pricePerQuery: string;
-  pricePerMessage: string;
-  pendingPrice: { pricePerQuery: string; pricePerMessage: string; effectiveAt: number } | null;
-  registeredAt: number;
-  withdrawableAt: number;
-  probesOk: number;
-  probesFailed: number;
-  uptime24h: number | null;
-  uptime7d: number | null;
-  uptime30d: number | null;
-  latencyP50Ms: number | null;
-  latencyP90Ms: number | null;
-  canariesExpected: number;
-  canariesFound: number;
-  completeness: number | null;
-  availability: number;
-  factors: { availability: number; latency: number; completeness: number; stake: number; price: number };
-  score: number;
-  sparkline: { at: number; uptime: number }[];
-}
-
-export interface Sample {
-  at: number;
-  kind: "probe" | "canary";
-  ok: boolean;
-  latencyMs: number | null;
-  detail: string;
-}
+export type MailboxFigures = MailboxReport;
+export type Sample = SampleReport;
 
 async function get<T>(path: string): Promise<T> {
   const res = await fetch(`${settings.proberUrl}${path}`, { cache: "no-store" });

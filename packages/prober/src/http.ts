@@ -1,17 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { SignedReport } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { Account, Hex } from "viem";
+import type { Account } from "viem";
 import { DAY, type MailboxFigures, type Prober } from "./prober.js";
 import type { SampleStore } from "./samples.js";
-
-/** What every JSON answer looks like: the report, and the prober's signature over its JSON text. */
-export interface SignedReport<T> {
-  signer: string;
-  /** EIP-191 `personal_sign` by `signer` over the exact JSON text of `report`. */
-  signature: Hex;
-  report: T;
-}
 
 export interface ProberHttpOptions {
   prober: Prober;
@@ -28,6 +21,8 @@ export interface ProberHttpOptions {
  * `GET /mailboxes`, `/mailboxes/:address`, `/mailboxes/:address/samples?from=&to=` (ms), each a
  * {@link SignedReport}; `/metrics` (Prometheus) and `/health`.
  */
+export type { SignedReport };
+
 export async function startProberHttp(o: ProberHttpOptions): Promise<Server> {
   const sign = async <T>(report: T): Promise<SignedReport<T>> => {
     const text = JSON.stringify(report);

@@ -15,11 +15,11 @@ import {
   createEnvelope,
   DEFAULT_SCORE_WEIGHTS,
   identify,
+  type MailboxReport,
   medianAmount,
   PRICE_REFERENCE_PAGE,
   pageCost,
   roomTopic,
-  type ScoreFactors,
   StatusCode,
   scoreFactors,
   toHex,
@@ -57,36 +57,7 @@ export interface ProberOptions {
 }
 
 /** Everything published about one mailbox (docs/methodology.md defines each figure). */
-export interface MailboxFigures {
-  address: string;
-  peerId: string;
-  multiaddrs: string[];
-  status: number;
-  stake: string;
-  pricePerQuery: string;
-  pricePerMessage: string;
-  pendingPrice: { pricePerQuery: string; pricePerMessage: string; effectiveAt: number } | null;
-  registeredAt: number;
-  withdrawableAt: number;
-  firstSeen: number;
-  /** Probes over the last 7 days (what the score's availability uses). */
-  probesOk: number;
-  probesFailed: number;
-  uptime24h: number | null;
-  uptime7d: number | null;
-  uptime30d: number | null;
-  latencyP50Ms: number | null;
-  latencyP90Ms: number | null;
-  /** Canaries checked over the last 7 days, and how many came back. */
-  canariesExpected: number;
-  canariesFound: number;
-  completeness: number | null;
-  availability: number;
-  factors: ScoreFactors;
-  score: number;
-  /** Uptime per hour over the last 24 h, for sparklines. */
-  sparkline: { at: number; uptime: number }[];
-}
+export type MailboxFigures = MailboxReport;
 
 const ACTIVE = 1;
 

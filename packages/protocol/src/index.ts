@@ -76,6 +76,7 @@ export {
   Voucher as WireVoucher,
 } from "./pb/messages.js";
 export { maxPageCost, type Price, pageCost } from "./price.js";
+export type { MailboxReport, SampleReport, SignedReport } from "./report.js";
 export {
   combineScore,
   DEFAULT_SCORE_WEIGHTS,

@@ -2,6 +2,7 @@ import { mailboxRegistryAbi } from "@postbox/contracts";
 import {
   combineScore,
   DEFAULT_SCORE_WEIGHTS,
+  type MailboxReport,
   medianAmount,
   PRICE_REFERENCE_PAGE,
   type Price,
@@ -16,19 +17,12 @@ import type { Address, PublicClient } from "viem";
 import { BaseError } from "../errors.js";
 import type { LocalStore } from "./local-store.js";
 
-/** Per-mailbox figures a prober publishes (`GET /mailboxes`, see docs/methodology.md). */
-export interface ProberFigures {
-  address: string;
-  probesOk: number;
-  probesFailed: number;
-  latencyP50Ms?: number | null;
-  latencyP90Ms?: number | null;
-  canariesExpected: number;
-  canariesFound: number;
-  uptime24h?: number | null;
-  uptime7d?: number | null;
-  uptime30d?: number | null;
-}
+/** The per-mailbox figures of a prober's report the client scores with (docs/methodology.md). */
+export type ProberFigures = Pick<
+  MailboxReport,
+  "address" | "probesOk" | "probesFailed" | "canariesExpected" | "canariesFound"
+> &
+  Partial<Pick<MailboxReport, "latencyP50Ms" | "latencyP90Ms" | "uptime24h" | "uptime7d" | "uptime30d">>;
 
 /** A mailbox as the client sees it: its registry entry, measured figures and score. */
 export interface MailboxCandidate {

@@ -165,11 +165,13 @@ export class PostboxClient {
     const room = normaliseRoomName(name);
     if (!room) throw new BaseError("a room needs a name");
     this.store.follow(`room:${room}`, roomTopic(room), since);
+    this.#topics = undefined;
     return `room:${room}`;
   }
 
   leaveRoom(name: string): void {
     this.store.unfollow(`room:${normaliseRoomName(name)}`);
+    this.#topics = undefined;
   }
 
   /** Creates a group: share its id and key with its members out of band. */
@@ -183,11 +185,23 @@ export class PostboxClient {
   joinGroup(id: string, key: string, since = Date.now()): string {
     if (!/^[0-9a-f]{64}$/i.test(key)) throw new BaseError("a group key is 32 bytes, hex");
     this.store.follow(`group:${id}`, groupTopic(id), since, key.toLowerCase());
+    this.#topics = undefined;
     return `group:${id}`;
   }
 
   feeds(): Feed[] {
     return this.store.feeds();
+  }
+
+  /** Followed feeds by topic, for the live path (re-read when what we follow changes). */
+  #topics: Map<string, Feed[]> | undefined;
+  #feedsByTopic(): Map<string, Feed[]> {
+    if (!this.#topics) {
+      this.#topics = new Map();
+      for (const f of this.store.feeds())
+        this.#topics.set(f.topic, [...(this.#topics.get(f.topic) ?? []), f]);
+    }
+    return this.#topics;
   }
 
   /** Parses `name`, a public key, `#room` or `group:<id>` into a destination. */
@@ -527,8 +541,7 @@ export class PostboxClient {
       } catch {
         return;
       }
-      for (const feed of this.store.feeds()) {
-        if (feed.topic !== e.contentTopic) continue;
+      for (const feed of this.#feedsByTopic().get(e.contentTopic) ?? []) {
         const m = this.#open(feed, e);
         if (m && this.store.saveMessages([m]) === 1) this.#emit(m);
       }

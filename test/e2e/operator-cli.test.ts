@@ -241,6 +241,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
     expect(topped.deposit).toBe("30 SNT");
     const status = JSON.parse(run(["channel", "status", ...flags]).stdout) as Record<string, string>;
     expect(status).toMatchObject({ deposit: "30 SNT", spent: "0 SNT", redeemed: "0 SNT", close: "open" });
+    expect(status.signer).toBe(opened.signer); // the session key, for opening channels elsewhere
     const closing = JSON.parse(run(["channel", "close", ...flags]).stdout) as Record<string, string>;
     expect(Number.parseInt(closing.withdrawableIn!, 10)).toBeGreaterThan(100);
     const early = run(["channel", "withdraw", ...flags]);

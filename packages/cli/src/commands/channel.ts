@@ -86,6 +86,7 @@ export function channelCommand(sub: "open" | "topup" | "status" | "close" | "wit
         deposit: `${formatEther(s.depositOnChain)} SNT`,
         spent: `${formatEther(BigInt(s.spent))} SNT`,
         redeemed: `${formatEther(s.paidOnChain)} SNT`,
+        signer: channels.session.address,
         close: s.finalised
           ? "closed"
           : s.closesAt === 0n

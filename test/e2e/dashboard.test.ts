@@ -98,11 +98,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     rmSync(dir, { recursive: true, force: true });
   });
 
+  // Picks a devnet account in the wallet menu. The dashboard remembers the last one across
+  // reloads (and reconnects it asynchronously), so start from a browser that remembers nothing.
   const connect = async (account: number) => {
-    if (await page.getByRole("button", { name: "Disconnect" }).isVisible()) {
-      await page.getByRole("button", { name: "Disconnect" }).click();
-    }
-    const select = page.getByLabel("Wallet");
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    const select = page.getByLabel("Wallet", { exact: true });
     const value = await select
       .locator("option", { hasText: `Devnet account #${account}` })
       .getAttribute("value");
@@ -113,6 +114,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
       .catch(async () => {
         throw new Error(`not connected: ${await page.locator("header").textContent()}`);
       });
+    expect(await page.getByTestId("account").textContent()).toContain(`Devnet account #${account}`);
   };
 
   it("lists the mailboxes with the prober's figures", async () => {

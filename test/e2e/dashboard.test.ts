@@ -21,7 +21,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
   const dir = mkdtempSync(join(tmpdir(), "postbox-dashboard-"));
   const port = 33_000 + Math.floor(Math.random() * 3_000);
   const webPort = port + 300;
-  const dist = `.next-test-${port}`;
+  const dist = ".next-test"; // one name, so Next does not add an include to tsconfig.json per run
   let net: Devnet;
   let web: ChildProcess | undefined;
   let browser: Browser;

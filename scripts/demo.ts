@@ -38,9 +38,7 @@ writeFileSync(
 say("Starting a local network: a Hardhat chain, the contracts, two paid mailboxes…");
 const net = await startDevnet({
   dataDir: join(dir, "net"),
-  rpcPort: port,
-  p2pBase: port + 10,
-  httpBase: port + 100,
+  basePort: port,
   mailboxes: [
     {
       name: "alpha",

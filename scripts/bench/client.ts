@@ -23,9 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), "postbox-bench-client-"));
 const port = 31_000 + Math.floor(Math.random() * 2_000);
 const net = await startDevnet({
   dataDir: join(dir, "net"),
-  rpcPort: port,
-  p2pBase: port + 10,
-  httpBase: port + 100,
+  basePort: port,
   mailboxes: [{ name: "alpha", operator: 1, pricePerQuery: "0.01", pricePerMessage: "0.0001" }],
   stdio: "ignore",
   log: progress,

@@ -77,6 +77,8 @@ export interface RunningMailbox {
 
 export interface DevnetOptions {
   dataDir: string;
+  /** One port to lay the others out from: RPC on it, libp2p from +10, HTTP from +100. */
+  basePort?: number;
   rpcPort?: number;
   /** First libp2p TCP port: mailbox i listens on base + 10·i (TCP) and +1 (WebSockets). */
   p2pBase?: number;
@@ -140,7 +142,7 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
 
 /** Starts a whole local network; {@link Devnet.stop} stops every process it started. */
 export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
-  const rpcPort = options.rpcPort ?? 8545;
+  const rpcPort = options.rpcPort ?? options.basePort ?? 8545;
   const rpc = `http://127.0.0.1:${rpcPort}`;
   const log = options.log ?? (() => undefined);
   const stdio = options.stdio ?? "inherit";
@@ -227,8 +229,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       );
     }
 
-    const p2pBase = options.p2pBase ?? 60_001;
-    const httpBase = options.httpBase ?? 9_465;
+    const p2pBase = options.p2pBase ?? (options.basePort ? options.basePort + 10 : 60_001);
+    const httpBase = options.httpBase ?? (options.basePort ? options.basePort + 100 : 9_465);
     const started: RunningMailbox[] = [];
     for (const [i, spec] of (options.mailboxes ?? DEFAULT_MAILBOXES).entries()) {
       const dir = join(options.dataDir, `mailbox-${spec.name}`);

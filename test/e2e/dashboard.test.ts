@@ -32,9 +32,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
   beforeAll(async () => {
     net = await startDevnet({
       dataDir: join(dir, "net"),
-      rpcPort: port,
-      p2pBase: port + 10,
-      httpBase: port + 100,
+      basePort: port,
       mailboxes: [
         { name: "alpha", operator: 1, pricePerQuery: "0.01", pricePerMessage: "0.0001" },
         { name: "beta", operator: 2, pricePerQuery: "0.02", pricePerMessage: "0.00005" },

@@ -96,9 +96,7 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
     writeFileSync(gammaConfig, JSON.stringify({ retention: { maxEnvelopes: 1, interval: "1s" } }));
     net = await startDevnet({
       dataDir: join(dir, "net"),
-      rpcPort: port,
-      p2pBase: port + 10,
-      httpBase: port + 100,
+      basePort: port,
       mailboxes: [
         { name: "alpha", operator: 1, pricePerQuery: "0.01", pricePerMessage: "0.0001" },
         { name: "beta", operator: 2, pricePerQuery: "0.01", pricePerMessage: "0.0001" },

@@ -14,6 +14,7 @@ import {
   combineScore,
   createEnvelope,
   DEFAULT_SCORE_WEIGHTS,
+  effectivePrice,
   identify,
   type MailboxReport,
   medianAmount,
@@ -177,11 +178,7 @@ export class Prober {
   }
 
   #candidate(m: TrackedMailbox): MailboxCandidate {
-    const now = Date.now() / 1000;
-    const applied = m.priceEffectiveAt !== 0 && m.priceEffectiveAt <= now;
-    const price = applied
-      ? { pricePerQuery: m.pendingPricePerQuery, pricePerMessage: m.pendingPricePerMessage }
-      : { pricePerQuery: m.pricePerQuery, pricePerMessage: m.pricePerMessage };
+    const { price } = effectivePrice(m, Date.now() / 1000);
     const c = blankCandidate(m.address, m.address as Address, m.peerId, m.multiaddrs);
     c.stake = m.stake;
     c.price = price;
@@ -317,11 +314,11 @@ export class Prober {
     const median = medianAmount(
       all
         .filter((m) => m.status === ACTIVE)
-        .map((m) => pageCost(this.#candidate(m).price, PRICE_REFERENCE_PAGE)),
+        .map((m) => pageCost(effectivePrice(m, now / 1000).price, PRICE_REFERENCE_PAGE)),
     );
     const minStake = BigInt(store.get("registry:minStake") ?? "0");
     return all.map((m) => {
-      const c = this.#candidate(m);
+      const { price, pending } = effectivePrice(m, now / 1000);
       const uptime = (ms: number) => {
         const { ok, failed } = store.counts(m.address, "probe", now - ms);
         return ok + failed === 0 ? null : ok / (ok + failed);
@@ -338,26 +335,25 @@ export class Prober {
         canariesFound: canaries.ok,
         stake: m.stake,
         minStake,
-        pageCost: pageCost(c.price, PRICE_REFERENCE_PAGE),
+        pageCost: pageCost(price, PRICE_REFERENCE_PAGE),
         medianPageCost: median,
       });
-      const pending =
-        m.priceEffectiveAt !== 0 && m.priceEffectiveAt > now / 1000
-          ? {
-              pricePerQuery: m.pendingPricePerQuery.toString(),
-              pricePerMessage: m.pendingPricePerMessage.toString(),
-              effectiveAt: m.priceEffectiveAt,
-            }
-          : null;
+      const pendingPrice = pending
+        ? {
+            pricePerQuery: pending.pricePerQuery.toString(),
+            pricePerMessage: pending.pricePerMessage.toString(),
+            effectiveAt: pending.effectiveAt,
+          }
+        : null;
       return {
         address: m.address,
         peerId: m.peerId,
         multiaddrs: m.multiaddrs,
         status: m.status,
         stake: m.stake.toString(),
-        pricePerQuery: c.price.pricePerQuery.toString(),
-        pricePerMessage: c.price.pricePerMessage.toString(),
-        pendingPrice: pending,
+        pricePerQuery: price.pricePerQuery.toString(),
+        pricePerMessage: price.pricePerMessage.toString(),
+        pendingPrice,
         registeredAt: m.registeredAt,
         withdrawableAt: m.withdrawableAt,
         firstSeen: m.firstSeen,

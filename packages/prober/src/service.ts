@@ -76,6 +76,12 @@ export async function startProberService(c: ProberServiceConfig): Promise<Prober
   await prober.readParameters();
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: "postbox_prober_process_" });
+  // One computation of the figures per scrape, shared by the four gauges.
+  let scrape: { at: number; figures: ReturnType<Prober["figures"]> } | undefined;
+  const figures = () => {
+    if (!scrape || Date.now() - scrape.at > 1_000) scrape = { at: Date.now(), figures: prober.figures() };
+    return scrape.figures;
+  };
   const gauge = (
     name: string,
     help: string,
@@ -88,7 +94,7 @@ export async function startProberService(c: ProberServiceConfig): Promise<Prober
       registers: [metrics],
       collect() {
         this.reset();
-        for (const f of prober.figures()) {
+        for (const f of figures()) {
           const v = pick(f);
           if (v !== null) this.set({ mailbox: f.address }, v);
         }

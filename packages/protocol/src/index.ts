@@ -75,7 +75,7 @@ export {
   StoreResponse,
   Voucher as WireVoucher,
 } from "./pb/messages.js";
-export { maxPageCost, type Price, pageCost } from "./price.js";
+export { effectivePrice, maxPageCost, type Price, type PricedEntry, pageCost } from "./price.js";
 export type { MailboxReport, SampleReport, SignedReport } from "./report.js";
 export {
   combineScore,

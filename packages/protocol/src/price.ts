@@ -15,3 +15,33 @@ export function pageCost(price: Price, messages: number): bigint {
 export function maxPageCost(price: Price, pageSize: number): bigint {
   return pageCost(price, pageSize);
 }
+
+/** A registry entry's prices: the current ones and any announced change (the contract's rule). */
+export interface PricedEntry {
+  pricePerQuery: bigint;
+  pricePerMessage: bigint;
+  pendingPricePerQuery: bigint;
+  pendingPricePerMessage: bigint;
+  /** When the announced prices apply (chain seconds; 0: none announced). */
+  priceEffectiveAt: bigint | number;
+}
+
+/**
+ * The price an entry charges at `now` (chain seconds) — an announced price once its time has come
+ * — and the change still pending, if any. Matches `MailboxRegistry.effectivePrice`.
+ */
+export function effectivePrice(
+  entry: PricedEntry,
+  now: bigint | number,
+): { price: Price; pending: (Price & { effectiveAt: number }) | undefined } {
+  const at = Number(entry.priceEffectiveAt);
+  const announced = {
+    pricePerQuery: entry.pendingPricePerQuery,
+    pricePerMessage: entry.pendingPricePerMessage,
+  };
+  if (at !== 0 && at <= Number(now)) return { price: announced, pending: undefined };
+  return {
+    price: { pricePerQuery: entry.pricePerQuery, pricePerMessage: entry.pricePerMessage },
+    pending: at !== 0 ? { ...announced, effectiveAt: at } : undefined,
+  };
+}

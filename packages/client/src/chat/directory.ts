@@ -2,6 +2,7 @@ import { mailboxRegistryAbi } from "@postbox/contracts";
 import {
   combineScore,
   DEFAULT_SCORE_WEIGHTS,
+  effectivePrice,
   type MailboxReport,
   medianAmount,
   PRICE_REFERENCE_PAGE,
@@ -245,24 +246,13 @@ export class MailboxDirectory {
       });
       for (const m of page) {
         if (m.status !== ACTIVE) continue;
-        const pendingDue = m.priceEffectiveAt !== 0n;
-        const applied = pendingDue && m.priceEffectiveAt <= block.timestamp;
-        const price = applied
-          ? { pricePerQuery: m.pendingPricePerQuery, pricePerMessage: m.pendingPricePerMessage }
-          : { pricePerQuery: m.pricePerQuery, pricePerMessage: m.pricePerMessage };
+        const { price, pending } = effectivePrice(m, block.timestamp);
         const c = blankCandidate(m.operator.toLowerCase(), m.operator, m.peerId, [...m.multiaddrs]);
         c.stake = m.stake;
         c.price = price;
         c.paid = price.pricePerQuery > 0n || price.pricePerMessage > 0n;
         c.registeredAt = m.registeredAt;
-        c.pendingPrice =
-          pendingDue && !applied
-            ? {
-                pricePerQuery: m.pendingPricePerQuery,
-                pricePerMessage: m.pendingPricePerMessage,
-                effectiveAt: m.priceEffectiveAt,
-              }
-            : undefined;
+        c.pendingPrice = pending && { ...pending, effectiveAt: BigInt(pending.effectiveAt) };
         out.push(c);
       }
     }

@@ -31,6 +31,7 @@ import {
   StoreResponse,
 } from "@postbox/protocol";
 import { pino } from "pino";
+import { profileArgs } from "../lib/devnet.ts";
 
 const argv = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -162,6 +163,7 @@ const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "bin", "pos
 child = spawn(
   process.execPath,
   [
+    ...profileArgs(),
     bin,
     "node",
     "start",

@@ -28,6 +28,12 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 
+/** `POSTBOX_PROFILE_DIR=DIR`: the mailboxes (and benchmarks' mailboxes) write V8 CPU profiles there. */
+export function profileArgs(): string[] {
+  const dir = process.env.POSTBOX_PROFILE_DIR;
+  return dir ? ["--cpu-prof", "--cpu-prof-dir", dir] : [];
+}
+
 export const ROOT = resolve(import.meta.dirname, "..", "..");
 export const POSTBOX_BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
 
@@ -266,7 +272,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       const launch = async () => {
         const child = watch(
           `mailbox ${spec.name}`,
-          spawn(process.execPath, [POSTBOX_BIN, ...flags], {
+          spawn(process.execPath, [...profileArgs(), POSTBOX_BIN, ...flags], {
             stdio: ["ignore", stdio, stdio],
             detached: true,
           }),

@@ -38,4 +38,5 @@ export {
   MailboxUnreachableError,
 } from "./errors.js";
 export { type ClientHost, type CreateClientHostOptions, createClientHost } from "./host.js";
+export { createVoucherSigner } from "./voucher-signer.js";
 export { fetchInfo, type MailboxAddress, newRequestId, pushEnvelope, queryStore } from "./wire/index.js";

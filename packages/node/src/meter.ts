@@ -32,6 +32,8 @@ export interface QueryMeter {
   settle?(args: {
     voucher: NonNullable<StoreQuery["voucher"]>;
   }): Promise<{ ok: true; spent: bigint } | { ok: false; status: StatusCode; desc: string }>;
+  /** Releases what the meter holds (worker threads). */
+  close?(): Promise<void>;
 }
 
 /** Serves every query without charge: free mode, chosen by the operator or when no chain is configured. */

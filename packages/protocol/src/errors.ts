@@ -45,7 +45,8 @@ export type InvalidVoucherReason =
   | "signature v"
   | "signature s"
   | "wrong signer"
-  | "amount out of range";
+  | "amount out of range"
+  | "malformed channel id";
 
 /** An envelope is malformed, too large, or outside the accepted time window. */
 export class InvalidEnvelopeError extends BaseError {

@@ -119,6 +119,7 @@ export {
   type Voucher,
   type VoucherDomain,
   verifyVoucher,
+  voucherDigester,
   voucherDomain,
   voucherTypes,
 } from "./vouchers.js";

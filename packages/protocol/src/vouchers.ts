@@ -1,8 +1,10 @@
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import {
   type Address,
   encodeAbiParameters,
   type Hex,
   hashTypedData,
+  hexToBytes,
   isAddressEqual,
   isHex,
   keccak256,
@@ -68,6 +70,54 @@ export function hashVoucher(domain: VoucherDomain, voucher: Voucher): Hex {
     primaryType: "Voucher",
     message: voucher,
   });
+}
+
+/**
+ * The voucher digest computed directly, for hot paths: keccak256(0x1901 ‖ domainSeparator ‖
+ * keccak256(VOUCHER_TYPEHASH ‖ channelId ‖ cumulativeAmount)), with the domain separator computed
+ * once. Equal to {@link hashVoucher} (tested) at a small fraction of its cost.
+ */
+export function voucherDigester(domain: VoucherDomain): (voucher: Voucher) => Uint8Array {
+  const enc = new TextEncoder();
+  const d = new Uint8Array(160);
+  d.set(keccak_256(enc.encode(EIP712_DOMAIN_TYPE)), 0);
+  d.set(keccak_256(enc.encode(VOUCHER_DOMAIN_NAME)), 32);
+  d.set(keccak_256(enc.encode(VOUCHER_DOMAIN_VERSION)), 64);
+  d.set(uint256Bytes(BigInt(domain.chainId)), 96);
+  d.set(hexToBytes(domain.verifyingContract), 140);
+  const message = new Uint8Array(66);
+  message[0] = 0x19;
+  message[1] = 0x01;
+  message.set(keccak_256(d), 2);
+  const struct = new Uint8Array(96);
+  struct.set(VOUCHER_TYPEHASH, 0);
+  return (voucher) => {
+    if (voucher.cumulativeAmount < 0n || voucher.cumulativeAmount > MAX_AMOUNT) {
+      throw new InvalidVoucherError("amount out of range", `${voucher.cumulativeAmount}`);
+    }
+    const id = hexToBytes(voucher.channelId);
+    if (id.length !== 32) throw new InvalidVoucherError("malformed channel id", voucher.channelId);
+    struct.set(id, 32);
+    struct.set(uint256Bytes(voucher.cumulativeAmount), 64);
+    message.set(keccak_256(struct), 34);
+    return keccak_256(message);
+  };
+}
+
+const EIP712_DOMAIN_TYPE =
+  "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)";
+const VOUCHER_TYPEHASH = keccak_256(
+  new TextEncoder().encode("Voucher(bytes32 channelId,uint256 cumulativeAmount)"),
+);
+
+function uint256Bytes(v: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  let x = v;
+  for (let i = 31; i >= 0 && x > 0n; i--) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
 }
 
 /** Signs a voucher with a local account (a session key or the payer's key). */

@@ -50,6 +50,10 @@ export class ChannelMeter implements QueryMeter {
     });
   }
 
+  close(): Promise<void> {
+    return this.#verifier.close();
+  }
+
   async authorize(args: {
     query: import("@postbox/protocol").StoreQuery;
     maxMessages: number;
@@ -99,7 +103,7 @@ export class ChannelMeter implements QueryMeter {
         return refusal(StatusCode.CHANNEL_CLOSING, "the channel is closing; open another");
       }
       try {
-        this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
+        await this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
       } catch (err) {
         if (err instanceof InvalidVoucherError)
           return refusal(StatusCode.INVALID_VOUCHER, `voucher: ${err.reason}`);
@@ -203,7 +207,7 @@ export class ChannelMeter implements QueryMeter {
       if (amount <= account.settledAmount) return { ok: true as const, spent: account.spent };
       const channel = await chain.channel(channelId);
       try {
-        this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
+        await this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
       } catch (err) {
         if (err instanceof InvalidVoucherError)
           return { ok: false as const, status: StatusCode.INVALID_VOUCHER, desc: `voucher: ${err.reason}` };

@@ -20,14 +20,14 @@ async function reference(
   }
 }
 
-function fast(
+async function fast(
   verifier: VoucherVerifier,
   v: { channelId: Hex; cumulativeAmount: bigint },
   sig: Uint8Array,
   signer: Hex,
-): boolean {
+): Promise<boolean> {
   try {
-    verifier.verify(v, sig, signer);
+    await verifier.verify(v, sig, signer);
     return true;
   } catch {
     return false;
@@ -46,48 +46,61 @@ describe("VoucherVerifier (cached signer keys)", () => {
     }
   });
 
-  it("agrees with the contract-exact reference on valid and mutated signatures, cold and warm", async () => {
-    const signer = privateKeyToAccount(generatePrivateKey());
-    const other = privateKeyToAccount(generatePrivateKey());
-    const verifier = new VoucherVerifier(domain);
-    const channelId = toHex(new Uint8Array(32).fill(9));
-    let agreed = 0;
-    for (let i = 1; i <= 60; i++) {
-      const v = { channelId, cumulativeAmount: BigInt(i) * 10n ** 15n };
-      const good = hexToBytes(await signVoucher(signer, domain, v));
-      const cases: Uint8Array[] = [good];
-      const flipV = good.slice();
-      flipV[64] = flipV[64] === 27 ? 28 : 27;
-      cases.push(flipV);
-      const highS = good.slice();
-      const s = N - BigInt(toHex(good.subarray(32, 64)));
-      highS.set(hexToBytes(toHex(s, { size: 32 })), 32);
-      highS[64] = good[64] === 27 ? 28 : 27;
-      cases.push(highS);
-      const flipBit = good.slice();
-      flipBit[i % 64]! ^= 1 << (i % 8);
-      cases.push(flipBit);
-      cases.push(hexToBytes(await signVoucher(other, domain, v)));
-      cases.push(hexToBytes(await signVoucher(signer, { ...domain, chainId: 1 }, v)));
-      const vZero = good.slice();
-      vZero[64] = good[64]! - 27;
-      cases.push(vZero);
-      for (const sig of cases) {
-        const expected = await reference(v, sig, signer.address);
-        expect(fast(verifier, v, sig, signer.address)).toBe(expected);
-        agreed++;
+  it.each([
+    ["on worker threads", 2],
+    ["inline", 0],
+  ])(
+    "agrees with the contract-exact reference on valid and mutated signatures, cold and warm (%s)",
+    async (_, workers) => {
+      const signer = privateKeyToAccount(generatePrivateKey());
+      const other = privateKeyToAccount(generatePrivateKey());
+      const verifier = new VoucherVerifier(domain, { workers });
+      const channelId = toHex(new Uint8Array(32).fill(9));
+      let agreed = 0;
+      for (let i = 1; i <= 60; i++) {
+        const v = { channelId, cumulativeAmount: BigInt(i) * 10n ** 15n };
+        const good = hexToBytes(await signVoucher(signer, domain, v));
+        const cases: Uint8Array[] = [good];
+        const flipV = good.slice();
+        flipV[64] = flipV[64] === 27 ? 28 : 27;
+        cases.push(flipV);
+        const highS = good.slice();
+        const s = N - BigInt(toHex(good.subarray(32, 64)));
+        highS.set(hexToBytes(toHex(s, { size: 32 })), 32);
+        highS[64] = good[64] === 27 ? 28 : 27;
+        cases.push(highS);
+        const flipBit = good.slice();
+        flipBit[i % 64]! ^= 1 << (i % 8);
+        cases.push(flipBit);
+        cases.push(hexToBytes(await signVoucher(other, domain, v)));
+        cases.push(hexToBytes(await signVoucher(signer, { ...domain, chainId: 1 }, v)));
+        const random = new Uint8Array(65);
+        crypto.getRandomValues(random);
+        random[64] = 27 + (i % 2);
+        if (i % 3 === 0) random.fill(0xff, 0, 32); // r ≥ n
+        cases.push(random);
+        const vZero = good.slice();
+        vZero[64] = good[64]! - 27;
+        cases.push(vZero);
+        for (const sig of cases) {
+          const expected = await reference(v, sig, signer.address);
+          expect(await fast(verifier, v, sig, signer.address)).toBe(expected);
+          agreed++;
+        }
       }
-    }
-    expect(agreed).toBe(60 * 7);
-  });
+      expect(agreed).toBe(60 * 8);
+      await verifier.close();
+    },
+  );
 
   it("refuses the wrong signer even when the expected signer's key is cached", async () => {
     const signer = privateKeyToAccount(generatePrivateKey());
     const other = privateKeyToAccount(generatePrivateKey());
     const verifier = new VoucherVerifier(domain);
     const v = { channelId: toHex(new Uint8Array(32).fill(1)), cumulativeAmount: 5n };
-    verifier.verify(v, hexToBytes(await signVoucher(signer, domain, v)), signer.address); // warms the cache
+    await verifier.verify(v, hexToBytes(await signVoucher(signer, domain, v)), signer.address); // warms the cache
     const forged = hexToBytes(await signVoucher(other, domain, v));
-    expect(() => verifier.verify(v, forged, signer.address)).toThrow(/wrong signer/);
+    await expect(verifier.verify(v, forged, signer.address)).rejects.toThrow(/wrong signer/);
+    await verifier.close();
   });
 });

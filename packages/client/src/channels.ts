@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
 import {
   bigintToBytes,
@@ -11,7 +12,7 @@ import {
   StatusCode,
   type StoreQuery,
   type StoreResponse,
-  signVoucher,
+  type Voucher,
 } from "@postbox/protocol";
 import {
   type Account,
@@ -27,6 +28,7 @@ import {
 } from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { BaseError } from "./errors.js";
+import { createVoucherSigner } from "./voucher-signer.js";
 
 /** A payment was refused by the client's own rules (price above the chain's or the user's cap). */
 export class PaymentRefusedError extends BaseError {
@@ -51,7 +53,7 @@ interface State {
 }
 
 export interface ChannelManagerInit {
-  /** Where the session key and channel records live (channels.json, mode 0600). */
+  /** Where the session key and channel records live (channels.db, SQLite, mode 0600). */
   dataDir: string;
   publicClient: PublicClient;
   /** The payer's wallet: funds channels (approveAndCall), closes and withdraws. */
@@ -78,13 +80,16 @@ export interface ChannelManagerInit {
  */
 export class ChannelManager {
   readonly #init: ChannelManagerInit;
-  readonly #file: string;
+  #db!: DatabaseSync;
+  #put!: StatementSync;
+  #delete!: StatementSync;
   #state: State;
   readonly #prices = new Map<
     string,
     { at: number; price: { pricePerQuery: bigint; pricePerMessage: bigint } }
   >();
   readonly session: PrivateKeyAccount;
+  readonly #signVoucher: (voucher: Voucher) => Uint8Array;
   /** The wallet's transactions, one at a time (two at once would race for the same nonce). */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -96,30 +101,68 @@ export class ChannelManager {
 
   constructor(init: ChannelManagerInit) {
     this.#init = init;
-    this.#file = join(init.dataDir, "channels.json");
     this.#state = this.#load();
     this.session = privateKeyToAccount(this.#state.sessionKey);
+    this.#signVoucher = createVoucherSigner(this.#state.sessionKey, {
+      chainId: init.chainId,
+      verifyingContract: init.channels,
+    });
   }
 
+  /**
+   * Opens `channels.db` (SQLite, WAL, mode 0600) and reads the session key and channel records; a
+   * `channels.json` left by an earlier version is imported once. A record is rewritten on its own
+   * each time it changes (twice per paid page), a small write with no fsync: what a power cut could
+   * lose is at most the last amounts, which the mailbox's reported `spent` reconciles.
+   */
   #load(): State {
+    let db: DatabaseSync;
     try {
-      return JSON.parse(readFileSync(this.#file, "utf8")) as State;
+      mkdirSync(this.#init.dataDir, { recursive: true });
+      const path = join(this.#init.dataDir, "channels.db");
+      // Created 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+      if (!existsSync(path)) writeFileSync(path, "", { mode: 0o600 });
+      db = new DatabaseSync(path);
+      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
+        CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;`);
+    } catch (err) {
+      throw new BaseError("cannot open the channel records", { cause: err, details: this.#init.dataDir });
+    }
+    this.#db = db;
+    this.#put = db.prepare("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)");
+    this.#delete = db.prepare("DELETE FROM records WHERE key = ?");
+    const rows = db.prepare("SELECT key, value FROM records").all() as { key: string; value: string }[];
+    const state: State = { sessionKey: "0x", channels: {} };
+    for (const { key, value } of rows) {
+      if (key === "sessionKey") state.sessionKey = value as Hex;
+      else if (key.startsWith("channel:")) state.channels[key.slice(8)] = JSON.parse(value) as ChannelRecord;
+    }
+    if (state.sessionKey !== "0x") return state;
+    const legacy = join(this.#init.dataDir, "channels.json");
+    let imported: State | undefined;
+    try {
+      imported = JSON.parse(readFileSync(legacy, "utf8")) as State;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        throw new BaseError("cannot read the channel records", { cause: err, details: this.#file });
+        throw new BaseError("cannot read the channel records", { cause: err, details: legacy });
       }
-      const fresh: State = { sessionKey: generatePrivateKey(), channels: {} };
-      this.#save(fresh);
-      return fresh;
     }
+    const initial = imported ?? { sessionKey: generatePrivateKey(), channels: {} };
+    db.exec("BEGIN IMMEDIATE");
+    this.#put.run("sessionKey", initial.sessionKey);
+    for (const record of Object.values(initial.channels)) this.#write(record);
+    db.exec("COMMIT");
+    if (imported) renameSync(legacy, `${legacy}.imported`);
+    return initial;
   }
 
-  /** Atomic write: a crash never leaves a half-written file. */
-  #save(state: State = this.#state): void {
-    mkdirSync(dirname(this.#file), { recursive: true });
-    const tmp = `${this.#file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-    renameSync(tmp, this.#file);
+  #write(record: ChannelRecord): void {
+    this.#put.run(`channel:${record.payee.toLowerCase()}`, JSON.stringify(record));
+  }
+
+  /** Closes the records database. */
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
   }
 
   /** The channel to `payee`, if one was opened from here. */
@@ -156,7 +199,7 @@ export class ChannelManager {
     };
     // Record before sending: the id is computable in advance, so a crash mid-way loses nothing.
     this.#state.channels[payee.toLowerCase()] = record;
-    this.#save();
+    this.#write(record);
     const hash = await wallet.writeContract({
       address: this.#init.snt,
       abi: sntAbi,
@@ -199,7 +242,7 @@ export class ChannelManager {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new BaseError("top-up failed", { details: hash });
     record.deposit = (await this.#onChain(record.channelId)).deposit.toString();
-    this.#save();
+    this.#write(record);
     return record;
   }
 
@@ -267,17 +310,12 @@ export class ChannelManager {
     if (raise) {
       // Persist the authorisation before it leaves: after a crash we never sign below it.
       record.authorized = amount.toString();
-      this.#save();
+      this.#write(record);
     }
-    const signature = await signVoucher(
-      this.session,
-      { chainId: this.#init.chainId, verifyingContract: this.#init.channels },
-      { channelId: record.channelId, cumulativeAmount: amount },
-    );
     return {
       channelId: fromHex(record.channelId),
       cumulativeAmount: bigintToBytes(amount),
-      signature: fromHex(signature),
+      signature: this.#signVoucher({ channelId: record.channelId, cumulativeAmount: amount }),
     };
   }
 
@@ -291,7 +329,7 @@ export class ChannelManager {
     const spent = bytesToBigint(response.spent);
     if (spent <= BigInt(record.authorized)) {
       record.spent = spent.toString();
-      this.#save();
+      this.#write(record);
     }
   }
 
@@ -306,7 +344,7 @@ export class ChannelManager {
     const record = this.#require(payee);
     const hash = await this.#tx("withdraw", record.channelId);
     delete this.#state.channels[payee.toLowerCase()];
-    this.#save();
+    this.#delete.run(`channel:${payee.toLowerCase()}`);
     return hash;
   }
 

@@ -1,0 +1,67 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { afterEach, describe, expect, it } from "vitest";
+import { ChannelManager, type ChannelManagerInit } from "./channels.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function init(dataDir: string): ChannelManagerInit {
+  // Records only: nothing here touches the chain.
+  return {
+    dataDir,
+    publicClient: undefined as never,
+    wallet: undefined as never,
+    chainId: 31337,
+    snt: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    registry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+    channels: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+  };
+}
+
+describe("ChannelManager records", () => {
+  it("keeps its session key in a 0600 database across restarts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
+    dirs.push(dir);
+    const a = new ChannelManager(init(dir));
+    const address = a.session.address;
+    a.close();
+    expect(statSync(join(dir, "channels.db")).mode & 0o777).toBe(0o600);
+    const b = new ChannelManager(init(dir));
+    expect(b.session.address).toBe(address);
+    b.close();
+  });
+
+  it("imports the channels.json of an earlier version once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
+    dirs.push(dir);
+    const sessionKey = generatePrivateKey();
+    const payee = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    const record = {
+      channelId: `0x${"ab".repeat(32)}` as Hex,
+      payee,
+      salt: `0x${"01".repeat(32)}` as Hex,
+      deposit: "1000",
+      spent: "120",
+      authorized: "150",
+    };
+    writeFileSync(
+      join(dir, "channels.json"),
+      JSON.stringify({ sessionKey, channels: { [payee.toLowerCase()]: record } }),
+    );
+    const a = new ChannelManager(init(dir));
+    expect(a.session.address).toBe(privateKeyToAccount(sessionKey).address);
+    expect(a.channelTo(payee)).toEqual(record);
+    a.close();
+    expect(existsSync(join(dir, "channels.json"))).toBe(false);
+    expect(JSON.parse(readFileSync(join(dir, "channels.json.imported"), "utf8")).sessionKey).toBe(sessionKey);
+    const b = new ChannelManager(init(dir));
+    expect(b.channelTo(payee)).toEqual(record);
+    b.close();
+  });
+});

@@ -3,7 +3,7 @@
 // that accepted vouchers are redeemable on-chain for exactly what the ledger says.
 
 import { type deployPostbox, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
-import { ChainReader, ChannelMeter, SqliteArchive, SqliteLedger } from "@postbox/node";
+import { ChainReader, ChannelMeter, SqliteLedger } from "@postbox/node";
 import {
   bigintToBytes,
   bytesToBigint,
@@ -30,7 +30,6 @@ describe("ChannelMeter on a real chain", () => {
   let otherOperator: Address;
   let _payer: Address;
   let chain: ChainReader;
-  let archive: SqliteArchive;
   let ledger: SqliteLedger;
   let meter: ChannelMeter;
   const session = privateKeyToAccount(generatePrivateKey());
@@ -83,8 +82,7 @@ describe("ChannelMeter on a real chain", () => {
       { chainId: addresses.chainId, registry: addresses.registry, channels: addresses.channels, operator },
       { channelTtlMs: 0 },
     );
-    archive = new SqliteArchive({ path: ":memory:" });
-    ledger = new SqliteLedger(archive.database);
+    ledger = new SqliteLedger({ path: ":memory:" });
     meter = new ChannelMeter({ chain, ledger, closeSafetyMarginSeconds: 30, exposureCap: parseEther("50") });
   });
 

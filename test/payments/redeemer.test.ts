@@ -2,7 +2,7 @@
 // deadline), and whatever is left on shutdown; the chain pays exactly the settled amounts.
 
 import { paymentChannelsAbi } from "@postbox/contracts";
-import { ChainReader, ChannelMeter, Redeemer, SqliteArchive, SqliteLedger } from "@postbox/node";
+import { ChainReader, ChannelMeter, Redeemer, SqliteLedger } from "@postbox/node";
 import { bigintToBytes, fromHex, pageCost, type StoreQuery, signVoucher } from "@postbox/protocol";
 import { network } from "hardhat";
 import { pino } from "pino";
@@ -31,8 +31,7 @@ describe("Redeemer", () => {
       await openChannel(operator, session.address, parseEther("1")),
       await openChannel(operator, session.address, parseEther("1")),
     ];
-    const archive = new SqliteArchive({ path: ":memory:" });
-    const ledger = new SqliteLedger(archive.database);
+    const ledger = new SqliteLedger({ path: ":memory:" });
     const chain = new ChainReader(
       publicClient,
       { chainId: a.chainId, registry: a.registry, channels: a.channels, operator },
@@ -111,6 +110,6 @@ describe("Redeemer", () => {
     await redeemer.stop(); // shutdown claims the rest
     expect(await paid(ids[1]!)).toBe(full);
     expect((await ledger.redeemable()).length).toBe(0);
-    await archive.close();
+    await ledger.close();
   }, 60_000);
 });

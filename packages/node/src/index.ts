@@ -23,7 +23,13 @@ export { createMetrics, type Metrics } from "./metrics.js";
 export { MailboxNode, type MailboxNodeOptions, NODE_VERSION, type Payments } from "./node.js";
 export { ChainReader, type ChainSettings, type ChannelState, type PriceState } from "./payments/chain.js";
 export { ChannelMeter, type ChannelMeterInit } from "./payments/channel-meter.js";
-export { type ChannelAccount, type Ledger, PostgresLedger, SqliteLedger } from "./payments/ledger.js";
+export {
+  type ChannelAccount,
+  type Ledger,
+  PostgresLedger,
+  SqliteLedger,
+  type SqliteLedgerOptions,
+} from "./payments/ledger.js";
 export { Redeemer, type RedeemerInit } from "./payments/redeemer.js";
 export { VoucherVerifier } from "./payments/voucher-verifier.js";
 export { RetentionTask } from "./retention.js";

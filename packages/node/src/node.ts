@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { type GossipSub, gossipsub, TopicValidatorResult } from "@libp2p/gossipsub";
@@ -46,7 +46,7 @@ import { FreeMeter, type QueryMeter } from "./meter.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { ChainReader } from "./payments/chain.js";
 import { ChannelMeter } from "./payments/channel-meter.js";
-import { type Ledger, PostgresLedger, SqliteLedger } from "./payments/ledger.js";
+import { type Ledger, PostgresLedger, SqliteLedger, type SqliteLedgerOptions } from "./payments/ledger.js";
 import { Redeemer } from "./payments/redeemer.js";
 import { RetentionTask } from "./retention.js";
 import { mailboxInfo } from "./services/info/index.js";
@@ -192,7 +192,7 @@ export class MailboxNode {
       });
       const ledger =
         archive.kind === "sqlite"
-          ? new SqliteLedger((archive as SqliteArchive).database)
+          ? new SqliteLedger(sqliteLedgerOptions(archive as SqliteArchive))
           : new PostgresLedger((archive as PostgresArchive).pool);
       const redeemer = new Redeemer({
         chain,
@@ -398,6 +398,8 @@ export class MailboxNode {
         this.#http ? this.#http.server.close(() => resolve()) : resolve(),
       );
       this.#http?.server.closeAllConnections();
+      await this.meter.close?.();
+      await this.payments?.ledger.close();
       await this.archive.close();
       this.log.info("stopped");
     })();
@@ -475,4 +477,15 @@ export class MailboxNode {
     this.metrics.archiveEnvelopes.set(s.envelopes);
     this.metrics.archiveBytes.set(s.payloadBytes);
   }
+}
+
+/** The SQLite ledger's file sits next to the archive's (an in-memory archive, an in-memory ledger). */
+function sqliteLedgerOptions(archive: SqliteArchive): SqliteLedgerOptions {
+  return archive.path === ":memory:"
+    ? { path: ":memory:" }
+    : {
+        path: join(dirname(archive.path), "ledger.sqlite"),
+        synchronous: archive.synchronous,
+        importFrom: archive.database,
+      };
 }

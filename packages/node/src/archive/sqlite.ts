@@ -74,6 +74,9 @@ export interface SqliteArchiveOptions {
  */
 export class SqliteArchive implements Archive {
   readonly kind = "sqlite" as const;
+  /** The database file (or ":memory:") and its durability setting, as opened. */
+  readonly path: string;
+  readonly synchronous: "FULL" | "NORMAL";
   readonly #db: DatabaseSync;
   readonly #insert: StatementSync;
   readonly #position: StatementSync;
@@ -88,6 +91,8 @@ export class SqliteArchive implements Archive {
   #closed = false;
 
   constructor(options: SqliteArchiveOptions) {
+    this.path = options.path;
+    this.synchronous = options.synchronous ?? "FULL";
     try {
       if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
       this.#db = new DatabaseSync(options.path);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { PostgresArchive } from "../archive/postgres.js";
@@ -39,12 +42,94 @@ function ledgerSuite(name: string, open: () => Promise<{ ledger: Ledger; close: 
       expect(await ledger.redeemable()).toEqual([]);
       await close();
     });
+
+    it("keeps a charge made while a redemption is recorded (only the column changes)", async () => {
+      const { ledger, close } = await open();
+      await ledger.put(account(4, { spent: 100n }));
+      // Issued together, in this order: the redemption must not write back the old amounts.
+      const writes = [
+        ledger.markRedeemed(account(4).channelId, 60n),
+        ledger.put(account(4, { spent: 150n, redeemed: 0n })),
+        ledger.markRedeemed(account(4).channelId, 90n),
+      ];
+      await Promise.all(writes);
+      const a = await ledger.get(account(4).channelId);
+      expect(a?.spent).toBe(150n);
+      expect(a?.redeemed).toBe(90n);
+      await close();
+    });
+
+    it("commits concurrent writes to many accounts, each exactly once", async () => {
+      const { ledger, close } = await open();
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) => ledger.put(account(10 + (i % 50), { spent: BigInt(i) }))),
+      );
+      for (let c = 0; c < 50; c++)
+        expect((await ledger.get(account(10 + c).channelId))?.spent).toBe(BigInt(150 + c));
+      await close();
+    });
   });
 }
 
-ledgerSuite("SQLite", async () => {
-  const archive = new SqliteArchive({ path: ":memory:" });
-  return { ledger: new SqliteLedger(archive.database), close: () => archive.close() };
+ledgerSuite("SQLite file (commits on a worker thread)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "postbox-ledger-"));
+  const path = join(dir, "ledger.sqlite");
+  const ledger = new SqliteLedger({ path });
+  return {
+    ledger,
+    close: async () => {
+      await ledger.close();
+      // What was acknowledged is on disk: a fresh connection reads the same accounts.
+      const reread = new SqliteLedger({ path });
+      for (const a of await reread.redeemable()) expect(a).toEqual(await ledger.get(a.channelId));
+      await reread.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+ledgerSuite("SQLite in memory", async () => {
+  const ledger = new SqliteLedger({ path: ":memory:" });
+  return { ledger, close: () => ledger.close() };
+});
+
+describe("SQLite ledger upgrade", () => {
+  it("moves the accounts an earlier version kept in the archive's database", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "postbox-ledger-"));
+    const archive = new SqliteArchive({ path: join(dir, "archive.sqlite") });
+    // The earlier layout: the same table inside the archive's file.
+    const old = new SqliteLedger({ path: ":memory:" });
+    await old.put(account(7));
+    await old.put(account(8, { spent: 3n }));
+    const rows = await old.redeemable();
+    await old.close();
+    archive.database.exec(`CREATE TABLE channel_accounts (channel_id BLOB PRIMARY KEY, spent TEXT NOT NULL,
+      authorized_amount TEXT NOT NULL, authorized_signature BLOB NOT NULL, settled_amount TEXT NOT NULL,
+      settled_signature BLOB NOT NULL, redeemed TEXT NOT NULL, updated_at INTEGER NOT NULL)`);
+    const insert = archive.database.prepare("INSERT INTO channel_accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const a of [account(7), account(8, { spent: 3n })]) {
+      insert.run(
+        a.channelId,
+        `${a.spent}`,
+        `${a.authorizedAmount}`,
+        a.authorizedSignature,
+        `${a.settledAmount}`,
+        a.settledSignature,
+        `${a.redeemed}`,
+        a.updatedAt,
+      );
+    }
+    const ledger = new SqliteLedger({ path: join(dir, "ledger.sqlite"), importFrom: archive.database });
+    expect(await ledger.get(account(7).channelId)).toEqual(account(7));
+    expect((await ledger.get(account(8).channelId))?.spent).toBe(3n);
+    expect(rows.length).toBe(2);
+    expect(
+      archive.database.prepare("SELECT name FROM sqlite_master WHERE name = 'channel_accounts'").get(),
+    ).toBe(undefined);
+    await ledger.close();
+    await archive.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 const url = process.env.POSTBOX_TEST_POSTGRES_URL;

@@ -1,4 +1,7 @@
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { Worker } from "node:worker_threads";
 import type pg from "pg";
 import { ArchiveError } from "../errors.js";
 
@@ -19,9 +22,9 @@ export interface ChannelAccount {
 }
 
 /**
- * The mailbox's record of vouchers and charges. It lives in the archive's database so that a
- * voucher and the charge for the page it pays are committed in one transaction, before the page is
- * sent: an accepted voucher survives a crash, and nothing is charged twice.
+ * The mailbox's record of vouchers and charges: a channel's voucher and the charge for the page it
+ * pays are one row, committed in one transaction before the page is sent, so an accepted voucher
+ * survives a crash and nothing is charged twice.
  */
 export interface Ledger {
   get(channelId: Uint8Array): Promise<ChannelAccount | undefined>;
@@ -31,6 +34,8 @@ export interface Ledger {
   markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void>;
   /** Accounts with a settled voucher above what was redeemed: what the redeemer can claim. */
   redeemable(): Promise<ChannelAccount[]>;
+  /** Waits for the writes under way (before the database closes). */
+  close(): Promise<void>;
 }
 
 const COLUMNS =
@@ -77,43 +82,138 @@ function params(a: ChannelAccount) {
 
 const key = (id: Uint8Array) => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
 
+/**
+ * Commits ledger batches on a worker thread with its own connection to the archive's file, so the
+ * fsync of each commit (`synchronous=FULL`) does not stop the mailbox's event loop. Plain
+ * JavaScript evaluated in the worker: it needs nothing but node:sqlite.
+ */
+const WRITER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { DatabaseSync } = require("node:sqlite");
+const db = new DatabaseSync(workerData.path);
+db.exec("PRAGMA busy_timeout = 5000; PRAGMA synchronous = " + workerData.synchronous + ";");
+const statements = workerData.statements.map((sql) => db.prepare(sql));
+parentPort.on("message", ({ seq, rows }) => {
+  try {
+    db.exec("BEGIN IMMEDIATE");
+    for (const [statement, ...values] of rows) statements[statement].run(...values);
+    db.exec("COMMIT");
+    parentPort.postMessage({ seq });
+  } catch (err) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    parentPort.postMessage({ seq, error: String(err && err.message || err) });
+  }
+});
+`;
+
+export interface SqliteLedgerOptions {
+  /** The ledger's own database file (next to the archive's), or ":memory:". */
+  path: string;
+  /** As the archive's: `FULL` (default) fsyncs every commit, so an accepted voucher survives power loss. */
+  synchronous?: "FULL" | "NORMAL";
+  /** An archive database whose `channel_accounts` table (from an earlier version) is moved here. */
+  importFrom?: DatabaseSync;
+}
+
+const TABLE = `channel_id BLOB PRIMARY KEY,
+  spent TEXT NOT NULL,
+  authorized_amount TEXT NOT NULL,
+  authorized_signature BLOB NOT NULL,
+  settled_amount TEXT NOT NULL,
+  settled_signature BLOB NOT NULL,
+  redeemed TEXT NOT NULL,
+  updated_at INTEGER NOT NULL`;
+
+type Waiter = { resolve: () => void; reject: (e: unknown) => void };
+/** A change to one account: the whole row, or only what was redeemed (an UPDATE of one column). */
+type Change = { account: ChannelAccount; whole: boolean; waiters: Waiter[] };
+
+/**
+ * The SQLite ledger, in its own database file next to the archive's: its commits would otherwise
+ * invalidate the archive connection's page cache on every paid page (measured: the page query cost
+ * doubled). Writes are group-committed: the accounts changed while the previous commit was running
+ * share the next transaction and its fsync. On a file the commits run on a worker thread (see
+ * `WRITER_SOURCE`); in memory they run inline. Accounts are cached after their first read: the
+ * mailbox is the ledger's only writer.
+ */
 export class SqliteLedger implements Ledger {
   readonly #db: DatabaseSync;
   readonly #get: StatementSync;
-  readonly #put: StatementSync;
-  readonly #markRedeemed: StatementSync;
+  readonly #statements: StatementSync[];
   readonly #all: StatementSync;
-  readonly #pending = new Map<
-    string,
-    { account: ChannelAccount; waiters: { resolve: () => void; reject: (e: unknown) => void }[] }
-  >();
+  readonly #writer: Worker | undefined;
+  /** Changed, not yet handed to a commit. */
+  readonly #pending = new Map<string, Change>();
+  /** In the commit under way. */
+  #inflight = new Map<string, Change>();
+  /** Committed accounts (bounded; a miss reads the database). */
+  readonly #cache = new Map<string, ChannelAccount>();
   #scheduled = false;
+  #seq = 0;
+  #closed = false;
 
-  constructor(db: DatabaseSync) {
+  constructor(options: SqliteLedgerOptions) {
+    const { path } = options;
+    let db: DatabaseSync;
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      db = new DatabaseSync(path);
+      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.synchronous ?? "FULL"};
+        PRAGMA busy_timeout = 5000;`);
+      db.exec(`CREATE TABLE IF NOT EXISTS channel_accounts (${TABLE})`);
+    } catch (cause) {
+      throw new ArchiveError(`cannot open the ledger at ${path}`, cause);
+    }
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS channel_accounts (
-      channel_id BLOB PRIMARY KEY,
-      spent TEXT NOT NULL,
-      authorized_amount TEXT NOT NULL,
-      authorized_signature BLOB NOT NULL,
-      settled_amount TEXT NOT NULL,
-      settled_signature BLOB NOT NULL,
-      redeemed TEXT NOT NULL,
-      updated_at INTEGER NOT NULL
-    )`);
-    this.#get = db.prepare(`SELECT ${COLUMNS} FROM channel_accounts WHERE channel_id = ?`);
-    this.#put = db.prepare(
+    const statements = [
       `INSERT OR REPLACE INTO channel_accounts (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#markRedeemed = db.prepare("UPDATE channel_accounts SET redeemed = ? WHERE channel_id = ?");
+      "UPDATE channel_accounts SET redeemed = ? WHERE channel_id = ?",
+    ];
+    this.#get = db.prepare(`SELECT ${COLUMNS} FROM channel_accounts WHERE channel_id = ?`);
+    this.#statements = statements.map((sql) => db.prepare(sql));
     this.#all = db.prepare(`SELECT ${COLUMNS} FROM channel_accounts`);
+    if (options.importFrom) this.#import(options.importFrom);
+    if (path !== ":memory:") {
+      const synchronous = options.synchronous ?? "FULL";
+      this.#writer = new Worker(WRITER_SOURCE, { eval: true, workerData: { path, synchronous, statements } });
+      this.#writer.on("message", (m: { seq: number; error?: string }) => this.#committed(m.error));
+      this.#writer.on("error", (err) => this.#committed(String(err)));
+      this.#writer.unref();
+    }
+  }
+
+  /**
+   * Moves the accounts an earlier version kept in the archive's database into this ledger (once,
+   * in one transaction, before the old table is dropped): no accepted voucher is lost on upgrade.
+   */
+  #import(archive: DatabaseSync): void {
+    const old = archive.prepare(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'channel_accounts'",
+    );
+    if (!old.get()) return;
+    const rows = archive.prepare(`SELECT ${COLUMNS} FROM channel_accounts`).all() as unknown as Row[];
+    this.#db.exec("BEGIN IMMEDIATE");
+    for (const r of rows) {
+      if (this.#get.get(r.channel_id)) continue;
+      this.#statements[0]!.run(...params(fromRow(r)));
+    }
+    this.#db.exec("COMMIT");
+    archive.exec("DROP TABLE channel_accounts");
   }
 
   async get(channelId: Uint8Array): Promise<ChannelAccount | undefined> {
-    const pending = this.#pending.get(key(channelId));
-    if (pending) return pending.account;
+    return this.#latest(channelId);
+  }
+
+  #latest(channelId: Uint8Array): ChannelAccount | undefined {
+    const k = key(channelId);
+    const known = this.#pending.get(k)?.account ?? this.#inflight.get(k)?.account ?? this.#cache.get(k);
+    if (known) return known;
     const r = this.#get.get(channelId) as Row | undefined;
-    return r ? fromRow(r) : undefined;
+    if (!r) return undefined;
+    const account = fromRow(r);
+    this.#remember(k, account);
+    return account;
   }
 
   /**
@@ -122,44 +222,117 @@ export class SqliteLedger implements Ledger {
    */
   put(a: ChannelAccount): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const k = key(a.channelId);
-      const entry = this.#pending.get(k);
-      if (entry) {
-        entry.account = a;
-        entry.waiters.push({ resolve, reject });
-      } else {
-        this.#pending.set(k, { account: a, waiters: [{ resolve, reject }] });
+      if (this.#closed) {
+        reject(new ArchiveError("ledger write failed", new Error("the ledger is closed")));
+        return;
       }
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      this.#change(a, true, { resolve, reject });
+    });
+  }
+
+  #change(account: ChannelAccount, whole: boolean, waiter: Waiter): void {
+    const k = key(account.channelId);
+    const entry = this.#pending.get(k);
+    if (entry) {
+      entry.account = account;
+      entry.whole ||= whole;
+      entry.waiters.push(waiter);
+    } else {
+      this.#pending.set(k, { account, whole, waiters: [waiter] });
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#inflight.size > 0 || this.#pending.size === 0) return;
+    if (this.#writer) {
+      // The worker is idle: commit at once (what arrives meanwhile joins the next commit).
+      this.#flush();
+      return;
+    }
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
     });
   }
 
   #flush(): void {
-    this.#scheduled = false;
-    const batch = [...this.#pending.values()];
+    if (this.#inflight.size > 0 || this.#pending.size === 0) return;
+    this.#inflight = new Map(this.#pending);
     this.#pending.clear();
+    // Byte fields are often views into a stream's large receive buffer; structured cloning a view
+    // copies its whole buffer, so each goes to the worker as a copy of just its bytes.
+    const rows = [...this.#inflight.values()].map(({ account, whole }) =>
+      (whole ? [0, ...params(account)] : [1, account.redeemed.toString(), account.channelId]).map((x) =>
+        x instanceof Uint8Array ? x.slice() : x,
+      ),
+    );
+    if (this.#writer) {
+      this.#writer.postMessage({ seq: ++this.#seq, rows });
+      return;
+    }
     try {
       this.#db.exec("BEGIN IMMEDIATE");
-      for (const { account } of batch) this.#put.run(...params(account));
+      for (const [statement, ...values] of rows) this.#statements[statement as number]!.run(...values);
       this.#db.exec("COMMIT");
-      for (const { waiters } of batch) for (const w of waiters) w.resolve();
+      this.#committed();
     } catch (cause) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      const err = new ArchiveError("ledger write failed", cause);
-      for (const { waiters } of batch) for (const w of waiters) w.reject(err);
+      this.#committed(cause);
     }
   }
 
-  async markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void> {
-    this.#markRedeemed.run(redeemed.toString(), channelId);
+  #committed(error?: unknown): void {
+    const batch = this.#inflight;
+    this.#inflight = new Map();
+    if (error === undefined) {
+      for (const [k, { account, waiters }] of batch) {
+        this.#remember(k, account);
+        for (const w of waiters) w.resolve();
+      }
+    } else {
+      const err = new ArchiveError("ledger write failed", error);
+      for (const [k, { waiters }] of batch) {
+        this.#cache.delete(k);
+        for (const w of waiters) w.reject(err);
+      }
+    }
+    this.#schedule();
+  }
+
+  #remember(k: string, account: ChannelAccount): void {
+    this.#cache.delete(k);
+    if (this.#cache.size >= 100_000) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(k, account);
+  }
+
+  /** Records what the channel has paid on-chain (through the same ordered, durable writes). */
+  markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void> {
+    const account = this.#latest(channelId);
+    if (!account) return Promise.resolve();
+    // Only the column changes: a charge committed in between keeps its amounts.
+    return new Promise((resolve, reject) =>
+      this.#change({ ...account, redeemed }, false, { resolve, reject }),
+    );
   }
 
   async redeemable(): Promise<ChannelAccount[]> {
     const rows = this.#all.all() as unknown as Row[];
-    return rows.map(fromRow).filter((a) => a.settledAmount > a.redeemed);
+    const accounts = new Map(rows.map((r) => [key(r.channel_id), fromRow(r)]));
+    // Commits under way are not visible to this connection yet.
+    for (const [k, { account }] of [...this.#inflight, ...this.#pending]) accounts.set(k, account);
+    return [...accounts.values()].filter((a) => a.settledAmount > a.redeemed);
+  }
+
+  /** Waits for the writes under way, then stops the writer. */
+  async close(): Promise<void> {
+    while (this.#pending.size > 0 || this.#inflight.size > 0) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    this.#closed = true;
+    await this.#writer?.terminate();
+    if (this.#db.isOpen) this.#db.close();
   }
 }
 
@@ -213,6 +386,8 @@ export class PostgresLedger implements Ledger {
       Buffer.from(channelId),
     ]);
   }
+
+  async close(): Promise<void> {}
 
   async redeemable(): Promise<ChannelAccount[]> {
     await this.#ready;

@@ -188,9 +188,13 @@ export class MailboxStore implements Startable {
       decision.release();
       throw err;
     }
-    const charge = await decision.charge(page.envelopes.length);
     const ids = page.envelopes.map((e) => e.id);
     const nextCursor = page.more ? ids.at(-1) : undefined;
+    // The commitment does not depend on the charge: it is signed while the charge commits.
+    const charging = decision.charge(page.envelopes.length);
+    const commitment = this.#sign(q, ids, nextCursor);
+    commitment.catch(() => undefined); // awaited below; a failed charge must not leave it unhandled
+    const charge = await charging;
     this.#init.metrics.envelopesServed.inc(page.envelopes.length);
     const response: StoreResponse = {
       ...empty(q.requestId, StatusCode.OK, "OK"),
@@ -203,8 +207,10 @@ export class MailboxStore implements Startable {
       ids,
       spent: bigintToBytes(charge.spent),
       cost: bigintToBytes(charge.cost),
+      commitment: await commitment,
     };
-    return this.#respond(q, response, ids, nextCursor);
+    if (nextCursor) response.nextCursor = nextCursor;
+    return response;
   }
 
   async #respond(
@@ -214,8 +220,13 @@ export class MailboxStore implements Startable {
     nextCursor: Uint8Array | undefined,
   ): Promise<StoreResponse> {
     if (nextCursor) response.nextCursor = nextCursor;
-    response.commitment = await this.#init.privateKey.sign(commitmentSigningBytes(q, ids, nextCursor));
+    response.commitment = await this.#sign(q, ids, nextCursor);
     return response;
+  }
+
+  /** The signed commitment over (query, returned ids, next cursor). */
+  async #sign(q: StoreQuery, ids: Uint8Array[], nextCursor: Uint8Array | undefined): Promise<Uint8Array> {
+    return this.#init.privateKey.sign(commitmentSigningBytes(q, ids, nextCursor));
   }
 }
 

@@ -5,7 +5,7 @@
 // N messages are paid for, fetched, decrypted, signature-checked, deduplicated, saved and read
 // back in (timestamp, id) order. The last line (with --json) has `timeToInbox10kMs`.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChannelManager, PostboxClient } from "@postbox/client";
@@ -65,9 +65,13 @@ try {
   progress(`${N} messages sent in ${Date.now() - t0} ms`);
 
   const runs: number[] = [];
+  const cpuMs: number[] = [];
+  const busyPct: number[] = [];
   let pages = 0;
   for (let run = 0; run < 3; run++) {
     // Each run starts from a copy of the reader that has seen nothing since joining.
+    const cpu0 = process.cpuUsage();
+    const machine0 = machineTicks();
     const start = performance.now();
     const c = client("reader", 4);
     const results = await c.catchUp({ feed: "room:x" });
@@ -76,7 +80,16 @@ try {
     pages = results[0]!.pages;
     if (messages.length !== N) throw new Error(`expected ${N} messages, got ${messages.length}`);
     runs.push(ms);
-    progress(`run ${run + 1}: ${N} messages in ${ms.toFixed(0)} ms (${pages} paid pages)`);
+    const cpu = process.cpuUsage(cpu0);
+    const machine = machineTicks();
+    const busy =
+      machine && machine0 ? 1 - (machine.idle - machine0.idle) / (machine.total - machine0.total) : NaN;
+    cpuMs.push(Math.round((cpu.user + cpu.system) / 1000));
+    busyPct.push(Math.round(busy * 100));
+    progress(
+      `run ${run + 1}: ${N} messages in ${ms.toFixed(0)} ms (${pages} paid pages); ` +
+        `the client used ${cpuMs.at(-1)} ms of CPU (all threads), the machine was ${busyPct.at(-1)} % busy`,
+    );
     // Forget them for the next run.
     c.store.forget("room:x");
     await c.stop();
@@ -87,6 +100,8 @@ try {
     pages,
     timeToInbox10kMs: Math.round(Math.min(...runs)),
     runsMs: runs.map(Math.round),
+    clientCpuMs: cpuMs,
+    machineBusyPct: busyPct,
     cpus: (await import("node:os")).cpus().length,
     node: process.version,
   };
@@ -95,4 +110,15 @@ try {
 } finally {
   await net.stop();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** All CPUs' jiffies from /proc/stat (Linux), to tell a saturated machine from a waiting one. */
+function machineTicks(): { idle: number; total: number } | undefined {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: v[3]! + (v[4] ?? 0), total: v.reduce((a, b) => a + b, 0) };
+  } catch {
+    return undefined;
+  }
 }

@@ -204,8 +204,18 @@ export function decryptDirect(
 
 /** The symmetric key of a public room: derived from its (normalised) name. */
 export function roomKey(name: string): Uint8Array {
-  return hkdf(sha256, utf8(normaliseRoomName(name)), undefined, utf8("postbox/room-key/1"), 32);
+  const normalised = normaliseRoomName(name);
+  let key = roomKeys.get(normalised);
+  if (!key) {
+    key = hkdf(sha256, utf8(normalised), undefined, utf8("postbox/room-key/1"), 32);
+    if (roomKeys.size >= 256) roomKeys.delete(roomKeys.keys().next().value!);
+    roomKeys.set(normalised, key);
+  }
+  return key.slice();
 }
+
+/** Derived room keys, by normalised name: catching up a room opens thousands of its messages. */
+const roomKeys = new Map<string, Uint8Array>();
 
 /** Encrypts a message to a public room. */
 export function encryptRoom(sender: Identity, room: string, text: string, timestamp: bigint) {

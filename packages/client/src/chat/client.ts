@@ -38,6 +38,7 @@ import { pushEnvelope, queryStore } from "../wire/index.js";
 import { type MailboxCandidate, MailboxDirectory, type StaticMailbox } from "./directory.js";
 import { type CatchUpProgress, dialable, fetchHistory, type MailboxGap, withBackoff } from "./history.js";
 import { type Feed, LocalStore, type StoredMessage, type StoredReceipt } from "./local-store.js";
+import { PageOpener } from "./opener.js";
 import { createNativeVerifier } from "./verify.js";
 
 export interface PostboxClientInit {
@@ -59,8 +60,13 @@ export interface PostboxClientInit {
   /** Catch-up starts this far before the last message seen (default 30 s: covers clock skew). */
   overlapMs?: number | undefined;
   pageSize?: number | undefined;
-  /** Signature check for received messages (default: OpenSSL through node:crypto). */
+  /**
+   * Signature check for received messages. Default: libsecp256k1 (WebAssembly), with catch-up pages
+   * opened on worker threads; a custom verifier runs on the main thread.
+   */
   verify?: SignatureVerifier | undefined;
+  /** Worker threads that open catch-up pages (default: one per core, at most 8; 0 = none). */
+  workers?: number | undefined;
   random?: (() => number) | undefined;
   fetch?: typeof globalThis.fetch | undefined;
 }
@@ -109,6 +115,7 @@ export class PostboxClient {
   readonly directory: MailboxDirectory;
   readonly #init: PostboxClientInit;
   readonly #verify: SignatureVerifier;
+  #opener: PageOpener | undefined;
   readonly #listeners = new Set<(m: StoredMessage) => void>();
   #host: ClientHost | undefined;
   #ownsHost = false;
@@ -406,6 +413,7 @@ export class PostboxClient {
   async catchUp(
     options: { feed?: string; onProgress?: (p: CatchUpProgress) => void; signal?: AbortSignal } = {},
   ): Promise<FeedCatchUp[]> {
+    this.#startOpener(); // the workers load while the host starts and the mailboxes are chosen
     const host = await this.#ensureHost();
     const k = this.#init.k ?? 1;
     const candidates = await this.directory.choose(k);
@@ -416,6 +424,8 @@ export class PostboxClient {
         feed.lastTimestamp === null ? feed.since : feed.lastTimestamp - (this.#init.overlapMs ?? 30_000);
       let added = 0;
       let skipped = 0;
+      let saved: Promise<void> = Promise.resolve();
+      const waiting: Promise<void>[] = [];
       const result = await fetchHistory({
         host,
         candidates,
@@ -429,25 +439,35 @@ export class PostboxClient {
         signal: options.signal,
         onFailure: (c) => this.directory.failed(c.id),
         onSuccess: (c) => this.directory.succeeded(c.id),
+        // Pages are opened (decrypted, verified) on the workers while the next ones are fetched,
+        // and saved strictly in arrival order; at most 4 pages wait, then fetching waits too.
         onPage: (envelopes, progress) => {
-          const opened: StoredMessage[] = [];
-          for (const e of envelopes) {
-            const m = this.#open(feed, e);
-            if (m) opened.push(m);
-            else skipped++;
-          }
-          const last = envelopes.at(-1);
-          // With k = 1 pages arrive in order: the mark moves with them (crash-safe progress).
-          added += this.store.saveMessages(
-            opened,
-            k === 1 && last
-              ? { feed: feed.feed, timestamp: Number(last.timestamp), id: toHex(last.id) }
-              : undefined,
-          );
-          for (const m of opened) this.#emit(m);
-          options.onProgress?.(progress);
+          const opening = this.#openPage(feed, envelopes);
+          opening.catch(() => undefined); // awaited in order below
+          saved = saved.then(async () => {
+            const results = await opening;
+            const opened: StoredMessage[] = [];
+            for (const m of results) {
+              if (m) opened.push(m);
+              else skipped++;
+            }
+            const last = envelopes.at(-1);
+            // With k = 1 pages arrive in order: the mark moves with them (crash-safe progress).
+            added += this.store.saveMessages(
+              opened,
+              k === 1 && last
+                ? { feed: feed.feed, timestamp: Number(last.timestamp), id: toHex(last.id) }
+                : undefined,
+            );
+            for (const m of opened) this.#emit(m);
+            options.onProgress?.(progress);
+          });
+          waiting.push(saved);
+          // (A failure surfaces below, not as a failing mailbox.)
+          return waiting.length > 4 ? waiting.shift()?.catch(() => undefined) : undefined;
         },
-      });
+      }).finally(() => saved.catch(() => undefined));
+      await saved;
       const last = result.envelopes.at(-1);
       if (last)
         this.store.saveMessages([], {
@@ -470,6 +490,39 @@ export class PostboxClient {
     return out;
   }
 
+  /** The page-opening workers, started once (undefined when pages are opened inline). */
+  #startOpener(workers = this.#init.verify ? 0 : this.#init.workers): PageOpener | undefined {
+    if (workers === 0) return undefined;
+    this.#opener ??= new PageOpener({
+      identityKey: this.identity.privateKey,
+      ...(workers !== undefined ? { workers } : {}),
+    });
+    return this.#opener;
+  }
+
+  /** Opens a page of a feed's envelopes: on the worker threads, or inline with a custom verifier. */
+  async #openPage(feed: Feed, envelopes: IdentifiedEnvelope[]): Promise<(StoredMessage | undefined)[]> {
+    const opener = this.#startOpener();
+    if (!opener) return envelopes.map((e) => this.#open(feed, e));
+    const results = await opener.open(
+      { feed: feed.feed, topic: feed.topic, groupKey: feed.key ? fromHex(feed.key) : undefined },
+      envelopes,
+    );
+    return results.map((m, i) => (m ? this.#message(feed, envelopes[i]!, m) : undefined));
+  }
+
+  #message(feed: Feed, e: { timestamp: bigint; id: Uint8Array }, m: { sender: Uint8Array; text: string }) {
+    const sender = toHex(m.sender);
+    return {
+      id: toHex(e.id),
+      conversation: feed.feed === "inbox" ? `dm:${sender}` : feed.feed,
+      timestamp: Number(e.timestamp),
+      sender,
+      text: m.text,
+      outgoing: sender === this.publicKey,
+    } satisfies StoredMessage;
+  }
+
   /** Decrypts and verifies an envelope of a feed; undefined when it is not ours or is forged. */
   #open(feed: Feed, e: { contentTopic: string; timestamp: bigint; payload: Uint8Array; id: Uint8Array }) {
     if (e.contentTopic !== feed.topic) return undefined;
@@ -483,15 +536,7 @@ export class PostboxClient {
       if (err instanceof DecryptionError) return undefined;
       throw err;
     }
-    const sender = toHex(m.sender);
-    return {
-      id: toHex(e.id),
-      conversation: feed.feed === "inbox" ? `dm:${sender}` : feed.feed,
-      timestamp: Number(e.timestamp),
-      sender,
-      text: m.text,
-      outgoing: sender === this.publicKey,
-    } satisfies StoredMessage;
+    return this.#message(feed, e, m);
   }
 
   #emit(m: StoredMessage) {
@@ -568,6 +613,8 @@ export class PostboxClient {
   }
 
   async stop(): Promise<void> {
+    await this.#opener?.close();
+    this.#opener = undefined;
     if (this.#host && this.#ownsHost) await this.#host.stop();
     this.#host = undefined;
     this.#started = false;

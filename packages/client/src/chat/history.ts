@@ -45,7 +45,8 @@ export interface FetchHistoryParameters {
   channels?: ChannelManager | undefined;
   /** Deposit for a channel opened on first use of a paid mailbox. */
   deposit?: bigint | undefined;
-  onPage?: (envelopes: IdentifiedEnvelope[], progress: CatchUpProgress) => void;
+  /** Called with each page's new envelopes; a returned promise is awaited before the next query. */
+  onPage?: (envelopes: IdentifiedEnvelope[], progress: CatchUpProgress) => Promise<void> | undefined | void;
   onFailure?: (mailbox: MailboxCandidate, error: Error) => void;
   onSuccess?: (mailbox: MailboxCandidate) => void;
   feed: string;
@@ -123,7 +124,7 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
           }
           const last = page.at(-1);
           if (last) from = Number(last.timestamp);
-          p.onPage?.(fresh, {
+          await p.onPage?.(fresh, {
             feed: p.feed,
             mailbox: mailbox.id,
             pages: mailboxPages,

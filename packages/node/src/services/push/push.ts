@@ -13,6 +13,7 @@ import {
 } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Ingestor } from "../../ingest.js";
+import { createSigner } from "../../keys.js";
 import type { Metrics } from "../../metrics.js";
 
 export interface MailboxPushInit {
@@ -32,11 +33,13 @@ export interface MailboxPushInit {
 export class MailboxPush implements Startable {
   readonly #registrar: Registrar;
   readonly #init: MailboxPushInit;
+  readonly #signBytes: (data: Uint8Array) => Promise<Uint8Array>;
   #started = false;
 
   constructor(components: { registrar: Registrar }, init: MailboxPushInit) {
     this.#registrar = components.registrar;
     this.#init = init;
+    this.#signBytes = createSigner(init.privateKey);
   }
 
   readonly [Symbol.toStringTag] = "@postbox/push";
@@ -99,7 +102,7 @@ export class MailboxPush implements Startable {
         storedAt: BigInt(result.storedAt),
         retainUntil: BigInt(result.storedAt + this.#init.retentionSeconds * 1000),
       };
-      const signature = await this.#init.privateKey.sign(receiptSigningBytes(receipt));
+      const signature = await this.#signBytes(receiptSigningBytes(receipt));
       response = { requestId, status: StatusCode.OK, statusDesc: "OK", receipt: { ...receipt, signature } };
     } catch (err) {
       if (isRefusal(err)) {

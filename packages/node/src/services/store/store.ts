@@ -11,6 +11,7 @@ import {
 } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Archive, Position } from "../../archive/types.js";
+import { createSigner } from "../../keys.js";
 import type { QueryMeter } from "../../meter.js";
 import type { Metrics } from "../../metrics.js";
 import type { MailboxStoreComponents } from "./index.js";
@@ -44,11 +45,13 @@ const REQUEST_MAX_BYTES = 64 * 1024;
 export class MailboxStore implements Startable {
   readonly #components: MailboxStoreComponents;
   readonly #init: MailboxStoreInit;
+  readonly #signBytes: (data: Uint8Array) => Promise<Uint8Array>;
   #started = false;
 
   constructor(components: MailboxStoreComponents, init: MailboxStoreInit) {
     this.#components = components;
     this.#init = init;
+    this.#signBytes = createSigner(init.privateKey);
   }
 
   readonly [Symbol.toStringTag] = "@postbox/store";
@@ -226,7 +229,7 @@ export class MailboxStore implements Startable {
 
   /** The signed commitment over (query, returned ids, next cursor). */
   async #sign(q: StoreQuery, ids: Uint8Array[], nextCursor: Uint8Array | undefined): Promise<Uint8Array> {
-    return this.#init.privateKey.sign(commitmentSigningBytes(q, ids, nextCursor));
+    return this.#signBytes(commitmentSigningBytes(q, ids, nextCursor));
   }
 }
 

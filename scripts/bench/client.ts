@@ -5,11 +5,12 @@
 // N messages are paid for, fetched, decrypted, signature-checked, deduplicated, saved and read
 // back in (timestamp, id) order. The last line (with --json) has `timeToInbox10kMs`.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChannelManager, PostboxClient } from "@postbox/client";
 import { parseEther } from "viem";
+import { busyShare, machineTicks } from "../lib/cpu.ts";
 import { startDevnet } from "../lib/devnet.ts";
 
 const argv = process.argv.slice(2);
@@ -82,8 +83,7 @@ try {
     runs.push(ms);
     const cpu = process.cpuUsage(cpu0);
     const machine = machineTicks();
-    const busy =
-      machine && machine0 ? 1 - (machine.idle - machine0.idle) / (machine.total - machine0.total) : NaN;
+    const busy = busyShare(machine0, machine);
     cpuMs.push(Math.round((cpu.user + cpu.system) / 1000));
     busyPct.push(Math.round(busy * 100));
     progress(
@@ -110,15 +110,4 @@ try {
 } finally {
   await net.stop();
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** All CPUs' jiffies from /proc/stat (Linux), to tell a saturated machine from a waiting one. */
-function machineTicks(): { idle: number; total: number } | undefined {
-  try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    return { idle: v[3]! + (v[4] ?? 0), total: v.reduce((a, b) => a + b, 0) };
-  } catch {
-    return undefined;
-  }
 }

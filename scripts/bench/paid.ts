@@ -33,6 +33,7 @@ import {
 } from "viem";
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
+import { busyShare, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { profileArgs } from "../lib/devnet.ts";
 
 const argv = process.argv.slice(2);
@@ -165,6 +166,12 @@ for (let r = 0; r < READERS; r++) {
   readers.push({ host, channels });
 }
 
+/** Per measured round: CPU ms per page of the mailbox (all its threads) and of the readers. */
+const cpuPerPage: Record<"paid" | "free", { mailbox: number; readers: number; busy: number }[]> = {
+  paid: [],
+  free: [],
+};
+
 async function run(paid: boolean): Promise<number> {
   const port = 43_000 + Math.floor(Math.random() * 2_000);
   const child = spawn(
@@ -215,10 +222,12 @@ async function run(paid: boolean): Promise<number> {
   let pages = 0;
   let measuring = false;
   let started = 0;
+  let cpu0 = { machine: machineTicks(), mailbox: 0, readers: process.cpuUsage() };
   const warm = setTimeout(() => {
     measuring = true;
     pages = 0;
     started = performance.now();
+    cpu0 = { machine: machineTicks(), mailbox: processCpuMs(child.pid!), readers: process.cpuUsage() };
   }, WARMUP_MS);
   const until = Date.now() + WARMUP_MS + DURATION_MS;
   await Promise.all(
@@ -241,6 +250,12 @@ async function run(paid: boolean): Promise<number> {
   clearTimeout(warm);
   if (!measuring) throw new Error("the run ended before it was measured");
   const perSec = Math.round(pages / ((performance.now() - started) / 1000));
+  const readersCpu = process.cpuUsage(cpu0.readers);
+  cpuPerPage[paid ? "paid" : "free"].push({
+    mailbox: (processCpuMs(child.pid!) - cpu0.mailbox) / pages,
+    readers: (readersCpu.user + readersCpu.system) / 1000 / pages,
+    busy: busyShare(cpu0.machine, machineTicks()),
+  });
   for (const { host } of readers) await host.hangUp(to).catch(() => undefined);
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));
@@ -309,6 +324,18 @@ const result = {
   paidToFreeRatio: Math.round((paidPagesPerSec / freePagesPerSec) * 100) / 100,
   paidRuns,
   freeRuns,
+  // CPU per page (means over the rounds): what payment adds on each side.
+  cpu: Object.fromEntries(
+    (["paid", "free"] as const).map((mode) => {
+      const r = cpuPerPage[mode];
+      const avg = (f: (x: (typeof r)[number]) => number) =>
+        Math.round((r.reduce((a, x) => a + f(x), 0) / r.length) * 100) / 100;
+      return [
+        mode,
+        { mailboxMs: avg((x) => x.mailbox), readersMs: avg((x) => x.readers), busy: avg((x) => x.busy) },
+      ];
+    }),
+  ),
   voucherVerifyPerSec,
   voucherRecoverPerSec,
   machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.versions.node}`,

@@ -31,6 +31,7 @@ import {
   StoreResponse,
 } from "@postbox/protocol";
 import { pino } from "pino";
+import { busyShare, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { profileArgs } from "../lib/devnet.ts";
 
 const argv = process.argv.slice(2);
@@ -223,6 +224,7 @@ const readers = await Promise.all(
 let pages = 0;
 const until = Date.now() + DURATION_MS;
 const started = performance.now();
+const cpu0 = { machine: machineTicks(), mailbox: processCpuMs(child.pid!), readers: process.cpuUsage() };
 await Promise.all(
   readers.map(async (h, r) => {
     let t = r;
@@ -241,7 +243,15 @@ await Promise.all(
   }),
 );
 const pagesPerSec = Math.round(pages / ((performance.now() - started) / 1000));
-log(`${pagesPerSec} pages/s over libp2p with ${READERS} readers`);
+// Where the CPU went: the mailbox's and the readers' milliseconds per page, and the machine's load.
+const readersCpu = process.cpuUsage(cpu0.readers);
+const mailboxCpuMsPerPage = Math.round(((processCpuMs(child.pid!) - cpu0.mailbox) / pages) * 100) / 100;
+const readersCpuMsPerPage = Math.round(((readersCpu.user + readersCpu.system) / 1000 / pages) * 100) / 100;
+const machineBusyPct = Math.round(busyShare(cpu0.machine, machineTicks()) * 100);
+log(
+  `${pagesPerSec} pages/s over libp2p with ${READERS} readers; CPU per page: mailbox ` +
+    `${mailboxCpuMsPerPage} ms, readers ${readersCpuMsPerPage} ms; machine ${machineBusyPct} % busy`,
+);
 await Promise.all(readers.map((h) => h.stop()));
 
 // ingestPerSec: one publisher floods gossipsub; count until the mailbox reports them archived.
@@ -307,6 +317,9 @@ const result = {
   rawPageP50Ms,
   serverToRawRatio: round(pageP50Ms / rawPageP50Ms, 2),
   pagesPerSec,
+  mailboxCpuMsPerPage,
+  readersCpuMsPerPage,
+  machineBusyPct,
   ingestPerSec,
   rssMb,
   machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, SQLite ${process.versions.sqlite}`,

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { PostgresArchive } from "../archive/postgres.js";
@@ -91,6 +92,24 @@ ledgerSuite("SQLite file (commits on a worker thread)", async () => {
 ledgerSuite("SQLite in memory", async () => {
   const ledger = new SqliteLedger({ path: ":memory:" });
   return { ledger, close: () => ledger.close() };
+});
+
+describe("SQLite ledger failures", () => {
+  it("refuses a write whose commit fails, and commits the next ones once it can", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "postbox-ledger-"));
+    const path = join(dir, "ledger.sqlite");
+    const ledger = new SqliteLedger({ path });
+    await ledger.put(account(1));
+    const other = new DatabaseSync(path);
+    other.exec("ALTER TABLE channel_accounts RENAME TO gone");
+    await expect(ledger.put(account(2))).rejects.toThrow(/ledger write failed/);
+    other.exec("ALTER TABLE gone RENAME TO channel_accounts");
+    other.close();
+    await ledger.put(account(3));
+    expect((await ledger.redeemable()).map((a) => a.channelId[0]).sort()).toEqual([1, 3]);
+    await ledger.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 describe("SQLite ledger upgrade", () => {

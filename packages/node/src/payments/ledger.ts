@@ -151,6 +151,7 @@ export class SqliteLedger implements Ledger {
   #scheduled = false;
   #seq = 0;
   #closed = false;
+  #dead: ArchiveError | undefined;
 
   constructor(options: SqliteLedgerOptions) {
     const { path } = options;
@@ -177,7 +178,14 @@ export class SqliteLedger implements Ledger {
       const synchronous = options.synchronous ?? "FULL";
       this.#writer = new Worker(WRITER_SOURCE, { eval: true, workerData: { path, synchronous, statements } });
       this.#writer.on("message", (m: { seq: number; error?: string }) => this.#committed(m.error));
-      this.#writer.on("error", (err) => this.#committed(String(err)));
+      // A writer that died takes no more writes: what waits is refused, and so is what follows.
+      const died = (why: string) => {
+        if (this.#closed) return;
+        this.#dead = new ArchiveError("ledger write failed", new Error(`the ledger writer ${why}`));
+        this.#committed(this.#dead); // refuses the commit under way, then (in #flush) what waits
+      };
+      this.#writer.on("error", (err) => died(`failed: ${err.message}`));
+      this.#writer.on("exit", (code) => died(`exited (${code})`));
       this.#writer.unref();
     }
   }
@@ -222,8 +230,8 @@ export class SqliteLedger implements Ledger {
    */
   put(a: ChannelAccount): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (this.#closed) {
-        reject(new ArchiveError("ledger write failed", new Error("the ledger is closed")));
+      if (this.#closed || this.#dead) {
+        reject(this.#dead ?? new ArchiveError("ledger write failed", new Error("the ledger is closed")));
         return;
       }
       this.#change(a, true, { resolve, reject });
@@ -258,6 +266,11 @@ export class SqliteLedger implements Ledger {
   }
 
   #flush(): void {
+    if (this.#dead) {
+      for (const { waiters } of this.#pending.values()) for (const w of waiters) w.reject(this.#dead);
+      this.#pending.clear();
+      return;
+    }
     if (this.#inflight.size > 0 || this.#pending.size === 0) return;
     this.#inflight = new Map(this.#pending);
     this.#pending.clear();
@@ -311,6 +324,7 @@ export class SqliteLedger implements Ledger {
   markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void> {
     const account = this.#latest(channelId);
     if (!account) return Promise.resolve();
+    if (this.#dead) return Promise.reject(this.#dead);
     // Only the column changes: a charge committed in between keeps its amounts.
     return new Promise((resolve, reject) =>
       this.#change({ ...account, redeemed }, false, { resolve, reject }),

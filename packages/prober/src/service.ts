@@ -7,10 +7,19 @@ import { createPublicClient, createWalletClient, defineChain, type Hex, http, ty
 import { privateKeyToAccount } from "viem/accounts";
 import { serializeError } from "./errors.js";
 import { startProberHttp } from "./http.js";
-import { Prober } from "./prober.js";
+import { Prober, type ProberOptions } from "./prober.js";
 import { SampleStore } from "./samples.js";
 
-export interface ProberServiceConfig {
+export interface ProberServiceConfig
+  extends Pick<
+    ProberOptions,
+    | "probeIntervalMs"
+    | "canaryIntervalMs"
+    | "canaryDelayMs"
+    | "registryIntervalMs"
+    | "timeoutMs"
+    | "channelDeposit"
+  > {
   dataDir: string;
   rpcUrl: string;
   chainId: number;
@@ -19,12 +28,6 @@ export interface ProberServiceConfig {
   privateKey: Hex;
   httpHost?: string;
   httpPort: number;
-  probeIntervalMs?: number;
-  canaryIntervalMs?: number;
-  canaryDelayMs?: number;
-  registryIntervalMs?: number;
-  timeoutMs?: number;
-  channelDeposit: bigint;
   logLevel?: string;
   logger?: Logger;
 }

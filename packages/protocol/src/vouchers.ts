@@ -12,6 +12,7 @@ import {
   recoverAddress,
   size,
 } from "viem";
+import { bigintToBytes } from "./canonical.js";
 import { InvalidVoucherError } from "./errors.js";
 
 /** EIP-712 domain name and version of `PaymentChannels` (short strings, ≤ 31 bytes). */
@@ -112,11 +113,8 @@ const VOUCHER_TYPEHASH = keccak_256(
 
 function uint256Bytes(v: bigint): Uint8Array {
   const out = new Uint8Array(32);
-  let x = v;
-  for (let i = 31; i >= 0 && x > 0n; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
+  const bytes = bigintToBytes(v);
+  out.set(bytes, 32 - bytes.length);
   return out;
 }
 

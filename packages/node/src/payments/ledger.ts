@@ -274,15 +274,14 @@ export class SqliteLedger implements Ledger {
     if (this.#inflight.size > 0 || this.#pending.size === 0) return;
     this.#inflight = new Map(this.#pending);
     this.#pending.clear();
-    // Byte fields are often views into a stream's large receive buffer; structured cloning a view
-    // copies its whole buffer, so each goes to the worker as a copy of just its bytes.
     const rows = [...this.#inflight.values()].map(({ account, whole }) =>
-      (whole ? [0, ...params(account)] : [1, account.redeemed.toString(), account.channelId]).map((x) =>
-        x instanceof Uint8Array ? x.slice() : x,
-      ),
+      whole ? [0, ...params(account)] : [1, account.redeemed.toString(), account.channelId],
     );
     if (this.#writer) {
-      this.#writer.postMessage({ seq: ++this.#seq, rows });
+      // Byte fields are often views into a stream's large receive buffer; structured cloning a
+      // view copies its whole buffer, so each goes to the worker as a copy of just its bytes.
+      const copies = rows.map((row) => row.map((x) => (x instanceof Uint8Array ? x.slice() : x)));
+      this.#writer.postMessage({ seq: ++this.#seq, rows: copies });
       return;
     }
     try {

@@ -2,7 +2,14 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { InvalidVoucherError, type Voucher, type VoucherDomain, voucherDigester } from "@postbox/protocol";
+import {
+  bytesEqual,
+  bytesToBigint,
+  InvalidVoucherError,
+  type Voucher,
+  type VoucherDomain,
+  voucherDigester,
+} from "@postbox/protocol";
 import * as secp from "tiny-secp256k1";
 import type { Address } from "viem";
 
@@ -99,18 +106,6 @@ class RecoverPool {
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const HALF_N = N >> 1n;
 
-function big(bytes: Uint8Array): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * Verifies vouchers exactly as `PaymentChannels` does (65 bytes, `v` ∈ {27, 28}, low `s`,
  * `ecrecover` to the signer), on the mailbox's hot path. Recovery runs in libsecp256k1 compiled to
@@ -145,8 +140,8 @@ export class VoucherVerifier {
       throw new InvalidVoucherError("signature length", `${signature.length} bytes`);
     const v = signature[64]!;
     if (v !== 27 && v !== 28) throw new InvalidVoucherError("signature v", `v = ${v}`);
-    const r = big(signature.subarray(0, 32));
-    const s = big(signature.subarray(32, 64));
+    const r = bytesToBigint(signature.subarray(0, 32));
+    const s = bytesToBigint(signature.subarray(32, 64));
     if (r === 0n || r >= N || s === 0n) throw new InvalidVoucherError("malformed signature");
     if (s > HALF_N) throw new InvalidVoucherError("signature s", "s is in the upper half of the order");
     const digest = this.digest(voucher);
@@ -164,7 +159,7 @@ export class VoucherVerifier {
     const key = signer.toLowerCase();
     const known = this.#keys.get(key);
     if (known) {
-      if (!equalBytes(known, recovered))
+      if (!bytesEqual(known, recovered))
         throw new InvalidVoucherError("wrong signer", "does not recover to the channel's signer");
       return;
     }

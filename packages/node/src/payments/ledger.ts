@@ -352,6 +352,8 @@ export class SqliteLedger implements Ledger {
 export class PostgresLedger implements Ledger {
   readonly #pool: pg.Pool;
   readonly #ready: Promise<unknown>;
+  /** The last write issued per channel (see `#inOrder`). */
+  readonly #writes = new Map<string, Promise<unknown>>();
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
@@ -376,28 +378,45 @@ export class PostgresLedger implements Ledger {
     return r.rows[0] ? fromRow(r.rows[0]) : undefined;
   }
 
-  async put(a: ChannelAccount): Promise<void> {
-    await this.#ready;
-    const p = params(a);
-    try {
-      await this.#pool.query(
-        `INSERT INTO channel_accounts (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (channel_id) DO UPDATE SET spent = EXCLUDED.spent, authorized_amount = EXCLUDED.authorized_amount,
-           authorized_signature = EXCLUDED.authorized_signature, settled_amount = EXCLUDED.settled_amount,
-           settled_signature = EXCLUDED.settled_signature, redeemed = EXCLUDED.redeemed, updated_at = EXCLUDED.updated_at`,
-        [Buffer.from(p[0]), p[1], p[2], Buffer.from(p[3]), p[4], Buffer.from(p[5]), p[6], p[7]],
-      );
-    } catch (cause) {
-      throw new ArchiveError("ledger write failed", cause);
-    }
+  /**
+   * Writes to one channel run in the order they were issued (the pool would otherwise send them on
+   * different connections at once): a redemption recorded after a charge never lands before it.
+   */
+  #inOrder(channelId: Uint8Array, write: () => Promise<unknown>): Promise<void> {
+    const k = key(channelId);
+    const run = (this.#writes.get(k) ?? this.#ready).then(write, write).then(() => undefined);
+    const tail = run.catch(() => undefined);
+    this.#writes.set(k, tail);
+    void tail.then(() => {
+      if (this.#writes.get(k) === tail) this.#writes.delete(k);
+    });
+    return run;
   }
 
-  async markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void> {
-    await this.#ready;
-    await this.#pool.query("UPDATE channel_accounts SET redeemed = $1 WHERE channel_id = $2", [
-      redeemed.toString(),
-      Buffer.from(channelId),
-    ]);
+  put(a: ChannelAccount): Promise<void> {
+    const p = params(a);
+    return this.#inOrder(a.channelId, async () => {
+      try {
+        await this.#pool.query(
+          `INSERT INTO channel_accounts (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (channel_id) DO UPDATE SET spent = EXCLUDED.spent, authorized_amount = EXCLUDED.authorized_amount,
+             authorized_signature = EXCLUDED.authorized_signature, settled_amount = EXCLUDED.settled_amount,
+             settled_signature = EXCLUDED.settled_signature, redeemed = EXCLUDED.redeemed, updated_at = EXCLUDED.updated_at`,
+          [Buffer.from(p[0]), p[1], p[2], Buffer.from(p[3]), p[4], Buffer.from(p[5]), p[6], p[7]],
+        );
+      } catch (cause) {
+        throw new ArchiveError("ledger write failed", cause);
+      }
+    });
+  }
+
+  markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void> {
+    return this.#inOrder(channelId, () =>
+      this.#pool.query("UPDATE channel_accounts SET redeemed = $1 WHERE channel_id = $2", [
+        redeemed.toString(),
+        Buffer.from(channelId),
+      ]),
+    );
   }
 
   async close(): Promise<void> {}

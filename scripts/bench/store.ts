@@ -21,7 +21,14 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { pbStream, RateLimiter, streamPair } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createClientHost, fetchInfo, queryStore } from "@postbox/client";
-import { createMetrics, FreeMeter, MailboxStore, SqliteArchive, type StoredEnvelope } from "@postbox/node";
+import {
+  createMetrics,
+  FreeMeter,
+  MailboxStore,
+  pageSql,
+  SqliteArchive,
+  type StoredEnvelope,
+} from "@postbox/node";
 import {
   createEnvelope,
   DEFAULT_PUBSUB_TOPIC,
@@ -105,7 +112,7 @@ const cursorRows = new DatabaseSync(dbPath, { readOnly: true });
 const tidOf = cursorRows.prepare("SELECT tid FROM topics WHERE topic = ?");
 const tid = (t: number) => (tidOf.get(topic(t)) as { tid: number }).tid;
 const pickCursor = cursorRows.prepare(
-  "SELECT id FROM envelopes WHERE tid = ? ORDER BY ts, id LIMIT 1 OFFSET ?",
+  "SELECT e.id FROM topic_epochs t CROSS JOIN envelopes e ON e.ep = t.ep AND e.tid = t.tid WHERE t.tid = ? ORDER BY t.ep, e.ts, e.id LIMIT 1 OFFSET ?",
 );
 const samples = 400;
 const serverMs: number[] = [];
@@ -133,10 +140,12 @@ for (let s = 0; s < samples + 20; s++) {
     throw new Error(`bad page: ${res.statusDesc} ${res.envelopes.length}`);
   if (s >= 20) serverMs.push(ms); // the first pages warm the caches
 }
-const raw = cursorRows.prepare(
-  "SELECT id, tid, ts, version, payload, received_at FROM envelopes WHERE tid = ? AND (ts, id) > (?, ?) ORDER BY ts ASC, id ASC LIMIT 101",
+// The archive's own page statement and cursor lookup, with nothing around them.
+const raw = cursorRows.prepare(pageSql({ forward: true, cursor: true, start: false, end: false }));
+const posStmt = cursorRows.prepare(
+  `SELECT e.ts AS ts FROM ids_recent r JOIN envelopes e ON e.seq = r.seq WHERE r.idh = ?1
+   UNION ALL SELECT e.ts AS ts FROM ids m JOIN envelopes e ON e.seq = m.seq WHERE m.idh = ?1`,
 );
-const posStmt = cursorRows.prepare("SELECT ts, id FROM envelopes WHERE idh = ?");
 const rawMs: number[] = [];
 for (let s = 0; s < samples; s++) {
   const t = s % TOPICS;
@@ -147,7 +156,7 @@ for (let s = 0; s < samples; s++) {
   const { ts } = posStmt.get(new DataView(cursor.buffer, cursor.byteOffset, 8).getBigInt64(0)) as {
     ts: number;
   };
-  const rows = raw.all(tid(t), ts, cursor);
+  const rows = raw.all(tid(t), BigInt(ts) / 3_600_000n, ts, cursor, 101);
   rawMs.push(performance.now() - started);
   if (rows.length !== 101) throw new Error("raw page short");
 }

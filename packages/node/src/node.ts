@@ -146,7 +146,9 @@ export class MailboxNode {
       });
     const metrics = createMetrics();
     const { key: peerKey, created } = await loadOrCreatePeerKey(config.dataDir);
-    const archive = await openArchive(config.db, join(config.dataDir, "archive.sqlite"));
+    const archive = await openArchive(config.db, join(config.dataDir, "archive.sqlite"), (step, ms) =>
+      log.info({ component: "archive", ms: Math.round(ms) }, step),
+    );
     const ingestor = new Ingestor({
       archive,
       metrics,

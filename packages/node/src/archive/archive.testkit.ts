@@ -112,6 +112,58 @@ export function archiveSuite(
       expect(await archive.stats()).toEqual({ envelopes: 5, payloadBytes: 50 });
     });
 
+    it("answers every kind of page like a sort of everything, over days of unordered history", async () => {
+      // A deterministic generator: timestamps over ten days (many hours, ties included), a busy
+      // topic, a sparse one and a quiet one, inserted in shuffled batches (not in time order).
+      let seed = 7;
+      const rand = (n: number) => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return seed % n;
+      };
+      const DAY = 86_400_000;
+      const all: StoredEnvelope[] = [];
+      for (let i = 0; i < 400; i++) {
+        const topic = i % 10 === 0 ? "/t/sparse" : i % 50 === 1 ? "/t/quiet" : "/t/busy";
+        const ts = T0 + BigInt(rand(10 * DAY) - (rand(4) === 0 ? rand(7) : 0));
+        all.push(envelope(topic, i % 7 === 0 && i > 0 ? all[i - 1]!.timestamp : ts, `m${i}`));
+      }
+      const shuffled = [...all].sort(() => rand(3) - 1);
+      for (let i = 0; i < shuffled.length; i += 37) await archive.insert(shuffled.slice(i, i + 37));
+      const key = (e: StoredEnvelope) => toHex(e.id);
+      for (let round = 0; round < 60; round++) {
+        const topics = [["/t/busy"], ["/t/sparse"], ["/t/quiet", "/t/sparse"], ["/t/busy", "/t/quiet"]][
+          round % 4
+        ]!;
+        const forward = round % 2 === 0;
+        const timeStart = rand(3) === 0 ? T0 + BigInt(rand(5 * DAY)) : undefined;
+        const timeEnd = rand(3) === 0 ? T0 + BigInt(5 * DAY + rand(5 * DAY)) : undefined;
+        const pivot = rand(2) === 0 ? all[rand(all.length)]! : undefined;
+        const after = pivot && topics.includes(pivot.contentTopic) ? pivot : undefined;
+        const limit = 1 + rand(40);
+        const sorted = all
+          .filter(
+            (e) =>
+              topics.includes(e.contentTopic) &&
+              (timeStart === undefined || e.timestamp >= timeStart) &&
+              (timeEnd === undefined || e.timestamp <= timeEnd) &&
+              (after === undefined ||
+                (forward ? compareEnvelopes(e, after) > 0 : compareEnvelopes(e, after) < 0)),
+          )
+          .sort(forward ? compareEnvelopes : (a, b) => compareEnvelopes(b, a));
+        const page = await archive.query({
+          topics,
+          forward,
+          limit,
+          ...(timeStart !== undefined ? { timeStart } : {}),
+          ...(timeEnd !== undefined ? { timeEnd } : {}),
+          ...(after ? { after: { timestamp: after.timestamp, id: after.id } } : {}),
+        });
+        expect(page.envelopes.map(key), `round ${round}`).toEqual(sorted.slice(0, limit).map(key));
+        expect(page.more, `round ${round}`).toBe(sorted.length > limit);
+      }
+      for (const e of all) expect(await archive.position(e.id)).toEqual({ timestamp: e.timestamp, id: e.id });
+    });
+
     if (reopen) {
       it("keeps what it acknowledged across a reopen", async () => {
         const e = envelope("/t/durable", T0);

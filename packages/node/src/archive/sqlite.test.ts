@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
-import { archiveSuite } from "./archive.testkit.js";
-import { SqliteArchive } from "./sqlite.js";
+import { DatabaseSync } from "node:sqlite";
+import { toHex } from "@postbox/protocol";
+import { afterAll, describe, expect, it } from "vitest";
+import { archiveSuite, envelope } from "./archive.testkit.js";
+import { pageSql, SqliteArchive } from "./sqlite.js";
+import type { StoredEnvelope } from "./types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "postbox-sqlite-"));
 let n = 0;
@@ -17,3 +20,130 @@ archiveSuite(
     return new SqliteArchive({ path: join(dir, `archive-${n}.sqlite`) });
   },
 );
+
+describe("SQLite archive internals", () => {
+  const T0 = 1_700_000_000_000n;
+
+  it("moves ids from ids_recent into ids in slices and finds every id through both", async () => {
+    const path = join(dir, `lsm-${++n}.sqlite`);
+    let archive = new SqliteArchive({ path, recentIds: 40 });
+    const all: StoredEnvelope[] = [];
+    for (let b = 0; b < 30; b++) {
+      const batch = Array.from({ length: 25 }, (_, i) =>
+        envelope(`/t/${i % 3}`, T0 + BigInt((b * 25 + i) * 60_000), `lsm ${b}/${i}`),
+      );
+      await archive.insert(batch);
+      all.push(...batch);
+      const count = (table: string) =>
+        Number((archive.database.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n);
+      // ids_recent stays at its share; ids takes the rest; nothing is lost or doubled.
+      expect(count("ids_recent")).toBe(Math.min(40, all.length));
+      expect(count("ids") + count("ids_recent")).toBe(all.length);
+    }
+    const ids = all.map((e) => e.id);
+    expect((await archive.presence(ids)).length).toBe(all.length);
+    // Retention removes ids from whichever table holds them.
+    expect(await archive.prune({ maxCount: 300 }, Number(T0), 1_000)).toBe(450);
+    archive = await reopened(archive, path);
+    const kept = all.slice(450);
+    expect((await archive.presence(ids)).map(toHex)).toEqual(kept.map((e) => toHex(e.id)));
+    for (const e of kept) expect(await archive.position(e.id)).toEqual({ timestamp: e.timestamp, id: e.id });
+    const rows = archive.database
+      .prepare("SELECT (SELECT COUNT(*) FROM ids) + (SELECT COUNT(*) FROM ids_recent) AS n")
+      .get() as { n: number };
+    expect(Number(rows.n)).toBe(300);
+    // An emptied hour leaves topic_epochs with the envelopes.
+    const epochs = archive.database.prepare("SELECT COUNT(*) AS n FROM topic_epochs").get() as { n: number };
+    const live = archive.database
+      .prepare("SELECT COUNT(*) AS n FROM (SELECT DISTINCT tid, ep FROM envelopes)")
+      .get() as { n: number };
+    expect(Number(epochs.n)).toBe(Number(live.n));
+    await archive.close();
+  });
+
+  it("never sorts or scans the whole archive for a page", async () => {
+    const archive = new SqliteArchive({ path: ":memory:" });
+    for (const forward of [true, false])
+      for (const cursor of [true, false])
+        for (const start of [true, false])
+          for (const end of [true, false]) {
+            const sql = pageSql({ forward, cursor, start, end });
+            const params = Array.from({ length: sql.split("?").length - 1 }, () => 1);
+            const plan = (
+              archive.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]
+            ).map((r) => r.detail);
+            expect(plan.join(" | ")).not.toMatch(/TEMP B-TREE|SCAN/);
+            expect(plan.join(" | ")).toMatch(
+              /SEARCH t USING PRIMARY KEY \(tid=\?.*SEARCH e USING INDEX envelopes_order \(ep=\? AND tid=\?/,
+            );
+          }
+    await archive.close();
+  });
+
+  it("upgrades a version 1 archive in place, reporting each step", async () => {
+    const path = join(dir, `v1-${++n}.sqlite`);
+    const v1 = new DatabaseSync(path);
+    v1.exec(`PRAGMA journal_mode = WAL;
+      CREATE TABLE topics (tid INTEGER PRIMARY KEY, topic TEXT NOT NULL UNIQUE);
+      CREATE TABLE envelopes (seq INTEGER PRIMARY KEY, tid INTEGER NOT NULL, ts INTEGER NOT NULL,
+        id BLOB NOT NULL, idh INTEGER NOT NULL, version INTEGER NOT NULL, payload BLOB NOT NULL,
+        size INTEGER NOT NULL, received_at INTEGER NOT NULL);
+      CREATE UNIQUE INDEX envelopes_order ON envelopes (tid, ts, id);
+      CREATE INDEX envelopes_idh ON envelopes (idh);
+      PRAGMA user_version = 1;`);
+    const old = Array.from({ length: 50 }, (_, i) =>
+      envelope(`/t/${i % 2}`, T0 + BigInt(i) * 1_800_000n, `old ${i}`),
+    );
+    v1.exec("INSERT INTO topics (tid, topic) VALUES (1, '/t/0'), (2, '/t/1')");
+    const put = v1.prepare(
+      "INSERT INTO envelopes (tid, ts, id, idh, version, payload, size, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    for (const e of old)
+      put.run(
+        e.contentTopic === "/t/0" ? 1 : 2,
+        e.timestamp,
+        e.id,
+        new DataView(e.id.buffer, e.id.byteOffset, 8).getBigInt64(0),
+        e.version,
+        e.payload,
+        e.payload.length,
+        e.receivedAt,
+      );
+    v1.close();
+
+    const steps: string[] = [];
+    const archive = new SqliteArchive({ path, onUpgrade: (step) => steps.push(step) });
+    expect(steps.length).toBe(6);
+    expect(steps[0]).toMatch(/^schema 1 → 2: /);
+    expect(
+      (archive.database.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+    ).toBe(2);
+    expect(await archive.stats()).toEqual({
+      envelopes: 50,
+      payloadBytes: old.reduce((n, e) => n + e.payload.length, 0),
+    });
+    // Old envelopes page in order, resolve as cursors, and still deduplicate.
+    const page = await archive.query({ topics: ["/t/0", "/t/1"], forward: false, limit: 100 });
+    expect(page.envelopes.map((e) => toHex(e.id))).toEqual([...old].reverse().map((e) => toHex(e.id)));
+    expect(await archive.position(old[7]!.id)).toEqual({ timestamp: old[7]!.timestamp, id: old[7]!.id });
+    expect(await archive.insert([old[3]!, envelope("/t/0", T0 + 99n, "new")])).toHaveLength(1);
+    await archive.close();
+    // A second open finds version 2 and has nothing to do.
+    const again = new SqliteArchive({ path, onUpgrade: (step) => steps.push(step) });
+    expect(steps.length).toBe(6);
+    await again.close();
+  });
+
+  it("refuses an archive from a newer schema with a clear error", async () => {
+    const path = join(dir, `v9-${++n}.sqlite`);
+    const future = new DatabaseSync(path);
+    future.exec("CREATE TABLE envelopes (seq INTEGER PRIMARY KEY); PRAGMA user_version = 9;");
+    future.close();
+    expect(() => new SqliteArchive({ path })).toThrow(/archive schema version 9 is not 2/);
+  });
+});
+
+async function reopened(archive: SqliteArchive, path: string): Promise<SqliteArchive> {
+  await archive.close();
+  return new SqliteArchive({ path, recentIds: 40 });
+}

@@ -8,7 +8,8 @@
 // - pagesPerSec: 100-envelope pages per second over libp2p on loopback, 16 concurrent readers,
 //   against the mailbox running as its own process (`postbox node start`);
 // - ingestPerSec: envelopes per second from gossipsub into that mailbox's archive;
-// - rssMb: that mailbox process's resident memory at the end.
+// - rssMb: that mailbox process's resident memory at the end, and rssAnonMb, the part that is not
+//   the archive file mapped into it.
 // Progress goes to stderr; the last line of stdout is one JSON object.
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -109,6 +110,7 @@ const remote = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
 const perTopic = Math.floor(N / TOPICS);
 // Cursors at random places: the id of an envelope in the middle of a topic's history.
 const cursorRows = new DatabaseSync(dbPath, { readOnly: true });
+cursorRows.exec("PRAGMA mmap_size = 2147418112"); // as the archive's own connection reads
 const tidOf = cursorRows.prepare("SELECT tid FROM topics WHERE topic = ?");
 const tid = (t: number) => (tidOf.get(topic(t)) as { tid: number }).tid;
 const pickCursor = cursorRows.prepare(
@@ -312,7 +314,11 @@ log(`${ingestPerSec} envelopes/s from gossipsub into the archive`);
 await publisher.stop();
 
 const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-const rssMb = Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+const rssMb = Math.round(kB("VmRSS") / 1024);
+// Of which the process's own memory; the rest is the archive file mapped into it (RssFile: pages
+// of the kernel's page cache, shared and reclaimable).
+const rssAnonMb = Math.round(kB("RssAnon") / 1024);
 await probe.stop();
 child.kill("SIGTERM");
 await new Promise((r) => child!.once("exit", r));
@@ -331,6 +337,7 @@ const result = {
   machineBusyPct,
   ingestPerSec,
   rssMb,
+  rssAnonMb,
   machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, SQLite ${process.versions.sqlite}`,
 };
 if (argv.includes("--json")) console.log(JSON.stringify(result));

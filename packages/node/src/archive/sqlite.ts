@@ -91,6 +91,8 @@ const UPGRADE_FROM_1: [string, string][] = [
 /** Page size of new archives: large rows append cheaply, and a page read stays small. */
 const PAGE_SIZE = 32_768;
 const MIN_KEY = -(2n ** 63n);
+/** SQLite's default ceiling for mmap_size (SQLITE_MAX_MMAP_SIZE); a larger value is clamped to it. */
+const MMAP_BYTES = 0x7fff0000;
 
 /** The first 8 bytes of an id as a signed 64-bit integer (the id-lookup key). */
 function idHead(id: Uint8Array): bigint {
@@ -175,6 +177,10 @@ export class SqliteArchive implements Archive {
       this.#db.exec(
         "PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000;",
       );
+      // Reads through a memory map of the file (up to SQLite's limit, just under 2 GiB): a page's
+      // 100 envelopes sit in as many table pages, and copying each out with a read() call cost
+      // more than the query itself (measured: page p50 1.7-2.1 ms without, 0.7 ms with).
+      this.#db.exec(`PRAGMA mmap_size = ${MMAP_BYTES};`);
       this.#migrate(options.onUpgrade);
       this.#insert = this.#db.prepare(
         "INSERT OR IGNORE INTO envelopes (tid, ts, id, idh, version, payload, size, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

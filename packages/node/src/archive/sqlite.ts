@@ -189,7 +189,7 @@ export class SqliteArchive implements Archive {
       this.#lastSeq.setReadBigInts(true);
       // After a batch: its ids into ids_recent (one statement over the batch's rows).
       this.#indexIds = this.#db.prepare(
-        "INSERT INTO ids_recent (idh, seq) SELECT idh, seq FROM envelopes WHERE seq > ?",
+        "INSERT OR IGNORE INTO ids_recent (idh, seq) SELECT idh, seq FROM envelopes WHERE seq > ?",
       );
       this.#indexEpoch = this.#db.prepare("INSERT OR IGNORE INTO topic_epochs (tid, ep) VALUES (?, ?)");
       this.#lookup = this.#db.prepare(

@@ -7,11 +7,12 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ChannelManager, PostboxClient } from "@postbox/client";
-import { paymentChannelsAbi } from "@postbox/contracts";
+import { join, resolve } from "node:path";
 import { type Address, formatEther, parseEther } from "viem";
-import { ROOT, startDevnet } from "./lib/devnet.ts";
+
+// The workspace packages (and the devnet library, which uses them) are imported after the build
+// below: on a fresh clone their dist/ folders do not exist until then.
+const ROOT = resolve(import.meta.dirname, "..");
 
 const say = (line: string) => console.log(line);
 const step = (who: string, line: string) => console.log(`  ${who.padEnd(6)} ${line}`);
@@ -26,6 +27,9 @@ if (process.argv.includes("--no-build") === false) {
   });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
+const { ChannelManager, PostboxClient } = await import("@postbox/client");
+const { paymentChannelsAbi } = await import("@postbox/contracts");
+const { startDevnet } = await import("./lib/devnet.ts");
 const dir = mkdtempSync(join(tmpdir(), "postbox-demo-"));
 const port = 41_000 + Math.floor(Math.random() * 2_000);
 // The mailboxes redeem whatever is settled every second (not after 1 SNT, every minute), so the

@@ -8,11 +8,15 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { mailboxRegistryAbi, networkParameters } from "@postbox/contracts";
+import { join, resolve } from "node:path";
 import { formatEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { DEV_KEYS, type Devnet, ROOT, startDevnet } from "./lib/devnet.ts";
+import type { Devnet } from "./lib/devnet.ts";
+
+// The workspace packages (and the devnet library, which uses them) are imported after the build
+// below: on a fresh clone their dist/ folders do not exist until then, and a static import would
+// fail before this file's first line runs.
+const ROOT = resolve(import.meta.dirname, "..");
 
 const args = process.argv.slice(2);
 const dataDir = process.env.POSTBOX_DEVNET_DIR ?? join(ROOT, ".postbox", "devnet");
@@ -31,6 +35,8 @@ if (args.includes("--reset") && existsSync(dataDir)) {
 
 const build = spawnSync("node", ["scripts/build.ts"], { stdio: "inherit", cwd: ROOT });
 if (build.status !== 0) process.exit(build.status ?? 1);
+const { mailboxRegistryAbi, networkParameters } = await import("@postbox/contracts");
+const { DEV_KEYS, startDevnet } = await import("./lib/devnet.ts");
 
 let devnet: Devnet | undefined;
 let stopping = false;

@@ -24,7 +24,9 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createClientHost, fetchInfo, queryStore } from "@postbox/client";
 import {
   createMetrics,
+  EPOCH_MS,
   FreeMeter,
+  ID_LOOKUP_SQL,
   MailboxStore,
   pageSql,
   SqliteArchive,
@@ -144,10 +146,7 @@ for (let s = 0; s < samples + 20; s++) {
 }
 // The archive's own page statement and cursor lookup, with nothing around them.
 const raw = cursorRows.prepare(pageSql({ forward: true, cursor: true, start: false, end: false }));
-const posStmt = cursorRows.prepare(
-  `SELECT e.ts AS ts FROM ids_recent r JOIN envelopes e ON e.seq = r.seq WHERE r.idh = ?1
-   UNION ALL SELECT e.ts AS ts FROM ids m JOIN envelopes e ON e.seq = m.seq WHERE m.idh = ?1`,
-);
+const posStmt = cursorRows.prepare(ID_LOOKUP_SQL);
 const rawMs: number[] = [];
 for (let s = 0; s < samples; s++) {
   const t = s % TOPICS;
@@ -158,7 +157,7 @@ for (let s = 0; s < samples; s++) {
   const { ts } = posStmt.get(new DataView(cursor.buffer, cursor.byteOffset, 8).getBigInt64(0)) as {
     ts: number;
   };
-  const rows = raw.all(tid(t), BigInt(ts) / 3_600_000n, ts, cursor, 101);
+  const rows = raw.all(tid(t), BigInt(ts) / EPOCH_MS, ts, cursor, 101);
   rawMs.push(performance.now() - started);
   if (rows.length !== 101) throw new Error("raw page short");
 }

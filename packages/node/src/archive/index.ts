@@ -3,7 +3,14 @@ import { SqliteArchive } from "./sqlite.js";
 import type { Archive } from "./types.js";
 
 export { PostgresArchive, type PostgresArchiveOptions } from "./postgres.js";
-export { type PageShape, pageSql, SqliteArchive, type SqliteArchiveOptions } from "./sqlite.js";
+export {
+  EPOCH_MS,
+  ID_LOOKUP_SQL,
+  type PageShape,
+  pageSql,
+  SqliteArchive,
+  type SqliteArchiveOptions,
+} from "./sqlite.js";
 export type * from "./types.js";
 
 /**

@@ -36,7 +36,7 @@ import type {
  */
 const SCHEMA_VERSION = 2;
 /** The width of an epoch, in ms. Fixed in the schema: the `ep` column computes it. */
-const EPOCH_MS = 3_600_000n;
+export const EPOCH_MS = 3_600_000n;
 const TABLES = `
 CREATE TABLE IF NOT EXISTS topics (
   tid INTEGER PRIMARY KEY,
@@ -99,6 +99,14 @@ function idHead(id: Uint8Array): bigint {
   return new DataView(id.buffer, id.byteOffset, 8).getBigInt64(0);
 }
 
+/**
+ * An envelope's (ts, id) by the first 8 bytes of its id (bound once as ?1), through both id
+ * tables; the caller confirms the full id.
+ */
+export const ID_LOOKUP_SQL = `SELECT e.ts AS ts, e.id AS id FROM ids_recent r JOIN envelopes e ON e.seq = r.seq WHERE r.idh = ?1
+  UNION ALL
+  SELECT e.ts AS ts, e.id AS id FROM ids m JOIN envelopes e ON e.seq = m.seq WHERE m.idh = ?1`;
+
 /** A key of the id tables. */
 type IdKey = { idh: bigint; seq: bigint };
 
@@ -150,6 +158,8 @@ export class SqliteArchive implements Archive {
   readonly #tids = new Map<string, number>();
   readonly #topics = new Map<number, string>();
   readonly #recentIds: number | undefined;
+  readonly #oldest: StatementSync;
+  readonly #vacated: StatementSync;
   readonly #ids: {
     nth: StatementSync;
     last: StatementSync;
@@ -192,10 +202,15 @@ export class SqliteArchive implements Archive {
         "INSERT OR IGNORE INTO ids_recent (idh, seq) SELECT idh, seq FROM envelopes WHERE seq > ?",
       );
       this.#indexEpoch = this.#db.prepare("INSERT OR IGNORE INTO topic_epochs (tid, ep) VALUES (?, ?)");
-      this.#lookup = this.#db.prepare(
-        `SELECT e.ts AS ts, e.id AS id FROM ids_recent r JOIN envelopes e ON e.seq = r.seq WHERE r.idh = ?1
-         UNION ALL
-         SELECT e.ts AS ts, e.id AS id FROM ids m JOIN envelopes e ON e.seq = m.seq WHERE m.idh = ?1`,
+      this.#lookup = this.#db.prepare(ID_LOOKUP_SQL);
+      // Retention: the oldest rows in insertion order (a range scan of the rowid, the cheapest
+      // there is), and a (topic, epoch) pair that goes when its last envelope does.
+      this.#oldest = this.#db.prepare(
+        "SELECT seq, ts, size, idh, tid, ep FROM envelopes ORDER BY seq LIMIT ?",
+      );
+      this.#oldest.setReadBigInts(true);
+      this.#vacated = this.#db.prepare(
+        "DELETE FROM topic_epochs WHERE tid = ?1 AND ep = ?2 AND NOT EXISTS (SELECT 1 FROM envelopes WHERE ep = ?2 AND tid = ?1)",
       );
       const range = "(idh, seq) > (?, ?) AND (idh, seq) <= (?, ?)";
       this.#ids = {
@@ -324,12 +339,7 @@ export class SqliteArchive implements Archive {
     let recent = this.#recent;
     try {
       this.#db.exec("BEGIN IMMEDIATE");
-      // Oldest first in insertion order: a range scan of the rowid, the cheapest there is.
-      const select = this.#db.prepare(
-        "SELECT seq, ts, size, idh, tid, ep FROM envelopes ORDER BY seq LIMIT ?",
-      );
-      select.setReadBigInts(true);
-      const candidates = select.all(batch) as {
+      const candidates = this.#oldest.all(batch) as {
         seq: bigint;
         ts: bigint;
         size: bigint;
@@ -358,14 +368,8 @@ export class SqliteArchive implements Archive {
           if (Number(inRecent.run(d.idh, d.seq).changes) === 1) recent -= 1;
           else inIds.run(d.idh, d.seq);
         }
-        // A (topic, epoch) pair goes when its last envelope does.
-        const vacated = this.#db.prepare(
-          "DELETE FROM topic_epochs WHERE tid = ?1 AND ep = ?2 AND NOT EXISTS (SELECT 1 FROM envelopes WHERE ep = ?2 AND tid = ?1)",
-        );
-        for (const pair of new Set(doomed.map((d) => `${d.tid},${d.ep}`))) {
-          const [tid, ep] = pair.split(",").map(BigInt) as [bigint, bigint];
-          vacated.run(tid, ep);
-        }
+        const pairs = new Map(doomed.map((d) => [`${d.tid},${d.ep}`, d]));
+        for (const d of pairs.values()) this.#vacated.run(d.tid, d.ep);
       }
       this.#db.exec("COMMIT");
       this.#bytes = bytes;
@@ -378,7 +382,7 @@ export class SqliteArchive implements Archive {
     }
   }
 
-  /** The connection, for stores that must commit in the same database (the payment ledger). */
+  /** The connection: the ledger imports its accounts from it once (from an earlier version); tests inspect it. */
   get database(): DatabaseSync {
     this.#checkOpen();
     return this.#db;

@@ -2,7 +2,8 @@
  * @packageDocumentation
  * The TypeScript face of the Postbox contracts: ABIs typed `as const` (generated from the Hardhat
  * artifacts by `scripts/generate-abis.ts`), known addresses per chain id, the parameters each
- * network uses, and a viem deploy helper used by the devnet, the tests and the gas report.
+ * network uses, and a viem deploy helper used by the devnet, the tests and the gas report,
+ * and a reader of the registry's entries.
  */
 
 export { addressesFor, knownDeployments, type PostboxAddresses } from "./addresses.js";
@@ -16,6 +17,7 @@ export {
   sntBytecode,
 } from "./generated/artifacts.js";
 export { type NetworkParameters, networkParameters } from "./parameters.js";
+export { type RegistryMailbox, readMailboxes } from "./registry.js";
 
 /** The registry's `Status` enum, in declaration order. */
 export const MailboxStatus = { None: 0, Active: 1, Exiting: 2, Jailed: 3 } as const;

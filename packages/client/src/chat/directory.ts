@@ -1,4 +1,4 @@
-import { mailboxRegistryAbi } from "@postbox/contracts";
+import { MailboxStatus, mailboxRegistryAbi, readMailboxes } from "@postbox/contracts";
 import {
   combineScore,
   DEFAULT_SCORE_WEIGHTS,
@@ -71,8 +71,6 @@ export interface MailboxDirectoryInit {
   /** Re-read the registry and the prober at most this often (default 30 s). */
   refreshMs?: number | undefined;
 }
-
-const ACTIVE = 1;
 
 /**
  * Finds mailboxes (the registry, plus any configured ones), scores them with the prober's figures
@@ -232,29 +230,21 @@ export class MailboxDirectory {
     const chain = this.#init.chain;
     if (!chain) return [];
     const { publicClient, registry } = chain;
-    const [count, block] = await Promise.all([
-      publicClient.readContract({ address: registry, abi: mailboxRegistryAbi, functionName: "mailboxCount" }),
+    const [entries, block] = await Promise.all([
+      readMailboxes(publicClient, registry),
       publicClient.getBlock(),
     ]);
     const out: MailboxCandidate[] = [];
-    for (let offset = 0n; offset < count; offset += 100n) {
-      const page = await publicClient.readContract({
-        address: registry,
-        abi: mailboxRegistryAbi,
-        functionName: "getMailboxes",
-        args: [offset, 100n],
-      });
-      for (const m of page) {
-        if (m.status !== ACTIVE) continue;
-        const { price, pending } = effectivePrice(m, block.timestamp);
-        const c = blankCandidate(m.operator.toLowerCase(), m.operator, m.peerId, [...m.multiaddrs]);
-        c.stake = m.stake;
-        c.price = price;
-        c.paid = price.pricePerQuery > 0n || price.pricePerMessage > 0n;
-        c.registeredAt = m.registeredAt;
-        c.pendingPrice = pending && { ...pending, effectiveAt: BigInt(pending.effectiveAt) };
-        out.push(c);
-      }
+    for (const m of entries) {
+      if (m.status !== MailboxStatus.Active) continue;
+      const { price, pending } = effectivePrice(m, block.timestamp);
+      const c = blankCandidate(m.operator.toLowerCase(), m.operator, m.peerId, [...m.multiaddrs]);
+      c.stake = m.stake;
+      c.price = price;
+      c.paid = price.pricePerQuery > 0n || price.pricePerMessage > 0n;
+      c.registeredAt = m.registeredAt;
+      c.pendingPrice = pending && { ...pending, effectiveAt: BigInt(pending.effectiveAt) };
+      out.push(c);
     }
     return out;
   }

@@ -77,7 +77,7 @@ export interface RunningMailbox {
   process: ChildProcess;
   /** Stops it (SIGTERM, or SIGKILL) and waits. */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again with the same data folder and ports. */
+  /** Starts it again with the same data folder and ports; resolves once it is back in the gossip mesh. */
   restart(): Promise<void>;
 }
 
@@ -130,6 +130,14 @@ function devWallet(rpc: string, i: number) {
     chain: hardhat,
     transport: http(rpc),
     account: privateKeyToAccount(DEV_KEYS[i]!),
+  });
+}
+
+/** Resolves once a mailbox's /health reports a peer in its gossipsub mesh. */
+function inMesh(m: RunningMailbox): Promise<void> {
+  return waitFor(`mailbox ${m.spec.name} in the gossip mesh`, async () => {
+    const res = await fetch(`${m.http}/health`, { dispatcher: new Agent({ pipelining: 0 }) });
+    return res.ok && (((await res.json()) as { meshPeers?: number }).meshPeers ?? 0) > 0;
   });
 }
 
@@ -334,10 +342,14 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         stop: (signal) => stopChild(running.process, signal),
         restart: async () => {
           running.process = await launch();
+          if (started.length > 1) await inMesh(running);
         },
       };
       started.push(running);
     }
+    // Gossip reaches a mailbox only through its mesh: wait until every mailbox is in it, so what
+    // is published next reaches them all.
+    if (started.length > 1) await Promise.all(started.map(inMesh));
     let proberUrl: string | undefined;
     if (options.prober) {
       const p = options.prober;

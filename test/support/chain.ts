@@ -48,7 +48,14 @@ export async function postboxChain(viem: Viem) {
       }),
     );
   }
-  const register = async (wallet: (typeof wallets)[0]) =>
+  /** Registers `wallet` as a mailbox operator (stake 1,000 SNT, PRICE), at `endpoint`. */
+  const register = async (
+    wallet: (typeof wallets)[0],
+    endpoint: { peerId: string; multiaddrs: string[] } = {
+      peerId: "12D3KooWTest",
+      multiaddrs: ["/ip4/127.0.0.1/tcp/1"],
+    },
+  ) =>
     send(
       wallet,
       addresses.snt,
@@ -62,8 +69,8 @@ export async function postboxChain(viem: Viem) {
             abi: mailboxRegistryAbi,
             functionName: "register",
             args: [
-              "12D3KooWTest",
-              ["/ip4/127.0.0.1/tcp/1"],
+              endpoint.peerId,
+              endpoint.multiaddrs,
               "",
               0n,
               PRICE.pricePerQuery,

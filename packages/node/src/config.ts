@@ -78,6 +78,16 @@ export const NodeConfigSchema = z
     announce: z.array(addr).default([]),
     /** Peers to connect to at start (other mailboxes, relays). */
     bootstrap: z.array(addr).default([]),
+    peering: z
+      .object({
+        /**
+         * With a chain: how many other registered mailboxes to keep connected (besides the
+         * bootstrap peers), so gossip reaches this mailbox; 0 keeps only the bootstrap peers.
+         */
+        registryPeers: z.number().int().min(0).max(64).default(8),
+      })
+      .strict()
+      .default({}),
     /** `sqlite` (a file in the data folder), `sqlite:PATH`, or a postgres:// URL. */
     db: z
       .string()

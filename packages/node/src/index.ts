@@ -32,6 +32,7 @@ export {
 } from "./payments/ledger.js";
 export { Redeemer, type RedeemerInit } from "./payments/redeemer.js";
 export { VoucherVerifier } from "./payments/voucher-verifier.js";
+export { Peering, type PeeringOptions, type PeeringTarget, registryMailboxes } from "./peering.js";
 export { RetentionTask } from "./retention.js";
 export { MailboxInfo, mailboxInfo } from "./services/info/index.js";
 export { mailboxPush } from "./services/push/index.js";

@@ -12,6 +12,7 @@ export interface Metrics {
   archiveBytes: Gauge;
   retentionDeleted: Counter;
   peers: Gauge;
+  meshPeers: Gauge;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -69,6 +70,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     peers: new Gauge({
       name: "postbox_connected_peers",
       help: "Connected libp2p peers",
+      registers: [registry],
+    }),
+    meshPeers: new Gauge({
+      name: "postbox_gossip_mesh_peers",
+      help: "Peers in the gossipsub mesh of the archived topics (0 with other mailboxes up: gossip does not reach this one)",
       registers: [registry],
     }),
   };

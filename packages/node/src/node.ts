@@ -8,7 +8,6 @@ import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { RateLimiter } from "@libp2p/utils";
 import { webSockets } from "@libp2p/websockets";
-import { multiaddr } from "@multiformats/multiaddr";
 import {
   bigintToBytes,
   Envelope,
@@ -48,6 +47,7 @@ import { ChainReader } from "./payments/chain.js";
 import { ChannelMeter } from "./payments/channel-meter.js";
 import { type Ledger, PostgresLedger, SqliteLedger, type SqliteLedgerOptions } from "./payments/ledger.js";
 import { Redeemer } from "./payments/redeemer.js";
+import { Peering, registryMailboxes } from "./peering.js";
 import { RetentionTask } from "./retention.js";
 import { mailboxInfo } from "./services/info/index.js";
 import { mailboxPush } from "./services/push/index.js";
@@ -103,7 +103,7 @@ export class MailboxNode {
   /** Paid mode's chain reader, ledger and redeemer (absent without a chain). */
   readonly payments: Payments | undefined;
   readonly #retention: RetentionTask;
-  #bootstrapTimer: NodeJS.Timeout | undefined;
+  #peering: Peering | undefined;
   #http: Awaited<ReturnType<typeof startHttp>> | undefined;
   #startedAt = 0;
   #unwatchPrice: (() => void) | undefined;
@@ -340,6 +340,7 @@ export class MailboxNode {
     const peers = () => this.metrics.peers.set(this.libp2p.getConnections().length);
     this.libp2p.addEventListener("connection:open", peers);
     this.libp2p.addEventListener("connection:close", peers);
+    pubsub.addEventListener("gossipsub:heartbeat", () => this.metrics.meshPeers.set(this.meshPeers()));
     if (this.config.http.port !== undefined) {
       this.#http = await startHttp({
         host: this.config.http.host,
@@ -349,23 +350,22 @@ export class MailboxNode {
       });
     }
     await this.#refreshArchiveGauges();
-    // Bootstrap peers are kept connected: a peer that restarts is dialled again, so the archive
-    // network never stays partitioned (gossip would otherwise stop reaching this mailbox).
-    const dialBootstrap = (warn: boolean) => {
-      for (const addr of this.config.bootstrap) {
-        const ma = multiaddr(addr);
-        const peer = ma.getComponents().find((c) => c.name === "p2p")?.value;
-        if (peer && this.libp2p.getConnections().some((c) => c.remotePeer.toString() === peer)) continue;
-        this.libp2p.dial(ma).catch((err) => {
-          if (warn) this.log.warn({ err, addr }, "bootstrap dial failed");
-        });
-      }
-    };
-    dialBootstrap(true);
-    if (this.config.bootstrap.length > 0) {
-      this.#bootstrapTimer = setInterval(() => dialBootstrap(false), 5_000);
-      this.#bootstrapTimer.unref();
-    }
+    // Bootstrap peers and, with a chain, other registered mailboxes are kept connected: a peer
+    // that restarts is dialled again, so the archive network never stays partitioned (gossip would
+    // otherwise stop reaching this mailbox).
+    const chain = this.payments?.chain;
+    this.#peering = new Peering({
+      libp2p: this.libp2p,
+      log: this.log.child({ component: "peering" }),
+      bootstrap: this.config.bootstrap,
+      maxRegistryPeers: this.config.peering.registryPeers,
+      ...(chain && this.config.peering.registryPeers > 0
+        ? {
+            registry: () => registryMailboxes(chain.client, chain.settings.registry, chain.settings.operator),
+          }
+        : {}),
+    });
+    this.#peering.start();
     this.log.info(
       {
         peerId: this.peerId,
@@ -376,6 +376,18 @@ export class MailboxNode {
       },
       "mailbox started",
     );
+  }
+
+  /**
+   * Peers in this mailbox's gossipsub mesh, summed over its topics (distinct peers). Zero while
+   * other mailboxes exist means gossip does not reach this one: it archives only what is pushed.
+   */
+  meshPeers(): number {
+    // The implementation has it; the exported GossipSub interface does not declare it.
+    const pubsub = this.libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] };
+    const peers = new Set<string>();
+    for (const topic of this.config.pubsubTopics) for (const p of pubsub.getMeshPeers(topic)) peers.add(p);
+    return peers.size;
   }
 
   /** The HTTP base URL of /metrics and /health, once started. */
@@ -390,7 +402,7 @@ export class MailboxNode {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.log.info("stopping");
-      clearInterval(this.#bootstrapTimer);
+      this.#peering?.stop();
       await this.libp2p.stop();
       await this.ingestor.close();
       this.#unwatchPrice?.();
@@ -469,6 +481,7 @@ export class MailboxNode {
       envelopes: stats.envelopes,
       payloadBytes: stats.payloadBytes,
       peers: this.libp2p.getConnections().length,
+      meshPeers: this.meshPeers(),
       db: this.archive.kind,
       mode: this.meter.mode,
     };

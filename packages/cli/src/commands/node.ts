@@ -22,7 +22,8 @@ Options:
   --listen MULTIADDR     a libp2p listen address; repeat for several
                          (default /ip4/0.0.0.0/tcp/60001 and /ip4/0.0.0.0/tcp/60002/ws; env POSTBOX_LISTEN, comma-separated)
   --announce MULTIADDR   an address to announce instead (public address behind NAT); repeatable
-  --bootstrap MULTIADDR  a peer to connect to at start (another mailbox); repeatable (env POSTBOX_BOOTSTRAP)
+  --bootstrap MULTIADDR  a peer to keep connected (another mailbox), dialled again when it drops;
+                         repeatable (env POSTBOX_BOOTSTRAP)
   --db sqlite|sqlite:PATH|postgres://USER:PASS@HOST:PORT/DB
                          the archive: SQLite in the data folder (default), another SQLite file, or
                          PostgreSQL (env POSTBOX_DB)

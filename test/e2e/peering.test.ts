@@ -3,7 +3,6 @@
 // in the registry (real libp2p on loopback, the real contracts on Hardhat's in-process chain).
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClientHost, pushEnvelope } from "@postbox/client";
@@ -13,6 +12,7 @@ import { network } from "hardhat";
 import { pino } from "pino";
 import type { Hex } from "viem";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePortBlock } from "../../scripts/lib/ports.ts";
 import { postboxChain } from "../support/chain.js";
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
@@ -21,15 +21,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** A TCP port free right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 function roomEnvelope(text: string): IdentifiedEnvelope {
@@ -68,7 +59,7 @@ describe("peering between mailboxes", () => {
     a.libp2p.getConnections().some((c) => c.remotePeer.equals(b.libp2p.peerId));
 
   it("a bootstrap peer that restarts is dialled again and gossip reaches both archives", async () => {
-    const port = await freePort();
+    const port = await freePortBlock(26_000, 1);
     let a = await mailbox("a", { listen: [`/ip4/127.0.0.1/tcp/${port}`] });
     const b = await mailbox("b", { bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${a.peerId}`] });
     await until("the mesh", () => a.meshPeers() > 0 && b.meshPeers() > 0);

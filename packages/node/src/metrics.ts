@@ -15,7 +15,13 @@ export interface Metrics {
   meshPeers: Gauge;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export function createMetrics(
+  options: {
+    defaultMetrics?: boolean;
+    /** Read at each scrape: peers in the gossipsub mesh of the archived topics. */
+    meshPeers?: () => number;
+  } = {},
+): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true)
     collectDefaultMetrics({ register: registry, prefix: "postbox_process_" });
@@ -76,6 +82,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: "postbox_gossip_mesh_peers",
       help: "Peers in the gossipsub mesh of the archived topics (0 with other mailboxes up: gossip does not reach this one)",
       registers: [registry],
+      collect() {
+        if (options.meshPeers) this.set(options.meshPeers());
+      },
     }),
   };
 }

@@ -144,7 +144,10 @@ export class MailboxNode {
         base: { service: "postbox-node" },
         serializers: { err: serializeError },
       });
-    const metrics = createMetrics();
+    let node: MailboxNode | undefined;
+    const metrics = createMetrics({
+      meshPeers: () => (node?.libp2p.status === "started" ? node.meshPeers() : 0),
+    });
     const { key: peerKey, created } = await loadOrCreatePeerKey(config.dataDir);
     const archive = await openArchive(config.db, join(config.dataDir, "archive.sqlite"), (step, ms) =>
       log.info({ component: "archive", ms: Math.round(ms) }, step),
@@ -221,7 +224,6 @@ export class MailboxNode {
       points: Math.max(config.rateLimit.queriesPerSecond, config.rateLimit.pushesPerSecond),
       duration: 1,
     });
-    let node: MailboxNode | undefined;
     const libp2p = await createLibp2p({
       privateKey: peerKey,
       addresses: {
@@ -340,7 +342,6 @@ export class MailboxNode {
     const peers = () => this.metrics.peers.set(this.libp2p.getConnections().length);
     this.libp2p.addEventListener("connection:open", peers);
     this.libp2p.addEventListener("connection:close", peers);
-    pubsub.addEventListener("gossipsub:heartbeat", () => this.metrics.meshPeers.set(this.meshPeers()));
     if (this.config.http.port !== undefined) {
       this.#http = await startHttp({
         host: this.config.http.host,

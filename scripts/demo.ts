@@ -30,8 +30,9 @@ if (process.argv.includes("--no-build") === false) {
 const { ChannelManager, PostboxClient } = await import("@postbox/client");
 const { paymentChannelsAbi } = await import("@postbox/contracts");
 const { startDevnet } = await import("./lib/devnet.ts");
+const { freePortBlock } = await import("./lib/ports.ts");
 const dir = mkdtempSync(join(tmpdir(), "postbox-demo-"));
-const port = 41_000 + Math.floor(Math.random() * 2_000);
+const port = await freePortBlock(22_000);
 // The mailboxes redeem whatever is settled every second (not after 1 SNT, every minute), so the
 // demo can watch each payment land on-chain.
 const config = join(dir, "mailbox.json");

@@ -12,6 +12,7 @@ import { ChannelManager, PostboxClient } from "@postbox/client";
 import { parseEther } from "viem";
 import { busyShare, machineTicks } from "../lib/cpu.ts";
 import { startDevnet } from "../lib/devnet.ts";
+import { freePortBlock } from "../lib/ports.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -21,7 +22,7 @@ if (!Number.isInteger(N) || N < 2 || N % 2) throw new Error("--messages takes an
 const progress = (s: string) => process.stderr.write(`bench client: ${s}\n`);
 
 const dir = mkdtempSync(join(tmpdir(), "postbox-bench-client-"));
-const port = 31_000 + Math.floor(Math.random() * 2_000);
+const port = await freePortBlock(24_000);
 const net = await startDevnet({
   dataDir: join(dir, "net"),
   basePort: port,

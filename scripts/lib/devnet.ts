@@ -141,13 +141,17 @@ function inMesh(m: RunningMailbox): Promise<void> {
   });
 }
 
+/** A failure that waiting longer cannot mend (a child exited): {@link waitFor} rethrows it at once. */
+class Fatal extends Error {}
+
 async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
       if (await check()) return;
-    } catch {
-      // not yet
+    } catch (err) {
+      if (err instanceof Fatal) throw err;
+      // not yet (a connection refused, a half-started server)
     }
     if (Date.now() > until) throw new Error(`${what} did not come up within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 100));
@@ -212,7 +216,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc), pollingInterval: 100 });
     await waitFor(`the chain on ${rpcPort}`, async () => {
       if (chain.exitCode !== null)
-        throw new Error(`the chain exited (${chain.exitCode}); is port ${rpcPort} in use?`);
+        throw new Fatal(`the chain exited (${chain.exitCode}); is port ${rpcPort} in use?`);
       await publicClient.getChainId();
       return true;
     });
@@ -286,7 +290,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           }),
         );
         await waitFor(`mailbox ${spec.name}`, async () => {
-          if (child.exitCode !== null) throw new Error(`mailbox ${spec.name} exited (${child.exitCode})`);
+          if (child.exitCode !== null)
+            throw new Fatal(
+              `mailbox ${spec.name} exited (${child.exitCode}); are ports ${listen.join(", ")}, ${httpPort} free?`,
+            );
           const res = await fetch(`http://127.0.0.1:${httpPort}/health`, {
             dispatcher: new Agent({ pipelining: 0 }),
           });
@@ -380,7 +387,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         ),
       );
       await waitFor("the prober", async () => {
-        if (child.exitCode !== null) throw new Error(`the prober exited (${child.exitCode})`);
+        if (child.exitCode !== null) throw new Fatal(`the prober exited (${child.exitCode})`);
         return (await fetch(`${proberUrl}/health`, { dispatcher: new Agent({ pipelining: 0 }) })).ok;
       });
       log(`prober on ${proberUrl}`);

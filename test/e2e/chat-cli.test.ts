@@ -11,6 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { roomTopic } from "@postbox/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
+import { freePortBlock } from "../../scripts/lib/ports.ts";
 
 interface Line {
   id: string;
@@ -25,7 +26,7 @@ const ROOM_MESSAGES = 10_000;
 
 describe("chat through the CLI: stories A and B, groups, failover, omissions", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-chat-"));
-  const port = 20_000 + Math.floor(Math.random() * 5_000);
+  let port: number;
   let net: Devnet;
 
   const env = (user: string, key: number) => ({
@@ -70,6 +71,7 @@ describe("chat through the CLI: stories A and B, groups, failover, omissions", (
     );
 
   beforeAll(async () => {
+    port = await freePortBlock(16_000);
     net = await startDevnet({
       dataDir: join(dir, "net"),
       basePort: port,

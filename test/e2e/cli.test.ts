@@ -8,6 +8,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createClientHost, pushEnvelope, queryStore } from "@postbox/client";
 import { createEnvelope, StatusCode, toHex } from "@postbox/protocol";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePortBlock } from "../../scripts/lib/ports.ts";
 
 const BIN = join(import.meta.dirname, "..", "..", "packages", "cli", "bin", "postbox.js");
 
@@ -98,7 +99,7 @@ describe("postbox CLI", () => {
 
   it("an acknowledged envelope survives SIGKILL; SIGTERM stops cleanly", async () => {
     const dataDir = join(dir, "crash");
-    const port = 40_000 + Math.floor(Math.random() * 10_000);
+    const port = await freePortBlock(12_000, 1);
     let { child, peerId } = await startNode(dataDir, port);
     const addr = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`);
     const host = await createClientHost();

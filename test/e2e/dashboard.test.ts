@@ -11,6 +11,10 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Devnet, ROOT, startDevnet } from "../../scripts/lib/devnet.ts";
+import { freePortBlock } from "../../scripts/lib/ports.ts";
+
+// The devnet from PORT, the prober on PORT + 200, the dashboard on PORT + 300.
+const PORT = await freePortBlock(20_000);
 
 const CHROMIUM = process.env.POSTBOX_CHROMIUM ?? "/usr/bin/chromium";
 const SHOTS = join(ROOT, "test-results", "dashboard");
@@ -19,7 +23,7 @@ const NEXT = join(ROOT, "node_modules", ".bin", "next");
 
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real browser", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-dashboard-"));
-  const port = 33_000 + Math.floor(Math.random() * 3_000);
+  const port = PORT;
   const webPort = port + 300;
   const dist = ".next-test"; // one name, so Next does not add an include to tsconfig.json per run
   let net: Devnet;

@@ -12,6 +12,10 @@ import { createPublicClient, createWalletClient, encodeFunctionData, http, parse
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePortBlock } from "../../scripts/lib/ports.ts";
+
+// The chain on PORT, the mailbox on PORT + 1.
+const PORT = await freePortBlock(10_000, 2);
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
@@ -21,7 +25,7 @@ const PAYER = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365
 
 describe("operator CLI against a JSON-RPC chain", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-operator-"));
-  const port = 18_545 + Math.floor(Math.random() * 1_000);
+  const port = PORT;
   const rpc = `http://127.0.0.1:${port}`;
   let chain: ChildProcess;
   let registry = "";
@@ -114,7 +118,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
       "--data-dir",
       dataDir,
       "--multiaddr",
-      "/ip4/127.0.0.1/tcp/61501",
+      `/ip4/127.0.0.1/tcp/${port + 1}`,
       "--stake",
       "1500",
       "--price-per-query",
@@ -153,7 +157,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
         "--data-dir",
         dataDir,
         "--listen",
-        "/ip4/127.0.0.1/tcp/61501",
+        `/ip4/127.0.0.1/tcp/${port + 1}`,
         "--http-port",
         "0",
         "--rpc-url",
@@ -180,7 +184,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
         node.on("exit", (code) => reject(new Error(`node exited ${code}: ${buf}`)));
       });
       const info = JSON.parse(
-        run(["node", "info", `/ip4/127.0.0.1/tcp/61501/p2p/${peerId}`, "--json"]).stdout,
+        run(["node", "info", `/ip4/127.0.0.1/tcp/${port + 1}/p2p/${peerId}`, "--json"]).stdout,
       ) as Record<string, unknown>;
       expect(info.mode).toBe("paid");
       expect(info.pricePerQuery).toBe(parseEther("0.02").toString());

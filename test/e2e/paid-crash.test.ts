@@ -20,6 +20,7 @@ import { createPublicClient, createWalletClient, encodeFunctionData, type Hex, h
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePortBlock } from "../../scripts/lib/ports.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
@@ -100,7 +101,7 @@ describe("paid mailbox crash", () => {
     );
     const keyFile = join(dir, "operator.key");
     writeFileSync(keyFile, KEYS[1], { mode: 0o600 });
-    const port = 41_000 + Math.floor(Math.random() * 5_000);
+    const port = await freePortBlock(14_000, 1);
     const start = () =>
       new Promise<{ child: ChildProcess; peerId: string }>((resolve, reject) => {
         const child = spawn(

@@ -13,6 +13,10 @@ import { verifyMessage } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
+import { freePortBlock } from "../../scripts/lib/ports.ts";
+
+// The devnet from PORT, the prober on PORT + 200.
+const PORT = await freePortBlock(18_000);
 
 interface Figures {
   address: string;
@@ -28,7 +32,7 @@ interface Figures {
 
 describe("prober: uptime, latency, canaries and scores of real mailboxes", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-prober-"));
-  const port = 25_000 + Math.floor(Math.random() * 4_000);
+  const port = PORT;
   const proberPort = port + 200;
   const proberKey = DEV_KEYS[7];
   let net: Devnet;

@@ -1,22 +1,51 @@
+import { createRequire } from "node:module";
 import { fromHex, type Voucher, type VoucherDomain, voucherDigester } from "@postbox/protocol";
 import * as secp from "tiny-secp256k1";
 import type { Hex } from "viem";
 
+/** libsecp256k1 as a native addon: the `secp256k1` package's prebuilt N-API binding. */
+interface NativeSecp256k1 {
+  ecdsaSign(digest: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
+}
+
+/** The native binding, or undefined where it does not load (then the WebAssembly build signs). */
+const NATIVE: NativeSecp256k1 | undefined = (() => {
+  try {
+    return createRequire(import.meta.url)("secp256k1/bindings.js") as NativeSecp256k1;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Whether vouchers are signed by the native libsecp256k1 (else by its WebAssembly build). */
+export const nativeSigning = NATIVE !== undefined;
+
 /**
  * Signs vouchers for one key and one channels contract on the client's hot path (one voucher per
  * page). The digest is computed directly from a precomputed domain separator and signed by
- * libsecp256k1 compiled to WebAssembly (tiny-secp256k1): RFC 6979 nonces and low-s signatures, so
- * the 65 bytes (r ‖ s ‖ v, v ∈ {27, 28}) equal what viem's `signTypedData` gives for the same key
- * and voucher (tested), at a fraction of its cost.
+ * libsecp256k1: natively where its prebuilt binding loads (≈ 0.07 ms), otherwise compiled to
+ * WebAssembly (tiny-secp256k1, ≈ 0.25 ms); `backend` forces one. Either way RFC 6979 nonces and
+ * low-s signatures, so the 65 bytes (r ‖ s ‖ v, v ∈ {27, 28}) equal what viem's `signTypedData`
+ * gives for the same key and voucher (tested), at a fraction of its cost.
  */
 export function createVoucherSigner(
   privateKey: Hex,
   domain: VoucherDomain,
+  backend: "native" | "wasm" = NATIVE ? "native" : "wasm",
 ): (voucher: Voucher) => Uint8Array {
   const key = fromHex(privateKey);
   const digest = voucherDigester(domain);
+  if (backend === "native" && !NATIVE)
+    throw new Error("the native libsecp256k1 binding (package secp256k1) does not load here");
+  const sign =
+    backend === "native"
+      ? (d: Uint8Array) => {
+          const { signature, recid } = NATIVE!.ecdsaSign(d, key);
+          return { signature, recoveryId: recid };
+        }
+      : (d: Uint8Array) => secp.signRecoverable(d, key);
   return (voucher) => {
-    const { signature, recoveryId } = secp.signRecoverable(digest(voucher), key);
+    const { signature, recoveryId } = sign(digest(voucher));
     const out = new Uint8Array(65);
     out.set(signature, 0);
     out[64] = 27 + recoveryId;

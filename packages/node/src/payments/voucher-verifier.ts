@@ -103,16 +103,41 @@ class RecoverPool {
   }
 }
 
+/** libsecp256k1 as a native addon: the `secp256k1` package's prebuilt N-API binding. */
+interface NativeSecp256k1 {
+  ecdsaRecover(
+    signature: Uint8Array,
+    recoveryId: number,
+    digest: Uint8Array,
+    compressed: boolean,
+  ): Uint8Array;
+}
+
+/**
+ * The native binding, or undefined where it does not load (no prebuilt binary for the platform
+ * and none compiled at install): recovery then uses the WebAssembly build on worker threads.
+ */
+const NATIVE: NativeSecp256k1 | undefined = (() => {
+  try {
+    return createRequire(import.meta.url)("secp256k1/bindings.js") as NativeSecp256k1;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Whether vouchers are recovered by the native libsecp256k1 (else by its WebAssembly build). */
+export const nativeRecovery = NATIVE !== undefined;
+
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const HALF_N = N >> 1n;
 
 /**
  * Verifies vouchers exactly as `PaymentChannels` does (65 bytes, `v` ∈ {27, 28}, low `s`,
- * `ecrecover` to the signer), on the mailbox's hot path. Recovery runs in libsecp256k1 compiled to
- * WebAssembly (tiny-secp256k1: ≈ 8× the pure-JS recovery on the machines we measured,
- * docs/BENCHMARKS.md), on `workers` worker threads (default: one per core but one, at least one;
- * 0 recovers inline); the EIP-712 digest is computed directly from a precomputed domain
- * separator. The first voucher of a signer is checked against its address (keccak of the recovered
+ * `ecrecover` to the signer), on the mailbox's hot path. Recovery runs in libsecp256k1: natively,
+ * inline (≈ 0.1 ms, less than handing the job to a thread and back), where its prebuilt binding
+ * loads; otherwise compiled to WebAssembly (tiny-secp256k1, ≈ 0.4 ms) on `workers` worker threads
+ * (default: one per core but one, at least one; 0 recovers inline). The EIP-712 digest is computed
+ * directly from a precomputed domain separator. The first voucher of a signer is checked against its address (keccak of the recovered
  * key); its public key is then kept, and later vouchers are compared with it byte for byte.
  */
 export class VoucherVerifier {
@@ -122,9 +147,24 @@ export class VoucherVerifier {
 
   readonly #pool: RecoverPool | undefined;
 
-  constructor(domain: VoucherDomain, options: { maxKeys?: number; workers?: number } = {}) {
+  readonly #native: NativeSecp256k1 | undefined;
+
+  /**
+   * `recovery`: `native` (the default where the binding loads) or `wasm`; `workers` applies to
+   * `wasm` only.
+   */
+  constructor(
+    domain: VoucherDomain,
+    options: { maxKeys?: number; workers?: number; recovery?: "native" | "wasm" } = {},
+  ) {
     this.#maxKeys = options.maxKeys ?? 10_000;
     this.digest = voucherDigester(domain);
+    const recovery = options.recovery ?? (NATIVE ? "native" : "wasm");
+    if (recovery === "native") {
+      if (!NATIVE) throw new Error("the native libsecp256k1 binding (package secp256k1) does not load here");
+      this.#native = NATIVE;
+      return;
+    }
     const workers = options.workers ?? Math.max(1, Math.min(4, availableParallelism() - 1));
     if (workers > 0) this.#pool = new RecoverPool(workers);
   }
@@ -150,7 +190,9 @@ export class VoucherVerifier {
       recovered = await this.#pool.recover(digest, signature, v - 27);
     } else {
       try {
-        recovered = secp.recover(digest, signature.subarray(0, 64), (v - 27) as 0 | 1, false);
+        recovered = this.#native
+          ? this.#native.ecdsaRecover(signature.subarray(0, 64), v - 27, digest, false)
+          : secp.recover(digest, signature.subarray(0, 64), (v - 27) as 0 | 1, false);
       } catch {
         recovered = null;
       }

@@ -1,24 +1,10 @@
-import { createRequire } from "node:module";
 import { fromHex, type Voucher, type VoucherDomain, voucherDigester } from "@postbox/protocol";
 import * as secp from "tiny-secp256k1";
 import type { Hex } from "viem";
-
-/** libsecp256k1 as a native addon: the `secp256k1` package's prebuilt N-API binding. */
-interface NativeSecp256k1 {
-  ecdsaSign(digest: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
-}
-
-/** The native binding, or undefined where it does not load (then the WebAssembly build signs). */
-const NATIVE: NativeSecp256k1 | undefined = (() => {
-  try {
-    return createRequire(import.meta.url)("secp256k1/bindings.js") as NativeSecp256k1;
-  } catch {
-    return undefined;
-  }
-})();
+import { native } from "./native-secp256k1.js";
 
 /** Whether vouchers are signed by the native libsecp256k1 (else by its WebAssembly build). */
-export const nativeSigning = NATIVE !== undefined;
+export const nativeSigning = native !== undefined;
 
 /**
  * Signs vouchers for one key and one channels contract on the client's hot path (one voucher per
@@ -31,16 +17,16 @@ export const nativeSigning = NATIVE !== undefined;
 export function createVoucherSigner(
   privateKey: Hex,
   domain: VoucherDomain,
-  backend: "native" | "wasm" = NATIVE ? "native" : "wasm",
+  backend: "native" | "wasm" = native ? "native" : "wasm",
 ): (voucher: Voucher) => Uint8Array {
   const key = fromHex(privateKey);
   const digest = voucherDigester(domain);
-  if (backend === "native" && !NATIVE)
+  if (backend === "native" && !native)
     throw new Error("the native libsecp256k1 binding (package secp256k1) does not load here");
   const sign =
     backend === "native"
       ? (d: Uint8Array) => {
-          const { signature, recid } = NATIVE!.ecdsaSign(d, key);
+          const { signature, recid } = native!.binding.ecdsaSign(d, key);
           return { signature, recoveryId: recid };
         }
       : (d: Uint8Array) => secp.signRecoverable(d, key);

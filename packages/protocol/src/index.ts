@@ -60,6 +60,7 @@ export {
   InvalidVoucherError,
   type InvalidVoucherReason,
 } from "./errors.js";
+export { decodeLengthPrefix, framing } from "./framing.js";
 export { postboxGossipsubOptions } from "./gossip.js";
 export {
   ChatMessage,

@@ -1,7 +1,7 @@
 import type { AbortOptions, Libp2p, PeerId } from "@libp2p/interface";
 import { pbStream } from "@libp2p/utils";
 import type { Multiaddr } from "@multiformats/multiaddr";
-import { LIMITS } from "@postbox/protocol";
+import { framing, LIMITS } from "@postbox/protocol";
 import type { Uint8ArrayList } from "uint8arraylist";
 import { MailboxUnreachableError } from "../errors.js";
 
@@ -33,7 +33,7 @@ export async function request<Req, Res>(
     throw new MailboxUnreachableError(`cannot open ${protocol}: ${(cause as Error).message}`, cause);
   }
   try {
-    const pb = pbStream(stream, { maxDataLength: LIMITS.maxFrameBytes });
+    const pb = pbStream(stream, framing(LIMITS.maxFrameBytes));
     await pb.write(req, codecs.request, { signal });
     const res = await pb.read(codecs.response, { signal });
     await stream.close({ signal }).catch(() => undefined);

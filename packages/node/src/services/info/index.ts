@@ -6,7 +6,7 @@
 import type { Connection, Startable, Stream } from "@libp2p/interface";
 import type { Registrar } from "@libp2p/interface-internal";
 import { pbStream } from "@libp2p/utils";
-import { INFO_PROTOCOL, InfoRequest, InfoResponse } from "@postbox/protocol";
+import { framing, INFO_PROTOCOL, InfoRequest, InfoResponse } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Metrics } from "../../metrics.js";
 
@@ -47,7 +47,7 @@ export class MailboxInfo implements Startable {
 
   async handle(stream: Stream, connection: Pick<Connection, "remotePeer">): Promise<void> {
     const started = performance.now();
-    const pb = pbStream(stream, { maxDataLength: 1024 });
+    const pb = pbStream(stream, framing(1024));
     try {
       await pb.read(InfoRequest, { signal: AbortSignal.timeout(10_000) });
       await pb.write(await this.#init.describe(), InfoResponse, { signal: AbortSignal.timeout(10_000) });

@@ -3,6 +3,7 @@ import type { Registrar } from "@libp2p/interface-internal";
 import { pbStream, type RateLimiter } from "@libp2p/utils";
 import {
   type Envelope,
+  framing,
   InvalidEnvelopeError,
   LIMITS,
   PUSH_PROTOCOL,
@@ -62,7 +63,7 @@ export class MailboxPush implements Startable {
 
   async handle(stream: Stream, connection: Pick<Connection, "remotePeer">): Promise<void> {
     const started = performance.now();
-    const pb = pbStream(stream, { maxDataLength: LIMITS.maxPayloadBytes + 4 * 1024 });
+    const pb = pbStream(stream, framing(LIMITS.maxPayloadBytes + 4 * 1024));
     let requestId = "";
     let response: PushResponse;
     try {

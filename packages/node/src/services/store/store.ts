@@ -3,6 +3,7 @@ import { pbStream, type RateLimiter } from "@libp2p/utils";
 import {
   bigintToBytes,
   commitmentSigningBytes,
+  framing,
   LIMITS,
   STORE_PROTOCOL,
   StatusCode,
@@ -79,7 +80,7 @@ export class MailboxStore implements Startable {
   /** Serves one query on one stream. Never throws: every failure becomes a status. */
   async handle(stream: Stream, connection: Pick<Connection, "remotePeer">): Promise<void> {
     const started = performance.now();
-    const pb = pbStream(stream, { maxDataLength: REQUEST_MAX_BYTES });
+    const pb = pbStream(stream, framing(REQUEST_MAX_BYTES));
     const signal = AbortSignal.timeout(this.#init.readTimeoutMs ?? 10_000);
     let query: StoreQuery | undefined;
     let response: StoreResponse;

@@ -6,7 +6,7 @@ import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
-import { postboxGossipsubOptions } from "@postbox/protocol";
+import { postboxGossipsubOptions, skipRepeatedProtocolMerges } from "@postbox/protocol";
 import { createLibp2p } from "libp2p";
 
 export type ClientHost = Libp2p<{
@@ -27,7 +27,7 @@ export interface CreateClientHostOptions {
  * the data), so that it can publish and receive envelopes live.
  */
 export async function createClientHost(options: CreateClientHostOptions = {}): Promise<ClientHost> {
-  return (await createLibp2p({
+  const host = (await createLibp2p({
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: options.listen ?? [] },
     transports: [tcp(), webSockets()],
@@ -42,4 +42,6 @@ export async function createClientHost(options: CreateClientHostOptions = {}): P
       }),
     },
   })) as unknown as ClientHost;
+  skipRepeatedProtocolMerges(host);
+  return host;
 }

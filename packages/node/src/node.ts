@@ -14,6 +14,7 @@ import {
   type InfoResponse,
   LIMITS,
   postboxGossipsubOptions,
+  skipRepeatedProtocolMerges,
 } from "@postbox/protocol";
 import { createLibp2p } from "libp2p";
 import { type Logger, pino } from "pino";
@@ -273,6 +274,7 @@ export class MailboxNode {
       },
       start: false,
     });
+    skipRepeatedProtocolMerges(libp2p);
     const retention = new RetentionTask({
       archive,
       policy: {

@@ -76,6 +76,7 @@ export {
   StoreResponse,
   Voucher as WireVoucher,
 } from "./pb/messages.js";
+export { skipRepeatedProtocolMerges } from "./peer-store.js";
 export { effectivePrice, maxPageCost, type Price, type PricedEntry, pageCost } from "./price.js";
 export type { MailboxReport, SampleReport, SignedReport } from "./report.js";
 export {

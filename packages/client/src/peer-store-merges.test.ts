@@ -1,0 +1,83 @@
+// skipRepeatedProtocolMerges (from @postbox/protocol) on real libp2p hosts over TCP on loopback.
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import type { Libp2p } from "@libp2p/interface";
+import { tcp } from "@libp2p/tcp";
+import { skipRepeatedProtocolMerges } from "@postbox/protocol";
+import { createLibp2p } from "libp2p";
+import { afterAll, describe, expect, it } from "vitest";
+
+const PROTOCOL = "/postbox-test/echo/1";
+
+/** A host whose peer store counts the merges that reach it, with the skip installed above. */
+async function host(): Promise<{ node: Libp2p; merges: string[] }> {
+  const node = await createLibp2p({
+    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  });
+  const merges: string[] = [];
+  const store = node.peerStore;
+  const merge = store.merge.bind(store);
+  store.merge = (id, data, options) => {
+    merges.push(`${id.toString()} ${JSON.stringify(data.protocols ?? Object.keys(data))}`);
+    return merge(id, data, options);
+  };
+  skipRepeatedProtocolMerges(node);
+  await node.handle(PROTOCOL, async (stream) => {
+    await stream.close();
+  });
+  return { node, merges };
+}
+
+describe("skipRepeatedProtocolMerges", () => {
+  const nodes: Libp2p[] = [];
+  afterAll(async () => {
+    for (const n of nodes) await n.stop();
+  });
+
+  it("lets one merge per peer and protocol through, until the peer's record changes", async () => {
+    const a = await host();
+    const b = await host();
+    nodes.push(a.node, b.node);
+    const aId = a.node.peerId.toString();
+    const bId = b.node.peerId.toString();
+    const streams = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const s = await b.node.dialProtocol(a.node.getMultiaddrs(), PROTOCOL);
+        await s.close();
+      }
+    };
+    await streams(1);
+    // Identify's own merges (protocols, addresses, metadata) settle first: wait for 500 ms without one.
+    for (let seen = -1; seen !== a.merges.length + b.merges.length; ) {
+      seen = a.merges.length + b.merges.length;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const count = (m: string[], peer: string) => m.filter((x) => x === `${peer} ["${PROTOCOL}"]`).length;
+    // Identify's changes made each side forget the first stream's merge: one stream merges again.
+    await streams(1);
+    const before = { a: count(a.merges, bId), b: count(b.merges, aId) };
+    await streams(10);
+    expect(count(b.merges, aId) - before.b).toBe(0); // the dialler's side
+    await new Promise((r) => setTimeout(r, 100));
+    expect(count(a.merges, bId) - before.a).toBe(0); // the listener's side
+    // The protocol is recorded in the store on both sides.
+    expect((await b.node.peerStore.get(a.node.peerId)).protocols).toContain(PROTOCOL);
+    expect((await a.node.peerStore.get(b.node.peerId)).protocols).toContain(PROTOCOL);
+
+    // A change to A's record (here a tag) fires peer:update on B: the next stream merges again.
+    await b.node.peerStore.merge(a.node.peerId, { tags: { friend: { value: 1 } } });
+    await streams(3);
+    expect(count(b.merges, aId) - before.b).toBe(1);
+
+    // So does a protocol removed from the record: the next stream puts it back.
+    await b.node.peerStore.patch(a.node.peerId, { protocols: [] });
+    await streams(1);
+    expect(count(b.merges, aId) - before.b).toBe(2);
+    expect((await b.node.peerStore.get(a.node.peerId)).protocols).toContain(PROTOCOL);
+  }, 30_000);
+});

@@ -133,10 +133,18 @@ function devWallet(rpc: string, i: number) {
   });
 }
 
+/** No kept-alive sockets: a child that restarts on the same port is asked afresh. */
+const noKeepAlive = new Agent({ pipelining: 0 });
+
+/** GET `base`/health. */
+function health(base: string): ReturnType<typeof fetch> {
+  return fetch(`${base}/health`, { dispatcher: noKeepAlive });
+}
+
 /** Resolves once a mailbox's /health reports a peer in its gossipsub mesh. */
 function inMesh(m: RunningMailbox): Promise<void> {
   return waitFor(`mailbox ${m.spec.name} in the gossip mesh`, async () => {
-    const res = await fetch(`${m.http}/health`, { dispatcher: new Agent({ pipelining: 0 }) });
+    const res = await health(m.http);
     return res.ok && (((await res.json()) as { meshPeers?: number }).meshPeers ?? 0) > 0;
   });
 }
@@ -294,10 +302,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
             throw new Fatal(
               `mailbox ${spec.name} exited (${child.exitCode}); are ports ${listen.join(", ")}, ${httpPort} free?`,
             );
-          const res = await fetch(`http://127.0.0.1:${httpPort}/health`, {
-            dispatcher: new Agent({ pipelining: 0 }),
-          });
-          return res.ok;
+          return (await health(`http://127.0.0.1:${httpPort}`)).ok;
         });
         return child;
       };
@@ -388,7 +393,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       );
       await waitFor("the prober", async () => {
         if (child.exitCode !== null) throw new Fatal(`the prober exited (${child.exitCode})`);
-        return (await fetch(`${proberUrl}/health`, { dispatcher: new Agent({ pipelining: 0 }) })).ok;
+        return (await health(proberUrl!)).ok;
       });
       log(`prober on ${proberUrl}`);
     }

@@ -50,6 +50,8 @@ export class Peering {
   #tick: NodeJS.Timeout | undefined;
   #registryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Bootstrap addresses without a peer id: nothing to recognise their connection by, dialled once. */
+  readonly #dialOnce: string[] = [];
   readonly #onClose = (evt: CustomEvent<Connection>) => {
     const s = this.#targets.get(evt.detail.remotePeer.toString());
     if (s) s.nextAt = Math.min(s.nextAt, Date.now() + 1_000);
@@ -67,8 +69,7 @@ export class Peering {
       const ma = multiaddr(a);
       const peerId = ma.getComponents().find((c) => c.name === "p2p")?.value;
       if (!peerId) {
-        // Without a peer id there is nothing to recognise the connection by: dial it once.
-        options.libp2p.dial(ma).catch((err) => this.#o.log.warn({ err, addr: a }, "bootstrap dial failed"));
+        this.#dialOnce.push(a);
         continue;
       }
       const known = this.#targets.get(peerId);
@@ -83,6 +84,10 @@ export class Peering {
   }
 
   start(): void {
+    for (const a of this.#dialOnce)
+      this.#o.libp2p
+        .dial(multiaddr(a))
+        .catch((err) => this.#o.log.warn({ err, addr: a }, "bootstrap dial failed"));
     this.#o.libp2p.addEventListener("connection:close", this.#onClose);
     this.#dialDue();
     this.#tick = setInterval(() => this.#dialDue(), this.#o.tickMs);

@@ -3,6 +3,14 @@ import type { AbortOptions, Libp2p, Peer, PeerData, PeerId } from "@libp2p/inter
 /** How long a peer's protocols, once merged, are trusted without merging again (ms). */
 const TRUST_MS = 60_000;
 
+interface Known {
+  protocols: Set<string>;
+  peer: Peer;
+  at: number;
+}
+
+const fresh = (e: Known | undefined): e is Known => e !== undefined && Date.now() - e.at < TRUST_MS;
+
 /**
  * Makes the peer store skip the merge libp2p runs on every stream it opens or accepts.
  *
@@ -18,7 +26,7 @@ const TRUST_MS = 60_000;
 export function skipRepeatedProtocolMerges(libp2p: Pick<Libp2p, "peerStore" | "addEventListener">): void {
   const store = libp2p.peerStore;
   const merge = store.merge.bind(store);
-  const known = new Map<string, { protocols: Set<string>; peer: Peer; at: number }>();
+  const known = new Map<string, Known>();
   const forget = (evt: CustomEvent<{ peer: { id: PeerId } } | PeerId>) => {
     const d = evt.detail;
     known.delete(("peer" in d ? d.peer.id : d).toString());
@@ -29,17 +37,16 @@ export function skipRepeatedProtocolMerges(libp2p: Pick<Libp2p, "peerStore" | "a
     const protocol = data.protocols?.length === 1 ? data.protocols[0]! : undefined;
     const onlyProtocol = protocol !== undefined && Object.keys(data).length === 1;
     const key = id.toString();
-    const fresh = (e: typeof entry) => e !== undefined && Date.now() - e.at < TRUST_MS;
     const entry = known.get(key);
-    if (onlyProtocol && fresh(entry) && entry!.protocols.has(protocol)) return entry!.peer;
+    if (onlyProtocol && fresh(entry) && entry.protocols.has(protocol)) return entry.peer;
     const peer = await merge(id, data, options);
     if (onlyProtocol) {
       // The record as it stands now (a change made by this merge already fired peer:update and
       // was forgotten); a later change fires it again.
       const now = known.get(key);
       if (fresh(now)) {
-        now!.protocols.add(protocol);
-        now!.peer = peer;
+        now.protocols.add(protocol);
+        now.peer = peer;
       } else {
         known.set(key, { protocols: new Set([protocol]), peer, at: Date.now() });
         if (known.size > 10_000) known.delete(known.keys().next().value!);

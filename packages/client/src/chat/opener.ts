@@ -79,7 +79,8 @@ interface Pending {
  * Opens pages of envelopes (decrypt + verify the sender's signature) on worker threads, so that a
  * returning user's catch-up uses every core: the main thread keeps paging, paying and saving while
  * the workers check signatures, the bulk of the work (≈ 0.1 ms per message natively, ≈ 0.4 ms in
- * WebAssembly, on the machines we measured). A page is split across the workers and its results come back in order.
+ * WebAssembly, on the machines we measured). A page is split across the workers and its results
+ * come back in order.
  */
 export class PageOpener {
   readonly #workers: Worker[] = [];

@@ -137,8 +137,9 @@ const HALF_N = N >> 1n;
  * inline (≈ 0.1 ms, less than handing the job to a thread and back), where its prebuilt binding
  * loads; otherwise compiled to WebAssembly (tiny-secp256k1, ≈ 0.4 ms) on `workers` worker threads
  * (default: one per core but one, at least one; 0 recovers inline). The EIP-712 digest is computed
- * directly from a precomputed domain separator. The first voucher of a signer is checked against its address (keccak of the recovered
- * key); its public key is then kept, and later vouchers are compared with it byte for byte.
+ * directly from a precomputed domain separator. The first voucher of a signer is checked against
+ * its address (keccak of the recovered key); its public key is then kept, and later vouchers are
+ * compared with it byte for byte.
  */
 export class VoucherVerifier {
   readonly digest: (voucher: Voucher) => Uint8Array;

@@ -1,11 +1,10 @@
-import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
-import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
+import { noise, tcp } from "@postbox/net";
 import { postboxGossipsubOptions, skipRepeatedProtocolMerges } from "@postbox/protocol";
 import { createLibp2p } from "libp2p";
 

@@ -1,9 +1,9 @@
 // skipRepeatedProtocolMerges (from @postbox/protocol) on real libp2p hosts over TCP on loopback.
-import { noise } from "@chainsafe/libp2p-noise";
+
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
 import type { Libp2p } from "@libp2p/interface";
-import { tcp } from "@libp2p/tcp";
+import { noise, tcp } from "@postbox/net";
 import { skipRepeatedProtocolMerges } from "@postbox/protocol";
 import { createLibp2p } from "libp2p";
 import { afterAll, describe, expect, it } from "vitest";

@@ -1,13 +1,12 @@
 import { dirname, join } from "node:path";
-import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { type GossipSub, gossipsub, TopicValidatorResult } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
 import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
-import { tcp } from "@libp2p/tcp";
 import { RateLimiter } from "@libp2p/utils";
 import { webSockets } from "@libp2p/websockets";
+import { noise, tcp } from "@postbox/net";
 import {
   bigintToBytes,
   Envelope,

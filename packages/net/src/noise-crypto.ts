@@ -1,0 +1,79 @@
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
+import type { ICryptoInterface } from "@chainsafe/libp2p-noise";
+import { asCrypto, defaultCrypto } from "@chainsafe/libp2p-noise/crypto";
+
+/** Noise's byte lists (its own copy of `uint8arraylist`, which may differ from ours). */
+type Bytes = Parameters<ICryptoInterface["chaCha20Poly1305Encrypt"]>[0];
+
+const CIPHER = "chacha20-poly1305";
+const TAG = 16;
+/**
+ * Below this many bytes the WebAssembly ChaCha20-Poly1305 is faster than OpenSSL's, whose cost is
+ * mostly the cipher context it builds per message (measured on Node 24: 6 µs against 7 µs at 200
+ * bytes, 14 µs against 8 µs at 1,000).
+ */
+const NATIVE_FROM = 256;
+
+/**
+ * Noise's session keys as OpenSSL key objects, one per key. `@chainsafe/libp2p-noise` hands the raw
+ * 32 bytes to `createCipheriv` for every message; Node then decides whether they are a key object by
+ * trying to read one and catching the failure, which cost more than encrypting a 1 KB message
+ * (41 µs against 10 µs with a key object, for 12 bytes). Noise passes the same `Uint8Array` for
+ * every message of a session, so a weak map keyed by it holds each session's key object exactly
+ * as long as the session.
+ */
+const keys = new WeakMap<Uint8Array, KeyObject>();
+
+function keyObject(k: Uint8Array): KeyObject {
+  let key = keys.get(k);
+  if (key === undefined) {
+    key = createSecretKey(k);
+    keys.set(k, key);
+  }
+  return key;
+}
+
+function encrypt(plaintext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): Bytes {
+  if (plaintext.byteLength < NATIVE_FROM) return asCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k);
+  const cipher = createCipheriv(CIPHER, keyObject(k), nonce, { authTagLength: TAG });
+  cipher.setAAD(ad, { plaintextLength: plaintext.byteLength });
+  // One buffer per message (ciphertext then tag), where the default returns a list of pieces that
+  // the socket then writes one by one.
+  const out = Buffer.allocUnsafe(plaintext.byteLength + TAG);
+  let at = 0;
+  if (plaintext instanceof Uint8Array) at += cipher.update(plaintext).copy(out, at);
+  else for (const part of plaintext) at += cipher.update(part).copy(out, at);
+  at += cipher.final().copy(out, at);
+  cipher.getAuthTag().copy(out, at);
+  return out;
+}
+
+function decrypt(
+  ciphertext: Bytes,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  k: Uint8Array,
+  dst?: Uint8Array,
+): Bytes {
+  if (ciphertext.byteLength < NATIVE_FROM) {
+    return asCrypto.chaCha20Poly1305Decrypt(ciphertext, nonce, ad, k, dst);
+  }
+  const sealed = ciphertext.subarray();
+  const text = sealed.subarray(0, sealed.byteLength - TAG);
+  const decipher = createDecipheriv(CIPHER, keyObject(k), nonce, { authTagLength: TAG });
+  decipher.setAAD(ad, { plaintextLength: text.byteLength });
+  decipher.setAuthTag(sealed.subarray(sealed.byteLength - TAG));
+  const out = decipher.update(text);
+  decipher.final(); // throws if the tag does not match
+  return out;
+}
+
+/**
+ * Noise's default crypto (OpenSSL for hashing and X25519), with ChaCha20-Poly1305 through reusable
+ * key objects and one output buffer per message. Node only.
+ */
+export const noiseCrypto: ICryptoInterface = {
+  ...defaultCrypto,
+  chaCha20Poly1305Encrypt: encrypt,
+  chaCha20Poly1305Decrypt: decrypt,
+};

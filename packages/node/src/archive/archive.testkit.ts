@@ -37,6 +37,32 @@ export function archiveSuite(
       });
     });
 
+    it("returns every payload byte for byte, whatever its bytes and size, in both directions", async () => {
+      // Zeros, 0xff runs and invalid UTF-8, 1 byte to 64 KiB: pages must not treat payloads as text.
+      const sizes = [1, 2, 31, 32, 33, 1_000, 4_096, 65_536, 7, 0x80];
+      const stored = sizes.map((size, i) => {
+        const payload = new Uint8Array(size);
+        for (let j = 0; j < size; j++) payload[j] = (i * 131 + j * 29) & 0xff;
+        if (i % 3 === 0) payload.fill(0, 0, Math.min(size, 9));
+        if (i % 4 === 1) payload.fill(0xff, Math.floor(size / 2));
+        return {
+          ...createEnvelope({ contentTopic: "/t/bytes", timestamp: T0 + BigInt(i), payload }),
+          receivedAt: 1_000 + i,
+        };
+      });
+      await archive.insert(stored);
+      for (const forward of [true, false]) {
+        const page = await archive.query({ topics: ["/t/bytes"], forward, limit: 100 });
+        const want = forward ? stored : [...stored].reverse();
+        expect(page.more).toBe(false);
+        expect(page.envelopes.map((e) => toHex(e.id))).toEqual(want.map((e) => toHex(e.id)));
+        expect(page.envelopes.map((e) => toHex(e.payload))).toEqual(want.map((e) => toHex(e.payload)));
+        expect(page.envelopes.map((e) => [e.version, e.contentTopic, e.timestamp, e.receivedAt])).toEqual(
+          want.map((e) => [e.version, e.contentTopic, e.timestamp, e.receivedAt]),
+        );
+      }
+    });
+
     it("pages forward and backward over several topics in (timestamp, id) order, each envelope once", async () => {
       const all: StoredEnvelope[] = [];
       for (let i = 0; i < 57; i++) {

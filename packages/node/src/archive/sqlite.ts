@@ -110,13 +110,72 @@ export const ID_LOOKUP_SQL = `SELECT e.ts AS ts, e.id AS id FROM ids_recent r JO
 /** A key of the id tables. */
 type IdKey = { idh: bigint; seq: bigint };
 
-interface Row {
-  id: Uint8Array;
-  tid: number;
-  ts: number | bigint;
-  version: number;
-  payload: Uint8Array;
-  received_at: number;
+/**
+ * One topic's page, aggregated by {@link pageSql}: the rows' ids and payloads each concatenated
+ * into one blob, and their sizes, timestamps, versions and arrival times as comma-separated text.
+ */
+interface PageRow {
+  n: number;
+  ids: Uint8Array | null;
+  payloads: Uint8Array | null;
+  sizes: string | null;
+  stamps: string | null;
+  versions: string | null;
+  received: string | null;
+}
+
+const ID_BYTES = 32;
+
+/**
+ * Splits an aggregated page back into envelopes (their ids and payloads are views of the page's
+ * two blobs) and appends them to `out`, in order.
+ */
+function unpack(page: PageRow, contentTopic: string, forward: boolean, out: StoredEnvelope[]): void {
+  const n = Number(page.n);
+  if (n === 0) return;
+  const { ids, payloads } = page;
+  const sizes = page.sizes?.split(",") ?? [];
+  const stamps = page.stamps?.split(",") ?? [];
+  const versions = page.versions?.split(",") ?? [];
+  const received = page.received?.split(",") ?? [];
+  if (
+    !ids ||
+    !payloads ||
+    ids.byteLength !== n * ID_BYTES ||
+    sizes.length !== n ||
+    stamps.length !== n ||
+    versions.length !== n ||
+    received.length !== n
+  ) {
+    throw new ArchiveError("page read failed: its columns do not line up (a corrupt row?)");
+  }
+  const first = out.length;
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const size = Number(sizes[i]);
+    out.push({
+      id: ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES),
+      version: Number(versions[i]),
+      contentTopic,
+      timestamp: BigInt(stamps[i]!),
+      payload: payloads.subarray(at, at + size),
+      receivedAt: Number(received[i]),
+    });
+    at += size;
+  }
+  if (at !== payloads.byteLength) throw new ArchiveError("page read failed: payload sizes do not add up");
+  // SQLite aggregates a subquery's rows in the order it yields them, which the subquery's ORDER BY
+  // fixes; SQL does not promise it, so check (one pass) and sort if it ever differs.
+  const compare = forward
+    ? compareEnvelopes
+    : (a: StoredEnvelope, b: StoredEnvelope) => compareEnvelopes(b, a);
+  for (let i = first + 1; i < out.length; i++) {
+    if (compare(out[i - 1]!, out[i]!) > 0) {
+      const sorted = out.splice(first).sort(compare);
+      out.push(...sorted);
+      return;
+    }
+  }
 }
 
 export interface SqliteArchiveOptions {
@@ -181,8 +240,11 @@ export class SqliteArchive implements Archive {
     try {
       if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
       this.#db = new DatabaseSync(options.path);
-      // page_size takes effect only on a new file (before WAL is set); an old file keeps its own.
-      this.#db.exec(`PRAGMA page_size = ${PAGE_SIZE};`);
+      // page_size and encoding take effect only on a new file (before WAL is set); an old file keeps its own.
+      this.#db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA encoding = 'UTF-8';`);
+      // Pages are read through group_concat, which keeps a blob's bytes only in a UTF-8 database.
+      const { encoding } = this.#db.prepare("PRAGMA encoding").get() as { encoding: string };
+      if (encoding !== "UTF-8") throw new ArchiveError(`archive text encoding is ${encoding}, not UTF-8`);
       this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${this.synchronous};`);
       this.#db.exec(
         "PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000;",
@@ -308,9 +370,8 @@ export class SqliteArchive implements Archive {
     for (const topic of new Set(q.topics)) {
       const tid = this.#tids.get(topic);
       if (tid === undefined) continue; // never seen: nothing to return
-      for (const r of this.#page(q).all(...this.#params(q, tid, want)) as unknown as Row[]) {
-        rows.push(this.#toEnvelope(r));
-      }
+      const page = this.#page(q).get(...this.#params(q, tid, want)) as unknown as PageRow;
+      unpack(page, this.#topics.get(tid)!, q.forward, rows);
     }
     if (q.topics.length > 1) rows.sort(q.forward ? compareEnvelopes : (a, b) => compareEnvelopes(b, a));
     return cut(rows, q);
@@ -484,17 +545,6 @@ export class SqliteArchive implements Archive {
     return tid;
   }
 
-  #toEnvelope(r: Row): StoredEnvelope {
-    return {
-      id: r.id,
-      version: r.version,
-      contentTopic: this.#topics.get(Number(r.tid))!,
-      timestamp: BigInt(r.ts),
-      payload: r.payload,
-      receivedAt: Number(r.received_at),
-    };
-  }
-
   #checkOpen(): void {
     if (this.#closed) throw new ArchiveError("archive is closed");
   }
@@ -543,6 +593,12 @@ export interface PageShape {
  * the cursor), and in each a range seek of the order index, until LIMIT. `CROSS JOIN` keeps
  * `topic_epochs` the outer loop, so rows come in index order and SQLite never sorts.
  * Parameters: topic, [lowest epoch], [highest epoch], [start], [end], [cursor ts, id], limit.
+ *
+ * The page comes back as one row ({@link PageRow}): `node:sqlite` copies every blob it returns into
+ * a new `ArrayBuffer`, and for a page of 100 payloads those 200 allocations cost more than the
+ * query (measured: 0.74-1.1 ms a page row by row, 0.43-0.46 ms aggregated). `group_concat` keeps a
+ * blob's bytes as they are (in a UTF-8 database, which the archive checks when it opens) and
+ * `CAST(… AS BLOB)` gives them back unchanged.
  */
 export function pageSql(shape: PageShape): string {
   const where = ["t.tid = ?"];
@@ -552,9 +608,13 @@ export function pageSql(shape: PageShape): string {
   if (shape.end) where.push("e.ts <= ?");
   if (shape.cursor) where.push(shape.forward ? "(e.ts, e.id) > (?, ?)" : "(e.ts, e.id) < (?, ?)");
   const dir = shape.forward ? "ASC" : "DESC";
-  return `SELECT e.id, e.tid, e.ts, e.version, e.payload, e.received_at
+  const rows = `SELECT e.id AS id, e.ts AS ts, e.version AS version, e.payload AS payload, e.received_at AS received_at
     FROM topic_epochs t CROSS JOIN envelopes e ON e.ep = t.ep AND e.tid = t.tid
     WHERE ${where.join(" AND ")} ORDER BY t.ep ${dir}, e.ts ${dir}, e.id ${dir} LIMIT ?`;
+  return `SELECT count(*) AS n, CAST(group_concat(id, x'') AS BLOB) AS ids,
+    CAST(group_concat(payload, x'') AS BLOB) AS payloads, group_concat(length(payload)) AS sizes,
+    group_concat(ts) AS stamps, group_concat(version) AS versions, group_concat(received_at) AS received
+    FROM (${rows})`;
 }
 
 const max = (a?: bigint, b?: bigint) => (a === undefined ? b : b === undefined || a > b ? a : b);

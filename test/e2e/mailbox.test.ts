@@ -22,6 +22,7 @@ import {
   inboxTopic,
   receiptSigningBytes,
   roomTopic,
+  STORE_PROTOCOL,
   StatusCode,
   verifyPeerSignature,
 } from "@postbox/protocol";
@@ -177,6 +178,39 @@ describe("mailbox over libp2p on loopback", () => {
       await relayed; // the publisher, a gossip peer, sees it
     } finally {
       await pusher.stop();
+    }
+  });
+
+  it("queries to one mailbox share a stream, and a stream either side closed is never reused", async () => {
+    const reader = await createClientHost();
+    await reader.start();
+    try {
+      await reader.dial(mailbox.libp2p.getMultiaddrs());
+      const storeStreams = (host: ClientHost | MailboxNode["libp2p"], peer: typeof mailbox.libp2p.peerId) =>
+        host
+          .getConnections(peer)
+          .flatMap((c) => c.streams)
+          .filter((s) => s.protocol === STORE_PROTOCOL && s.status === "open");
+      const ask = async () => {
+        const res = await queryStore(reader, mailbox.libp2p.peerId, { contentTopics: ["/t/none"] });
+        expect(res.status).toBe(StatusCode.OK);
+      };
+      for (let i = 0; i < 5; i++) await ask();
+      expect(storeStreams(reader, mailbox.libp2p.peerId)).toHaveLength(1);
+      await Promise.all([ask(), ask(), ask(), ask()]);
+      expect(storeStreams(reader, mailbox.libp2p.peerId)).toHaveLength(4);
+      // The mailbox ends one of them (as it does after its read timeout): the client skips it.
+      await storeStreams(mailbox.libp2p, reader.peerId)[0]!.close();
+      await until(
+        "the client to see it closed",
+        () => storeStreams(reader, mailbox.libp2p.peerId).length === 3,
+      );
+      // The client's own stream dies under it: skipped too.
+      storeStreams(reader, mailbox.libp2p.peerId)[0]!.abort(new Error("test"));
+      for (let i = 0; i < 6; i++) await ask();
+      expect(storeStreams(reader, mailbox.libp2p.peerId).length).toBeLessThanOrEqual(3);
+    } finally {
+      await reader.stop();
     }
   });
 

@@ -14,7 +14,7 @@ import {
   StoreResponse,
 } from "@postbox/protocol";
 import { MailboxStatusError } from "../errors.js";
-import { type MailboxAddress, request } from "./request.js";
+import { type MailboxAddress, request, requestOnSession } from "./request.js";
 
 export type { MailboxAddress } from "./request.js";
 
@@ -27,7 +27,10 @@ export function newRequestId(): string {
   return `${Date.now().toString(36)}-${counter.toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Sends one store query and returns the mailbox's response, whatever its status. */
+/**
+ * Sends one store query and returns the mailbox's response, whatever its status. Queries to one
+ * mailbox reuse idle streams ({@link requestOnSession}).
+ */
 export async function queryStore(
   libp2p: Dialer,
   to: MailboxAddress,
@@ -46,7 +49,14 @@ export async function queryStore(
     ...(query.pageSize !== undefined ? { pageSize: query.pageSize } : {}),
     ...(query.voucher !== undefined ? { voucher: query.voucher } : {}),
   };
-  return request(libp2p, to, STORE_PROTOCOL, full, { request: StoreQuery, response: StoreResponse }, options);
+  return requestOnSession(
+    libp2p,
+    to,
+    STORE_PROTOCOL,
+    full,
+    { request: StoreQuery, response: StoreResponse },
+    { ...options, retry: full.voucher === undefined },
+  );
 }
 
 /** Pushes an envelope; resolves with the signed receipt, or throws {@link MailboxStatusError}. */

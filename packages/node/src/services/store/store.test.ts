@@ -17,7 +17,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteArchive } from "../../archive/sqlite.js";
 import { FreeMeter } from "../../meter.js";
 import { createMetrics } from "../../metrics.js";
-import { MailboxStore } from "./store.js";
+import { MailboxStore, type MailboxStoreInit } from "./store.js";
 
 const T0 = 1_700_000_000_000n;
 
@@ -31,10 +31,9 @@ describe("/postbox/store/1 handler", () => {
   let store: MailboxStore;
   const peer = peerIdFromPrivateKey;
 
-  beforeEach(async () => {
-    archive = new SqliteArchive({ path: ":memory:" });
-    key = await generateKeyPair("Ed25519");
-    store = new MailboxStore(
+  /** A handler on the test's archive and key, free, with these settings changed. */
+  function storeWith(init: Partial<MailboxStoreInit>): MailboxStore {
+    return new MailboxStore(
       { registrar: undefined as never, logger: undefined as never },
       {
         archive,
@@ -43,9 +42,15 @@ describe("/postbox/store/1 handler", () => {
         metrics: createMetrics({ defaultMetrics: false }),
         log: pino({ level: "silent" }),
         rateLimiter: new RateLimiter({ points: 1_000, duration: 1 }),
-        readTimeoutMs: 2_000,
+        ...init,
       },
     );
+  }
+
+  beforeEach(async () => {
+    archive = new SqliteArchive({ path: ":memory:" });
+    key = await generateKeyPair("Ed25519");
+    store = storeWith({ readTimeoutMs: 2_000 });
     await archive.insert(
       Array.from({ length: 25 }, (_, i) => ({
         ...createEnvelope({
@@ -69,6 +74,7 @@ describe("/postbox/store/1 handler", () => {
     const handled = store.handle(inbound, { remotePeer: remote });
     await write(outbound);
     const response = await pbStream(outbound).read(StoreResponse);
+    await outbound.close(); // done: the mailbox ends the stream when the client closes its side
     await handled;
     return response;
   }
@@ -178,17 +184,7 @@ describe("/postbox/store/1 handler", () => {
   });
 
   it("rate-limits a peer that queries too fast", async () => {
-    const limited = new MailboxStore(
-      { registrar: undefined as never, logger: undefined as never },
-      {
-        archive,
-        meter: new FreeMeter(),
-        privateKey: key,
-        metrics: createMetrics({ defaultMetrics: false }),
-        log: pino({ level: "silent" }),
-        rateLimiter: new RateLimiter({ points: 2, duration: 60 }),
-      },
-    );
+    const limited = storeWith({ rateLimiter: new RateLimiter({ points: 2, duration: 60 }) });
     const remote = peer(await generateKeyPair("Ed25519"));
     const statuses: StatusCode[] = [];
     for (let i = 0; i < 3; i++) {
@@ -196,9 +192,74 @@ describe("/postbox/store/1 handler", () => {
       const handled = limited.handle(inbound, { remotePeer: remote });
       await pbStream(outbound).write(query({ contentTopics: ["/t/odd"] }), StoreQuery);
       statuses.push((await pbStream(outbound).read(StoreResponse)).status);
+      await outbound.close();
       await handled;
     }
     expect(statuses).toEqual([StatusCode.OK, StatusCode.OK, StatusCode.RATE_LIMITED]);
+  });
+
+  it("answers several queries on one stream, in order, until the client closes its side", async () => {
+    const [outbound, inbound] = await streamPair();
+    const handled = store.handle(inbound, { remotePeer: peer(await generateKeyPair("Ed25519")) });
+    const pb = pbStream(outbound);
+    const seen: number[] = [];
+    let cursor: Uint8Array | undefined;
+    for (let i = 0; i < 3; i++) {
+      const q = query({
+        requestId: `q${i}`,
+        contentTopics: ["/t/odd"],
+        pageSize: 4,
+        ...(cursor ? { cursor } : {}),
+      });
+      await pb.write(q, StoreQuery);
+      const res = await pb.read(StoreResponse);
+      expect([res.requestId, res.status]).toEqual([`q${i}`, StatusCode.OK]);
+      seen.push(...res.envelopes.map((e) => Number(e.timestamp - T0)));
+      cursor = res.nextCursor;
+    }
+    expect(cursor).toBeUndefined();
+    expect(seen).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23]);
+    // A refusal does not end the stream either.
+    await pb.write(query({ requestId: "bad", contentTopics: [] }), StoreQuery);
+    expect((await pb.read(StoreResponse)).status).toBe(StatusCode.BAD_REQUEST);
+    await pb.write(query({ requestId: "last", contentTopics: ["/t/even"], pageSize: 1 }), StoreQuery);
+    const last = await pb.read(StoreResponse);
+    expect([last.requestId, last.envelopes.map((e) => Number(e.timestamp - T0))]).toEqual(["last", [0]]);
+    await outbound.close();
+    await handled;
+    expect(inbound.status).toBe("closed");
+  });
+
+  it("closes a stream that stays silent after a response, and one whose next frame is malformed", async () => {
+    const remote = peer(await generateKeyPair("Ed25519"));
+    const quiet = storeWith({ readTimeoutMs: 200 });
+    // Silent: one answer, then the mailbox ends the stream on its own.
+    {
+      const [outbound, inbound] = await streamPair();
+      const handled = quiet.handle(inbound, { remotePeer: remote });
+      const pb = pbStream(outbound);
+      await pb.write(query({ contentTopics: ["/t/odd"], pageSize: 2 }), StoreQuery);
+      expect((await pb.read(StoreResponse)).status).toBe(StatusCode.OK);
+      await handled; // returns after the 200 ms of silence, without the client closing
+      expect(inbound.writeStatus).toBe("closed");
+      await expect(pb.read(StoreResponse)).rejects.toThrow(/EOF/);
+    }
+    // Malformed after a good query: answered with BAD_REQUEST, then closed.
+    {
+      const [outbound, inbound] = await streamPair();
+      const handled = quiet.handle(inbound, { remotePeer: remote });
+      const pb = pbStream(outbound);
+      await pb.write(query({ contentTopics: ["/t/odd"], pageSize: 2 }), StoreQuery);
+      expect((await pb.read(StoreResponse)).status).toBe(StatusCode.OK);
+      await lpStream(outbound).write(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
+      const res = await pb.read(StoreResponse);
+      expect([res.status, res.statusDesc]).toEqual([
+        StatusCode.BAD_REQUEST,
+        expect.stringMatching(/malformed query/),
+      ]);
+      await handled;
+      expect(inbound.writeStatus).toBe("closed");
+    }
   });
 
   it("keeps serving after bad input", async () => {

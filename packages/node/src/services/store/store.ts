@@ -29,7 +29,7 @@ export interface MailboxStoreInit {
   maxInboundStreams?: number;
   /** Largest response payload per page in bytes (default 4 MiB; one envelope is always returned). */
   maxPageBytes?: number;
-  /** How long a peer has to send its query (default 10 s). */
+  /** How long a peer has to send its first query on a stream, and each next one (default 10 s). */
   readTimeoutMs?: number;
 }
 
@@ -77,42 +77,69 @@ export class MailboxStore implements Startable {
     return this.#started;
   }
 
-  /** Serves one query on one stream. Never throws: every failure becomes a status. */
+  /**
+   * Serves the queries of one stream, in order: the first must come within `readTimeoutMs`, and
+   * each next one within `readTimeoutMs` of the previous response. The stream closes when the
+   * client closes its side, falls silent, or sends a frame that cannot be read (answered first
+   * with BAD_REQUEST: after a bad frame the stream's framing is lost). Never throws: every
+   * failure becomes a status.
+   */
   async handle(stream: Stream, connection: Pick<Connection, "remotePeer">): Promise<void> {
-    const started = performance.now();
     const pb = pbStream(stream, framing(REQUEST_MAX_BYTES));
-    const signal = AbortSignal.timeout(this.#init.readTimeoutMs ?? 10_000);
-    let query: StoreQuery | undefined;
-    let response: StoreResponse;
-    try {
+    const readTimeoutMs = this.#init.readTimeoutMs ?? 10_000;
+    for (let first = true; ; first = false) {
+      let query: StoreQuery | undefined;
       try {
         query = await pb.read(StoreQuery, {
-          signal,
+          signal: AbortSignal.timeout(readTimeoutMs),
           limits: { contentTopics: 64, ids: 1_000 },
         });
       } catch (err) {
-        throw new Refusal(StatusCode.BAD_REQUEST, `malformed query: ${describe(err)}`);
+        // After a response, the end of the stream or silence is the client being done.
+        if (!first && isEndOrSilence(err)) break;
+        await this.#answer(
+          pb,
+          stream,
+          empty("", StatusCode.BAD_REQUEST, `malformed query: ${describe(err)}`),
+        );
+        break;
       }
-      response = await this.#serve(query, connection);
-    } catch (err) {
-      if (err instanceof Refusal) {
-        response = empty(query?.requestId ?? "", err.status, err.desc);
-      } else {
-        this.#init.log.error({ err, peer: connection.remotePeer.toString() }, "store query failed");
-        response = empty(query?.requestId ?? "", StatusCode.INTERNAL, "internal error");
+      const started = performance.now();
+      let response: StoreResponse;
+      try {
+        response = await this.#serve(query, connection);
+      } catch (err) {
+        if (err instanceof Refusal) {
+          response = empty(query.requestId, err.status, err.desc);
+        } else {
+          this.#init.log.error({ err, peer: connection.remotePeer.toString() }, "store query failed");
+          response = empty(query.requestId, StatusCode.INTERNAL, "internal error");
+        }
       }
+      const sent = await this.#answer(pb, stream, response);
+      this.#init.metrics.querySeconds.observe({ protocol: "store" }, (performance.now() - started) / 1000);
+      if (!sent) return;
     }
+    try {
+      await stream.close({ signal: AbortSignal.timeout(5_000) });
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Counts and writes one response; false (the stream aborted) if it could not be sent. */
+  async #answer(pb: PbStream, stream: Stream, response: StoreResponse): Promise<boolean> {
     this.#init.metrics.queries.inc({
       protocol: "store",
       status: StatusCode[response.status] ?? String(response.status),
     });
     try {
       await pb.write(response, StoreResponse, { signal: AbortSignal.timeout(30_000) });
-      await stream.close({ signal: AbortSignal.timeout(5_000) });
+      return true;
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
+      return false;
     }
-    this.#init.metrics.querySeconds.observe({ protocol: "store" }, (performance.now() - started) / 1000);
   }
 
   async #serve(q: StoreQuery, connection: Pick<Connection, "remotePeer">): Promise<StoreResponse> {
@@ -245,6 +272,16 @@ function empty(requestId: string, status: StatusCode, statusDesc: string): Store
     cost: new Uint8Array(0),
     commitment: new Uint8Array(0),
   };
+}
+
+type PbStream = ReturnType<typeof pbStream>;
+
+/** The client closed its side, or sent nothing within the read timeout. */
+function isEndOrSilence(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (err.name === "UnexpectedEOFError" || err.name === "TimeoutError" || err.name === "AbortError")
+  );
 }
 
 function describe(err: unknown): string {

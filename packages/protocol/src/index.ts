@@ -103,6 +103,7 @@ export {
   signWithPeerKey,
   verifyPeerSignature,
 } from "./signing.js";
+export { encodeStoreResponse, StoreResponseCodec } from "./store-response.js";
 export {
   groupTopic,
   INBOX_PARTITIONS,

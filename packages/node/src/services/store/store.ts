@@ -8,7 +8,8 @@ import {
   STORE_PROTOCOL,
   StatusCode,
   StoreQuery,
-  StoreResponse,
+  type StoreResponse,
+  StoreResponseCodec,
 } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Archive, Position } from "../../archive/types.js";
@@ -134,7 +135,7 @@ export class MailboxStore implements Startable {
       status: StatusCode[response.status] ?? String(response.status),
     });
     try {
-      await pb.write(response, StoreResponse, { signal: AbortSignal.timeout(30_000) });
+      await pb.write(response, StoreResponseCodec, { signal: AbortSignal.timeout(30_000) });
       return true;
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));

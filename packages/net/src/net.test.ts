@@ -36,6 +36,17 @@ describe("noiseCrypto", () => {
           plaintext,
         );
       }
+      // A sealed message that arrived in pieces (one cut inside the tag) opens the same.
+      const whole = Buffer.from(asCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, key).subarray());
+      const cuts = [Math.floor(whole.length / 3), whole.length - 7];
+      const arrived = new Uint8ArrayList(
+        whole.subarray(0, cuts[0]),
+        whole.subarray(cuts[0], cuts[1]),
+        whole.subarray(cuts[1]),
+      );
+      expect(Buffer.from(noiseCrypto.chaCha20Poly1305Decrypt(arrived, nonce, ad, key).subarray())).toEqual(
+        plaintext,
+      );
       // The same bytes as the stock cipher, split in pieces or not.
       const stock = Buffer.from(asCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, key).subarray());
       const pieces = new Uint8ArrayList(plaintext.subarray(0, size >> 1), plaintext.subarray(size >> 1));

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from "node:crypto";
 import type { ICryptoInterface } from "@chainsafe/libp2p-noise";
 import { asCrypto, defaultCrypto } from "@chainsafe/libp2p-noise/crypto";
+import { Uint8ArrayList } from "uint8arraylist";
 
 /** Noise's byte lists (its own copy of `uint8arraylist`, which may differ from ours). */
 type Bytes = Parameters<ICryptoInterface["chaCha20Poly1305Encrypt"]>[0];
@@ -58,14 +59,20 @@ function decrypt(
   if (ciphertext.byteLength < NATIVE_FROM) {
     return asCrypto.chaCha20Poly1305Decrypt(ciphertext, nonce, ad, k, dst);
   }
-  const sealed = ciphertext.subarray();
-  const text = sealed.subarray(0, sealed.byteLength - TAG);
+  const length = ciphertext.byteLength - TAG;
   const decipher = createDecipheriv(CIPHER, keyObject(k), nonce, { authTagLength: TAG });
-  decipher.setAAD(ad, { plaintextLength: text.byteLength });
-  decipher.setAuthTag(sealed.subarray(sealed.byteLength - TAG));
-  const out = decipher.update(text);
-  decipher.final(); // throws if the tag does not match
-  return out;
+  decipher.setAAD(ad, { plaintextLength: length });
+  decipher.setAuthTag(ciphertext.subarray(length)); // copies only a tag split across two reads
+  if (ciphertext instanceof Uint8Array) {
+    const out = decipher.update(ciphertext.subarray(0, length));
+    decipher.final(); // throws if the tag does not match
+    return out;
+  }
+  // A message that arrived in several reads is deciphered piece by piece, not joined first.
+  const parts: Uint8Array[] = [];
+  for (const part of ciphertext.sublist(0, length)) parts.push(decipher.update(part));
+  decipher.final();
+  return parts.length === 1 ? parts[0]! : (new Uint8ArrayList(...parts) as unknown as Bytes);
 }
 
 /**

@@ -16,7 +16,7 @@ interface Decoder<T> {
   decode(b: Uint8Array | Uint8ArrayList): T;
 }
 
-/** One request, one response on a fresh stream: the shape of every Postbox protocol. */
+/** One request, one response on a fresh stream (`/postbox/push/1`, `/postbox/info/1`). */
 export async function request<Req, Res>(
   libp2p: Pick<Libp2p, "dialProtocol">,
   to: MailboxAddress,

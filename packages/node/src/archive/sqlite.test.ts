@@ -21,6 +21,16 @@ archiveSuite(
   },
 );
 
+// Pages read on the main connection: the path an archive takes without its reader thread.
+archiveSuite(
+  "SQLite (no reader thread)",
+  async () => new SqliteArchive({ path: join(dir, `archive-${++n}.sqlite`), readerThread: false }),
+  async (a) => {
+    await a.close();
+    return new SqliteArchive({ path: join(dir, `archive-${n}.sqlite`), readerThread: false });
+  },
+);
+
 describe("SQLite archive internals", () => {
   const T0 = 1_700_000_000_000n;
 

@@ -130,11 +130,12 @@ export async function requestOnSession<Req, Res>(
   req: Req,
   codecs: { request: Encoder<Req>; response: Decoder<Res> },
   options: AbortOptions & { timeoutMs?: number; retry?: boolean } = {},
+  fresh = false,
 ): Promise<Res> {
   const signal = options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 15_000);
   const idle = idleSessions(libp2p, protocol, to);
   let session: Session | undefined;
-  for (let next = idle.pop(); next !== undefined; next = idle.pop()) {
+  for (let next = fresh ? undefined : idle.pop(); next !== undefined; next = idle.pop()) {
     next.take();
     if (next.usable) {
       session = next;
@@ -157,7 +158,7 @@ export async function requestOnSession<Req, Res>(
   } catch (cause) {
     session.stream.abort(cause instanceof Error ? cause : new Error(String(cause)));
     if (reused && options.retry === true && !signal.aborted) {
-      return requestOnSession(libp2p, to, protocol, req, codecs, { ...options, signal, retry: false });
+      return requestOnSession(libp2p, to, protocol, req, codecs, { ...options, signal, retry: false }, true);
     }
     throw new MailboxUnreachableError(`${protocol} failed: ${(cause as Error).message}`, cause);
   }

@@ -609,9 +609,11 @@ parentPort.on("message", ({ id, sql, params }) => {
     let statement = statements.get(sql);
     if (!statement) { statement = db.prepare(sql); statements.set(sql, statement); }
     const row = statement.get(...params);
+    // Each blob owns its buffer (node:sqlite copies it out); hand those over instead of copying.
     const transfer = [];
-    if (row.ids) transfer.push(row.ids.buffer);
-    if (row.payloads) transfer.push(row.payloads.buffer);
+    for (const blob of [row.ids, row.payloads]) {
+      if (blob && blob.byteOffset === 0 && blob.buffer.byteLength === blob.byteLength) transfer.push(blob.buffer);
+    }
     parentPort.postMessage({ id, row }, transfer);
   } catch (err) {
     parentPort.postMessage({ id, error: String((err && err.message) || err) });

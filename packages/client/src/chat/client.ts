@@ -345,10 +345,17 @@ export class PostboxClient {
         Array.from({ length: 8 }, async () => {
           while (next < missing.length) {
             const old = missing[next++]!;
-            // Sealed again with a fresh timestamp: the first copy was never stored.
-            this.store.deleteMessage(old.id);
-            const s = this.#seal(dest, texts[b + sealed.indexOf(old)]!);
-            await this.#pushOrThrow(s.envelope, s.id);
+            // Unconfirmed may only mean late: gossip can commit the first copy after the presence
+            // query. Push that same envelope (same id: a mailbox keeps it once). Only if no mailbox
+            // takes it (its timestamp has left their ±20 s window, where gossip cannot bring it
+            // either) is it sealed again with a fresh timestamp.
+            try {
+              await this.#pushOrThrow(old.envelope, old.id);
+            } catch {
+              this.store.deleteMessage(old.id);
+              const s = this.#seal(dest, texts[b + sealed.indexOf(old)]!);
+              await this.#pushOrThrow(s.envelope, s.id);
+            }
             pushed++;
           }
         }),

@@ -28,8 +28,8 @@ export function newRequestId(): string {
 }
 
 /**
- * Sends one store query and returns the mailbox's response, whatever its status. Queries to one
- * mailbox reuse idle streams ({@link requestOnSession}).
+ * Sends one store query and returns the mailbox's response, whatever its status. Unpaid queries to
+ * one mailbox reuse idle streams ({@link requestOnSession}); a paid one opens its own.
  */
 export async function queryStore(
   libp2p: Dialer,
@@ -49,14 +49,11 @@ export async function queryStore(
     ...(query.pageSize !== undefined ? { pageSize: query.pageSize } : {}),
     ...(query.voucher !== undefined ? { voucher: query.voucher } : {}),
   };
-  return requestOnSession(
-    libp2p,
-    to,
-    STORE_PROTOCOL,
-    full,
-    { request: StoreQuery, response: StoreResponse },
-    { ...options, retry: full.voucher === undefined },
-  );
+  const codecs = { request: StoreQuery, response: StoreResponse };
+  // A paid query goes on a stream of its own: if a kept stream died under it, the client could not
+  // tell whether the mailbox took the voucher, so it could neither resend it nor fail over cleanly.
+  if (full.voucher !== undefined) return request(libp2p, to, STORE_PROTOCOL, full, codecs, options);
+  return requestOnSession(libp2p, to, STORE_PROTOCOL, full, codecs, { ...options, retry: true });
 }
 
 /** Pushes an envelope; resolves with the signed receipt, or throws {@link MailboxStatusError}. */

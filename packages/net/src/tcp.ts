@@ -9,7 +9,7 @@ interface SocketConnection {
   sendData?: (data: Uint8ArrayList) => { sentBytes: number; canSendMore: boolean };
 }
 
-/** Marks connections whose writes are coalesced, for tests and for idempotence. */
+/** Marks connections whose writes are coalesced, so that a connection is wrapped once. */
 const COALESCED = Symbol.for("@postbox/net/coalesced");
 
 /**
@@ -37,11 +37,6 @@ export function coalesceWrites(maConn: MultiaddrConnection): void {
     };
   };
   conn[COALESCED] = true;
-}
-
-/** Whether {@link coalesceWrites} applies to this connection. */
-export function isCoalesced(maConn: MultiaddrConnection): boolean {
-  return (maConn as unknown as { [COALESCED]?: true })[COALESCED] === true;
 }
 
 function coalescing(upgrader: Upgrader): Upgrader {

@@ -16,6 +16,20 @@ interface Decoder<T> {
   decode(b: Uint8Array | Uint8ArrayList): T;
 }
 
+/** Opens a stream for `protocol`; a failure is a {@link MailboxUnreachableError}. */
+async function open(
+  libp2p: Pick<Libp2p, "dialProtocol">,
+  to: MailboxAddress,
+  protocol: string,
+  signal: AbortSignal,
+): Promise<Stream> {
+  try {
+    return await libp2p.dialProtocol(to, protocol, { signal });
+  } catch (cause) {
+    throw new MailboxUnreachableError(`cannot open ${protocol}: ${(cause as Error).message}`, cause);
+  }
+}
+
 /** One request, one response on a fresh stream (`/postbox/push/1`, `/postbox/info/1`). */
 export async function request<Req, Res>(
   libp2p: Pick<Libp2p, "dialProtocol">,
@@ -26,12 +40,7 @@ export async function request<Req, Res>(
   options: AbortOptions & { timeoutMs?: number } = {},
 ): Promise<Res> {
   const signal = options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 15_000);
-  let stream: Awaited<ReturnType<Libp2p["dialProtocol"]>>;
-  try {
-    stream = await libp2p.dialProtocol(to, protocol, { signal });
-  } catch (cause) {
-    throw new MailboxUnreachableError(`cannot open ${protocol}: ${(cause as Error).message}`, cause);
-  }
+  const stream = await open(libp2p, to, protocol, signal);
   try {
     const pb = pbStream(stream, framing(LIMITS.maxFrameBytes));
     await pb.write(req, codecs.request, { signal });
@@ -144,13 +153,7 @@ export async function requestOnSession<Req, Res>(
     next.stream.abort(new Error("stale session"));
   }
   const reused = session !== undefined;
-  if (!session) {
-    try {
-      session = new Session(await libp2p.dialProtocol(to, protocol, { signal }));
-    } catch (cause) {
-      throw new MailboxUnreachableError(`cannot open ${protocol}: ${(cause as Error).message}`, cause);
-    }
-  }
+  session ??= new Session(await open(libp2p, to, protocol, signal));
   let res: Res;
   try {
     await session.pb.write(req, codecs.request, { signal });

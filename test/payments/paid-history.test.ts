@@ -6,7 +6,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ChannelManager, createClientHost, queryStore } from "@postbox/client";
+import {
+  ChannelManager,
+  createClientHost,
+  fetchHistory,
+  type MailboxCandidate,
+  queryStore,
+} from "@postbox/client";
 import { paymentChannelsAbi, sntAbi } from "@postbox/contracts";
 import { loadConfig, MailboxNode } from "@postbox/node";
 import {
@@ -15,6 +21,7 @@ import {
   createEnvelope,
   createIdentity,
   encryptRoom,
+  identify,
   roomTopic,
   StatusCode,
 } from "@postbox/protocol";
@@ -47,25 +54,7 @@ describe("paid history end to end", () => {
         args: [who],
       });
 
-    const node = await MailboxNode.create(
-      loadConfig({
-        flags: {
-          dataDir: join(dir, "mailbox"),
-          listen: ["/ip4/127.0.0.1/tcp/0"],
-          http: { port: 0 },
-          logLevel: "silent",
-          chain: {
-            rpcUrl: "http://127.0.0.1:1",
-            chainId: addresses.chainId,
-            registry: addresses.registry,
-            channels: addresses.channels,
-            operatorKey: OPERATOR_KEY,
-          },
-          payments: { redeemMin: "1000000" }, // only on shutdown here
-        },
-      }),
-      { logger: pino({ level: "silent" }), chainClients: { publicClient, walletClient: operatorWallet! } },
-    );
+    const node = await paidNode(join(dir, "mailbox"), addresses, publicClient, operatorWallet!);
     await node.start();
     const reader = await createClientHost();
     await reader.start();
@@ -74,13 +63,7 @@ describe("paid history end to end", () => {
       // 120 messages in #x, archived while the reader was away.
       const base = Date.now();
       const sender = createIdentity();
-      const envelopes = Array.from({ length: 120 }, (_, i) => {
-        const ts = BigInt(base + i);
-        return {
-          ...createEnvelope({ ...encryptRoom(sender, "#x", `m${i}`, ts), timestamp: ts }),
-          receivedAt: base,
-        };
-      });
+      const envelopes = roomHistory(sender, "#x", base, 120);
       await node.archive.insert(envelopes);
       const to = node.libp2p.getMultiaddrs();
       const topics = [roomTopic("#x")];
@@ -95,16 +78,7 @@ describe("paid history end to end", () => {
       // signs vouchers with its session key; it is restarted half-way and loses no credit.
       const clientDir = join(dir, "client");
       const manager = () =>
-        new ChannelManager({
-          dataDir: clientDir,
-          publicClient,
-          wallet: payerWallet!,
-          chainId: addresses.chainId,
-          snt: addresses.snt,
-          registry: addresses.registry,
-          channels: addresses.channels,
-          maxPageCost: parseEther("1"),
-        });
+        readerChannels(clientDir, { publicClient, payerWallet, addresses }, { maxPageCost: parseEther("1") });
       let channels = manager();
       const record = await channels.open(operator, parseEther("5"));
       expect(record.channelId).toBe(
@@ -135,18 +109,10 @@ describe("paid history end to end", () => {
       expect(channels.channelTo(operator)?.spent).toBe(sum.toString());
       // A voucher above the user's cap is never signed.
       await expect(
-        new ChannelManager({
-          ...{
-            dataDir: clientDir,
-            publicClient,
-            wallet: payerWallet!,
-            chainId: addresses.chainId,
-            snt: addresses.snt,
-            registry: addresses.registry,
-            channels: addresses.channels,
-          },
-          maxPageCost: 1n,
-        }).voucherFor(operator, 50),
+        readerChannels(clientDir, { publicClient, payerWallet, addresses }, { maxPageCost: 1n }).voucherFor(
+          operator,
+          50,
+        ),
       ).rejects.toThrow(/above your cap/);
       // Settle: a voucher for exactly what was spent.
       const settled = await queryStore(reader, to, {
@@ -157,16 +123,11 @@ describe("paid history end to end", () => {
       expect(settled.status, settled.statusDesc).toBe(StatusCode.OK);
       const channelId = record.channelId;
       // A channel running low is topped up before the next voucher when the user asked for it.
-      const topping = new ChannelManager({
-        dataDir: clientDir,
-        publicClient,
-        wallet: payerWallet!,
-        chainId: addresses.chainId,
-        snt: addresses.snt,
-        registry: addresses.registry,
-        channels: addresses.channels,
-        autoTopUp: { below: parseEther("4.99"), amount: parseEther("1") },
-      });
+      const topping = readerChannels(
+        clientDir,
+        { publicClient, payerWallet, addresses },
+        { autoTopUp: { below: parseEther("4.99"), amount: parseEther("1") } },
+      );
       await topping.voucherFor(operator, 50);
       expect(topping.channelTo(operator)?.deposit).toBe(parseEther("6").toString());
 
@@ -186,4 +147,151 @@ describe("paid history end to end", () => {
       await node.stop();
     }
   });
+
+  it("a lost answer: the repeat is refused as a replay, the reader reconciles and pays on the mailbox's figure", async () => {
+    const { viem } = await network.connect();
+    const { publicClient, operatorWallet, payerWallet, operator, addresses } = await postboxChain(viem);
+    const node = await paidNode(join(dir, "mailbox-lost"), addresses, publicClient, operatorWallet!);
+    await node.start();
+    const reader = await createClientHost();
+    await reader.start();
+    try {
+      const base = Date.now() - 60_000;
+      const envelopes = roomHistory(createIdentity(), "#y", base, 30);
+      await node.archive.insert(envelopes);
+      const to = node.libp2p.getMultiaddrs();
+      const topics = [roomTopic("#y")];
+      const channels = readerChannels(join(dir, "client-lost"), { publicClient, payerWallet, addresses });
+      const { channelId } = await channels.open(operator, parseEther("5"));
+      const page = { contentTopics: topics, pageSize: 10 };
+
+      // The mailbox takes a voucher and serves; the answer never reaches the reader's records.
+      const lost = { ...page, voucher: await channels.voucherFor(operator, 10) };
+      const served = await queryStore(reader, to, lost);
+      expect(served.status, served.statusDesc).toBe(StatusCode.OK);
+      const cost = bytesToBigint(served.cost);
+      expect(channels.channelTo(operator)?.spent).toBe("0");
+      // The client's resend of the same query is a replay: nothing served, nothing charged, and
+      // the quote's spent amount reconciles the reader's record upwards (never downwards).
+      const repeat = await queryStore(reader, to, lost);
+      expect(repeat.status).toBe(StatusCode.INVALID_VOUCHER);
+      expect(repeat.statusDesc).toMatch(/replayed/);
+      expect(repeat.envelopes).toEqual([]);
+      expect(bytesToBigint(repeat.quote!.spent)).toBe(cost);
+      expect(channels.record(operator, repeat)).toBe(true);
+      expect(channels.channelTo(operator)?.spent).toBe(cost.toString());
+      expect(
+        channels.record(operator, { ...repeat, quote: { ...repeat.quote!, spent: new Uint8Array() } }),
+      ).toBe(false);
+      expect(channels.channelTo(operator)?.spent).toBe(cost.toString());
+
+      // Another answer lost; then a catch-up signs on its stale record, is refused as short, takes
+      // the mailbox's figure from the refusal and pays again: every message arrives.
+      const lostAgain = await queryStore(reader, to, {
+        ...page,
+        voucher: await channels.voucherFor(operator, 10),
+      });
+      expect(lostAgain.status).toBe(StatusCode.OK);
+      const refused: string[] = [];
+      const history = await fetchHistory({
+        host: reader,
+        candidates: [
+          {
+            id: operator,
+            operator,
+            peerId: node.libp2p.peerId.toString(),
+            multiaddrs: to.map(String),
+            paid: true,
+            price: PRICE,
+          } as unknown as MailboxCandidate,
+        ],
+        k: 1,
+        topics,
+        from: base - 1,
+        pageSize: 10,
+        channels,
+        feed: "#y",
+        onFailure: (_, err) => refused.push(err.message),
+      });
+      expect(refused).toEqual([]);
+      expect(history.envelopes.map((e) => e.id)).toEqual(envelopes.map((e) => identify(e).id));
+      expect(history.served).toEqual([operator]);
+
+      // The settlement at the end of the catch-up is accepted only for exactly the mailbox's
+      // spent amount; the redeemer claims it on shutdown, to the wei.
+      const spent = BigInt(channels.channelTo(operator)!.spent);
+      expect(spent).toBe(cost + bytesToBigint(lostAgain.cost) + PQ * BigInt(history.pages) + PM * 30n);
+      await node.stop();
+      const channel = await publicClient.readContract({
+        address: addresses.channels,
+        abi: paymentChannelsAbi,
+        functionName: "getChannel",
+        args: [channelId],
+      });
+      expect(channel.paid).toBe(spent);
+    } finally {
+      await reader.stop();
+      await node.stop();
+    }
+  });
 });
+
+type Chain = Awaited<ReturnType<typeof postboxChain>>;
+
+/** The reader's channel manager on the test chain, paying from the payer's wallet. */
+function readerChannels(
+  dataDir: string,
+  chain: Pick<Chain, "publicClient" | "payerWallet" | "addresses">,
+  extra: Partial<ConstructorParameters<typeof ChannelManager>[0]> = {},
+) {
+  const { publicClient, payerWallet, addresses } = chain;
+  return new ChannelManager({
+    dataDir,
+    publicClient,
+    wallet: payerWallet!,
+    chainId: addresses.chainId,
+    snt: addresses.snt,
+    registry: addresses.registry,
+    channels: addresses.channels,
+    ...extra,
+  });
+}
+
+/** A mailbox node in paid mode on the test chain; its redeemer claims only on shutdown. */
+function paidNode(
+  dataDir: string,
+  addresses: Chain["addresses"],
+  publicClient: Chain["publicClient"],
+  walletClient: NonNullable<Chain["operatorWallet"]>,
+) {
+  return MailboxNode.create(
+    loadConfig({
+      flags: {
+        dataDir,
+        listen: ["/ip4/127.0.0.1/tcp/0"],
+        http: { port: 0 },
+        logLevel: "silent",
+        chain: {
+          rpcUrl: "http://127.0.0.1:1",
+          chainId: addresses.chainId,
+          registry: addresses.registry,
+          channels: addresses.channels,
+          operatorKey: OPERATOR_KEY,
+        },
+        payments: { redeemMin: "1000000" }, // only on shutdown here
+      },
+    }),
+    { logger: pino({ level: "silent" }), chainClients: { publicClient, walletClient } },
+  );
+}
+
+/** `count` room messages one millisecond apart from `base`, as archived. */
+function roomHistory(sender: ReturnType<typeof createIdentity>, room: string, base: number, count: number) {
+  return Array.from({ length: count }, (_, i) => {
+    const ts = BigInt(base + i);
+    return {
+      ...createEnvelope({ ...encryptRoom(sender, room, `m${i}`, ts), timestamp: ts }),
+      receivedAt: base,
+    };
+  });
+}

@@ -320,17 +320,26 @@ export class ChannelManager {
   }
 
   /**
-   * Records what the mailbox reports after a query. The mailbox's figure is authoritative when it
-   * lies within what we authorised; above it, something is wrong and we keep ours.
+   * Records what the mailbox reports after a query; returns whether our figure changed. The
+   * mailbox's figure is authoritative when it lies within what we authorised; above it, something
+   * is wrong and we keep ours. A refusal's quote may only raise it: a mailbox whose answer we lost
+   * charged a page we never saw, and until we know its figure, every voucher we sign falls short.
    */
-  record(payee: Address, response: Pick<StoreResponse, "status" | "spent">): void {
+  record(payee: Address, response: Pick<StoreResponse, "status" | "spent" | "quote">): boolean {
     const record = this.#require(payee);
-    if (response.status !== StatusCode.OK || response.spent.length === 0) return;
-    const spent = bytesToBigint(response.spent);
-    if (spent <= BigInt(record.authorized)) {
-      record.spent = spent.toString();
-      this.#write(record);
+    let spent: bigint;
+    if (response.status === StatusCode.OK) {
+      if (response.spent.length === 0) return false;
+      spent = bytesToBigint(response.spent);
+    } else {
+      if (!response.quote || response.quote.spent.length === 0) return false;
+      spent = bytesToBigint(response.quote.spent);
+      if (spent <= BigInt(record.spent)) return false;
     }
+    if (spent > BigInt(record.authorized) || spent.toString() === record.spent) return false;
+    record.spent = spent.toString();
+    this.#write(record);
+    return true;
   }
 
   /** Asks to close: the mailbox may still redeem until the grace period ends. */

@@ -187,34 +187,42 @@ async function query(
   from: number,
   cursor: Uint8Array | undefined,
 ): Promise<StoreResponse> {
-  let voucher: Awaited<ReturnType<ChannelManager["voucherFor"]>> | undefined;
   const payee = mailbox.operator as Address;
-  if (mailbox.paid) {
-    if (!p.channels || !mailbox.operator)
-      throw new BaseError("this mailbox is paid and no wallet is configured", { details: mailbox.id });
-    if (!p.channels.channelTo(payee)) {
-      await p.channels.open(payee, p.deposit ?? defaultDeposit(mailbox, p.pageSize));
+  const channels = mailbox.paid ? p.channels : undefined;
+  if (mailbox.paid && (!channels || !mailbox.operator))
+    throw new BaseError("this mailbox is paid and no wallet is configured", { details: mailbox.id });
+  for (let attempt = 0; ; attempt++) {
+    let voucher: Awaited<ReturnType<ChannelManager["voucherFor"]>> | undefined;
+    if (channels) {
+      if (!channels.channelTo(payee)) {
+        await channels.open(payee, p.deposit ?? defaultDeposit(mailbox, p.pageSize));
+      }
+      voucher = await channels.voucherFor(payee, p.pageSize);
     }
-    voucher = await p.channels.voucherFor(payee, p.pageSize);
+    const res = await queryStore(
+      p.host,
+      dialable(mailbox),
+      {
+        contentTopics: p.topics,
+        timeStart: BigInt(Math.max(0, from)),
+        pageSize: p.pageSize,
+        ...(cursor ? { cursor } : {}),
+        ...(voucher ? { voucher } : {}),
+      },
+      p.signal ? { signal: p.signal } : {},
+    );
+    // A refusal that reports more spent than we knew (an answer we lost) is paid again once, with a
+    // voucher on the mailbox's figure.
+    const reconciled = channels?.record(payee, res) ?? false;
+    if (res.status === StatusCode.OK) return res;
+    if (!(reconciled && attempt === 0 && REPAYABLE.has(res.status))) {
+      throw new MailboxStatusError(res.status, res.statusDesc, StatusCode[res.status] ?? String(res.status));
+    }
   }
-  const res = await queryStore(
-    p.host,
-    dialable(mailbox),
-    {
-      contentTopics: p.topics,
-      timeStart: BigInt(Math.max(0, from)),
-      pageSize: p.pageSize,
-      ...(cursor ? { cursor } : {}),
-      ...(voucher ? { voucher } : {}),
-    },
-    p.signal ? { signal: p.signal } : {},
-  );
-  if (mailbox.paid && p.channels) p.channels.record(payee, res);
-  if (res.status !== StatusCode.OK) {
-    throw new MailboxStatusError(res.status, res.statusDesc, StatusCode[res.status] ?? String(res.status));
-  }
-  return res;
 }
+
+/** Refusals that a voucher on the mailbox's reported spent amount may cure. */
+const REPAYABLE = new Set<StatusCode>([StatusCode.INVALID_VOUCHER, StatusCode.INSUFFICIENT_FUNDS]);
 
 /** Enough for 100 full pages: catching up rarely needs a top-up. */
 function defaultDeposit(c: MailboxCandidate, pageSize: number): bigint {

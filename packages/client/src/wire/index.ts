@@ -28,8 +28,8 @@ export function newRequestId(): string {
 }
 
 /**
- * Sends one store query and returns the mailbox's response, whatever its status. Unpaid queries to
- * one mailbox reuse idle streams ({@link requestOnSession}); a paid one opens its own.
+ * Sends one store query and returns the mailbox's response, whatever its status. Queries to one
+ * mailbox reuse idle streams ({@link requestOnSession}).
  */
 export async function queryStore(
   libp2p: Dialer,
@@ -49,11 +49,18 @@ export async function queryStore(
     ...(query.pageSize !== undefined ? { pageSize: query.pageSize } : {}),
     ...(query.voucher !== undefined ? { voucher: query.voucher } : {}),
   };
-  const codecs = { request: StoreQuery, response: StoreResponse };
-  // A paid query goes on a stream of its own: if a kept stream died under it, the client could not
-  // tell whether the mailbox took the voucher, so it could neither resend it nor fail over cleanly.
-  if (full.voucher !== undefined) return request(libp2p, to, STORE_PROTOCOL, full, codecs, options);
-  return requestOnSession(libp2p, to, STORE_PROTOCOL, full, codecs, { ...options, retry: true });
+  // A query that failed on a kept stream is sent again, unchanged, once on a fresh stream. For a
+  // paid query that is safe either way: a mailbox that never read it serves it, and one that took
+  // its voucher refuses the repeat as a replay (nothing served, nothing charged) and reports what
+  // was spent, which the channel manager reconciles (`ChannelManager.record`).
+  return requestOnSession(
+    libp2p,
+    to,
+    STORE_PROTOCOL,
+    full,
+    { request: StoreQuery, response: StoreResponse },
+    { ...options, retry: true },
+  );
 }
 
 /** Pushes an envelope; resolves with the signed receipt, or throws {@link MailboxStatusError}. */

@@ -129,8 +129,8 @@ function idleSessions(libp2p: object, protocol: string, to: MailboxAddress): Ses
  * sides more CPU to open and close than a page of history costs to serve, so a catch-up that
  * reads page after page, or topic after topic, reuses its streams; each waits at most
  * {@link IDLE_MS} for its next request, and leaves at once when the mailbox closes it. If a reused
- * stream fails before answering, a request that carries no payment (`retry`) is sent again once on
- * a fresh stream; one that does is not, since the mailbox may have taken it.
+ * stream fails before answering, the request is sent again once on a fresh stream when `retry` says
+ * a repeat is harmless (the mailbox may or may not have read the first).
  */
 export async function requestOnSession<Req, Res>(
   libp2p: Pick<Libp2p, "dialProtocol">,

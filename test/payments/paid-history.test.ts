@@ -89,7 +89,11 @@ describe("paid history end to end", () => {
       const got: string[] = [];
       const costs: bigint[] = [];
       for (let page = 0; page < 10; page++) {
-        if (page === 1) channels = manager(); // the client restarts mid-session
+        if (page === 1) {
+          // The client restarts mid-session.
+          channels.close();
+          channels = manager();
+        }
         const res = await queryStore(reader, to, {
           contentTopics: topics,
           pageSize: 50,

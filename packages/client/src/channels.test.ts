@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bigintToBytes, type Quote, StatusCode } from "@postbox/protocol";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
@@ -63,5 +64,45 @@ describe("ChannelManager records", () => {
     const b = new ChannelManager(init(dir));
     expect(b.channelTo(payee)).toEqual(record);
     b.close();
+  });
+
+  it("records a reported spent amount: within a turn of the event loop, or at close", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
+    dirs.push(dir);
+    const payee = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    const record = {
+      channelId: `0x${"ab".repeat(32)}` as Hex,
+      payee,
+      salt: `0x${"01".repeat(32)}` as Hex,
+      deposit: "1000",
+      spent: "0",
+      authorized: "150",
+    };
+    writeFileSync(
+      join(dir, "channels.json"),
+      JSON.stringify({ sessionKey: generatePrivateKey(), channels: { [payee.toLowerCase()]: record } }),
+    );
+    const ok = (spent: number) => ({ status: StatusCode.OK, spent: bigintToBytes(BigInt(spent)) });
+    const refusal = (spent: number) => ({
+      status: StatusCode.INSUFFICIENT_FUNDS,
+      spent: new Uint8Array(),
+      quote: { spent: bigintToBytes(BigInt(spent)) } as Quote,
+    });
+    const a = new ChannelManager(init(dir));
+    expect(a.record(payee, ok(100))).toBe(true);
+    expect(a.record(payee, ok(100))).toBe(false);
+    expect(a.record(payee, ok(151))).toBe(false); // above what was authorised: ours is kept
+    expect(a.record(payee, refusal(90))).toBe(false); // a refusal never lowers it
+    expect(a.record(payee, refusal(120))).toBe(true);
+    expect(a.channelTo(payee)?.spent).toBe("120");
+    await new Promise((r) => setImmediate(r));
+    const b = new ChannelManager(init(dir));
+    expect(b.channelTo(payee)?.spent).toBe("120");
+    b.close();
+    expect(a.record(payee, ok(130))).toBe(true);
+    a.close(); // writes what is pending
+    const c = new ChannelManager(init(dir));
+    expect(c.channelTo(payee)?.spent).toBe("130");
+    c.close();
   });
 });

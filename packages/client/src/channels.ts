@@ -112,8 +112,9 @@ export class ChannelManager {
   /**
    * Opens `channels.db` (SQLite, WAL, mode 0600) and reads the session key and channel records; a
    * `channels.json` left by an earlier version is imported once. A record is rewritten on its own
-   * each time it changes (twice per paid page), a small write with no fsync: what a power cut could
-   * lose is at most the last amounts, which the mailbox's reported `spent` reconciles.
+   * when it changes (once or twice per paid page: see `#writeSoon`), a small write with no fsync:
+   * what a crash or a power cut could lose is at most the last amounts, which the mailbox's
+   * reported `spent` reconciles.
    */
   #load(): State {
     let db: DatabaseSync;
@@ -157,11 +158,34 @@ export class ChannelManager {
   }
 
   #write(record: ChannelRecord): void {
+    this.#dirty.delete(record);
     this.#put.run(`channel:${record.payee.toLowerCase()}`, JSON.stringify(record));
   }
 
-  /** Closes the records database. */
+  /** Records changed in memory whose write waits for the end of this turn of the event loop. */
+  readonly #dirty = new Set<ChannelRecord>();
+  #flushing: ReturnType<typeof setImmediate> | undefined;
+
+  /**
+   * Writes `record` at the end of this turn of the event loop, unless something writes it first:
+   * a query loop records a page's spent amount and signs the next voucher in one turn, and the
+   * voucher's write (which must precede it) then carries both.
+   */
+  #writeSoon(record: ChannelRecord): void {
+    this.#dirty.add(record);
+    this.#flushing ??= setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushing = undefined;
+    if (!this.#db.isOpen) return;
+    for (const record of this.#dirty) this.#write(record);
+  }
+
+  /** Writes what is pending and closes the records database. */
   close(): void {
+    if (this.#flushing) clearImmediate(this.#flushing);
+    this.#flush();
     if (this.#db.isOpen) this.#db.close();
   }
 
@@ -338,7 +362,7 @@ export class ChannelManager {
     }
     if (spent > BigInt(record.authorized) || spent.toString() === record.spent) return false;
     record.spent = spent.toString();
-    this.#write(record);
+    this.#writeSoon(record);
     return true;
   }
 

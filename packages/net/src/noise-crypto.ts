@@ -38,15 +38,15 @@ function encrypt(plaintext: Bytes, nonce: Uint8Array, ad: Uint8Array, k: Uint8Ar
   if (plaintext.byteLength < NATIVE_FROM) return asCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k);
   const cipher = createCipheriv(CIPHER, keyObject(k), nonce, { authTagLength: TAG });
   cipher.setAAD(ad, { plaintextLength: plaintext.byteLength });
-  // One buffer per message (ciphertext then tag), where the default returns a list of pieces that
-  // the socket then writes one by one.
-  const out = Buffer.allocUnsafe(plaintext.byteLength + TAG);
-  let at = 0;
-  if (plaintext instanceof Uint8Array) at += cipher.update(plaintext).copy(out, at);
-  else for (const part of plaintext) at += cipher.update(part).copy(out, at);
-  at += cipher.final().copy(out, at);
-  cipher.getAuthTag().copy(out, at);
-  return out;
+  // The ciphertext as OpenSSL wrote it, then the tag: the socket writes a batch in one `writev`
+  // (`@postbox/net`'s TCP), so joining the pieces would only copy them.
+  const out = new Uint8ArrayList();
+  if (plaintext instanceof Uint8Array) out.append(cipher.update(plaintext));
+  else for (const part of plaintext) out.append(cipher.update(part));
+  const rest = cipher.final();
+  if (rest.byteLength > 0) out.append(rest);
+  out.append(cipher.getAuthTag());
+  return out as unknown as Bytes;
 }
 
 function decrypt(
@@ -77,7 +77,7 @@ function decrypt(
 
 /**
  * Noise's default crypto (OpenSSL for hashing and X25519), with ChaCha20-Poly1305 through reusable
- * key objects and one output buffer per message. Node only.
+ * key objects. Node only.
  */
 export const noiseCrypto: ICryptoInterface = {
   ...defaultCrypto,

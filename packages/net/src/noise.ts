@@ -5,7 +5,7 @@ import {
   type NoiseInit,
 } from "@chainsafe/libp2p-noise";
 import type { ConnectionEncrypter, SecuredConnection } from "@libp2p/interface";
-import type { Uint8ArrayList } from "uint8arraylist";
+import { type Uint8ArrayList, Uint8ArrayList as UintList } from "uint8arraylist";
 import { noiseCrypto } from "./noise-crypto.js";
 
 /**
@@ -21,19 +21,61 @@ export function noiseFrameLength(data: Uint8Array | Uint8ArrayList): number {
   return data instanceof Uint8Array ? (data[0]! << 8) | data[1]! : (data.get(0) << 8) | data.get(1);
 }
 
+type Bytes = Uint8Array | Uint8ArrayList;
+
 /** The part of Noise's secured stream this module tunes (an implementation detail, checked). */
 interface FramedStream {
-  decoder?: { lengthDecoder?: (data: Uint8Array | Uint8ArrayList) => number };
+  decoder?: { lengthDecoder?: (data: Bytes) => number };
+  decrypt?: (chunk: Bytes) => Uint8ArrayList;
+  handshake?: { decrypt(ciphertext: Bytes, dst?: Uint8Array): Bytes };
+  metrics?: { decryptedPackets: { increment(): void }; decryptErrors: { increment(): void } };
 }
 
-/** Whether a secured connection reads its frame lengths with {@link noiseFrameLength}. */
+/**
+ * Whether a secured connection reads its frame lengths with {@link noiseFrameLength} and deciphers
+ * with {@link decryptFrames}.
+ */
 export function usesFastFraming(secured: SecuredConnection<unknown>): boolean {
-  return (secured.connection as FramedStream).decoder?.lengthDecoder === noiseFrameLength;
+  const stream = secured.connection as FramedStream;
+  return stream.decoder?.lengthDecoder === noiseFrameLength && stream.decrypt === decryptFrames;
 }
+
+/**
+ * The secured stream's `decrypt`, without its join: Noise hands the cipher a destination for the
+ * plaintext (`dst`, the ciphertext's own bytes, deciphered in place by the WebAssembly cipher),
+ * taken with `subarray`, which copies a frame that arrived in several TCP reads (most of a 64 KB
+ * frame) only for the native cipher to ignore it. Here a frame in pieces gets no destination.
+ */
+function decryptFrames(this: FramedStream, chunk: Bytes): Uint8ArrayList {
+  const output = new UintList();
+  for (let i = 0; i < chunk.byteLength; i += NOISE_MAX_MESSAGE) {
+    const end = Math.min(i + NOISE_MAX_MESSAGE, chunk.byteLength);
+    if (end - TAG < i) throw new Error("Invalid chunk");
+    try {
+      const plaintext =
+        chunk instanceof Uint8Array
+          ? this.handshake!.decrypt(chunk.subarray(i, end), chunk.subarray(i, end - TAG))
+          : this.handshake!.decrypt(chunk.sublist(i, end));
+      this.metrics?.decryptedPackets.increment();
+      output.append(plaintext);
+    } catch (err) {
+      this.metrics?.decryptErrors.increment();
+      throw err;
+    }
+  }
+  return output;
+}
+
+const NOISE_MAX_MESSAGE = 65_535;
+const TAG = 16;
 
 function tune<T extends SecuredConnection<NoiseExtensions>>(secured: T): T {
-  const decoder = (secured.connection as FramedStream).decoder;
+  const stream = secured.connection as FramedStream;
+  const decoder = stream.decoder;
   if (typeof decoder?.lengthDecoder === "function") decoder.lengthDecoder = noiseFrameLength;
+  if (typeof stream.decrypt === "function" && typeof stream.handshake?.decrypt === "function") {
+    stream.decrypt = decryptFrames;
+  }
   return secured;
 }
 

@@ -103,7 +103,7 @@ export {
   signWithPeerKey,
   verifyPeerSignature,
 } from "./signing.js";
-export { encodeStoreResponse, StoreResponseCodec } from "./store-response.js";
+export { decodeStoreResponse, encodeStoreResponse, StoreResponseCodec } from "./store-response.js";
 export {
   groupTopic,
   INBOX_PARTITIONS,

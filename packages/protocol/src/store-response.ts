@@ -1,4 +1,5 @@
-import { type Envelope, StoreResponse } from "./pb/messages.js";
+import type { Uint8ArrayList } from "uint8arraylist";
+import { Envelope, StoreResponse } from "./pb/messages.js";
 
 const utf8 = new TextEncoder();
 /** The `envelopes` field of `StoreResponse` (4), length-delimited. */
@@ -108,8 +109,184 @@ function envelopeLength(e: Envelope, topic: Uint8Array): number {
   return n;
 }
 
-/** The `StoreResponse` codec with {@link encodeStoreResponse} as its encoder (for `pbStream`). */
+/** Reads bytes in order from a list of chunks (a response that arrived in several frames). */
+class ChunkReader {
+  #chunk = 0;
+  #at = 0;
+  pos = 0;
+
+  constructor(
+    readonly chunks: Uint8Array[],
+    readonly length: number,
+  ) {}
+
+  byte(): number {
+    let chunk = this.chunks[this.#chunk]!;
+    while (this.#at >= chunk.byteLength) {
+      chunk = this.chunks[++this.#chunk]!;
+      this.#at = 0;
+      if (chunk === undefined) throw new RangeError("store response truncated");
+    }
+    this.pos++;
+    return chunk[this.#at++]!;
+  }
+
+  /** A varint up to 2^53 (tags and lengths). */
+  varint(): number {
+    let value = 0;
+    for (let scale = 1; scale < 2 ** 53; scale *= 128) {
+      const b = this.byte();
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+    }
+    throw new RangeError("store response: varint too long");
+  }
+
+  /** The next `n` bytes: a view where they lie in one chunk, else a copy. */
+  take(n: number): Uint8Array {
+    if (n > this.length - this.pos) throw new RangeError("store response truncated");
+    let chunk = this.chunks[this.#chunk];
+    while (chunk !== undefined && this.#at >= chunk.byteLength) {
+      chunk = this.chunks[++this.#chunk];
+      this.#at = 0;
+    }
+    if (chunk !== undefined && this.#at + n <= chunk.byteLength) {
+      const view = chunk.subarray(this.#at, this.#at + n);
+      this.#at += n;
+      this.pos += n;
+      return view;
+    }
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.byte();
+    return out;
+  }
+
+  skip(wireType: number): void {
+    if (wireType === 0) this.varint();
+    else if (wireType === 1) this.take(8);
+    else if (wireType === 2) this.take(this.varint());
+    else if (wireType === 5) this.take(4);
+    else throw new RangeError(`store response: wire type ${wireType}`);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+type TopicCache = { bytes: Uint8Array; text: string };
+
+/**
+ * One envelope, as the generated decoder reads it, in the common shape: fields 1–4 only, an ASCII
+ * topic, a timestamp below 2^49 and no repeats. Anything else is left to the generated decoder
+ * (undefined here), so the result is the same either way. `topic` holds the last topic decoded:
+ * a page's envelopes share it.
+ */
+function fastEnvelope(b: Uint8Array, topic: TopicCache): Envelope | undefined {
+  let version = 0;
+  let contentTopic = "";
+  let timestamp = 0n;
+  let payload: Uint8Array = EMPTY;
+  let seen = 0;
+  let at = 0;
+  while (at < b.byteLength) {
+    const tag = b[at++]!;
+    const field = tag >>> 3;
+    if (tag >= 0x80 || field < 1 || field > 4 || seen & (1 << field)) return undefined;
+    seen |= 1 << field;
+    // Every field's value starts with a varint: the value, or the length of the bytes.
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (at >= b.byteLength || scale > 2 ** 42) return undefined;
+      const byte = b[at++]!;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) break;
+      scale *= 128;
+    }
+    const wireType = tag & 7;
+    if (field === 1 || field === 3) {
+      if (wireType !== 0) return undefined;
+      if (field === 1) {
+        if (value > 0xffffffff) return undefined;
+        version = value;
+      } else timestamp = BigInt(value);
+      continue;
+    }
+    if (wireType !== 2 || at + value > b.byteLength) return undefined;
+    const bytes = b.subarray(at, at + value);
+    at += value;
+    if (field === 4) {
+      payload = bytes;
+      continue;
+    }
+    if (!sameBytes(bytes, topic.bytes)) {
+      let text = "";
+      for (const c of bytes) {
+        if (c >= 0x80) return undefined;
+        text += String.fromCharCode(c);
+      }
+      topic.bytes = bytes;
+      topic.text = text;
+    }
+    contentTopic = topic.text;
+  }
+  return {
+    version,
+    contentTopic,
+    timestamp,
+    payload: payload.byteLength === 0 ? new Uint8Array(0) : payload,
+  };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * `StoreResponse.decode`, reading the envelopes where they lie. The generated decoder joins a
+ * response that arrived in several Noise frames into one buffer first (a copy of the whole page),
+ * and gives each envelope default values it then replaces; here each envelope is a view of the
+ * frame that holds it (copied only if it straddles two), and the other fields go to the generated
+ * decoder. The result equals the generated decoder's for every well-formed response (tested on
+ * random ones, cut anywhere); a truncated response or a malformed envelope list is refused with an
+ * error.
+ */
+export function decodeStoreResponse(data: Uint8Array | Uint8ArrayList): StoreResponse {
+  const chunks = data instanceof Uint8Array ? [data] : [...data];
+  const reader = new ChunkReader(chunks, data.byteLength);
+  const envelopes: Envelope[] = [];
+  const rest: Uint8Array[] = [];
+  let restLength = 0;
+  const topic: TopicCache = { bytes: EMPTY, text: "" };
+  while (reader.pos < reader.length) {
+    const start = reader.pos;
+    const tag = reader.varint();
+    if (tag === ENVELOPES_TAG) {
+      const bytes = reader.take(reader.varint());
+      envelopes.push(fastEnvelope(bytes, topic) ?? Envelope.decode(bytes));
+      continue;
+    }
+    if (tag >>> 3 === 4) throw new RangeError("store response: envelopes must be length-delimited");
+    // Any other field, copied as it is (tag included) for the generated decoder.
+    reader.skip(tag & 7);
+    const field = data.subarray(start, reader.pos);
+    rest.push(field);
+    restLength += field.byteLength;
+  }
+  const others = new Uint8Array(restLength);
+  let at = 0;
+  for (const field of rest) {
+    others.set(field, at);
+    at += field.byteLength;
+  }
+  const response = StoreResponse.decode(others);
+  response.envelopes = envelopes;
+  return response;
+}
+
+/** The `StoreResponse` codec with the encoder and decoder above (for `pbStream`). */
 export const StoreResponseCodec = {
   encode: encodeStoreResponse,
-  decode: StoreResponse.decode,
+  decode: decodeStoreResponse,
 };

@@ -11,7 +11,8 @@ import {
   STORE_PROTOCOL,
   StatusCode,
   StoreQuery,
-  StoreResponse,
+  type StoreResponse,
+  StoreResponseCodec,
 } from "@postbox/protocol";
 import { MailboxStatusError } from "../errors.js";
 import { type MailboxAddress, request, requestOnSession } from "./request.js";
@@ -58,7 +59,7 @@ export async function queryStore(
     to,
     STORE_PROTOCOL,
     full,
-    { request: StoreQuery, response: StoreResponse },
+    { request: StoreQuery, response: StoreResponseCodec },
     { ...options, retry: true },
   );
 }

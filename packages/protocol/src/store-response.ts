@@ -23,7 +23,11 @@ function writeVarint(out: Uint8Array, at: number, n: number): number {
   return at;
 }
 
+/** Below this a uint64 is written with number arithmetic (exact up to 2^53). */
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function bigVarintLength(n: bigint): number {
+  if (n <= SAFE) return varintLength(Number(n));
   let length = 1;
   while (n >= 0x80n) {
     n >>= 7n;
@@ -33,6 +37,7 @@ function bigVarintLength(n: bigint): number {
 }
 
 function writeBigVarint(out: Uint8Array, at: number, n: bigint): number {
+  if (n <= SAFE) return writeVarint(out, at, Number(n));
   while (n >= 0x80n) {
     out[at++] = Number(n & 0x7fn) | 0x80;
     n >>= 7n;

@@ -19,7 +19,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { ChannelManager, type ClientHost, createClientHost, queryStore } from "@postbox/client";
 import { deployPostbox, mailboxRegistryAbi, networkParameters, sntAbi } from "@postbox/contracts";
-import { SqliteArchive, type StoredEnvelope, VoucherVerifier } from "@postbox/node";
+import { SqliteArchive, type StoredEnvelope, tuneGarbageCollection, VoucherVerifier } from "@postbox/node";
 import { createEnvelope, StatusCode, signVoucher, verifyVoucher } from "@postbox/protocol";
 import {
   type Address,
@@ -37,6 +37,8 @@ import { busyShare, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { profileArgs } from "../lib/devnet.ts";
 
 const argv = process.argv.slice(2);
+// The readers (this process) run with the V8 setting of every `postbox` process, as the mailbox does.
+tuneGarbageCollection();
 const opt = (name: string, def: number) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : def);
 const N = opt("--envelopes", 100_000);
 const TOPICS = 100;

@@ -1,4 +1,4 @@
-// `npm run bench -- store [--json] [--envelopes N] [--topics N]`
+// `npm run bench -- store [--json] [--envelopes N] [--topics N] [--stock-gc]`
 //
 // With N archived 1 KB envelopes over T topics in SQLite (default 1,000,000 over 1,000):
 // - insertPerSec: batched archive inserts (10,000 per transaction, synchronous=FULL) while filling;
@@ -31,6 +31,7 @@ import {
   pageSql,
   SqliteArchive,
   type StoredEnvelope,
+  tuneGarbageCollection,
 } from "@postbox/node";
 import {
   createEnvelope,
@@ -45,6 +46,10 @@ import { busyShare, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { profileArgs } from "../lib/devnet.ts";
 
 const argv = process.argv.slice(2);
+// The readers (this process) run with the V8 setting of every `postbox` process, as the mailbox
+// does; `--stock-gc` leaves V8's defaults here, for comparison (docs/BENCHMARKS.md).
+const stockGc = argv.includes("--stock-gc");
+if (!stockGc) tuneGarbageCollection();
 const opt = (name: string, def: number) => {
   const i = argv.indexOf(name);
   return i === -1 ? def : Number(argv[i + 1]);
@@ -339,6 +344,7 @@ const result = {
   ingestPerSec,
   rssMb,
   rssAnonMb,
+  readersGc: stockGc ? "stock" : "tuned",
   machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, SQLite ${process.versions.sqlite}`,
 };
 if (argv.includes("--json")) console.log(JSON.stringify(result));

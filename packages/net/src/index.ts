@@ -1,3 +1,4 @@
 export { noise, noiseFrameLength, usesFastFraming } from "./noise.js";
 export { noiseCrypto } from "./noise-crypto.js";
+export { tuneGarbageCollection } from "./runtime.js";
 export { coalesceWrites, tcp } from "./tcp.js";

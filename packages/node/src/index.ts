@@ -5,6 +5,7 @@
  * embedding and testing.
  */
 
+export { tuneGarbageCollection } from "@postbox/net";
 export * from "./archive/index.js";
 export {
   ENVIRONMENT,

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { setFlagsFromString } from "node:v8";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createClientHost, fetchInfo } from "@postbox/client";
 import { ConfigError, loadConfig, MailboxNode, type NodeConfigInput, SqliteArchive } from "@postbox/node";
@@ -122,7 +121,6 @@ export async function nodeStart(argv: string[], io: Output): Promise<number> {
     env: process.env,
     flags: flags as NodeConfigInput,
   });
-  tuneGarbageCollection();
   const node = await MailboxNode.create(config);
   let stopping = false;
   const stop = (signal: string) => {
@@ -244,14 +242,4 @@ function integer(flag: string, v: string): number {
   if (!Number.isInteger(n) || n < 0)
     throw new ConfigError(flag.replace(/^--/, ""), `"${v}" is not a whole number`);
   return n;
-}
-
-/**
- * Counts memory outside the JavaScript heap (the buffers of pages read, encoded, enciphered: a few
- * hundred KB per page served) in V8's growing heap limit, instead of collecting the whole heap after
- * every 64 MB of it. At 400 pages/s that fixed step meant a full collection every 0.3 s, and its
- * marking threads took a fifth of two cores (docs/BENCHMARKS.md, "store").
- */
-function tuneGarbageCollection(): void {
-  setFlagsFromString("--external-memory-accounted-in-global-limit");
 }

@@ -80,8 +80,8 @@ function tune<T extends SecuredConnection<NoiseExtensions>>(secured: T): T {
 }
 
 /**
- * `@chainsafe/libp2p-noise` with {@link noiseCrypto} (reusable cipher keys, one buffer per message)
- * and a frame decoder that does not build an error per TCP read. Same protocol and handshake;
+ * `@chainsafe/libp2p-noise` with {@link noiseCrypto} (reusable cipher keys), a frame decoder that
+ * does not build an error per TCP read, and {@link decryptFrames}. Same protocol and handshake;
  * interoperates with any Noise peer.
  */
 export function noise(

@@ -377,6 +377,7 @@ export class ChannelManager {
     const record = this.#require(payee);
     const hash = await this.#tx("withdraw", record.channelId);
     delete this.#state.channels[payee.toLowerCase()];
+    this.#dirty.delete(record); // a pending write must not bring the record back
     this.#delete.run(`channel:${payee.toLowerCase()}`);
     return hash;
   }

@@ -71,6 +71,25 @@ describe("SQLite archive internals", () => {
     await archive.close();
   });
 
+  it("keys ids by their first 8 bytes as a signed big-endian 64-bit integer (the on-disk format)", async () => {
+    const path = join(dir, `idh-${++n}.sqlite`);
+    const archive = new SqliteArchive({ path });
+    const batch = Array.from({ length: 300 }, (_, i) => envelope("/t/idh", T0 + BigInt(i), `idh ${i}`));
+    await archive.insert(batch);
+    const statement = archive.database.prepare(
+      "SELECT r.idh AS idh, e.id AS id FROM ids_recent r JOIN envelopes e ON e.seq = r.seq",
+    );
+    statement.setReadBigInts(true);
+    const rows = statement.all() as { idh: bigint; id: Uint8Array }[];
+    expect(rows.length).toBe(300);
+    // Both signs occur among 300 hashes; every key is the id's head read by a DataView.
+    const heads = rows.map(({ id }) => new DataView(id.buffer, id.byteOffset, 8).getBigInt64(0));
+    expect(heads.some((h) => h < 0n) && heads.some((h) => h > 0n)).toBe(true);
+    expect(rows.map((r) => r.idh)).toEqual(heads);
+    expect((await archive.presence(batch.map((e) => e.id))).length).toBe(300);
+    await archive.close();
+  });
+
   it("never sorts or scans the whole archive for a page", async () => {
     const archive = new SqliteArchive({ path: ":memory:" });
     for (const forward of [true, false])

@@ -25,6 +25,24 @@ function init(dataDir: string): ChannelManagerInit {
   };
 }
 
+const payee = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+/** Writes a `channels.json` (an earlier version's records) with one channel to `payee`. */
+function legacyRecords(dir: string, sessionKey: Hex, amounts: { spent: string; authorized: string }) {
+  const record = {
+    channelId: `0x${"ab".repeat(32)}` as Hex,
+    payee,
+    salt: `0x${"01".repeat(32)}` as Hex,
+    deposit: "1000",
+    ...amounts,
+  };
+  writeFileSync(
+    join(dir, "channels.json"),
+    JSON.stringify({ sessionKey, channels: { [payee.toLowerCase()]: record } }),
+  );
+  return record;
+}
+
 describe("ChannelManager records", () => {
   it("keeps its session key in a 0600 database across restarts", () => {
     const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
@@ -42,19 +60,7 @@ describe("ChannelManager records", () => {
     const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
     dirs.push(dir);
     const sessionKey = generatePrivateKey();
-    const payee = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-    const record = {
-      channelId: `0x${"ab".repeat(32)}` as Hex,
-      payee,
-      salt: `0x${"01".repeat(32)}` as Hex,
-      deposit: "1000",
-      spent: "120",
-      authorized: "150",
-    };
-    writeFileSync(
-      join(dir, "channels.json"),
-      JSON.stringify({ sessionKey, channels: { [payee.toLowerCase()]: record } }),
-    );
+    const record = legacyRecords(dir, sessionKey, { spent: "120", authorized: "150" });
     const a = new ChannelManager(init(dir));
     expect(a.session.address).toBe(privateKeyToAccount(sessionKey).address);
     expect(a.channelTo(payee)).toEqual(record);
@@ -69,19 +75,7 @@ describe("ChannelManager records", () => {
   it("records a reported spent amount: within a turn of the event loop, or at close", async () => {
     const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
     dirs.push(dir);
-    const payee = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-    const record = {
-      channelId: `0x${"ab".repeat(32)}` as Hex,
-      payee,
-      salt: `0x${"01".repeat(32)}` as Hex,
-      deposit: "1000",
-      spent: "0",
-      authorized: "150",
-    };
-    writeFileSync(
-      join(dir, "channels.json"),
-      JSON.stringify({ sessionKey: generatePrivateKey(), channels: { [payee.toLowerCase()]: record } }),
-    );
+    legacyRecords(dir, generatePrivateKey(), { spent: "0", authorized: "150" });
     const ok = (spent: number) => ({ status: StatusCode.OK, spent: bigintToBytes(BigInt(spent)) });
     const refusal = (spent: number) => ({
       status: StatusCode.INSUFFICIENT_FUNDS,

@@ -351,16 +351,12 @@ export class ChannelManager {
    */
   record(payee: Address, response: Pick<StoreResponse, "status" | "spent" | "quote">): boolean {
     const record = this.#require(payee);
-    let spent: bigint;
-    if (response.status === StatusCode.OK) {
-      if (response.spent.length === 0) return false;
-      spent = bytesToBigint(response.spent);
-    } else {
-      if (!response.quote || response.quote.spent.length === 0) return false;
-      spent = bytesToBigint(response.quote.spent);
-      if (spent <= BigInt(record.spent)) return false;
-    }
-    if (spent > BigInt(record.authorized) || spent.toString() === record.spent) return false;
+    const ok = response.status === StatusCode.OK;
+    const reported = ok ? response.spent : response.quote?.spent;
+    if (!reported || reported.length === 0) return false;
+    const spent = bytesToBigint(reported);
+    if (spent > BigInt(record.authorized) || (!ok && spent < BigInt(record.spent))) return false;
+    if (spent.toString() === record.spent) return false;
     record.spent = spent.toString();
     this.#writeSoon(record);
     return true;

@@ -1,7 +1,5 @@
 import { setFlagsFromString } from "node:v8";
 
-let tuned = false;
-
 /**
  * Tunes V8's garbage collector for a process that moves many large buffers over libp2p: memory
  * outside the JavaScript heap (pages read, encoded, enciphered, deciphered: a few hundred KB per
@@ -13,7 +11,5 @@ let tuned = false;
  * Idempotent.
  */
 export function tuneGarbageCollection(): void {
-  if (tuned) return;
-  tuned = true;
   setFlagsFromString("--external-memory-accounted-in-global-limit");
 }

@@ -1,4 +1,5 @@
-import type { Uint8ArrayList } from "uint8arraylist";
+import { Uint8ArrayList } from "uint8arraylist";
+import { bytesEqual } from "./canonical.js";
 import { Envelope, StoreResponse } from "./pb/messages.js";
 
 const utf8 = new TextEncoder();
@@ -125,13 +126,19 @@ class ChunkReader {
     readonly length: number,
   ) {}
 
-  byte(): number {
-    let chunk = this.chunks[this.#chunk]!;
-    while (this.#at >= chunk.byteLength) {
-      chunk = this.chunks[++this.#chunk]!;
+  /** The chunk the next byte is in (undefined past the end). */
+  #current(): Uint8Array | undefined {
+    let chunk = this.chunks[this.#chunk];
+    while (chunk !== undefined && this.#at >= chunk.byteLength) {
+      chunk = this.chunks[++this.#chunk];
       this.#at = 0;
-      if (chunk === undefined) throw new RangeError("store response truncated");
     }
+    return chunk;
+  }
+
+  byte(): number {
+    const chunk = this.#current();
+    if (chunk === undefined) throw new RangeError("store response truncated");
     this.pos++;
     return chunk[this.#at++]!;
   }
@@ -150,11 +157,7 @@ class ChunkReader {
   /** The next `n` bytes: a view where they lie in one chunk, else a copy. */
   take(n: number): Uint8Array {
     if (n > this.length - this.pos) throw new RangeError("store response truncated");
-    let chunk = this.chunks[this.#chunk];
-    while (chunk !== undefined && this.#at >= chunk.byteLength) {
-      chunk = this.chunks[++this.#chunk];
-      this.#at = 0;
-    }
+    const chunk = this.#current();
     if (chunk !== undefined && this.#at + n <= chunk.byteLength) {
       const view = chunk.subarray(this.#at, this.#at + n);
       this.#at += n;
@@ -223,7 +226,7 @@ function fastEnvelope(b: Uint8Array, topic: TopicCache): Envelope | undefined {
       payload = bytes;
       continue;
     }
-    if (!sameBytes(bytes, topic.bytes)) {
+    if (!bytesEqual(bytes, topic.bytes)) {
       let text = "";
       for (const c of bytes) {
         if (c >= 0x80) return undefined;
@@ -234,18 +237,7 @@ function fastEnvelope(b: Uint8Array, topic: TopicCache): Envelope | undefined {
     }
     contentTopic = topic.text;
   }
-  return {
-    version,
-    contentTopic,
-    timestamp,
-    payload: payload.byteLength === 0 ? new Uint8Array(0) : payload,
-  };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return { version, contentTopic, timestamp, payload };
 }
 
 /**
@@ -261,8 +253,7 @@ export function decodeStoreResponse(data: Uint8Array | Uint8ArrayList): StoreRes
   const chunks = data instanceof Uint8Array ? [data] : [...data];
   const reader = new ChunkReader(chunks, data.byteLength);
   const envelopes: Envelope[] = [];
-  const rest: Uint8Array[] = [];
-  let restLength = 0;
+  const rest = new Uint8ArrayList();
   const topic: TopicCache = { bytes: EMPTY, text: "" };
   while (reader.pos < reader.length) {
     const start = reader.pos;
@@ -275,17 +266,11 @@ export function decodeStoreResponse(data: Uint8Array | Uint8ArrayList): StoreRes
     if (tag >>> 3 === 4) throw new RangeError("store response: envelopes must be length-delimited");
     // Any other field, copied as it is (tag included) for the generated decoder.
     reader.skip(tag & 7);
-    const field = data.subarray(start, reader.pos);
-    rest.push(field);
-    restLength += field.byteLength;
+    rest.append(
+      data instanceof Uint8Array ? data.subarray(start, reader.pos) : data.sublist(start, reader.pos),
+    );
   }
-  const others = new Uint8Array(restLength);
-  let at = 0;
-  for (const field of rest) {
-    others.set(field, at);
-    at += field.byteLength;
-  }
-  const response = StoreResponse.decode(others);
+  const response = StoreResponse.decode(rest);
   response.envelopes = envelopes;
   return response;
 }

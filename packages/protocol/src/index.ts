@@ -8,6 +8,18 @@
  */
 
 export {
+  AmountError,
+  type AmountErrorReason,
+  type FormatSntOptions,
+  formatDuration,
+  formatSnt,
+  type ParseSntOptions,
+  PRICE_REFERENCE_LABEL,
+  PRICE_REFERENCE_PAGE,
+  parseSnt,
+  SNT_DECIMALS,
+} from "./amounts.js";
+export {
   bigintToBytes,
   bytesEqual,
   bytesToBigint,
@@ -85,7 +97,6 @@ export {
   FACTOR_FLOOR,
   LATENCY_HALF_MS,
   medianAmount,
-  PRICE_REFERENCE_PAGE,
   pickMailboxes,
   SCORE_PRIOR,
   type ScoreFactors,

@@ -13,8 +13,6 @@ export const LATENCY_HALF_MS = 250;
 export const STAKE_FULL_MULTIPLE = 10;
 /** No factor goes below this: one bad figure lowers a mailbox, it does not erase it. */
 export const FACTOR_FLOOR = 0.1;
-/** The page size prices are compared at. */
-export const PRICE_REFERENCE_PAGE = 50;
 
 export interface ScoreWeights {
   availability: number;

@@ -40,8 +40,8 @@ describe("the mailbox table", () => {
     m("0xd", { score: 0.6, latencyP50Ms: null, uptime24h: null }),
   ];
 
-  it("prices a reference page of 50 messages", () => {
-    expect(referencePagePrice(list[0]!)).toBe(150n);
+  it("prices a reference page of 100 messages", () => {
+    expect(referencePagePrice(list[0]!)).toBe(200n);
   });
 
   it("hides exiting mailboxes and sorts best first", () => {
@@ -52,7 +52,7 @@ describe("the mailbox table", () => {
   });
 
   it("filters by maximum price and minimum uptime", () => {
-    expect(arrange(list, "score", { maxPagePrice: 60n }).map((x) => x.address)).toEqual(["0xb", "0xd"]);
+    expect(arrange(list, "score", { maxPagePrice: 110n }).map((x) => x.address)).toEqual(["0xb", "0xd"]);
     expect(arrange(list, "score", { minUptime: 0.9 }).map((x) => x.address)).toEqual(["0xa"]);
   });
 

@@ -65,6 +65,18 @@ const addr = z.string().refine(
   { message: "not a multiaddr" },
 );
 
+/** The chain settings: all five for paid mode; the operator's commands use some of them. */
+export const ChainSchema = z
+  .object({
+    rpcUrl: z.string().url(),
+    chainId: z.number().int().positive(),
+    registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "not an address"),
+    channels: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "not an address"),
+    /** The operator's private key (0x + 64 hex): its registry entry, the payee, the redeemer. */
+    operatorKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 32-byte hex private key"),
+  })
+  .strict();
+
 export const NodeConfigSchema = z
   .object({
     /** Where the peer key and the SQLite archive live. */
@@ -137,17 +149,7 @@ export const NodeConfigSchema = z
       })
       .default({}),
     /** The chain, for paid mode: where the registry and the channels are, and the operator's key. */
-    chain: z
-      .object({
-        rpcUrl: z.string().url(),
-        chainId: z.number().int().positive(),
-        registry: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "not an address"),
-        channels: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "not an address"),
-        /** The operator's private key (0x + 64 hex): its registry entry, the payee, the redeemer. */
-        operatorKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 32-byte hex private key"),
-      })
-      .strict()
-      .optional(),
+    chain: ChainSchema.optional(),
     payments: z
       .object({
         /** Refuse channels whose close is due within this (time to redeem first). */
@@ -171,6 +173,10 @@ export const NodeConfigSchema = z
 
 export type NodeConfig = z.output<typeof NodeConfigSchema>;
 export type NodeConfigInput = z.input<typeof NodeConfigSchema>;
+export type ChainConfig = z.output<typeof ChainSchema>;
+export type ChainSettingName = keyof ChainConfig;
+/** A top-level setting other than the chain. */
+export type SettingName = Exclude<keyof NodeConfig, "chain">;
 
 /** Environment variables the node reads (all optional), and the setting each sets. */
 export const ENVIRONMENT = {
@@ -189,6 +195,24 @@ export const ENVIRONMENT = {
   POSTBOX_CHANNELS: "chain.channels",
   POSTBOX_OPERATOR_KEY: "chain.operatorKey",
 } as const;
+
+/** How a person sets each chain setting, for the message when one is missing. */
+export const CHAIN_SETTINGS: Record<ChainSettingName, { flag: string; env: string }> = {
+  rpcUrl: { flag: "--rpc-url", env: "POSTBOX_RPC_URL" },
+  chainId: { flag: "--chain-id", env: "POSTBOX_CHAIN_ID" },
+  registry: { flag: "--registry", env: "POSTBOX_REGISTRY" },
+  channels: { flag: "--channels", env: "POSTBOX_CHANNELS" },
+  operatorKey: { flag: "--operator-key-file", env: "POSTBOX_OPERATOR_KEY" },
+};
+const CHAIN_KEYS = Object.keys(CHAIN_SETTINGS) as ChainSettingName[];
+
+/** Where settings come from, lowest precedence first: defaults, `file`, `env`, `flags`. */
+export interface ConfigSources {
+  /** A JSON file (camelCase keys, as the schema). */
+  file?: string | undefined;
+  env?: Record<string, string | undefined> | undefined;
+  flags?: NodeConfigInput | undefined;
+}
 
 type Json = Record<string, unknown>;
 
@@ -236,38 +260,126 @@ function fromEnv(env: Record<string, string | undefined>): Json {
   return out;
 }
 
-/**
- * Resolves the node's configuration: defaults, then the JSON file, then the environment, then
- * flags (each overriding the previous). Throws {@link ConfigError} naming the first bad setting.
- */
-export function loadConfig(
-  args: { file?: string; env?: Record<string, string | undefined>; flags?: NodeConfigInput } = {},
-): NodeConfig {
-  let file: Json = {};
-  if (args.file) {
-    let text: string;
-    try {
-      text = readFileSync(args.file, "utf8");
-    } catch (e) {
-      throw new ConfigError(
-        "config",
-        `cannot read ${args.file} (${(e as NodeJS.ErrnoException).code ?? "error"})`,
-      );
-    }
-    try {
-      file = JSON.parse(text) as Json;
-    } catch (e) {
-      throw new ConfigError("config", `${args.file} is not valid JSON: ${(e as Error).message}`);
-    }
+function readFile(file: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError("config", `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
   }
-  const merged = deepMerge(deepMerge(file, fromEnv(args.env ?? {})), (args.flags ?? {}) as Json);
-  const parsed = NodeConfigSchema.safeParse(merged);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError("config", `${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new ConfigError("config", `${file} must hold a JSON object of settings`);
+  return parsed as Json;
+}
+
+/**
+ * The one path every command's settings take: the file, the environment and the flags merged
+ * (each overriding the previous; the schema supplies the defaults), and which layer set each chain
+ * setting, for messages.
+ */
+function layers(sources: ConfigSources): {
+  merged: Json;
+  chain: Json;
+  from: (key: ChainSettingName) => string;
+} {
+  const file = sources.file ? readFile(sources.file) : {};
+  const env = fromEnv(sources.env ?? {});
+  const flags = (sources.flags ?? {}) as Json;
+  const merged = deepMerge(deepMerge(file, env), flags);
+  const chainOf = (layer: Json) =>
+    typeof layer.chain === "object" && layer.chain !== null ? (layer.chain as Json) : {};
+  const from = (key: ChainSettingName) =>
+    chainOf(flags)[key] !== undefined
+      ? CHAIN_SETTINGS[key].flag
+      : chainOf(env)[key] !== undefined
+        ? CHAIN_SETTINGS[key].env
+        : "the config file";
+  return { merged, chain: chainOf(merged), from };
+}
+
+/** A misspelt setting name is an error, never silently ignored. */
+function refuseUnknown(merged: Json, chain: Json): void {
+  if (
+    merged.chain !== undefined &&
+    (typeof merged.chain !== "object" || merged.chain === null || Array.isArray(merged.chain))
+  )
+    throw new ConfigError("chain", "must be an object of chain settings");
+  const known = new Set(Object.keys(NodeConfigSchema.shape));
+  const unknown = Object.keys(merged).filter((k) => !known.has(k));
+  if (unknown.length) throw new ConfigError("config", `unknown setting(s) ${unknown.join(", ")}`);
+  const unknownChain = Object.keys(chain).filter((k) => !(k in CHAIN_SETTINGS));
+  if (unknownChain.length) throw new ConfigError("chain", `unknown setting(s) ${unknownChain.join(", ")}`);
+}
+
+function howToSet(key: ChainSettingName): string {
+  return `${CHAIN_SETTINGS[key].flag} or ${CHAIN_SETTINGS[key].env}`;
+}
+
+function parse<T extends z.ZodTypeAny>(schema: T, input: Json, prefix = ""): z.output<T> {
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const setting = issue.path.join(".") || "config";
+    const setting = `${prefix}${issue.path.join(".")}` || "config";
     const message =
       issue.code === "unrecognized_keys" ? `unknown setting(s) ${issue.keys.join(", ")}` : issue.message;
     throw new ConfigError(setting, message);
   }
-  return { ...parsed.data, dataDir: resolve(parsed.data.dataDir) };
+  return parsed.data;
+}
+
+/**
+ * Resolves the mailbox's whole configuration (`postbox node start`): defaults, then the JSON file,
+ * then the environment, then flags (each overriding the previous). The chain is all five chain
+ * settings (paid mode) or none (free); a partial chain names what is missing. Throws
+ * {@link ConfigError} naming the first bad setting.
+ */
+export function loadConfig(sources: ConfigSources = {}): NodeConfig {
+  const { merged, chain, from } = layers(sources);
+  refuseUnknown(merged, chain);
+  const given = CHAIN_KEYS.filter((k) => chain[k] !== undefined);
+  const missing = CHAIN_KEYS.filter((k) => chain[k] === undefined);
+  if (given.length > 0 && missing.length > 0)
+    throw new ConfigError(
+      `chain.${missing[0]}`,
+      `paid mode needs all five chain settings; missing ${missing.map((k) => `chain.${k} (${howToSet(k)})`).join(", ")}; given ${given.map((k) => `chain.${k} (${from(k)})`).join(", ")}. Without any of them the mailbox runs free`,
+    );
+  const config = parse(NodeConfigSchema, given.length === 0 ? { ...merged, chain: undefined } : merged);
+  return { ...config, dataDir: resolve(config.dataDir) };
+}
+
+/**
+ * The settings one command uses (`node info`, `node init`, the operator's commands), from the same
+ * layers as {@link loadConfig}. Only the settings in `uses` are checked, and of the chain only
+ * `uses.chain`, each of which is required: a read-only command needs no key, and an operator's
+ * command does not care about a setting only the running mailbox reads. Unknown setting names are
+ * refused all the same (a typo in the file is never silently ignored).
+ */
+export function loadSettings<K extends SettingName, C extends ChainSettingName = never>(
+  sources: ConfigSources,
+  uses: { settings?: readonly K[]; chain?: readonly C[] },
+): Pick<NodeConfig, K> & { chain: Pick<ChainConfig, C> } {
+  const { merged, chain } = layers(sources);
+  refuseUnknown(merged, chain);
+  for (const key of uses.chain ?? [])
+    if (chain[key] === undefined)
+      throw new ConfigError(`chain.${key}`, `required (${howToSet(key)}, or chain.${key} in --config FILE)`);
+  const keys = uses.settings ?? [];
+  const mask: { [k in SettingName]?: true } = Object.fromEntries(keys.map((k) => [k, true]));
+  const chainMask: { [k in ChainSettingName]?: true } = Object.fromEntries(
+    (uses.chain ?? []).map((k) => [k, true]),
+  );
+  const picked = Object.fromEntries(keys.filter((k) => merged[k] !== undefined).map((k) => [k, merged[k]]));
+  const pickedChain = Object.fromEntries((uses.chain ?? []).map((k) => [k, chain[k]]));
+  const settings: Json = parse(NodeConfigSchema.pick(mask), picked);
+  if (typeof settings.dataDir === "string") settings.dataDir = resolve(settings.dataDir);
+  const chainSettings = parse(ChainSchema.pick(chainMask), pickedChain, "chain.");
+  return { ...settings, chain: chainSettings } as unknown as Pick<NodeConfig, K> & {
+    chain: Pick<ChainConfig, C>;
+  };
 }

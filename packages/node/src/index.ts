@@ -8,13 +8,20 @@
 export { tuneGarbageCollection } from "@postbox/net";
 export * from "./archive/index.js";
 export {
+  CHAIN_SETTINGS,
+  type ChainConfig,
+  ChainSchema,
+  type ChainSettingName,
+  type ConfigSources,
   ENVIRONMENT,
   loadConfig,
+  loadSettings,
   type NodeConfig,
   type NodeConfigInput,
   NodeConfigSchema,
   parseDuration,
   parseSize,
+  type SettingName,
 } from "./config.js";
 export { ArchiveError, BaseError, ConfigError, serializeError } from "./errors.js";
 export { Ingestor, type IngestResult } from "./ingest.js";

@@ -1,11 +1,28 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createClientHost, fetchInfo } from "@postbox/client";
-import { ConfigError, loadConfig, MailboxNode, type NodeConfigInput, SqliteArchive } from "@postbox/node";
-import { bytesToBigint } from "@postbox/protocol";
+import {
+  loadConfig,
+  loadOrCreatePeerKey,
+  loadSettings,
+  MailboxNode,
+  PEER_KEY_FILE,
+  SqliteArchive,
+} from "@postbox/node";
+import {
+  bytesToBigint,
+  formatDuration,
+  formatSnt,
+  PRICE_REFERENCE_LABEL,
+  PRICE_REFERENCE_PAGE,
+  pageCost,
+} from "@postbox/protocol";
 import { type Output, UsageError } from "../output.js";
+import { SETTING_OPTIONS, settingOptions, settingSources } from "./node-settings.js";
 
 export const NODE_START_HELP = `Usage: postbox node start [options]
 
@@ -14,6 +31,8 @@ serves history over /postbox/store/1 (free in free mode), pushes over /postbox/p
 description over /postbox/info/1. Logs are JSON lines (pino) on stdout. Ctrl-C stops it cleanly.
 
 Settings come from defaults, then --config FILE, then POSTBOX_* environment variables, then flags.
+Paid mode needs all five chain settings (--rpc-url, --chain-id, --registry, --channels and the
+operator's key); with none the mailbox is free; with some, it says which are missing.
 
 Options:
   --config FILE          JSON file with any of the settings below (camelCase keys, see docs/operators.md)
@@ -22,6 +41,7 @@ Options:
   --listen MULTIADDR     a libp2p listen address; repeat for several
                          (default /ip4/0.0.0.0/tcp/60001 and /ip4/0.0.0.0/tcp/60002/ws; env POSTBOX_LISTEN, comma-separated)
   --announce MULTIADDR   an address to announce instead (public address behind NAT); repeatable
+                         (env POSTBOX_ANNOUNCE)
   --bootstrap MULTIADDR  a peer to keep connected (another mailbox), dialled again when it drops;
                          repeatable (env POSTBOX_BOOTSTRAP)
   --db sqlite|sqlite:PATH|postgres://USER:PASS@HOST:PORT/DB
@@ -49,78 +69,46 @@ Options:
 export const NODE_INFO_HELP = `Usage: postbox node info [MULTIADDR] [--data-dir DIR]
 
 With MULTIADDR (ending in /p2p/PEER_ID): asks that mailbox over /postbox/info/1 (free) and prints
-its peer id, operator, prices, retention, limits, version and archive size.
-Without: prints the local mailbox's peer id and archive size from --data-dir (the node may be
-stopped).
+its peer id, operator, prices (in SNT, and for a ${PRICE_REFERENCE_PAGE}-message page), retention, limits, version and
+archive size.
+Without: prints the local mailbox's peer id and archive size from its data folder (the node may be
+stopped; no chain settings or key needed). An empty folder: run postbox node init first.
 
 Options:
-  --data-dir DIR   the local mailbox's data folder (default ~/.postbox/node)
-  --json           print JSON instead of text
+  --data-dir DIR   the local mailbox's data folder (default ~/.postbox/node; env POSTBOX_DATA_DIR)
+  --config FILE    a JSON settings file (its dataDir and db are used)
+  --json           print JSON (prices also exactly, in base units: pricePerQueryWei, …)
   -h, --help       this help
+`;
+
+export const NODE_INIT_HELP = `Usage: postbox node init [--data-dir DIR] [--listen MULTIADDR…] [--announce MULTIADDR…]
+
+Prepares a mailbox's data folder: creates its peer key (peer.key, mode 0600; the peer id is the
+mailbox's identity in the registry) unless one is there — an existing key is never replaced — and
+prints the peer id, the addresses to register and the next commands (postbox node register, then
+postbox node start). Register public addresses: the --announce ones, or the --listen ones, where
+0.0.0.0 (every interface) cannot be dialled and must be replaced by the machine's public address.
+
+Options:
+  --data-dir DIR         the mailbox's data folder (default ~/.postbox/node; env POSTBOX_DATA_DIR)
+  --listen MULTIADDR     a listen address, as node start will use; repeatable (env POSTBOX_LISTEN)
+  --announce MULTIADDR   a public address to announce; repeatable (env POSTBOX_ANNOUNCE)
+  --config FILE          a JSON settings file (its dataDir, listen and announce are used)
+  --json                 print JSON
+  -h, --help             this help
 `;
 
 export async function nodeStart(argv: string[], io: Output): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: {
-      config: { type: "string" },
-      "data-dir": { type: "string" },
-      listen: { type: "string", multiple: true },
-      announce: { type: "string", multiple: true },
-      bootstrap: { type: "string", multiple: true },
-      db: { type: "string" },
-      retention: { type: "string" },
-      "max-envelopes": { type: "string" },
-      "max-size": { type: "string" },
-      free: { type: "boolean" },
-      "rpc-url": { type: "string" },
-      "chain-id": { type: "string" },
-      registry: { type: "string" },
-      channels: { type: "string" },
-      "operator-key-file": { type: "string" },
-      "redeem-min": { type: "string" },
-      "http-port": { type: "string" },
-      "http-host": { type: "string" },
-      "log-level": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+    options: { ...SETTING_OPTIONS, help: { type: "boolean", short: "h" } },
   });
   if (values.help) {
     io.out(NODE_START_HELP);
     return 0;
   }
-  const flags: Record<string, unknown> = {};
-  const retention: Record<string, unknown> = {};
-  const http: Record<string, unknown> = {};
-  if (values["data-dir"]) flags.dataDir = values["data-dir"];
-  if (values.listen) flags.listen = values.listen;
-  if (values.announce) flags.announce = values.announce;
-  if (values.bootstrap) flags.bootstrap = values.bootstrap;
-  if (values.db) flags.db = values.db;
-  if (values.free) flags.free = true;
-  if (values["log-level"]) flags.logLevel = values["log-level"];
-  if (values.retention) retention.maxAge = values.retention;
-  if (values["max-envelopes"]) retention.maxEnvelopes = integer("--max-envelopes", values["max-envelopes"]);
-  if (values["max-size"]) retention.maxSize = values["max-size"];
-  if (values["http-port"]) http.port = integer("--http-port", values["http-port"]);
-  if (values["http-host"]) http.host = values["http-host"];
-  const chain: Record<string, unknown> = {};
-  if (values["rpc-url"]) chain.rpcUrl = values["rpc-url"];
-  if (values["chain-id"]) chain.chainId = integer("--chain-id", values["chain-id"]);
-  if (values.registry) chain.registry = values.registry;
-  if (values.channels) chain.channels = values.channels;
-  if (values["operator-key-file"])
-    chain.operatorKey = readSecret("operator-key-file", values["operator-key-file"]);
-  if (Object.keys(chain).length) flags.chain = chain;
-  if (values["redeem-min"]) flags.payments = { redeemMin: values["redeem-min"] };
-  if (Object.keys(retention).length) flags.retention = retention;
-  if (Object.keys(http).length) flags.http = http;
-  const config = loadConfig({
-    ...(values.config ? { file: values.config } : {}),
-    env: process.env,
-    flags: flags as NodeConfigInput,
-  });
+  const config = loadConfig(settingSources(values));
   const node = await MailboxNode.create(config);
   let stopping = false;
   const stop = (signal: string) => {
@@ -150,7 +138,7 @@ export async function nodeInfo(argv: string[], io: Output): Promise<number> {
     strict: true,
     allowPositionals: true,
     options: {
-      "data-dir": { type: "string" },
+      ...settingOptions("config", "data-dir"),
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -160,55 +148,18 @@ export async function nodeInfo(argv: string[], io: Output): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError("node info takes at most one MULTIADDR");
-  if (positionals[0]) {
-    let addr: ReturnType<typeof multiaddr>;
-    try {
-      addr = multiaddr(positionals[0]);
-    } catch {
-      throw new UsageError(`not a multiaddr: ${positionals[0]}`);
-    }
-    const host = await createClientHost();
-    await host.start();
-    try {
-      const info = await fetchInfo(host, addr);
-      const view = {
-        peerId: info.peerId,
-        version: info.version,
-        operator: info.operator || "(none)",
-        mode: info.free ? "free" : "paid",
-        chainId: Number(info.chainId),
-        pricePerQuery: bytesToBigint(info.pricePerQuery).toString(),
-        pricePerMessage: bytesToBigint(info.pricePerMessage).toString(),
-        retentionSeconds: Number(info.retentionSeconds),
-        envelopes: Number(info.envelopeCount),
-        maxPageSize: info.maxPageSize,
-        maxContentTopics: info.maxContentTopics,
-        maxEnvelopeBytes: info.maxEnvelopeBytes,
-        pubsubTopics: info.pubsubTopics,
-      };
-      print(io, view, values.json);
-    } finally {
-      await host.stop();
-    }
-    return 0;
-  }
-  const config = loadConfig({
-    env: process.env,
-    flags: values["data-dir"] ? { dataDir: values["data-dir"] } : {},
-  });
-  const keyFile = join(config.dataDir, "peer.key");
+  if (positionals[0]) return remoteInfo(positionals[0], io, values.json);
+  // The local folder: only where it is and which archive; never the chain (no key needed).
+  const { dataDir, db } = loadSettings(settingSources(values), { settings: ["dataDir", "db"] });
+  const keyFile = join(dataDir, PEER_KEY_FILE);
   if (!existsSync(keyFile))
-    throw new UsageError(`no mailbox in ${config.dataDir} (no peer.key); start one with postbox node start`);
-  const { loadOrCreatePeerKey } = await import("@postbox/node");
-  const { peerIdFromPrivateKey } = await import("@libp2p/peer-id");
-  const { key } = await loadOrCreatePeerKey(config.dataDir);
-  const view: Record<string, unknown> = {
-    dataDir: config.dataDir,
-    peerId: peerIdFromPrivateKey(key).toString(),
-    db: config.db,
-  };
-  const sqlite = join(config.dataDir, "archive.sqlite");
-  if (config.db === "sqlite" && existsSync(sqlite)) {
+    throw new UsageError(
+      `no mailbox in ${dataDir} (no ${PEER_KEY_FILE}): create its key and see its peer id with: postbox node init --data-dir ${dataDir}`,
+    );
+  const { key } = await loadOrCreatePeerKey(dataDir);
+  const view: Record<string, unknown> = { dataDir, peerId: peerIdFromPrivateKey(key).toString(), db };
+  const sqlite = join(dataDir, "archive.sqlite");
+  if (db === "sqlite" && existsSync(sqlite)) {
     const archive = new SqliteArchive({ path: sqlite });
     const stats = await archive.stats();
     await archive.close();
@@ -219,13 +170,171 @@ export async function nodeInfo(argv: string[], io: Output): Promise<number> {
   return 0;
 }
 
-function readSecret(setting: string, file: string): string {
+/** Asks a mailbox for its info over /postbox/info/1 and prints it, amounts in SNT. */
+async function remoteInfo(address: string, io: Output, json: boolean | undefined): Promise<number> {
+  let addr: ReturnType<typeof multiaddr>;
   try {
-    return readFileSync(file, "utf8").trim();
-  } catch (e) {
-    throw new ConfigError(setting, `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+    addr = multiaddr(address);
+  } catch {
+    throw new UsageError(`not a multiaddr: ${address}`);
   }
+  const host = await createClientHost();
+  await host.start();
+  try {
+    const info = await fetchInfo(host, addr);
+    const price = {
+      pricePerQuery: bytesToBigint(info.pricePerQuery),
+      pricePerMessage: bytesToBigint(info.pricePerMessage),
+    };
+    const pending =
+      info.priceEffectiveAt && info.pendingPricePerQuery && info.pendingPricePerMessage
+        ? {
+            pricePerQuery: bytesToBigint(info.pendingPricePerQuery),
+            pricePerMessage: bytesToBigint(info.pendingPricePerMessage),
+            at: new Date(Number(info.priceEffectiveAt) * 1000).toISOString(),
+          }
+        : undefined;
+    const view: Record<string, unknown> = {
+      peerId: info.peerId,
+      version: info.version,
+      operator: info.operator || "(none)",
+      mode: info.free ? "free" : "paid",
+      chainId: Number(info.chainId),
+      pricePerQuery: formatSnt(price.pricePerQuery, EXACT),
+      pricePerMessage: formatSnt(price.pricePerMessage, EXACT),
+      pagePrice: `${formatSnt(pageCost(price, PRICE_REFERENCE_PAGE), EXACT)} ${PRICE_REFERENCE_LABEL}`,
+      ...(pending
+        ? {
+            pendingPrice: `${formatSnt(pending.pricePerQuery, EXACT)} per query + ${formatSnt(pending.pricePerMessage, EXACT)} per message from ${pending.at}`,
+          }
+        : {}),
+      retention: formatDuration(Number(info.retentionSeconds)),
+      envelopes: Number(info.envelopeCount),
+      maxPageSize: info.maxPageSize,
+      maxContentTopics: info.maxContentTopics,
+      maxEnvelopeBytes: info.maxEnvelopeBytes,
+      pubsubTopics: info.pubsubTopics,
+    };
+    if (json)
+      // Exact amounts for programs, in base units (1 SNT = 10^18), beside the readable ones.
+      Object.assign(view, {
+        pricePerQueryWei: price.pricePerQuery.toString(),
+        pricePerMessageWei: price.pricePerMessage.toString(),
+        retentionSeconds: Number(info.retentionSeconds),
+        ...(pending
+          ? {
+              pendingPricePerQueryWei: pending.pricePerQuery.toString(),
+              pendingPricePerMessageWei: pending.pricePerMessage.toString(),
+              priceEffectiveAt: pending.at,
+            }
+          : {}),
+      });
+    print(io, view, json);
+  } finally {
+    await host.stop();
+  }
+  return 0;
 }
+
+export async function nodeInit(argv: string[], io: Output): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      ...settingOptions("config", "data-dir", "listen", "announce"),
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.out(NODE_INIT_HELP);
+    return 0;
+  }
+  const { dataDir, listen, announce } = loadSettings(settingSources(values), {
+    settings: ["dataDir", "listen", "announce"],
+  });
+  const { key, created } = await loadOrCreatePeerKey(dataDir);
+  const peerId = peerIdFromPrivateKey(key).toString();
+  const plan = registrationPlan(listen, announce);
+  const dirFlag = values["data-dir"] !== undefined ? ` --data-dir ${dataDir}` : "";
+  const next = `postbox node register${dirFlag} ${plan.register.map((a) => `--multiaddr ${a}`).join(" ")} --operator-key-file OPERATOR_KEY_FILE --stake SNT --price-per-query SNT --price-per-message SNT`;
+  if (values.json) {
+    io.out(
+      JSON.stringify(
+        {
+          dataDir,
+          keyFile: join(dataDir, PEER_KEY_FILE),
+          created,
+          peerId,
+          listen,
+          announce,
+          register: plan.register,
+          ready: plan.ready,
+          notes: plan.notes,
+          next,
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  const keyFile = join(dataDir, PEER_KEY_FILE);
+  io.out(
+    created
+      ? `Created the mailbox's peer key ${keyFile} (mode 0600). Back it up: the peer id is the mailbox's identity in the registry.`
+      : `Kept the existing peer key ${keyFile} (an existing key is never replaced).`,
+  );
+  io.out("");
+  io.out(`peer id    ${peerId}`);
+  io.out(`listen     ${listen.join("\n           ")}`);
+  if (announce.length) io.out(`announce   ${announce.join("\n           ")}`);
+  io.out(`register   ${plan.register.join("\n           ")}`);
+  for (const note of plan.notes) io.out(`\n${note}`);
+  io.out(`\nNext: list it in the registry (with the chain settings as in docs/operators.md), then start it:`);
+  io.out(`  ${next}`);
+  io.out(`  postbox node start${dirFlag} --operator-key-file OPERATOR_KEY_FILE`);
+  return 0;
+}
+
+/**
+ * The addresses an operator should register: the announced ones, or else the listen ones. Clients
+ * dial what the registry lists, so only addresses reachable from the internet belong there:
+ * 0.0.0.0 ("every interface") is replaced by a placeholder for the public host name, and loopback
+ * or private addresses are flagged.
+ */
+function registrationPlan(
+  listen: string[],
+  announce: string[],
+): { register: string[]; ready: boolean; notes: string[] } {
+  const notes: string[] = [];
+  const source = announce.length ? announce : listen;
+  const stripped = source.map((a) => a.replace(/\/p2p\/[^/]+$/, ""));
+  const unspecified = stripped.filter((a) => /^\/ip4\/0\.0\.0\.0\/|^\/ip6\/::\//.test(a));
+  const local = stripped.filter((a) => LOCAL.test(a));
+  const register = stripped.map((a) => a.replace(/^\/ip4\/0\.0\.0\.0\/|^\/ip6\/::\//, "/dns4/PUBLIC_HOST/"));
+  if (unspecified.length) {
+    const ifaces = Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i && !i.internal && i.family === "IPv4")
+      .map((i) => i!.address);
+    notes.push(
+      `${unspecified.join(", ")} means "every interface of this machine": it cannot be dialled, so it cannot be registered. Register the public address clients reach this machine at: replace PUBLIC_HOST with its DNS name (or use /ip4/PUBLIC_IP/…), forward those ports if it is behind NAT, and pass the same addresses to node start with --announce so that the mailbox announces them too.${ifaces.length ? ` This machine's own addresses: ${ifaces.join(", ")}${ifaces.every((a) => PRIVATE_IP.test(a)) ? " (all private: the public address is your router's or your host's)" : ""}.` : ""}`,
+    );
+  }
+  if (local.length)
+    notes.push(
+      `${local.join(", ")} ${local.length === 1 ? "is" : "are"} reachable only from this machine or its local network: fine for a local devnet, but clients on the internet cannot dial ${local.length === 1 ? "it" : "them"}. Set --announce to the public addresses for a real mailbox.`,
+    );
+  return { register, ready: unspecified.length === 0, notes };
+}
+
+const PRIVATE_IP = /^(10\.|127\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)/;
+const LOCAL =
+  /^\/ip4\/(10\.|127\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)|^\/ip6\/::1\/|^\/dns[46]?\/localhost\//;
+
+/** Prices and amounts exactly as the chain holds them (trailing zeros dropped). */
+const EXACT = { digits: 18 } as const;
 
 function print(io: Output, view: Record<string, unknown>, json: boolean | undefined): void {
   if (json) {
@@ -235,11 +344,4 @@ function print(io: Output, view: Record<string, unknown>, json: boolean | undefi
   const width = Math.max(...Object.keys(view).map((k) => k.length));
   for (const [k, v] of Object.entries(view))
     io.out(`${k.padEnd(width)}  ${Array.isArray(v) ? v.join(", ") : String(v)}`);
-}
-
-function integer(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new ConfigError(flag.replace(/^--/, ""), `"${v}" is not a whole number`);
-  return n;
 }

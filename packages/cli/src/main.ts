@@ -10,7 +10,14 @@ import {
   mailboxPinCommand,
   roomCommand,
 } from "./commands/chat.js";
-import { NODE_INFO_HELP, NODE_START_HELP, nodeInfo, nodeStart } from "./commands/node.js";
+import {
+  NODE_INFO_HELP,
+  NODE_INIT_HELP,
+  NODE_START_HELP,
+  nodeInfo,
+  nodeInit,
+  nodeStart,
+} from "./commands/node.js";
 import { nodeExit, nodeRegister, nodeSetPrice, nodeWithdraw, OPERATOR_HELP } from "./commands/operator.js";
 import { PROBER_START_HELP, proberStart } from "./commands/prober.js";
 import { type Output, stdio, UsageError } from "./output.js";
@@ -18,6 +25,7 @@ import { type Output, stdio, UsageError } from "./output.js";
 export const HELP = `Usage: postbox <command> [options]
 
 Commands:
+  node init      create a mailbox's key; print its peer id and the addresses to register
   node start     run a mailbox (archive the network, serve history)
   node info      describe a mailbox (a remote one by MULTIADDR, or the local data folder)
   node register  list this mailbox in the registry with a stake and prices (one transaction)
@@ -42,6 +50,7 @@ Run "postbox <command> --help" for a command's options.
 type Handler = (argv: string[], io: Output) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Handler; help: string }> = {
+  "node init": { run: nodeInit, help: NODE_INIT_HELP },
   "node start": { run: nodeStart, help: NODE_START_HELP },
   "node info": { run: nodeInfo, help: NODE_INFO_HELP },
   "node register": { run: nodeRegister, help: OPERATOR_HELP.register! },

@@ -1,6 +1,7 @@
 // A paid mailbox killed with SIGKILL right after serving, then restarted: every voucher it accepted
 // is still redeemable, a replayed voucher is refused (nothing is charged twice), and on shutdown it
-// redeems exactly what it served. Real processes, a real JSON-RPC chain (`hardhat node`).
+// redeems exactly what it served. A mailbox down while its payer asks to close still redeems
+// before the close deadline once it is back. Real processes, a real JSON-RPC chain (`hardhat node`).
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -19,7 +20,7 @@ import { bytesToBigint, createEnvelope, StatusCode } from "@postbox/protocol";
 import { createPublicClient, createWalletClient, encodeFunctionData, type Hex, http, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -40,7 +41,12 @@ describe("paid mailbox crash", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("keeps accepted vouchers through SIGKILL and never charges twice", async () => {
+  let chain: Awaited<ReturnType<typeof setUp>>;
+  beforeAll(async () => {
+    chain = await setUp();
+  });
+
+  async function setUp() {
     const rpcPort = 19_545 + Math.floor(Math.random() * 500);
     const rpc = `http://127.0.0.1:${rpcPort}`;
     const chainProcess = spawn(
@@ -101,8 +107,8 @@ describe("paid mailbox crash", () => {
     );
     const keyFile = join(dir, "operator.key");
     writeFileSync(keyFile, KEYS[1], { mode: 0o600 });
-    const port = await freePortBlock(14_000, 1);
-    const start = () =>
+    /** Starts a paid mailbox on `data` and `port` (a real `postbox node start` process). */
+    const start = (data: string, port: number) =>
       new Promise<{ child: ChildProcess; peerId: string }>((resolve, reject) => {
         const child = spawn(
           process.execPath,
@@ -111,7 +117,7 @@ describe("paid mailbox crash", () => {
             "node",
             "start",
             "--data-dir",
-            join(dir, "mailbox"),
+            data,
             "--listen",
             `/ip4/127.0.0.1/tcp/${port}`,
             "--http-port",
@@ -140,7 +146,14 @@ describe("paid mailbox crash", () => {
         });
         child.on("exit", (code) => reject(new Error(`node exited ${code}: ${buf}`)));
       });
-    let { child, peerId } = await start();
+    return { rpc, publicClient, wallet, a, send, start };
+  }
+
+  it("keeps accepted vouchers through SIGKILL and never charges twice", async () => {
+    const { publicClient, wallet, a, start } = chain;
+    const port = await freePortBlock(14_000, 1);
+    const data = join(dir, "mailbox");
+    let { child, peerId } = await start(data, port);
     const addr = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`);
     const host = await createClientHost();
     await host.start();
@@ -188,7 +201,7 @@ describe("paid mailbox crash", () => {
       child.kill("SIGKILL");
       await new Promise((r) => child.once("exit", r));
       await host.hangUp(addr).catch(() => undefined);
-      ({ child } = await start());
+      ({ child } = await start(data, port));
       // The last voucher again: refused, nothing charged.
       const replay = await queryStore(host, addr, lastQuery!);
       expect(replay.status).toBe(StatusCode.INVALID_VOUCHER);
@@ -204,6 +217,75 @@ describe("paid mailbox crash", () => {
         args: [record.channelId],
       });
       expect(c.paid).toBe(spent);
+    } finally {
+      await host.stop();
+    }
+  }, 90_000);
+
+  it("redeems a close requested while it was down before the close deadline", async () => {
+    const { publicClient, wallet, a, start } = chain;
+    const port = await freePortBlock(14_000, 1);
+    const data = join(dir, "mailbox-down");
+    let { child, peerId } = await start(data, port);
+    const addr = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`);
+    const host = await createClientHost();
+    await host.start();
+    try {
+      // A full page, so that its voucher is exactly what was spent (settled, redeemable).
+      for (let i = 0; i < 10; i++)
+        await pushEnvelope(
+          host,
+          addr,
+          createEnvelope({
+            contentTopic: "/t/down",
+            timestamp: BigInt(Date.now() + i),
+            payload: new Uint8Array([i]),
+          }),
+        );
+      const manager = new ChannelManager({
+        dataDir: join(dir, "client-down"),
+        publicClient,
+        wallet: wallet(2),
+        chainId: 31337,
+        snt: a.snt,
+        registry: a.registry,
+        channels: a.channels,
+      });
+      const operator = wallet(1).account.address;
+      const record = await manager.open(operator, parseEther("1"));
+      const res = await queryStore(host, addr, {
+        contentTopics: ["/t/down"],
+        pageSize: 10,
+        voucher: await manager.voucherFor(operator, 10),
+      });
+      expect(res.status, res.statusDesc).toBe(StatusCode.OK);
+      manager.record(operator, res);
+      const spent = BigInt(manager.channelTo(operator)!.spent);
+      expect(spent).toBe(PQ + 10n * PM); // far below --redeem-min: only a close makes it redeem
+      // The mailbox crashes; while it is down the payer asks to close and the chain moves on.
+      child.kill("SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+      await host.hangUp(addr).catch(() => undefined);
+      await manager.requestClose(operator);
+      await publicClient.request({ method: "hardhat_mine" as never, params: ["0x5"] as never });
+      const channel = () =>
+        publicClient.readContract({
+          address: a.channels,
+          abi: paymentChannelsAbi,
+          functionName: "getChannel",
+          args: [record.channelId],
+        });
+      expect((await channel()).closesAt).toBeGreaterThan(0);
+      ({ child } = await start(data, port));
+      // Back up: it finds the pending close on-chain and redeems before the deadline.
+      await vi.waitFor(async () => expect((await channel()).paid).toBe(spent), {
+        timeout: 30_000,
+        interval: 200,
+      });
+      const now = (await publicClient.getBlock()).timestamp;
+      expect(BigInt((await channel()).closesAt)).toBeGreaterThan(now);
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
     } finally {
       await host.stop();
     }

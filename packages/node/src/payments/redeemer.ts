@@ -21,10 +21,20 @@ export interface RedeemerInit {
   batch?: number;
 }
 
+/** Concurrent `getChannel` reads of a pass. */
+export const STATE_READS_AT_ONCE = 8;
+
 /**
  * Collects what the mailbox earned: it redeems settled vouchers on-chain when enough has built
  * up, at once for a channel whose payer asked to close, and everything on shutdown. It retries on
  * the next pass after a failure and logs every redemption with its transaction hash.
+ *
+ * Close requests reach it two ways. The `CloseRequested` watch is the fast path, but it starts at
+ * the current block and can fail, so a request made while the mailbox was down, or while the watch
+ * was failing, would be missed and the payer would withdraw everything after `closesAt`. So every
+ * pass (the first one at start, then every `intervalMs`) also reads the on-chain state of each
+ * channel that holds a settled voucher below the threshold, and redeems at once those whose close
+ * is pending: one `getChannel` call per such channel per pass, {@link STATE_READS_AT_ONCE} at a time.
  */
 export class Redeemer {
   readonly #init: RedeemerInit;
@@ -32,6 +42,8 @@ export class Redeemer {
   #unwatch: (() => void) | undefined;
   #running: Promise<number> | undefined;
   readonly #urgent = new Set<string>();
+  /** Channels finalised before their settled vouchers were redeemed: warned about once. */
+  readonly #lost = new Set<string>();
 
   constructor(init: RedeemerInit) {
     this.#init = init;
@@ -40,6 +52,8 @@ export class Redeemer {
   start(): void {
     this.#timer = setInterval(() => void this.run("interval"), this.#init.intervalMs);
     this.#timer.unref();
+    // Close requests made while the mailbox was down are found by this first pass.
+    void this.run("start");
     this.#unwatch = this.#init.chain.client.watchContractEvent({
       address: this.#init.chain.settings.channels,
       abi: paymentChannelsAbi,
@@ -85,10 +99,14 @@ export class Redeemer {
       log.error({ err }, "cannot read the ledger");
       return 0;
     }
-    const due = accounts.filter((a) => {
+    const due: ChannelAccount[] = [];
+    const below: ChannelAccount[] = [];
+    for (const a of accounts) {
       const id = `0x${toHex(a.channelId)}`;
-      return all || this.#urgent.has(id) || a.settledAmount - a.redeemed >= this.#init.minAmount;
-    });
+      if (all || this.#urgent.has(id) || a.settledAmount - a.redeemed >= this.#init.minAmount) due.push(a);
+      else below.push(a);
+    }
+    due.push(...(await this.#closing(below)));
     let redeemed = 0;
     for (let i = 0; i < due.length; i += this.#init.batch ?? 20) {
       const slice = due.slice(i, i + (this.#init.batch ?? 20));
@@ -129,6 +147,43 @@ export class Redeemer {
       }
     }
     return redeemed;
+  }
+
+  /**
+   * The accounts among `accounts` whose channel has a close pending on-chain (read fresh, not from
+   * the cache), marked urgent. A channel already finalised can no longer be redeemed: what it owed
+   * is lost, which is logged once.
+   */
+  async #closing(accounts: ChannelAccount[]): Promise<ChannelAccount[]> {
+    const { chain, log } = this.#init;
+    const closing: ChannelAccount[] = [];
+    let next = 0;
+    const reader = async () => {
+      while (next < accounts.length) {
+        const a = accounts[next++]!;
+        const id = `0x${toHex(a.channelId)}` as Hex;
+        try {
+          const state = await chain.channel(id, true);
+          if (state.finalised) {
+            if (!this.#lost.has(id)) {
+              this.#lost.add(id);
+              log.warn(
+                { channelId: id, unredeemed: (a.settledAmount - state.paid).toString() },
+                "channel finalised before its settled vouchers were redeemed",
+              );
+            }
+          } else if (state.closesAt !== 0n) {
+            this.#urgent.add(id);
+            closing.push(a);
+            log.info({ channelId: id, closesAt: state.closesAt.toString() }, "close request found on-chain");
+          }
+        } catch (err) {
+          log.warn({ err, channelId: id }, "cannot read a channel's state; will retry");
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STATE_READS_AT_ONCE, accounts.length) }, reader));
+    return closing;
   }
 }
 

@@ -258,6 +258,46 @@ describe("mailbox over libp2p on loopback", () => {
     }
   });
 
+  it("limits queries and pushes each at its own rate, and serves 32 info streams at once", async () => {
+    const limited = await MailboxNode.create(
+      loadConfig({
+        flags: {
+          dataDir: join(dir, "limited"),
+          listen: ["/ip4/127.0.0.1/tcp/0"],
+          http: { port: 0 },
+          free: true,
+          logLevel: "silent",
+          rateLimit: { queriesPerSecond: 5, pushesPerSecond: 100 },
+        },
+      }),
+      { logger: pino({ level: "silent" }) },
+    );
+    await limited.start();
+    const peer = await createClientHost();
+    await peer.start();
+    try {
+      const addrs = limited.libp2p.getMultiaddrs();
+      // 32 info requests at once on one connection: the documented stream limit, all answered.
+      const infos = await Promise.allSettled(Array.from({ length: 32 }, () => fetchInfo(peer, addrs)));
+      expect(infos.filter((r) => r.status === "rejected")).toEqual([]);
+      // 20 queries in a row: the query limit (5 per second), not the push limit (100), applies.
+      const statuses: StatusCode[] = [];
+      for (let i = 0; i < 20; i++)
+        statuses.push((await queryStore(peer, addrs, { contentTopics: ["/t/limit"] })).status);
+      expect(statuses).toContain(StatusCode.RATE_LIMITED);
+      // Pushes have their own budget: the queries above did not use it up.
+      const pushed = await pushEnvelope(
+        peer,
+        addrs,
+        createEnvelope({ contentTopic: "/t/limit", payload: new Uint8Array([1]) }),
+      );
+      expect(pushed.envelopeId.length).toBe(32);
+    } finally {
+      await peer.stop();
+      await limited.stop();
+    }
+  });
+
   it("still archives gossip from a peer when many peers share its IP", async () => {
     // Regression: gossipsub's default IP-colocation penalty graylisted the 11th+ peer from one IP
     // (every client behind one NAT, or on loopback), silently dropping its envelopes.

@@ -112,6 +112,20 @@ describe("ChannelMeter on a real chain", () => {
     expect(account?.authorizedAmount).toBe(max());
   });
 
+  it("reports a known channel's spent in the quote of a malformed voucher's refusal", async () => {
+    const id = await open(operator, parseEther("1"));
+    const d = await meter.authorize({ query: await query(id, max()), maxMessages: 10 });
+    if (!d.ok) throw new Error(d.desc);
+    await d.charge(3);
+    const q = await query(id, 2n * max());
+    q.voucher!.signature = q.voucher!.signature.slice(0, 64); // a 64-byte (compact) signature
+    const refused = await meter.authorize({ query: q, maxMessages: 10 });
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(refused.status).toBe(StatusCode.INVALID_VOUCHER);
+    expect(bytesToBigint(refused.quote!.spent)).toBe(PQ + 3n * PM);
+  });
+
   it.each([
     ["an underpaid voucher", StatusCode.INSUFFICIENT_FUNDS, async (id: Hex) => query(id, max() - 1n)],
     [

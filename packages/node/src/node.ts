@@ -220,10 +220,10 @@ export class MailboxNode {
           })
         : new FreeMeter();
     const retentionSeconds = config.retention.maxAge;
-    const rateLimiter = new RateLimiter({
-      points: Math.max(config.rateLimit.queriesPerSecond, config.rateLimit.pushesPerSecond),
-      duration: 1,
-    });
+    // One limiter per protocol, each counting per peer in fixed one-second windows (so a peer can
+    // burst to twice its rate across a window's edge: docs/protocol.md says so).
+    const queryLimiter = new RateLimiter({ points: config.rateLimit.queriesPerSecond, duration: 1 });
+    const pushLimiter = new RateLimiter({ points: config.rateLimit.pushesPerSecond, duration: 1 });
     const libp2p = await createLibp2p({
       privateKey: peerKey,
       addresses: {
@@ -252,7 +252,7 @@ export class MailboxNode {
           privateKey: peerKey,
           metrics,
           log: log.child({ component: "store" }),
-          rateLimiter,
+          rateLimiter: queryLimiter,
           maxInboundStreams: config.maxInboundStreams,
         }),
         push: mailboxPush({
@@ -262,13 +262,14 @@ export class MailboxNode {
           retentionSeconds,
           metrics,
           log: log.child({ component: "push" }),
-          rateLimiter,
+          rateLimiter: pushLimiter,
           maxInboundStreams: config.maxInboundStreams,
         }),
         info: mailboxInfo({
           describe: () => node!.describe(),
           metrics,
           log: log.child({ component: "info" }),
+          maxInboundStreams: config.maxInboundStreams,
         }),
       },
       start: false,

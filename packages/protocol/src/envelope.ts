@@ -51,17 +51,28 @@ export function compareEnvelopes(
 }
 
 /**
+ * The rule for a content topic, in envelopes and in store queries alike: 1–256 bytes of UTF-8,
+ * starting with `/`, with no U+FFFD (what a decoder makes of invalid UTF-8: a topic that arrived
+ * as invalid UTF-8 can never match one that was sent as valid text). Throws
+ * {@link InvalidEnvelopeError}.
+ */
+export function validateContentTopic(topic: string): void {
+  const topicBytes = ENCODER.encode(topic).length;
+  if (topicBytes === 0 || topicBytes > LIMITS.maxContentTopicBytes) {
+    throw new InvalidEnvelopeError(`content topic must be 1..${LIMITS.maxContentTopicBytes} bytes`);
+  }
+  if (!topic.startsWith("/")) throw new InvalidEnvelopeError("content topic must start with /");
+  if (topic.includes("\uFFFD")) throw new InvalidEnvelopeError("content topic is not valid UTF-8");
+}
+
+/**
  * Checks an envelope's format and size (not its timestamp against a clock: see
  * {@link checkEnvelopeTime}). Throws {@link InvalidEnvelopeError}.
  */
 export function validateEnvelope(e: Envelope): void {
   if (e.version !== ENVELOPE_VERSION)
     throw new InvalidEnvelopeError(`unsupported envelope version ${e.version}`);
-  const topicBytes = ENCODER.encode(e.contentTopic).length;
-  if (topicBytes === 0 || topicBytes > LIMITS.maxContentTopicBytes) {
-    throw new InvalidEnvelopeError(`content topic must be 1..${LIMITS.maxContentTopicBytes} bytes`);
-  }
-  if (!e.contentTopic.startsWith("/")) throw new InvalidEnvelopeError("content topic must start with /");
+  validateContentTopic(e.contentTopic);
   if (e.payload.length === 0) throw new InvalidEnvelopeError("empty payload");
   if (e.payload.length > LIMITS.maxPayloadBytes) {
     throw new InvalidEnvelopeError(`payload of ${e.payload.length} bytes exceeds ${LIMITS.maxPayloadBytes}`);

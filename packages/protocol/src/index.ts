@@ -61,6 +61,7 @@ export {
   envelopeId,
   type IdentifiedEnvelope,
   identify,
+  validateContentTopic,
   validateEnvelope,
 } from "./envelope.js";
 export {
@@ -90,21 +91,36 @@ export {
 } from "./pb/messages.js";
 export { skipRepeatedProtocolMerges } from "./peer-store.js";
 export { effectivePrice, maxPageCost, type Price, type PricedEntry, pageCost } from "./price.js";
-export type { MailboxReport, SampleReport, SignedReport } from "./report.js";
+export type {
+  FigureSamples,
+  MailboxInfo,
+  MailboxMetadata,
+  MailboxReport,
+  SampleReport,
+  SignedReport,
+} from "./report.js";
 export {
   combineScore,
   DEFAULT_SCORE_WEIGHTS,
   FACTOR_FLOOR,
+  FIGURE_MIN_SAMPLES,
+  LATENCY_GOOD_MS,
   LATENCY_HALF_MS,
+  latencyFactor,
   medianAmount,
   pickMailboxes,
+  priceFactor,
   SCORE_PRIOR,
   type ScoreFactors,
   type ScoreInputs,
   type ScoreWeights,
+  SELECTION_RATIO,
+  STAKE_FACTOR_AT_MINIMUM,
   STAKE_FULL_MULTIPLE,
   scoreFactors,
   selectionChances,
+  selectionPool,
+  stakeFactor,
   withPrior,
 } from "./score.js";
 export {

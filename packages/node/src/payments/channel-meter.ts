@@ -78,8 +78,12 @@ export class ChannelMeter implements QueryMeter {
         quote(0n),
       );
     }
-    if (v.channelId.length !== 32 || v.cumulativeAmount.length > 32 || v.signature.length !== 65) {
-      return refuse(StatusCode.INVALID_VOUCHER, "malformed voucher", quote(0n));
+    if (v.channelId.length !== 32)
+      return refuse(StatusCode.INVALID_VOUCHER, "malformed voucher: a channel id is 32 bytes", quote(0n));
+    if (v.cumulativeAmount.length > 32 || v.signature.length !== 65) {
+      // Every refusal on a known channel carries what the channel has spent.
+      const known = await ledger.get(v.channelId);
+      return refuse(StatusCode.INVALID_VOUCHER, "malformed voucher", quote(known?.spent ?? 0n));
     }
     const channelId = `0x${toHex(v.channelId)}` as Hex;
     const amount = bytesToBigint(v.cumulativeAmount);

@@ -31,7 +31,7 @@ export class MailboxInfo implements Startable {
 
   async start(): Promise<void> {
     await this.#registrar.handle(INFO_PROTOCOL, (stream, connection) => this.handle(stream, connection), {
-      maxInboundStreams: this.#init.maxInboundStreams ?? 8,
+      maxInboundStreams: this.#init.maxInboundStreams ?? 32,
     });
     this.#started = true;
   }

@@ -89,5 +89,10 @@ describe("/postbox/push/1 handler", () => {
     );
     const garbage = await send((s) => lpStream(s).write(new Uint8Array([0xff, 0xff, 0xff])));
     expect(garbage.status).toBe(StatusCode.BAD_REQUEST);
+    // A request id is at most 64 bytes, as in store queries.
+    const envelope = createEnvelope({ contentTopic: "/t/id", payload: new Uint8Array([1]) });
+    const long = await send((s) => pbStream(s).write({ requestId: "x".repeat(65), envelope }, PushRequest));
+    expect(long.status).toBe(StatusCode.BAD_REQUEST);
+    expect(long.statusDesc).toMatch(/request id longer than 64 bytes/);
   });
 });

@@ -78,7 +78,9 @@ export class MailboxPush implements Startable {
           `malformed push: ${err instanceof Error ? err.name : "cannot decode"}`,
         );
       }
-      requestId = request.requestId.slice(0, LIMITS.maxRequestIdBytes);
+      if (new TextEncoder().encode(request.requestId).length > LIMITS.maxRequestIdBytes)
+        throw refusal(StatusCode.BAD_REQUEST, `request id longer than ${LIMITS.maxRequestIdBytes} bytes`);
+      requestId = request.requestId;
       try {
         this.#init.rateLimiter.consume(`push:${connection.remotePeer.toString()}`);
       } catch {

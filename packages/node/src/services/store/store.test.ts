@@ -152,6 +152,21 @@ describe("/postbox/store/1 handler", () => {
       StatusCode.BAD_REQUEST,
       /after/,
     ],
+    ["an empty topic", query({ contentTopics: [""] }), StatusCode.BAD_REQUEST, /1\.\.256 bytes/],
+    [
+      "a topic without a leading /",
+      query({ contentTopics: ["t/x"] }),
+      StatusCode.BAD_REQUEST,
+      /start with \//,
+    ],
+    [
+      "a 60 KB topic",
+      query({ contentTopics: [`/${"t".repeat(60_000)}`] }),
+      StatusCode.BAD_REQUEST,
+      /1\.\.256 bytes/,
+    ],
+    // What a protobuf decoder makes of invalid UTF-8 on the wire.
+    ["a topic of invalid UTF-8", query({ contentTopics: ["/t/\uFFFD"] }), StatusCode.BAD_REQUEST, /UTF-8/],
     [
       "too many presence ids",
       query({ includeData: false, ids: Array.from({ length: 101 }, () => new Uint8Array(32)) }),

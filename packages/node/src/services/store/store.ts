@@ -4,12 +4,14 @@ import {
   bigintToBytes,
   commitmentSigningBytes,
   framing,
+  type InvalidEnvelopeError,
   LIMITS,
   STORE_PROTOCOL,
   StatusCode,
   StoreQuery,
   type StoreResponse,
   StoreResponseCodec,
+  validateContentTopic,
 } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Archive, Position } from "../../archive/types.js";
@@ -181,6 +183,17 @@ export class MailboxStore implements Startable {
         StatusCode.BAD_REQUEST,
         `at most ${LIMITS.maxContentTopics} content topics per query`,
       );
+    }
+    for (const topic of q.contentTopics) {
+      try {
+        validateContentTopic(topic);
+      } catch (err) {
+        // A query that can never match is refused before it is metered: nobody pays for it.
+        throw new Refusal(
+          StatusCode.BAD_REQUEST,
+          (err as InvalidEnvelopeError).details ?? "bad content topic",
+        );
+      }
     }
     if (q.ids.length > 0)
       throw new Refusal(StatusCode.BAD_REQUEST, "ids are for presence queries (include_data false)");

@@ -1,18 +1,34 @@
 /**
  * Mailbox reputation: the one scoring formula the prober publishes, the client ranks by and the
- * dashboard explains (docs/methodology.md gives the reasoning). Every factor lies in [0.1, 1].
+ * dashboard explains, and the rule the client draws mailboxes by (docs/methodology.md gives the
+ * reasoning). Every factor lies in [0.1, 1]; 1 means "nothing to hold against the mailbox".
  *
  *   score = availability^a · latency^b · completeness^c · stake^d · price^e
  */
 
 /** Beta prior on availability and completeness: a new mailbox starts at 9 / 10 = 0.9. */
 export const SCORE_PRIOR = { successes: 9, failures: 1 } as const;
-/** Latency at which the latency factor is 0.5 (ms, p50 of successful probes). */
-export const LATENCY_HALF_MS = 250;
+/**
+ * Fewest samples behind a figure (uptime, latency, canaries returned) for it to be shown as a
+ * figure; below it, it reads "new". 10 = the prior's weight (9 + 1): from there on the mailbox's
+ * own samples weigh at least as much in its score as the assumption it started on.
+ */
+export const FIGURE_MIN_SAMPLES = SCORE_PRIOR.successes + SCORE_PRIOR.failures;
+/** Up to this median latency (ms, ping + info) the latency factor is 1: nobody notices. */
+export const LATENCY_GOOD_MS = 500;
+/** Median latency (ms) at which the latency factor is 0.5: above {@link LATENCY_GOOD_MS}, twice as slow counts half. */
+export const LATENCY_HALF_MS = 2 * LATENCY_GOOD_MS;
+/** The stake factor of a mailbox staking exactly the registry's minimum. */
+export const STAKE_FACTOR_AT_MINIMUM = 0.9;
 /** Stake, as a multiple of the registry's minimum, at which the stake factor reaches 1. */
 export const STAKE_FULL_MULTIPLE = 10;
 /** No factor goes below this: one bad figure lowers a mailbox, it does not erase it. */
 export const FACTOR_FLOOR = 0.1;
+/**
+ * The draw's pool: every mailbox scoring at least this share of the best score (and the best
+ * quarter in any case) shares the draw in proportion to its score.
+ */
+export const SELECTION_RATIO = 0.8;
 
 export interface ScoreWeights {
   availability: number;
@@ -56,22 +72,53 @@ export interface ScoreFactors {
 
 const clamp = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(FACTOR_FLOOR, x)) : FACTOR_FLOOR);
 
+/** `a / b` as a number, exact enough for any two token amounts (six significant decimals). */
+const ratio = (a: bigint, b: bigint) => Number((a * 1_000_000n) / b) / 1_000_000;
+
 /** Posterior mean of a Beta(9, 1) prior after `ok` successes and `failed` failures. */
 export function withPrior(ok: number, failed: number): number {
   return (ok + SCORE_PRIOR.successes) / (ok + failed + SCORE_PRIOR.successes + SCORE_PRIOR.failures);
 }
 
+/**
+ * The latency factor: 1 up to {@link LATENCY_GOOD_MS}, then `LATENCY_GOOD_MS / p50` (1 s: 0.5,
+ * 2 s: 0.25). 1 when never measured: no evidence against the mailbox (availability's prior carries
+ * the doubt about a new one).
+ */
+export function latencyFactor(p50Ms: number | undefined): number {
+  if (p50Ms === undefined) return 1;
+  return p50Ms <= LATENCY_GOOD_MS ? 1 : clamp(LATENCY_GOOD_MS / p50Ms);
+}
+
+/**
+ * The stake factor: {@link STAKE_FACTOR_AT_MINIMUM} at the registry's minimum, rising by the same
+ * step for every doubling up to 1 at {@link STAKE_FULL_MULTIPLE} × the minimum; below the minimum
+ * (a slashed stake, a raised minimum) it falls in proportion. 1 when there is no minimum.
+ */
+export function stakeFactor(stake: bigint, minStake: bigint): number {
+  if (minStake <= 0n) return 1;
+  const multiple = ratio(stake, minStake);
+  if (multiple < 1) return clamp(STAKE_FACTOR_AT_MINIMUM * multiple);
+  return clamp(
+    STAKE_FACTOR_AT_MINIMUM +
+      ((1 - STAKE_FACTOR_AT_MINIMUM) * Math.log(multiple)) / Math.log(STAKE_FULL_MULTIPLE),
+  );
+}
+
+/** The price factor: `median page cost / this page cost`, at most 1; 1 for a free mailbox. */
+export function priceFactor(pageCost: bigint, medianPageCost: bigint): number {
+  return pageCost <= 0n ? 1 : clamp(ratio(medianPageCost, pageCost));
+}
+
 /** The five factors of a mailbox's score, each in [0.1, 1]. */
 export function scoreFactors(i: ScoreInputs): ScoreFactors {
   const missed = Math.max(0, i.canariesExpected - i.canariesFound);
-  const stakeRatio =
-    i.minStake > 0n ? Number((i.stake * 1000n) / i.minStake) / 1000 / STAKE_FULL_MULTIPLE : 1;
   return {
     availability: clamp(withPrior(i.probesOk, i.probesFailed)),
-    latency: i.latencyP50Ms === undefined ? 0.5 : clamp(LATENCY_HALF_MS / (LATENCY_HALF_MS + i.latencyP50Ms)),
+    latency: latencyFactor(i.latencyP50Ms),
     completeness: clamp(withPrior(Math.min(i.canariesFound, i.canariesExpected), missed)),
-    stake: clamp(Math.sqrt(stakeRatio)),
-    price: i.pageCost === 0n ? 1 : clamp(Number((i.medianPageCost * 1_000_000n) / i.pageCost) / 1_000_000),
+    stake: stakeFactor(i.stake, i.minStake),
+    price: priceFactor(i.pageCost, i.medianPageCost),
   };
 }
 
@@ -94,43 +141,90 @@ export function medianAmount(values: readonly bigint[]): bigint {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2n;
 }
 
+const weight = (s: number | undefined) => (s !== undefined && Number.isFinite(s) && s > 0 ? s : 0);
+
 /**
- * The chance each candidate has of being picked: the best quarter (at least `k`, at least one) by
- * score share the draw in proportion to their scores; the rest get 0. Order follows `scores`.
+ * The indices that share the draw: the best quarter by score (at least `k`, at least one), and
+ * every other candidate scoring at least {@link SELECTION_RATIO} of the best. Best first.
+ */
+export function selectionPool(scores: readonly number[], k = 1): number[] {
+  const order = scores.map((_, i) => i).sort((a, b) => weight(scores[b]) - weight(scores[a]) || a - b);
+  if (order.length === 0) return [];
+  const floor = Math.max(1, k, Math.ceil(scores.length / 4));
+  const bar = SELECTION_RATIO * weight(scores[order[0]!]);
+  return order.filter((i, rank) => rank < floor || weight(scores[i]) >= bar);
+}
+
+/**
+ * Inclusion probabilities of `k` places among `pool`, in proportion to score: `k · s / Σs`, with
+ * any candidate that would exceed 1 fixed at 1 and the remaining places shared among the others
+ * the same way (all equal when every score is 0). They sum to min(k, pool size).
+ */
+function inclusion(scores: readonly number[], pool: readonly number[], k: number): Map<number, number> {
+  const p = new Map<number, number>();
+  let open = [...pool];
+  let places = Math.min(k, pool.length);
+  while (places > 0 && open.length > 0) {
+    const total = open.reduce((a, i) => a + weight(scores[i]), 0);
+    const share = (i: number) => (total > 0 ? (places * weight(scores[i])) / total : places / open.length);
+    const full = open.filter((i) => share(i) >= 1);
+    if (full.length === 0) {
+      for (const i of open) p.set(i, share(i));
+      break;
+    }
+    for (const i of full) p.set(i, 1);
+    places -= full.length;
+    open = open.filter((i) => !full.includes(i));
+  }
+  for (const i of open) if (!p.has(i)) p.set(i, 0);
+  return p;
+}
+
+/**
+ * The chance each candidate has of being one of the `k` picked by {@link pickMailboxes}: inside
+ * the pool ({@link selectionPool}) in proportion to its score (capped at 1, the rest shared
+ * again), outside it 0. Order follows `scores`; the chances sum to min(k, pool size).
  */
 export function selectionChances(scores: readonly number[], k = 1): number[] {
-  if (scores.length === 0) return [];
-  const order = scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
-  const pool = Math.min(scores.length, Math.max(k, Math.ceil(scores.length / 4)));
-  const best = order.slice(0, pool);
-  const total = best.reduce((a, [s]) => a + s, 0);
   const chances = new Array<number>(scores.length).fill(0);
-  for (const [s, i] of best) chances[i] = total > 0 ? Math.min(1, (s / total) * Math.min(k, pool)) : 1 / pool;
+  if (k < 1) return chances;
+  for (const [i, p] of inclusion(scores, selectionPool(scores, k), k)) chances[i] = p;
   return chances;
 }
 
 /**
- * Draws `k` distinct indices from the best quarter, each draw weighted by score (`random` in
- * [0, 1), injectable for tests).
+ * Draws `k` distinct indices so that each is picked with exactly its {@link selectionChances}:
+ * systematic sampling over the pool in a random order (`random` in [0, 1), injectable for tests).
  */
 export function pickMailboxes(
   scores: readonly number[],
   k = 1,
   random: () => number = Math.random,
 ): number[] {
-  const order = scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
-  const pool = order.slice(0, Math.min(scores.length, Math.max(k, Math.ceil(scores.length / 4))));
-  const picked: number[] = [];
-  while (picked.length < k && pool.length > 0) {
-    const total = pool.reduce((a, [s]) => a + s, 0);
-    let r = random() * total;
-    let j = 0;
-    while (j < pool.length - 1 && r >= pool[j]![0]) {
-      r -= pool[j]![0];
-      j++;
-    }
-    picked.push(pool[j]![1]);
-    pool.splice(j, 1);
+  if (k < 1 || scores.length === 0) return [];
+  const pool = selectionPool(scores, k);
+  const p = inclusion(scores, pool, k);
+  // A random order, so that which candidates are drawn together is random too.
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
   }
+  // Lay the chances end to end on [0, min(k, pool)) and take the points u, u + 1, …: each lands in
+  // exactly one candidate's stretch, and no stretch is longer than 1, so no candidate twice.
+  const picked: number[] = [];
+  const u = random();
+  let end = 0;
+  let next = 0;
+  const places = Math.min(k, pool.length);
+  for (let j = 0; j < pool.length && picked.length < places; j++) {
+    end += p.get(pool[j]!)!;
+    if (u + next < end) {
+      picked.push(pool[j]!);
+      next++;
+    }
+  }
+  // Rounding can leave the last point just past the end: take the last stretch not yet taken.
+  for (let j = pool.length - 1; picked.length < places && j >= 0; j--)
+    if (!picked.includes(pool[j]!)) picked.push(pool[j]!);
   return picked;
 }

@@ -1,34 +1,28 @@
 // The prober against three real mailboxes on a local chain (each its own process): alpha behaves,
 // beta is stopped halfway, gamma keeps only its newest envelope (it acknowledges canaries, then
 // loses them). The prober runs as `postbox prober start`, like an operator would run it; its
-// figures must reflect what happened, rank the three accordingly, and survive its restart.
+// figures must reflect what happened, rank the three accordingly, say how many samples each rests
+// on, show each mailbox's card (its info answer, the metadata its registry entry names), and
+// survive its restart.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalStore, MailboxDirectory } from "@postbox/client";
+import { mailboxRegistryAbi } from "@postbox/contracts";
+import { FIGURE_MIN_SAMPLES, type MailboxReport } from "@postbox/protocol";
 import { Agent, fetch } from "undici";
 import { verifyMessage } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 
 // The devnet from PORT, the prober on PORT + 200.
 const PORT = await freePortBlock(18_000);
 
-interface Figures {
-  address: string;
-  uptime24h: number | null;
-  probesOk: number;
-  probesFailed: number;
-  latencyP50Ms: number | null;
-  canariesExpected: number;
-  canariesFound: number;
-  completeness: number | null;
-  score: number;
-}
+type Figures = MailboxReport;
 
 describe("prober: uptime, latency, canaries and scores of real mailboxes", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-prober-"));
@@ -64,16 +58,13 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
       ],
       { env: { ...process.env, POSTBOX_PROBER_KEY: proberKey }, stdio: ["ignore", "ignore", "inherit"] },
     );
-    for (let i = 0; ; i++) {
-      const ok = await get("/health").then(
-        () => true,
-        () => false,
-      );
-      if (ok) break;
-      if (child.exitCode !== null) throw new Error(`the prober exited (${child.exitCode})`);
-      if (i > 300) throw new Error("the prober did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await vi.waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the prober exited (${child.exitCode})`);
+        expect((await get("/health")).status).toBe(200);
+      },
+      { timeout: 30_000, interval: 100 },
+    );
     return child;
   };
   const stopProber = async () => {
@@ -125,12 +116,26 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
 
   it("follows the registry, measures, and ranks the mailboxes by what happened", async () => {
     // Let all three be measured, then stop beta for the second half.
-    await new Promise((r) => setTimeout(r, 8_000));
-    const half = await report();
-    expect(half.report.mailboxes).toHaveLength(3);
+    const half = await vi.waitFor(
+      async () => {
+        const h = await report();
+        expect(h.report.mailboxes).toHaveLength(3);
+        for (const name of ["alpha", "beta", "gamma"])
+          expect(h.byName(name).samples.probes24h).toBeGreaterThanOrEqual(FIGURE_MIN_SAMPLES);
+        for (const name of ["alpha", "gamma"])
+          expect(h.byName(name).canariesExpected).toBeGreaterThanOrEqual(5);
+        return h;
+      },
+      { timeout: 60_000, interval: 250 },
+    );
     expect(half.byName("beta").uptime24h).toBe(1);
+    const upWhenStopped = half.byName("beta").probesOk;
     await net.mailboxes.find((m) => m.spec.name === "beta")!.stop();
-    await new Promise((r) => setTimeout(r, 8_000));
+    // As many probes failed as succeeded before: beta was down for about half of its life.
+    await vi.waitFor(
+      async () => expect((await report()).byName("beta").probesFailed).toBeGreaterThanOrEqual(upWhenStopped),
+      { timeout: 60_000, interval: 250 },
+    );
 
     const { signer, signature, report: r, byName } = await report();
     // Signed by the prober's key, over the report's JSON text.
@@ -147,10 +152,25 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
     expect(alpha.canariesExpected).toBeGreaterThanOrEqual(5);
     expect(alpha.completeness).toBe(1);
     expect(alpha.latencyP50Ms).toBeGreaterThan(0);
+    // Issue #17: a mailbox that does everything right is not scored as poor (it was 0.135).
+    expect(alpha.score).toBeGreaterThan(0.7);
+    expect(alpha.factors.latency).toBe(1);
+    // Each figure with the samples it rests on; no week or month claimed after a minute.
+    for (const m of [alpha, beta, gamma]) {
+      expect(m.samples.probes24h).toBe(m.probesOk + m.probesFailed);
+      expect(m.samples.probes7d).toBe(m.samples.probes24h);
+      expect(m.samples.probes30d).toBe(m.samples.probes24h);
+      expect(m.samples.canaries7d).toBe(m.canariesExpected);
+      expect(m.probedSince).toBeGreaterThanOrEqual(m.firstSeen);
+      expect(m.uptime7d).toBeNull();
+      expect(m.uptime30d).toBeNull();
+    }
     // Beta: up for the first half only.
     expect(beta.uptime24h).toBeGreaterThan(0.2);
     expect(beta.uptime24h).toBeLessThan(0.8);
     expect(beta.probesFailed).toBeGreaterThan(3);
+    // Its downtime is counted once, by the probes: no canary was lost for being unreachable.
+    expect(beta.canariesFound).toBe(beta.canariesExpected);
     // Gamma: answers every ping, returns (almost) none of its canaries.
     expect(gamma.uptime24h).toBe(1);
     expect(gamma.canariesExpected).toBeGreaterThanOrEqual(5);
@@ -171,6 +191,45 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
     expect((await get("/mailboxes/0x0000000000000000000000000000000000000001")).status).toBe(404);
     expect((await get(`/mailboxes/${operator("beta")}/samples?from=x`)).status).toBe(400);
   }, 60_000);
+
+  it("shows each mailbox's card: its info answer, and the metadata its registry entry names", async () => {
+    const alpha = (await report()).byName("alpha");
+    expect(alpha.info).toMatchObject({ free: false, chainId: 31337, maxPageSize: 100 });
+    expect(alpha.info!.version).not.toBe("");
+    expect(alpha.info!.retentionSeconds).toBeGreaterThan(0);
+    expect(alpha.info!.envelopes).toBeGreaterThan(0);
+    // The operator names a data: URI: the prober reads it from the registry's event.
+    const card = {
+      name: "Alpha",
+      description: "Keeps your messages for 30 days.",
+      contact: "ops@alpha.example",
+    };
+    const operatorIndex = net.mailboxes.find((m) => m.spec.name === "alpha")!.spec.operator;
+    const wallet = net.wallet(operatorIndex);
+    const entry = await net.publicClient.readContract({
+      address: net.addresses.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "getMailbox",
+      args: [wallet.account.address],
+    });
+    const uri = `data:application/json,${encodeURIComponent(JSON.stringify({ ...card, extra: [1] }))}`;
+    const hash = await wallet.writeContract({
+      address: net.addresses.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "updateEndpoint",
+      args: [entry.peerId, [...entry.multiaddrs], uri],
+    });
+    await net.publicClient.waitForTransactionReceipt({ hash });
+    await vi.waitFor(
+      async () => {
+        const a = (await report()).byName("alpha");
+        expect(a.metadataURI).toBe(uri);
+        expect(a.metadata).toEqual(card);
+        expect(a.metadataError).toBeNull();
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+  });
 
   it("feeds the client's choice: the best-measured mailbox ranks first and is the one picked", async () => {
     const store = new LocalStore(join(dir, "client"));

@@ -3,7 +3,8 @@ import type { SignedReport } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Account } from "viem";
-import { DAY, type MailboxFigures, type Prober } from "./prober.js";
+import { DAY, type MailboxFigures } from "./figures.js";
+import type { Prober } from "./prober.js";
 import type { SampleStore } from "./samples.js";
 
 export interface ProberHttpOptions {

@@ -6,32 +6,31 @@ import {
   dialable,
   fetchInfo,
   type MailboxCandidate,
+  MailboxStatusError,
   pushEnvelope,
   queryStore,
 } from "@postbox/client";
 import { mailboxRegistryAbi } from "@postbox/contracts";
-import {
-  combineScore,
-  createEnvelope,
-  DEFAULT_SCORE_WEIGHTS,
-  effectivePrice,
-  identify,
-  type MailboxReport,
-  medianAmount,
-  PRICE_REFERENCE_PAGE,
-  pageCost,
-  roomTopic,
-  StatusCode,
-  scoreFactors,
-  toHex,
-  withPrior,
-} from "@postbox/protocol";
+import { createEnvelope, effectivePrice, identify, roomTopic, StatusCode, toHex } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
-import type { SampleStore, TrackedMailbox } from "./samples.js";
+import { ACTIVE, computeFigures, DAY, type MailboxFigures } from "./figures.js";
+import { type ReadMetadataOptions, refreshMetadata } from "./metadata.js";
+import type { Canary, SampleStore, TrackedMailbox } from "./samples.js";
 
-export const HOUR = 3_600_000;
-export const DAY = 24 * HOUR;
+/**
+ * A canary the mailbox has not answered for (unreachable, or its store queries failing) this long
+ * after it was pushed counts as lost: to a user, a message out of reach for a day is lost.
+ */
+export const CANARY_GIVE_UP_MS = DAY;
+
+/** Refusals of a canary query that may be the prober's own doing (its channel or voucher): it warns. */
+const PAYMENT_REFUSALS = new Set<StatusCode>([
+  StatusCode.PAYMENT_REQUIRED,
+  StatusCode.INVALID_VOUCHER,
+  StatusCode.CHANNEL_CLOSING,
+  StatusCode.INSUFFICIENT_FUNDS,
+]);
 
 export interface ProberOptions {
   store: SampleStore;
@@ -55,16 +54,42 @@ export interface ProberOptions {
   /** Deposit of the prober's channel to each paid mailbox (token base units). */
   channelDeposit: bigint;
   host?: ClientHost;
+  /** How metadata URIs are read (tests: a fetch that trusts their certificate). */
+  metadata?: ReadMetadataOptions;
 }
 
-/** Everything published about one mailbox (docs/methodology.md defines each figure). */
-export type MailboxFigures = MailboxReport;
+/** How a canary query went: what came back, or why no answer did. */
+export interface CanaryQueryOutcome {
+  /** The mailbox answered the query in full (status OK on every page). */
+  answered: boolean;
+  /** Ids (hex) of the envelopes it returned. */
+  found: ReadonlySet<string>;
+  /** Why there was no full answer: unreachable, timed out, or a refusal (status). */
+  unanswered: string;
+  latencyMs: number | null;
+}
 
-const ACTIVE = 1;
-
-function percentile(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+/**
+ * Which due canaries a query settles, and how: found when returned (on any page); lost when the
+ * mailbox answered in full without them; otherwise left due — an unreachable mailbox is the
+ * probes' business, and a refusal may be the prober's own channel at fault — until pushed
+ * {@link CANARY_GIVE_UP_MS} or more before `now`: then lost.
+ */
+export function settleCanaries(
+  due: readonly Canary[],
+  o: CanaryQueryOutcome,
+  now: number,
+): { canary: Canary; found: boolean; latencyMs: number | null; detail: string }[] {
+  const settled: { canary: Canary; found: boolean; latencyMs: number | null; detail: string }[] = [];
+  for (const canary of due) {
+    if (o.found.has(canary.id))
+      settled.push({ canary, found: true, latencyMs: o.latencyMs, detail: "returned" });
+    else if (o.answered)
+      settled.push({ canary, found: false, latencyMs: o.latencyMs, detail: "not returned" });
+    else if (now - canary.pushedAt >= CANARY_GIVE_UP_MS)
+      settled.push({ canary, found: false, latencyMs: null, detail: `given up: ${o.unanswered}` });
+  }
+  return settled;
 }
 
 /**
@@ -115,6 +140,7 @@ export class Prober {
       this.#timers.push(setInterval(run, ms));
     };
     every(this.#o.registryIntervalMs ?? 15_000, () => this.followRegistry());
+    every(this.#o.registryIntervalMs ?? 15_000, () => this.refreshMetadata());
     every(this.#o.probeIntervalMs ?? 60_000, () => this.probeAll());
     every(this.#o.canaryIntervalMs ?? 300_000, () => this.canaryRound());
   }
@@ -165,6 +191,7 @@ export class Prober {
           priceEffectiveAt: Number(m.priceEffectiveAt),
           registeredAt: Number(m.registeredAt),
           withdrawableAt: Number(m.withdrawableAt),
+          metadataURI: m.metadataURI,
         },
         Date.now(),
       );
@@ -202,7 +229,20 @@ export class Prober {
           await host.services.ping.ping(dialable(c), { signal });
           const info = await fetchInfo(host, dialable(c), { signal });
           if (info.operator.toLowerCase() !== m.address) detail = `info names operator ${info.operator}`;
-          else ok = true;
+          else {
+            ok = true;
+            this.#o.store.setInfo(m.address, {
+              version: info.version,
+              retentionSeconds: Number(info.retentionSeconds),
+              maxPageSize: info.maxPageSize,
+              maxContentTopics: info.maxContentTopics,
+              maxEnvelopeBytes: info.maxEnvelopeBytes,
+              envelopes: Number(info.envelopeCount),
+              free: info.free,
+              chainId: Number(info.chainId),
+              at: Date.now(),
+            });
+          }
         } catch (err) {
           detail = (err as Error).message.slice(0, 200);
           // A dead connection would make the next probe fail too: start afresh.
@@ -237,31 +277,42 @@ export class Prober {
           await pushEnvelope(host, dialable(c), envelope, { timeoutMs: this.#o.timeoutMs ?? 10_000 });
           store.addCanary(canary);
         } catch (err) {
-          // Not even accepted: a canary lost at once.
-          store.checkCanaries(
-            [
-              {
-                canary,
-                found: false,
-                latencyMs: null,
-                detail: `push: ${(err as Error).message.slice(0, 160)}`,
-              },
-            ],
-            Date.now(),
-          );
+          // Refused: a canary lost at once. Not reached: nothing was handed over, and the probes
+          // already record that the mailbox is unreachable.
+          if (err instanceof MailboxStatusError)
+            store.checkCanaries(
+              [
+                {
+                  canary,
+                  found: false,
+                  latencyMs: null,
+                  detail: `push: ${err.shortMessage} ${err.statusDesc}`.slice(0, 200),
+                },
+              ],
+              Date.now(),
+            );
+          else this.#o.log.debug({ err, mailbox: m.address }, "canary not pushed: mailbox unreachable");
         }
         await this.#checkDue(c);
       }),
     );
   }
 
+  /**
+   * Buys back the canaries that are due with one paid history query. Each canary is settled when
+   * the mailbox answers: found or lost. No answer (unreachable, timed out) or a payment refusal
+   * (which may be the prober's own channel at fault) leaves them due for the next round; one
+   * unanswered for {@link CANARY_GIVE_UP_MS} is lost.
+   */
   async #checkDue(c: MailboxCandidate): Promise<void> {
-    const due = this.#o.store.dueCanaries(c.id, Date.now() - (this.#o.canaryDelayMs ?? 120_000), 10);
+    const { store, log } = this.#o;
+    const now = Date.now();
+    const due = store.dueCanaries(c.id, now - (this.#o.canaryDelayMs ?? 120_000), 10);
     if (due.length === 0) return;
     const started = performance.now();
     const found = new Set<string>();
-    let detail = "ok";
     let answered = false;
+    let unanswered = "no answer";
     try {
       if (c.paid && !this.#channels.channelTo(c.operator!))
         await this.#channels.open(c.operator!, this.#o.channelDeposit);
@@ -284,96 +335,55 @@ export class Prober {
         );
         if (c.paid) this.#channels.record(c.operator!, res);
         if (res.status !== StatusCode.OK) {
-          detail = `query: ${StatusCode[res.status]} ${res.statusDesc}`;
+          unanswered = `query refused: ${StatusCode[res.status] ?? res.status} ${res.statusDesc}`.slice(
+            0,
+            200,
+          );
+          if (PAYMENT_REFUSALS.has(res.status))
+            log.warn(
+              { mailbox: c.id, status: unanswered },
+              "a canary query was refused for payment: check the prober's channel",
+            );
           break;
         }
-        answered = true;
         for (const e of res.envelopes) found.add(toHex(identify(e).id));
-        if (!res.nextCursor) break;
+        if (!res.nextCursor) {
+          answered = true;
+          break;
+        }
         cursor = res.nextCursor;
       }
     } catch (err) {
-      detail = `query: ${(err as Error).message.slice(0, 160)}`;
+      unanswered = `query: ${(err as Error).message.slice(0, 160)}`;
     }
     const latencyMs = answered ? performance.now() - started : null;
-    this.#o.store.checkCanaries(
-      due.map((canary) => ({
-        canary,
-        found: found.has(canary.id),
-        latencyMs,
-        detail: found.has(canary.id) ? "returned" : answered ? "not returned" : detail,
-      })),
-      Date.now(),
-    );
+    const settled = settleCanaries(due, { answered, found, unanswered, latencyMs }, now);
+    if (settled.length > 0) store.checkCanaries(settled, Date.now());
+    if (settled.length < due.length)
+      log.debug({ mailbox: c.id, due: due.length - settled.length, why: unanswered }, "canaries left due");
+  }
+
+  #readingMetadata = false;
+
+  /** Reads the metadata documents that changed or are due again ({@link refreshMetadata}). */
+  async refreshMetadata(now = Date.now()): Promise<void> {
+    if (this.#readingMetadata) return;
+    this.#readingMetadata = true;
+    try {
+      for (const r of await refreshMetadata(this.#o.store, now, this.#o.metadata))
+        if (r.error)
+          this.#o.log.info(
+            { mailbox: r.mailbox, uri: r.uri.slice(0, 200), error: r.error },
+            "metadata not read",
+          );
+    } finally {
+      this.#readingMetadata = false;
+    }
   }
 
   /** The figures of every mailbox the registry ever listed (scores against the active ones). */
   figures(now = Date.now()): MailboxFigures[] {
-    const { store } = this.#o;
-    const all = store.mailboxes();
-    const median = medianAmount(
-      all
-        .filter((m) => m.status === ACTIVE)
-        .map((m) => pageCost(effectivePrice(m, now / 1000).price, PRICE_REFERENCE_PAGE)),
-    );
-    const minStake = BigInt(store.get("registry:minStake") ?? "0");
-    return all.map((m) => {
-      const { price, pending } = effectivePrice(m, now / 1000);
-      const uptime = (ms: number) => {
-        const { ok, failed } = store.counts(m.address, "probe", now - ms);
-        return ok + failed === 0 ? null : ok / (ok + failed);
-      };
-      const probes = store.counts(m.address, "probe", now - 7 * DAY);
-      const canaries = store.counts(m.address, "canary", now - 7 * DAY);
-      const lat = store.latencies(m.address, now - DAY);
-      const latencyP50Ms = percentile(lat, 0.5);
-      const factors = scoreFactors({
-        probesOk: probes.ok,
-        probesFailed: probes.failed,
-        latencyP50Ms: latencyP50Ms ?? undefined,
-        canariesExpected: canaries.ok + canaries.failed,
-        canariesFound: canaries.ok,
-        stake: m.stake,
-        minStake,
-        pageCost: pageCost(price, PRICE_REFERENCE_PAGE),
-        medianPageCost: median,
-      });
-      const pendingPrice = pending
-        ? {
-            pricePerQuery: pending.pricePerQuery.toString(),
-            pricePerMessage: pending.pricePerMessage.toString(),
-            effectiveAt: pending.effectiveAt,
-          }
-        : null;
-      return {
-        address: m.address,
-        peerId: m.peerId,
-        multiaddrs: m.multiaddrs,
-        status: m.status,
-        stake: m.stake.toString(),
-        pricePerQuery: price.pricePerQuery.toString(),
-        pricePerMessage: price.pricePerMessage.toString(),
-        pendingPrice,
-        registeredAt: m.registeredAt,
-        withdrawableAt: m.withdrawableAt,
-        firstSeen: m.firstSeen,
-        probesOk: probes.ok,
-        probesFailed: probes.failed,
-        uptime24h: uptime(DAY),
-        uptime7d: uptime(7 * DAY),
-        uptime30d: uptime(30 * DAY),
-        latencyP50Ms,
-        latencyP90Ms: percentile(lat, 0.9),
-        canariesExpected: canaries.ok + canaries.failed,
-        canariesFound: canaries.ok,
-        completeness:
-          canaries.ok + canaries.failed === 0 ? null : canaries.ok / (canaries.ok + canaries.failed),
-        availability: withPrior(probes.ok, probes.failed),
-        factors,
-        score: m.status === ACTIVE ? combineScore(factors, DEFAULT_SCORE_WEIGHTS) : 0,
-        sparkline: store.uptimeSeries(m.address, now - DAY, HOUR).map(({ at, uptime }) => ({ at, uptime })),
-      };
-    });
+    return computeFigures(this.#o.store, now);
   }
 
   /** Remembers the registry's minimum stake (for the stake factor). */

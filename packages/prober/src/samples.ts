@@ -1,6 +1,7 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import type { MailboxInfo, MailboxMetadata } from "@postbox/protocol";
 
 /** A mailbox as the registry describes it (refreshed from its events). */
 export interface TrackedMailbox {
@@ -16,6 +17,27 @@ export interface TrackedMailbox {
   priceEffectiveAt: number;
   registeredAt: number;
   withdrawableAt: number;
+  /** The operator's metadata URI ("" for none; absent in entries stored by an earlier version). */
+  metadataURI?: string;
+}
+
+/** The metadata document last read for a mailbox, or why it could not be read. */
+export interface MetadataRecord {
+  /** The URI it was read from. */
+  uri: string;
+  /** When (ms). */
+  at: number;
+  metadata: MailboxMetadata | null;
+  error: string | null;
+}
+
+/** Which chain and deployment a database describes (see {@link SampleStore.open}). */
+export interface Deployment {
+  /** Hash of the chain's block 0: a restarted local chain has a new one. */
+  genesis: string;
+  registry: string;
+  /** The chain's latest block: a database from before deployments were recorded that has read past it is another chain's. */
+  head: bigint;
 }
 
 export type SampleKind = "probe" | "canary";
@@ -70,6 +92,36 @@ export class SampleStore {
     this.#db.exec(SCHEMA);
   }
 
+  /**
+   * Opens the database at `path` for `deployment`. A database that describes another chain (a
+   * local chain restarted with the same data folder: same chain id and addresses, new blocks) or
+   * another registry is set aside as `<path>.<its genesis hash>.old` and a fresh one begins:
+   * its registry entries, block cursor and samples are not this chain's.
+   */
+  static open(path: string, deployment: Deployment): { store: SampleStore; setAside?: string } {
+    const store = new SampleStore(path);
+    const genesis = store.get("chain:genesis");
+    const registry = store.get("chain:registry");
+    const block = store.get("registry:block");
+    if (
+      (genesis !== undefined && genesis !== deployment.genesis) ||
+      (registry !== undefined && registry !== deployment.registry.toLowerCase()) ||
+      (genesis === undefined && block !== undefined && BigInt(block) > deployment.head)
+    ) {
+      store.close();
+      const tag = (genesis ?? "unknown").slice(0, 18);
+      let setAside = `${path}.${tag}.old`;
+      for (let n = 2; existsSync(setAside); n++) setAside = `${path}.${tag}.${n}.old`;
+      renameSync(path, setAside);
+      for (const suffix of ["-wal", "-shm"])
+        if (existsSync(path + suffix)) renameSync(path + suffix, setAside + suffix);
+      return { store: SampleStore.open(path, deployment).store, setAside };
+    }
+    store.set("chain:genesis", deployment.genesis);
+    store.set("chain:registry", deployment.registry.toLowerCase());
+    return { store };
+  }
+
   close(): void {
     if (this.#db.isOpen) this.#db.close();
   }
@@ -121,39 +173,73 @@ export class SampleStore {
     }));
   }
 
-  /** Successes and failures of one kind since `from`. */
-  counts(mailbox: string, kind: SampleKind, from: number): { ok: number; failed: number } {
+  /** Successes and failures of one kind since `from` (up to `to`, inclusive). */
+  counts(
+    mailbox: string,
+    kind: SampleKind,
+    from: number,
+    to = Number.MAX_SAFE_INTEGER,
+  ): { ok: number; failed: number } {
     const r = this.#db
       .prepare(
-        "SELECT COALESCE(SUM(ok), 0) AS ok, COUNT(*) - COALESCE(SUM(ok), 0) AS failed FROM samples WHERE mailbox = ? AND kind = ? AND at >= ?",
+        "SELECT COALESCE(SUM(ok), 0) AS ok, COUNT(*) - COALESCE(SUM(ok), 0) AS failed FROM samples WHERE mailbox = ? AND kind = ? AND at >= ? AND at <= ?",
       )
-      .get(mailbox, kind, from) as { ok: number; failed: number };
+      .get(mailbox, kind, from, to) as { ok: number; failed: number };
     return { ok: Number(r.ok), failed: Number(r.failed) };
   }
 
-  /** Latencies of successful probes since `from`, ascending. */
-  latencies(mailbox: string, from: number): number[] {
+  /** When the first sample of a kind was taken (ms; up to `to`), or null. */
+  firstAt(mailbox: string, kind: SampleKind, to = Number.MAX_SAFE_INTEGER): number | null {
+    const r = this.#db
+      .prepare("SELECT MIN(at) AS first FROM samples WHERE mailbox = ? AND kind = ? AND at <= ?")
+      .get(mailbox, kind, to) as { first: number | null };
+    return r.first === null ? null : Number(r.first);
+  }
+
+  /** Records a mailbox's latest `/postbox/info/1` answer. */
+  setInfo(mailbox: string, info: MailboxInfo): void {
+    this.set(`info:${mailbox}`, JSON.stringify(info));
+  }
+
+  /** The latest `/postbox/info/1` answer recorded, or null. */
+  info(mailbox: string): MailboxInfo | null {
+    const v = this.get(`info:${mailbox}`);
+    return v === undefined ? null : (JSON.parse(v) as MailboxInfo);
+  }
+
+  setMetadata(mailbox: string, record: MetadataRecord): void {
+    this.set(`metadata:${mailbox}`, JSON.stringify(record));
+  }
+
+  metadata(mailbox: string): MetadataRecord | undefined {
+    const v = this.get(`metadata:${mailbox}`);
+    return v === undefined ? undefined : (JSON.parse(v) as MetadataRecord);
+  }
+
+  /** Latencies of successful probes since `from` (up to `to`), ascending. */
+  latencies(mailbox: string, from: number, to = Number.MAX_SAFE_INTEGER): number[] {
     return (
       this.#db
         .prepare(
-          "SELECT latency_ms FROM samples WHERE mailbox = ? AND kind = 'probe' AND ok = 1 AND at >= ? AND latency_ms IS NOT NULL ORDER BY latency_ms",
+          "SELECT latency_ms FROM samples WHERE mailbox = ? AND kind = 'probe' AND ok = 1 AND at >= ? AND at <= ? AND latency_ms IS NOT NULL ORDER BY latency_ms",
         )
-        .all(mailbox, from) as { latency_ms: number }[]
+        .all(mailbox, from, to) as { latency_ms: number }[]
     ).map((r) => Number(r.latency_ms));
   }
 
-  /** Uptime per bucket (for sparklines): share of successful probes in each `bucketMs`. */
+  /** Uptime per bucket (for sparklines): share of successful probes in each `bucketMs` since `from` (up to `to`). */
   uptimeSeries(
     mailbox: string,
     from: number,
     bucketMs: number,
+    to = Number.MAX_SAFE_INTEGER,
   ): { at: number; uptime: number; probes: number }[] {
     return (
       this.#db
         .prepare(
-          "SELECT (at / ?) * ? AS b, AVG(ok) AS up, COUNT(*) AS n FROM samples WHERE mailbox = ? AND kind = 'probe' AND at >= ? GROUP BY b ORDER BY b",
+          "SELECT at - at % CAST(? AS INTEGER) AS b, AVG(ok) AS up, COUNT(*) AS n FROM samples WHERE mailbox = ? AND kind = 'probe' AND at >= ? AND at <= ? GROUP BY b ORDER BY b",
         )
-        .all(bucketMs, bucketMs, mailbox, from) as { b: number; up: number; n: number }[]
+        .all(bucketMs, mailbox, from, to) as { b: number; up: number; n: number }[]
     ).map((r) => ({ at: Number(r.b), uptime: Number(r.up), probes: Number(r.n) }));
   }
 

@@ -60,7 +60,22 @@ export async function startProberService(c: ProberServiceConfig): Promise<Prober
   const wallet = createWalletClient({ chain, account, transport: http(c.rpcUrl) });
   const chainId = await publicClient.getChainId();
   if (chainId !== c.chainId) throw new Error(`the RPC serves chain ${chainId}, not ${c.chainId}`);
-  const store = new SampleStore(join(c.dataDir, "prober.sqlite"));
+  // The database describes one chain and registry: another one's (a local chain restarted with
+  // the same data folder) is set aside, never mixed with this one's.
+  const [genesis, head] = await Promise.all([
+    publicClient.getBlock({ blockNumber: 0n }),
+    publicClient.getBlockNumber(),
+  ]);
+  const { store, setAside } = SampleStore.open(join(c.dataDir, "prober.sqlite"), {
+    genesis: genesis.hash,
+    registry: c.addresses.registry,
+    head,
+  });
+  if (setAside)
+    log.warn(
+      { setAside, genesis: genesis.hash, registry: c.addresses.registry },
+      "the prober's database described another chain or registry: set aside, starting afresh",
+    );
   const prober = new Prober({
     store,
     publicClient,

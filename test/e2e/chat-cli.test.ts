@@ -95,7 +95,7 @@ describe("chat through the CLI: stories A and B, groups, failover, omissions", (
 
   it("lists both mailboxes with prices and scores, and pins one", () => {
     const table = cli("alice", ["mailboxes"]).stdout;
-    expect(table).toMatch(/mailbox\s+SNT\/50 msgs\s+up 24h/);
+    expect(table).toMatch(/mailbox\s+name\s+SNT per 100-message page\s+up 24h \(n\)/);
     for (const m of net.mailboxes) expect(table).toContain(m.operator.toLowerCase().slice(0, 8));
     const alpha = net.mailboxes[0]!.operator.toLowerCase();
     expect(cli("carol", ["mailbox", "pin", alpha]).stdout).toContain(`pinned ${alpha}`);
@@ -121,36 +121,6 @@ describe("chat through the CLI: stories A and B, groups, failover, omissions", (
     // Bob's copy of the conversation holds what he sent.
     expect(read("bob", ["alice"]).lines.map((l) => l.text)).toEqual(sent);
   });
-
-  it("receives live messages while online (chat read --follow)", async () => {
-    cli("alice", ["room", "join", "#live"]);
-    const child = spawn(process.execPath, [POSTBOX_BIN, "chat", "read", "#live", "--follow", "--json"], {
-      env: env("alice", USERS.alice),
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    try {
-      // Online once its catch-up is done and it has joined the mesh.
-      for (let i = 0; i < 200 && !/room:live: \d+ new/.test(stderr); i++)
-        await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 1_500));
-      cli("bob", ["chat", "send", "--to", "#live", "are you there?"]);
-      for (let i = 0; i < 100 && !stdout.includes("are you there?"); i++)
-        await new Promise((r) => setTimeout(r, 100));
-      const line = JSON.parse(stdout.trim().split("\n").at(-1)!) as Line;
-      expect(line.text).toBe("are you there?");
-      expect(line.senderName).toBe("bob");
-    } finally {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    }
-  }, 60_000);
 
   it(`story B: Alice misses ${ROOM_MESSAGES} messages in #x; all arrive, in order, once`, () => {
     for (const u of ["alice", "bob", "carol", "dave"] as const) cli(u, ["room", "join", "#x"]);
@@ -202,9 +172,10 @@ describe("chat through the CLI: stories A and B, groups, failover, omissions", (
   });
 
   it("a mailbox stopped mid-catch-up: the client fails over, nothing missing or doubled", async () => {
-    // Bob joined #x before the posts; his catch-up is served by the best-scored mailbox (alpha),
-    // which is killed once the catch-up is under way.
+    // Bob joined #x before the posts; his catch-up is served by alpha (pinned), which is killed
+    // once the catch-up is under way.
     const alpha = net.mailboxes[0]!;
+    cli("bob", ["mailbox", "pin", alpha.operator]);
     const child = spawn(process.execPath, [POSTBOX_BIN, "chat", "read", "#x", "--json"], {
       env: env("bob", USERS.bob),
     });
@@ -239,6 +210,7 @@ describe("chat through the CLI: stories A and B, groups, failover, omissions", (
     expect(new Set(lines.map((l) => l.id)).size).toBe(ROOM_MESSAGES);
     expect(inOrder(lines)).toBe(true);
     await alpha.restart();
+    cli("bob", ["mailbox", "unpin"]);
   }, 120_000);
 
   it("a mailbox that omits messages is caught by a two-mailbox comparison", async () => {

@@ -97,6 +97,66 @@ describe("postbox CLI", () => {
     expect(r.stderr.trim()).toBe(line);
   });
 
+  it.each([
+    ["node", ["init", "start", "info", "register", "set-price", "exit", "withdraw"]],
+    ["channel", ["open", "topup", "status", "close", "withdraw"]],
+    ["chat", ["send", "read"]],
+    ["contact", ["add", "list"]],
+    ["room", ["join", "leave"]],
+    ["group", ["create", "join"]],
+    ["mailbox", ["pin", "unpin"]],
+    ["prober", ["start"]],
+  ])("a command group prints its help: postbox %s --help, or alone", (group, subs) => {
+    const help = run([group, "--help"]);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain(`Usage: postbox ${group} <command> [options]`);
+    for (const sub of subs) expect(help.stdout).toMatch(new RegExp(`^  postbox ${group} ${sub}\\b`, "m"));
+    expect(help.stdout).toContain(`Run "postbox ${group} <command> --help"`);
+    // Alone it says the same, as a usage error (exit 2, like postbox alone).
+    const alone = run([group]);
+    expect(alone.status).toBe(2);
+    expect(alone.stdout).toBe(help.stdout);
+    // A subcommand it does not have names both words and shows the group's commands.
+    const wrong = run([group, "nonsense"]);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain(`postbox: unknown command "${group} nonsense"`);
+    expect(wrong.stderr).toContain(`Usage: postbox ${group} <command>`);
+  });
+
+  it("id --export warns on stderr, and refuses a terminal unless --yes", () => {
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("POSTBOX_"))),
+      POSTBOX_CLIENT_DIR: join(dir, "identity"),
+    };
+    // Into a pipe (a file, another program): the key on stdout, the warning on stderr.
+    const piped = spawnSync(process.execPath, [BIN, "id", "--export", "--json"], { encoding: "utf8", env });
+    expect(piped.status, piped.stderr).toBe(0);
+    const { publicKey, privateKey } = JSON.parse(piped.stdout) as { publicKey: string; privateKey: string };
+    expect(privateKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(piped.stderr).toMatch(
+      /^warning: this is your chat identity's private key: whoever has it reads your messages/,
+    );
+    // On a terminal (a pseudo-terminal, as `script` gives): refused, with what to do instead.
+    const onTty = (args: string) =>
+      spawnSync("script", ["-qec", `${process.execPath} ${BIN} ${args}`, "/dev/null"], {
+        encoding: "utf8",
+        env,
+      });
+    const refused = onTty("id --export");
+    expect(refused.status).toBe(2);
+    expect(refused.stdout).toContain("refusing to print a private key on a terminal");
+    expect(refused.stdout).toContain("postbox id --export > identity.key");
+    expect(refused.stdout).not.toContain(privateKey);
+    const confirmed = onTty("id --export --yes");
+    expect(confirmed.status).toBe(0);
+    expect(confirmed.stdout).toContain(`privateKey ${privateKey}`);
+    expect(confirmed.stdout).toContain("warning: this is your chat identity's private key");
+    // Without --export, nothing secret and nothing to warn about.
+    const plain = onTty("id");
+    expect(plain.stdout).toContain(`publicKey ${publicKey}`);
+    expect(plain.stdout).not.toContain("warning");
+  });
+
   it("an acknowledged envelope survives SIGKILL; SIGTERM stops cleanly", async () => {
     const dataDir = join(dir, "crash");
     const port = await freePortBlock(12_000, 1);

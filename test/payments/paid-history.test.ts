@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type ChannelEvent,
   ChannelManager,
   createClientHost,
   fetchHistory,
@@ -27,7 +28,7 @@ import {
 } from "@postbox/protocol";
 import { network } from "hardhat";
 import { pino } from "pino";
-import { type Address, parseEther } from "viem";
+import { type Address, encodeFunctionData, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, describe, expect, it } from "vitest";
 import { PRICE, postboxChain } from "../support/chain.js";
@@ -233,6 +234,73 @@ describe("paid history end to end", () => {
         args: [channelId],
       });
       expect(channel.paid).toBe(spent);
+    } finally {
+      await reader.stop();
+      await node.stop();
+    }
+  });
+
+  it("a channel withdrawn elsewhere mid-session: the refusal makes the reader check the chain and reopen, not blame the mailbox", async () => {
+    const { viem } = await network.connect();
+    const chain = await postboxChain(viem);
+    const { publicClient, operatorWallet, payerWallet, operator, addresses } = chain;
+    const node = await paidNode(join(dir, "mailbox-withdrawn"), addresses, publicClient, operatorWallet!);
+    await node.start();
+    const reader = await createClientHost();
+    await reader.start();
+    try {
+      const base = Date.now() - 60_000;
+      const envelopes = roomHistory(createIdentity(), "#z", base, 30);
+      await node.archive.insert(envelopes);
+      const channels = readerChannels(join(dir, "client-withdrawn"), {
+        publicClient,
+        payerWallet,
+        addresses,
+      });
+      const events: ChannelEvent[] = [];
+      channels.onEvent((e) => events.push(e));
+      // Opened (and so checked) in this session; then closed and withdrawn from the same wallet
+      // elsewhere (the dashboard), behind the reader's back.
+      const { channelId } = await channels.open(operator, parseEther("5"));
+      const call = (functionName: "requestClose" | "withdraw") =>
+        chain.send(
+          payerWallet!,
+          addresses.channels,
+          encodeFunctionData({ abi: paymentChannelsAbi, functionName, args: [channelId] }),
+        );
+      await call("requestClose");
+      await publicClient.request({ method: "evm_increaseTime", params: [3_600] } as never);
+      await call("withdraw");
+
+      const failures: string[] = [];
+      const history = await fetchHistory({
+        host: reader,
+        candidates: [
+          {
+            id: operator,
+            operator,
+            peerId: node.libp2p.peerId.toString(),
+            multiaddrs: node.libp2p.getMultiaddrs().map(String),
+            paid: true,
+            price: PRICE,
+          } as unknown as MailboxCandidate,
+        ],
+        k: 1,
+        topics: [roomTopic("#z")],
+        from: base - 1,
+        pageSize: 10,
+        channels,
+        deposit: parseEther("2"),
+        feed: "#z",
+        onFailure: (_, err) => failures.push(err.message),
+      });
+      expect(failures).toEqual([]);
+      expect(history.envelopes.map((e) => e.id)).toEqual(envelopes.map((e) => identify(e).id));
+      expect(events.map((e) => e.type)).toEqual(["opening", "opened", "archived", "opening", "opened"]);
+      expect(events[2]).toMatchObject({
+        record: { channelId, reason: "closed and withdrawn on this chain" },
+      });
+      expect(channels.channelTo(operator)?.channelId).not.toBe(channelId);
     } finally {
       await reader.stop();
       await node.stop();

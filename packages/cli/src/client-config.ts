@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ChannelManager, PostboxClient, type StaticMailbox } from "@postbox/client";
 import { addressesFor } from "@postbox/contracts";
 import { ConfigError } from "@postbox/node";
+import { AmountError, type ParseSntOptions, parseSnt } from "@postbox/protocol";
 import {
   type Account,
   type Address,
@@ -14,7 +15,6 @@ import {
   type Hex,
   http,
   type PublicClient,
-  parseEther,
   type Transport,
   type WalletClient,
 } from "viem";
@@ -64,10 +64,18 @@ function getter(values: ClientValues) {
     (values[flag] as string | undefined) ?? process.env[env];
 }
 
+/** An SNT amount typed by the user (`parseSnt`): a refusal is a ConfigError naming the setting. */
+export function parseAmount(flag: string, v: string, options: ParseSntOptions = {}): bigint {
+  try {
+    return parseSnt(v, options);
+  } catch (err) {
+    if (err instanceof AmountError) throw new ConfigError(flag, `"${v}": ${err.message}`);
+    throw err;
+  }
+}
+
 function amount(flag: string, v: string | undefined): bigint | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(v)) throw new ConfigError(flag, `must be an SNT amount, got "${v}"`);
-  return parseEther(v);
+  return v === undefined ? undefined : parseAmount(flag, v);
 }
 
 /** The chain a client command talks to, with the contracts' addresses. */
@@ -146,12 +154,23 @@ export function channelManager(ctx: ChainContext, maxPageCost?: bigint): Channel
   });
 }
 
+/** What the user allows to be paid: the cap per 100-message page and a new channel's deposit. */
+export function paymentSettings(values: ClientValues): {
+  maxPageCost: bigint | undefined;
+  deposit: bigint | undefined;
+} {
+  const get = getter(values);
+  return {
+    maxPageCost: amount("max-page-cost", get("max-page-cost", "POSTBOX_MAX_PAGE_COST")),
+    deposit: amount("deposit", get("deposit", "POSTBOX_CHANNEL_DEPOSIT")),
+  };
+}
+
 /** A PostboxClient configured from flags and environment. */
 export function openClient(values: ClientValues): PostboxClient {
   const get = getter(values);
   const ctx = chainContext(values, { requireWallet: false });
-  const maxPageCost = amount("max-page-cost", get("max-page-cost", "POSTBOX_MAX_PAGE_COST"));
-  const deposit = amount("deposit", get("deposit", "POSTBOX_CHANNEL_DEPOSIT"));
+  const { maxPageCost, deposit } = paymentSettings(values);
   const k = Number(get("k", "POSTBOX_K") ?? 1);
   if (!Number.isInteger(k) || k < 1 || k > 8) throw new ConfigError("k", "must be an integer from 1 to 8");
   const listed = (values.mailbox as string[] | undefined) ?? process.env.POSTBOX_MAILBOXES?.split(",") ?? [];

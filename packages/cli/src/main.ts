@@ -77,9 +77,46 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "prober start": { run: proberStart, help: PROBER_START_HELP },
 };
 
+/** What each command group is for, at the top of its help. */
+const GROUP_SUMMARY: Record<string, string> = {
+  node: "Run a mailbox and manage its registry entry (operators).",
+  channel: "Pay a mailbox for history through an SNT payment channel.",
+  chat: "Send messages and catch up on them.",
+  contact: "Name the people you write to by their public keys.",
+  room: "Follow public rooms.",
+  group: "Create and join private groups.",
+  mailbox: "Choose the mailbox you use (see also: postbox mailboxes).",
+  prober: "Measure every registered mailbox and serve signed figures.",
+};
+
+/** The help of a command group ("postbox channel"): its commands' usage lines. */
+export function groupHelp(group: string): string | undefined {
+  const usages = Object.entries(COMMANDS)
+    .filter(([name]) => name.startsWith(`${group} `))
+    .flatMap(([, c]) =>
+      c.help
+        .split("\n")[0]!
+        .replace(/^Usage:\s*/, "")
+        .split(/ \| (?=postbox )/)
+        .map((usage) => `  ${usage}`),
+    );
+  if (usages.length === 0) return undefined;
+  return `Usage: postbox ${group} <command> [options]
+
+${GROUP_SUMMARY[group] ?? ""}
+
+Commands:
+${[...new Set(usages)].join("\n")}
+
+Run "postbox ${group} <command> --help" for a command's options.
+`;
+}
+
+const isHelp = (arg: string | undefined) => arg === "--help" || arg === "-h" || arg === "help";
+
 /** Runs the CLI; returns the exit code. Errors print as one line: no stack traces. */
 export async function main(argv: string[], io: Output = stdio): Promise<number> {
-  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help") {
+  if (argv.length === 0 || isHelp(argv[0])) {
     io.out(HELP);
     return argv.length === 0 ? 2 : 0;
   }
@@ -87,7 +124,12 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
   const name = COMMANDS[two] ? two : (argv[0] as string);
   const command = COMMANDS[name];
   if (!command) {
-    io.err(`postbox: unknown command "${name}"\n\n${HELP}`);
+    const group = groupHelp(argv[0]!);
+    if (group && (argv.length === 1 || isHelp(argv[1]))) {
+      io.out(group);
+      return argv.length === 1 ? 2 : 0;
+    }
+    io.err(`postbox: unknown command "${group ? two : name}"\n\n${group ?? HELP}`);
     return 2;
   }
   const rest = argv.slice(name.split(" ").length);

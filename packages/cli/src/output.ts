@@ -13,3 +13,14 @@ export const stdio: Output = {
 export class UsageError extends Error {
   override name = "UsageError";
 }
+
+/** Lines of a plain-text table: columns padded to their widest cell, two spaces apart. */
+export function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  return [line(head), ...rows.map(line)];
+}

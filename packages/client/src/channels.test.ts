@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { bigintToBytes, type Quote, StatusCode } from "@postbox/protocol";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -63,13 +64,64 @@ describe("ChannelManager records", () => {
     const record = legacyRecords(dir, sessionKey, { spent: "120", authorized: "150" });
     const a = new ChannelManager(init(dir));
     expect(a.session.address).toBe(privateKeyToAccount(sessionKey).address);
-    expect(a.channelTo(payee)).toEqual(record);
+    // Its records did not name their chain: they are taken as this deployment's (checked on first use).
+    const named = { ...record, chainId: 31337, channelsContract: init(dir).channels };
+    expect(a.channelTo(payee)).toEqual(named);
     a.close();
     expect(existsSync(join(dir, "channels.json"))).toBe(false);
     expect(JSON.parse(readFileSync(join(dir, "channels.json.imported"), "utf8")).sessionKey).toBe(sessionKey);
     const b = new ChannelManager(init(dir));
-    expect(b.channelTo(payee)).toEqual(record);
+    expect(b.channelTo(payee)).toEqual(named);
     b.close();
+  });
+
+  it("names the chain of records kept by an earlier version, and keeps each deployment's records apart", () => {
+    const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
+    dirs.push(dir);
+    // An earlier version's database: records keyed by payee alone, without their chain.
+    const sessionKey = generatePrivateKey();
+    const record = {
+      channelId: `0x${"cd".repeat(32)}`,
+      payee,
+      salt: `0x${"02".repeat(32)}`,
+      deposit: "1000",
+      spent: "10",
+      authorized: "20",
+    };
+    const db = new DatabaseSync(join(dir, "channels.db"));
+    db.exec("CREATE TABLE records (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT");
+    const put = db.prepare("INSERT INTO records (key, value) VALUES (?, ?)");
+    put.run("sessionKey", sessionKey);
+    put.run(`channel:${payee.toLowerCase()}`, JSON.stringify(record));
+    db.close();
+
+    const a = new ChannelManager(init(dir));
+    expect(a.channelTo(payee)).toEqual({ ...record, chainId: 31337, channelsContract: init(dir).channels });
+    a.close();
+    const keys = () => {
+      const d = new DatabaseSync(join(dir, "channels.db"));
+      const rows = d.prepare("SELECT key FROM records ORDER BY key").all() as { key: string }[];
+      d.close();
+      return rows.map((r) => r.key);
+    };
+    expect(keys()).toEqual([
+      `channel:31337:${init(dir).channels.toLowerCase()}:${payee.toLowerCase()}`,
+      "sessionKey",
+    ]);
+    // Another chain (or another deployment on this one) does not see them, and leaves them be.
+    const elsewhere = new ChannelManager({ ...init(dir), chainId: 11155111 });
+    expect(elsewhere.channelTo(payee)).toBeUndefined();
+    elsewhere.close();
+    const moved = new ChannelManager({
+      ...init(dir),
+      channels: "0x0000000000000000000000000000000000000bee",
+    });
+    expect(moved.channelTo(payee)).toBeUndefined();
+    moved.close();
+    expect(keys()).toHaveLength(2);
+    const back = new ChannelManager(init(dir));
+    expect(back.channelTo(payee)?.channelId).toBe(record.channelId);
+    back.close();
   });
 
   it("records a reported spent amount: within a turn of the event loop, or at close", async () => {

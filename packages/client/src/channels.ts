@@ -6,6 +6,7 @@ import {
   bigintToBytes,
   bytesToBigint,
   computeChannelId,
+  formatSnt,
   fromHex,
   pageCost,
   type Quote,
@@ -18,22 +19,19 @@ import {
   type Account,
   type Address,
   type Chain,
+  ContractFunctionExecutionError,
   encodeFunctionData,
   type Hex,
   keccak256,
   type PublicClient,
+  parseEventLogs,
   type Transport,
   toHex,
   type WalletClient,
 } from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
-import { BaseError } from "./errors.js";
+import { BaseError, PaymentRefusedError, StaleChannelError } from "./errors.js";
 import { createVoucherSigner } from "./voucher-signer.js";
-
-/** A payment was refused by the client's own rules (price above the chain's or the user's cap). */
-export class PaymentRefusedError extends BaseError {
-  override name = "PaymentRefusedError" as const;
-}
 
 /** What the client remembers about one channel, persisted in its data folder. */
 export interface ChannelRecord {
@@ -45,10 +43,52 @@ export interface ChannelRecord {
   spent: string;
   /** The highest voucher signed (cumulative): never sign below it again. */
   authorized: string;
+  /** The chain and the PaymentChannels contract the channel was opened on. */
+  chainId: number;
+  channelsContract: Address;
 }
+
+/**
+ * A record set aside because it does not hold on the chain the client talks to (the chain was reset
+ * or replaced, the channel was closed elsewhere, another wallet opened it). Kept in `channels.db`
+ * under an `archived:` key, never deleted: on the chain it was opened on it may still hold a deposit.
+ */
+export interface ArchivedChannelRecord extends ChannelRecord {
+  /** Why, in words. */
+  reason: string;
+  /** When (ms). */
+  archivedAt: number;
+}
+
+/** A channel's record with what the chain says about it now. */
+export interface ChannelStatus extends ChannelRecord {
+  state: "open" | "closing";
+  depositOnChain: bigint;
+  paidOnChain: bigint;
+  /** When a requested close lets the payer withdraw (chain seconds; 0 while open). */
+  closesAt: bigint;
+  finalised: boolean;
+}
+
+/** What checking a record against the chain found. */
+export type ChannelCheck =
+  | { state: "open" | "closing"; status: ChannelStatus }
+  | { state: "archived"; record: ArchivedChannelRecord }
+  | { state: "none" };
+
+/**
+ * What the manager is about to do or just did with the user's money and records, for an app to
+ * tell its user (the SDK never logs): opening and topping up are announced before the transaction.
+ */
+export type ChannelEvent =
+  | { type: "opening"; payee: Address; deposit: bigint }
+  | { type: "opened"; record: ChannelRecord; tx: Hex }
+  | { type: "topping-up"; record: ChannelRecord; amount: bigint }
+  | { type: "archived"; record: ArchivedChannelRecord };
 
 interface State {
   sessionKey: Hex;
+  /** This deployment's records, by payee (lower case). */
   channels: Record<string, ChannelRecord>;
 }
 
@@ -77,6 +117,12 @@ export interface ChannelManagerInit {
  * signs one cumulative voucher per query — never above the mailbox's on-chain price or the user's
  * cap — records what the mailbox charged, and settles, closes and withdraws. Its records survive a
  * restart, so no credit is lost.
+ *
+ * A record belongs to one chain and PaymentChannels contract. Before its first use in a process it
+ * is checked against the chain (the channel exists, pays this payee, was opened by this wallet for
+ * this session key, is not finalised): a record that does not hold — a local chain that was
+ * restarted gives the same chain id and addresses, so only the channel's state tells — is set
+ * aside as archived (an `archived` event) and a new channel is opened in its place.
  */
 export class ChannelManager {
   readonly #init: ChannelManagerInit;
@@ -92,6 +138,11 @@ export class ChannelManager {
   readonly #signVoucher: (voucher: Voucher) => Uint8Array;
   /** The wallet's transactions, one at a time (two at once would race for the same nonce). */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Channels checked against the chain in this process. */
+  readonly #checked = new Set<Hex>();
+  /** Checks under way, so that one record is checked (and archived) once. */
+  readonly #checking = new Map<Hex, Promise<ChannelCheck>>();
+  readonly #listeners = new Set<(event: ChannelEvent) => void>();
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn, fn);
@@ -109,12 +160,28 @@ export class ChannelManager {
     });
   }
 
+  /** Registers a listener for what the manager does with channels; returns its remover. */
+  onEvent(listener: (event: ChannelEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(event: ChannelEvent): void {
+    for (const l of this.#listeners) l(event);
+  }
+
+  /** The key of this deployment's record of the channel to `payee`. */
+  #key(payee: string): string {
+    return `channel:${this.#init.chainId}:${this.#init.channels.toLowerCase()}:${payee.toLowerCase()}`;
+  }
+
   /**
-   * Opens `channels.db` (SQLite, WAL, mode 0600) and reads the session key and channel records; a
-   * `channels.json` left by an earlier version is imported once. A record is rewritten on its own
-   * when it changes (once or twice per paid page: see `#writeSoon`), a small write with no fsync:
-   * what a crash or a power cut could lose is at most the last amounts, which the mailbox's
-   * reported `spent` reconciles.
+   * Opens `channels.db` (SQLite, WAL, mode 0600) and reads the session key and this deployment's
+   * channel records; a `channels.json` left by an earlier version is imported once, and records of
+   * a version that did not name their chain are taken as this deployment's (the check before first
+   * use archives those that do not hold). A record is rewritten on its own when it changes (once or
+   * twice per paid page: see `#writeSoon`), a small write with no fsync: what a crash or a power
+   * cut could lose is at most the last amounts, which the mailbox's reported `spent` reconciles.
    */
   #load(): State {
     let db: DatabaseSync;
@@ -134,32 +201,55 @@ export class ChannelManager {
     this.#delete = db.prepare("DELETE FROM records WHERE key = ?");
     const rows = db.prepare("SELECT key, value FROM records").all() as { key: string; value: string }[];
     const state: State = { sessionKey: "0x", channels: {} };
+    const unnamed: { key?: string; record: ChannelRecord }[] = [];
     for (const { key, value } of rows) {
       if (key === "sessionKey") state.sessionKey = value as Hex;
-      else if (key.startsWith("channel:")) state.channels[key.slice(8)] = JSON.parse(value) as ChannelRecord;
-    }
-    if (state.sessionKey !== "0x") return state;
-    const legacy = join(this.#init.dataDir, "channels.json");
-    let imported: State | undefined;
-    try {
-      imported = JSON.parse(readFileSync(legacy, "utf8")) as State;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        throw new BaseError("cannot read the channel records", { cause: err, details: legacy });
+      else if (key.startsWith("channel:")) {
+        const record = JSON.parse(value) as ChannelRecord;
+        if (record.chainId === undefined) unnamed.push({ key, record });
+        else if (key === this.#key(record.payee)) state.channels[record.payee.toLowerCase()] = record;
       }
     }
-    const initial = imported ?? { sessionKey: generatePrivateKey(), channels: {} };
-    db.exec("BEGIN IMMEDIATE");
-    this.#put.run("sessionKey", initial.sessionKey);
-    for (const record of Object.values(initial.channels)) this.#write(record);
-    db.exec("COMMIT");
-    if (imported) renameSync(legacy, `${legacy}.imported`);
-    return initial;
+    if (state.sessionKey === "0x") {
+      const legacy = join(this.#init.dataDir, "channels.json");
+      let imported: { sessionKey: Hex; channels: Record<string, ChannelRecord> } | undefined;
+      try {
+        imported = JSON.parse(readFileSync(legacy, "utf8")) as typeof imported;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+          throw new BaseError("cannot read the channel records", { cause: err, details: legacy });
+        }
+      }
+      state.sessionKey = imported?.sessionKey ?? generatePrivateKey();
+      this.#put.run("sessionKey", state.sessionKey);
+      for (const record of Object.values(imported?.channels ?? {})) unnamed.push({ record });
+      if (imported) renameSync(legacy, `${legacy}.imported`);
+    }
+    if (unnamed.length > 0) {
+      db.exec("BEGIN IMMEDIATE");
+      for (const { key, record } of unnamed) {
+        const named = { ...record, chainId: this.#init.chainId, channelsContract: this.#init.channels };
+        const payee = record.payee.toLowerCase();
+        if (state.channels[payee]) {
+          const reason = "an older record of a channel to the same mailbox";
+          this.#put.run(
+            `archived:${record.channelId}`,
+            JSON.stringify({ ...named, reason, archivedAt: Date.now() } satisfies ArchivedChannelRecord),
+          );
+        } else {
+          state.channels[payee] = named;
+          this.#put.run(this.#key(payee), JSON.stringify(named));
+        }
+        if (key) this.#delete.run(key);
+      }
+      db.exec("COMMIT");
+    }
+    return state;
   }
 
   #write(record: ChannelRecord): void {
     this.#dirty.delete(record);
-    this.#put.run(`channel:${record.payee.toLowerCase()}`, JSON.stringify(record));
+    this.#put.run(this.#key(record.payee), JSON.stringify(record));
   }
 
   /** Records changed in memory whose write waits for the end of this turn of the event loop. */
@@ -189,12 +279,16 @@ export class ChannelManager {
     if (this.#db.isOpen) this.#db.close();
   }
 
-  /** The channel to `payee`, if one was opened from here. */
+  /** This deployment's record of the channel to `payee`, if one was opened from here. */
   channelTo(payee: Address): ChannelRecord | undefined {
     return this.#state.channels[payee.toLowerCase()];
   }
 
-  /** Opens a channel to `payee` (one transaction: SNT approveAndCall), or returns the open one. */
+  /**
+   * The channel to `payee`: the recorded one once the chain confirms it (checked on first use in
+   * this process; a record that does not hold is archived), or a new one funded with `deposit` (one
+   * transaction: SNT approveAndCall), announced by an `opening` event before it is sent.
+   */
   open(payee: Address, deposit: bigint): Promise<ChannelRecord> {
     return this.#serial(() => this.#open(payee, deposit));
   }
@@ -202,8 +296,8 @@ export class ChannelManager {
   async #open(payee: Address, deposit: bigint): Promise<ChannelRecord> {
     const existing = this.channelTo(payee);
     if (existing) {
-      const c = await this.#onChain(existing.channelId);
-      if (c.payer !== ZERO && !c.finalised) return existing;
+      if (this.#checked.has(existing.channelId)) return existing;
+      if ((await this.#check(existing)).state !== "archived") return existing;
     }
     const { wallet, publicClient } = this.#init;
     const salt = keccak256(toHex(`${Date.now()}:${Math.random()}`));
@@ -220,38 +314,58 @@ export class ChannelManager {
       deposit: deposit.toString(),
       spent: "0",
       authorized: "0",
+      chainId: this.#init.chainId,
+      channelsContract: this.#init.channels,
     };
+    this.#emit({ type: "opening", payee, deposit });
     // Record before sending: the id is computable in advance, so a crash mid-way loses nothing.
     this.#state.channels[payee.toLowerCase()] = record;
     this.#write(record);
-    const hash = await wallet.writeContract({
-      address: this.#init.snt,
-      abi: sntAbi,
-      functionName: "approveAndCall",
-      args: [
-        this.#init.channels,
-        deposit,
-        encodeFunctionData({
-          abi: paymentChannelsAbi,
-          functionName: "open",
-          args: [payee, this.session.address, 0n, salt],
-        }),
-      ],
-      chain: wallet.chain,
-    });
+    const forget = () => {
+      delete this.#state.channels[payee.toLowerCase()];
+      this.#delete.run(this.#key(payee));
+    };
+    let hash: Hex;
+    try {
+      hash = await wallet.writeContract({
+        address: this.#init.snt,
+        abi: sntAbi,
+        functionName: "approveAndCall",
+        args: [
+          this.#init.channels,
+          deposit,
+          encodeFunctionData({
+            abi: paymentChannelsAbi,
+            functionName: "open",
+            args: [payee, this.session.address, 0n, salt],
+          }),
+        ],
+        chain: wallet.chain,
+      });
+    } catch (err) {
+      // Refused before it was sent (the simulation reverted: no SNT, no gas): nothing to keep.
+      if (err instanceof ContractFunctionExecutionError) forget();
+      throw err;
+    }
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new BaseError("opening the channel failed", { details: hash });
+    if (receipt.status !== "success") {
+      forget();
+      throw new BaseError("opening the channel failed", { details: hash });
+    }
+    this.#checked.add(channelId);
+    this.#emit({ type: "opened", record, tx: hash });
     return record;
   }
 
-  /** Adds to a channel's deposit. */
+  /** Adds to a channel's deposit (announced by a `topping-up` event before it is sent). */
   topUp(payee: Address, amount: bigint): Promise<ChannelRecord> {
     return this.#serial(() => this.#topUp(payee, amount));
   }
 
   async #topUp(payee: Address, amount: bigint): Promise<ChannelRecord> {
-    const record = this.#require(payee);
+    const record = await this.#usable(payee);
     const { wallet, publicClient } = this.#init;
+    this.#emit({ type: "topping-up", record, amount });
     const hash = await wallet.writeContract({
       address: this.#init.snt,
       abi: sntAbi,
@@ -272,14 +386,15 @@ export class ChannelManager {
 
   /**
    * The voucher for the next query to `payee`: what was spent plus the page at its largest, at the
-   * mailbox's on-chain price. Refuses a quote above the chain's price or the user's cap.
+   * mailbox's on-chain price. Refuses a quote above the chain's price or the user's cap, and a
+   * record that does not hold on this chain ({@link StaleChannelError}, after archiving it).
    */
   async voucherFor(
     payee: Address,
     pageSize: number,
     quote?: Quote,
   ): Promise<NonNullable<StoreQuery["voucher"]>> {
-    const record = this.#require(payee);
+    const record = await this.#usable(payee);
     const price = await this.#price(payee);
     if (quote) {
       const q = {
@@ -292,7 +407,9 @@ export class ChannelManager {
     }
     const max = pageCost(price, pageSize);
     if (this.#init.maxPageCost !== undefined && max > this.#init.maxPageCost) {
-      throw new PaymentRefusedError(`a page costs up to ${max}, above your cap of ${this.#init.maxPageCost}`);
+      throw new PaymentRefusedError(
+        `a ${pageSize}-message page costs up to ${formatSnt(max)}, above your cap of ${formatSnt(this.#init.maxPageCost)}`,
+      );
     }
     let amount = BigInt(record.spent) + max;
     if (amount <= BigInt(record.authorized)) amount = BigInt(record.authorized) + 1n;
@@ -301,7 +418,9 @@ export class ChannelManager {
       await this.topUp(payee, top.amount);
     }
     if (amount > BigInt(record.deposit)) {
-      throw new PaymentRefusedError(`the channel needs a top-up: ${amount} > deposit ${record.deposit}`);
+      throw new PaymentRefusedError(`the channel to ${payee} needs a top-up`, {
+        details: `the next voucher (${formatSnt(amount)}) is above its deposit (${formatSnt(BigInt(record.deposit))})`,
+      });
     }
     return this.#sign(record, amount);
   }
@@ -362,39 +481,91 @@ export class ChannelManager {
     return true;
   }
 
+  /**
+   * Checks the channel to `payee` against the chain now (after a mailbox refused a voucher: was it
+   * our record?). A record that does not hold is archived; the next {@link open} opens a new one.
+   */
+  reconcile(payee: Address): Promise<ChannelCheck> {
+    const record = this.channelTo(payee);
+    return record ? this.#check(record) : Promise.resolve({ state: "none" });
+  }
+
   /** Asks to close: the mailbox may still redeem until the grace period ends. */
   async requestClose(payee: Address): Promise<Hex> {
-    const record = this.#require(payee);
-    return this.#tx("requestClose", record.channelId);
+    const record = await this.#usable(payee);
+    const receipt = await this.#serial(() => this.#send("requestClose", record.channelId));
+    return receipt.transactionHash;
   }
 
-  /** After the grace period: takes back what was not paid. */
-  async withdraw(payee: Address): Promise<Hex> {
-    const record = this.#require(payee);
-    const hash = await this.#tx("withdraw", record.channelId);
+  /** After the grace period: takes back what was not paid (as the chain's `ChannelFinalised` says). */
+  async withdraw(payee: Address): Promise<{ tx: Hex; paid: bigint; refund: bigint }> {
+    const record = await this.#usable(payee);
+    const receipt = await this.#serial(() => this.#send("withdraw", record.channelId));
     delete this.#state.channels[payee.toLowerCase()];
     this.#dirty.delete(record); // a pending write must not bring the record back
-    this.#delete.run(`channel:${payee.toLowerCase()}`);
-    return hash;
-  }
-
-  async status(payee: Address) {
-    const record = this.#require(payee);
-    const c = await this.#onChain(record.channelId);
+    this.#delete.run(this.#key(payee));
+    const [finalised] = parseEventLogs({
+      abi: paymentChannelsAbi,
+      eventName: "ChannelFinalised",
+      logs: receipt.logs,
+    });
     return {
-      ...record,
-      paidOnChain: c.paid,
-      depositOnChain: c.deposit,
-      closesAt: c.closesAt,
-      finalised: c.finalised,
+      tx: receipt.transactionHash,
+      paid: finalised?.args.paid ?? 0n,
+      refund: finalised?.args.refund ?? 0n,
     };
   }
 
-  #tx(fn: "requestClose" | "withdraw", id: Hex): Promise<Hex> {
-    return this.#serial(() => this.#send(fn, id));
+  /** The channel to `payee` with its state on the chain now ({@link StaleChannelError} if it does not hold). */
+  async status(payee: Address): Promise<ChannelStatus> {
+    const check = await this.#check(this.#require(payee));
+    if (check.state === "archived") throw stale(check.record);
+    if (check.state === "none") throw this.#missing(payee);
+    return check.status;
   }
 
-  async #send(fn: "requestClose" | "withdraw", id: Hex): Promise<Hex> {
+  /**
+   * Every channel this data folder knows: this deployment's, each checked against the chain now
+   * (those that do not hold are archived), the archived ones, and those of other deployments.
+   */
+  async list(): Promise<{
+    channels: ChannelStatus[];
+    archived: ArchivedChannelRecord[];
+    elsewhere: ChannelRecord[];
+  }> {
+    const channels: ChannelStatus[] = [];
+    for (const record of Object.values(this.#state.channels)) {
+      const check = await this.#check(record);
+      if (check.state === "open" || check.state === "closing") channels.push(check.status);
+    }
+    const archived: ArchivedChannelRecord[] = [];
+    const elsewhere: ChannelRecord[] = [];
+    const rows = this.#db
+      .prepare("SELECT key, value FROM records WHERE key LIKE 'archived:%' OR key LIKE 'channel:%'")
+      .all() as { key: string; value: string }[];
+    for (const { key, value } of rows) {
+      const record = JSON.parse(value) as ChannelRecord;
+      if (key.startsWith("archived:")) archived.push(record as ArchivedChannelRecord);
+      else if (key !== this.#key(record.payee)) elsewhere.push(record);
+    }
+    archived.sort((a, b) => a.archivedAt - b.archivedAt);
+    return { channels, archived, elsewhere };
+  }
+
+  /**
+   * The chain's time now (seconds): the pending block's timestamp, which is what a transaction
+   * sent now is judged by (on a quiet local chain the latest block can be minutes old), or the
+   * latest block's where the node keeps no pending block.
+   */
+  async chainTime(): Promise<bigint> {
+    const { publicClient } = this.#init;
+    const block = await publicClient
+      .getBlock({ blockTag: "pending" })
+      .catch(() => publicClient.getBlock({ blockTag: "latest" }));
+    return block.timestamp;
+  }
+
+  async #send(fn: "requestClose" | "withdraw", id: Hex) {
     const { wallet, publicClient } = this.#init;
     const hash = await wallet.writeContract({
       address: this.#init.channels,
@@ -405,13 +576,100 @@ export class ChannelManager {
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new BaseError(`${fn} failed`, { details: hash });
-    return hash;
+    return receipt;
+  }
+
+  #missing(payee: Address): BaseError {
+    return new BaseError("no channel to this mailbox", { details: `open one first (${payee})` });
   }
 
   #require(payee: Address): ChannelRecord {
     const r = this.channelTo(payee);
-    if (!r) throw new BaseError("no channel to this mailbox", { details: `open one first (${payee})` });
+    if (!r) throw this.#missing(payee);
     return r;
+  }
+
+  /** The record of the channel to `payee`, checked against the chain once per process. */
+  async #usable(payee: Address): Promise<ChannelRecord> {
+    const record = this.#require(payee);
+    if (this.#checked.has(record.channelId)) return record;
+    const check = await this.#check(record);
+    if (check.state === "archived") throw stale(check.record);
+    return record;
+  }
+
+  /** Checks a record against the chain (one check at a time per channel). */
+  #check(record: ChannelRecord): Promise<ChannelCheck> {
+    let running = this.#checking.get(record.channelId);
+    if (!running) {
+      running = this.#compare(record).finally(() => this.#checking.delete(record.channelId));
+      this.#checking.set(record.channelId, running);
+    }
+    return running;
+  }
+
+  async #compare(record: ChannelRecord): Promise<ChannelCheck> {
+    const c = await this.#onChain(record.channelId);
+    if (this.channelTo(record.payee) !== record) {
+      // Replaced or withdrawn meanwhile.
+      const current = this.channelTo(record.payee);
+      return current ? this.#compare(current) : { state: "none" };
+    }
+    const reason = this.#staleReason(record, c);
+    if (reason) return { state: "archived", record: this.#archive(record, reason) };
+    // The chain knows best what was deposited (a top-up from the dashboard) and redeemed.
+    const before = JSON.stringify(record);
+    record.deposit = c.deposit.toString();
+    if (c.paid > BigInt(record.spent)) record.spent = c.paid.toString();
+    if (c.paid > BigInt(record.authorized)) record.authorized = c.paid.toString();
+    if (JSON.stringify(record) !== before) this.#write(record);
+    this.#checked.add(record.channelId);
+    const closesAt = BigInt(c.closesAt);
+    return {
+      state: closesAt === 0n ? "open" : "closing",
+      status: {
+        ...record,
+        state: closesAt === 0n ? "open" : "closing",
+        depositOnChain: c.deposit,
+        paidOnChain: c.paid,
+        closesAt,
+        finalised: c.finalised,
+      },
+    };
+  }
+
+  /** Why a record does not hold on this chain, or undefined when it does. */
+  #staleReason(
+    record: ChannelRecord,
+    c: { payer: Address; payee: Address; signer: Address; finalised: boolean },
+  ): string | undefined {
+    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+    if (same(c.payer, ZERO))
+      return `not on this chain (chain ${this.#init.chainId}, channels contract ${this.#init.channels}): the chain was reset or replaced, or the channel's opening never confirmed`;
+    if (c.finalised) return "closed and withdrawn on this chain";
+    if (!same(c.payer, this.#init.wallet.account.address)) return `opened by another wallet (${c.payer})`;
+    if (!same(c.payee, record.payee)) return `pays another address (${c.payee})`;
+    if (!same(c.signer, this.session.address)) return `vouchers are signed by another key (${c.signer})`;
+    return undefined;
+  }
+
+  /** Sets a record aside under `archived:<channel id>`, in one transaction with its removal. */
+  #archive(record: ChannelRecord, reason: string): ArchivedChannelRecord {
+    const archived: ArchivedChannelRecord = { ...record, reason, archivedAt: Date.now() };
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#put.run(`archived:${record.channelId}`, JSON.stringify(archived));
+      this.#delete.run(this.#key(record.payee));
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw new BaseError("cannot archive a channel record", { cause: err, details: record.channelId });
+    }
+    delete this.#state.channels[record.payee.toLowerCase()];
+    this.#dirty.delete(record);
+    this.#checked.delete(record.channelId);
+    this.#emit({ type: "archived", record: archived });
+    return archived;
   }
 
   #onChain(id: Hex) {
@@ -422,6 +680,15 @@ export class ChannelManager {
       args: [id],
     });
   }
+}
+
+function stale(record: ArchivedChannelRecord): StaleChannelError {
+  return new StaleChannelError(
+    `the channel to ${record.payee} does not hold on this chain: it was archived`,
+    {
+      details: `${record.channelId}: ${record.reason}`,
+    },
+  );
 }
 
 const ZERO = "0x0000000000000000000000000000000000000000";

@@ -41,3 +41,19 @@ export class MailboxUnreachableError extends BaseError {
     super("Mailbox unreachable.", cause === undefined ? { details } : { details, cause });
   }
 }
+
+/**
+ * A payment was refused by the client's own rules: a price above the chain's or the user's cap, a
+ * channel that needs a top-up or is closing, no wallet for a paid mailbox. Not the mailbox's fault.
+ */
+export class PaymentRefusedError extends BaseError {
+  override name = "PaymentRefusedError" as const;
+}
+
+/**
+ * The client's own channel record does not hold on the chain it talks to (another chain, a chain
+ * that was reset, a channel closed elsewhere): it was set aside as archived. Not the mailbox's fault.
+ */
+export class StaleChannelError extends BaseError {
+  override name = "StaleChannelError" as const;
+}

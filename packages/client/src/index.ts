@@ -7,10 +7,13 @@
  */
 
 export {
+  type ArchivedChannelRecord,
+  type ChannelCheck,
+  type ChannelEvent,
   ChannelManager,
   type ChannelManagerInit,
   type ChannelRecord,
-  PaymentRefusedError,
+  type ChannelStatus,
 } from "./channels.js";
 export {
   type ConversationId,
@@ -25,6 +28,7 @@ export {
   type MailboxCandidate,
   MailboxDirectory,
   type MailboxDirectoryInit,
+  mailboxName,
   type ProberFigures,
   type StaticMailbox,
 } from "./chat/directory.js";
@@ -36,6 +40,8 @@ export {
   type BaseErrorParameters,
   MailboxStatusError,
   MailboxUnreachableError,
+  PaymentRefusedError,
+  StaleChannelError,
 } from "./errors.js";
 export { type ClientHost, type CreateClientHostOptions, createClientHost } from "./host.js";
 export { createVoucherSigner } from "./voucher-signer.js";

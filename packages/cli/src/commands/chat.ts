@@ -1,10 +1,16 @@
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import type { CatchUpProgress, PostboxClient, StoredMessage } from "@postbox/client";
-import { PRICE_REFERENCE_PAGE, pageCost } from "@postbox/protocol";
-import { formatEther } from "viem";
-import { CLIENT_HELP, CLIENT_OPTIONS, openClient } from "../client-config.js";
-import { type Output, UsageError } from "../output.js";
+import type { CatchUpProgress, MailboxCandidate, PostboxClient, StoredMessage } from "@postbox/client";
+import {
+  FIGURE_MIN_SAMPLES,
+  formatSnt,
+  PRICE_REFERENCE_LABEL,
+  PRICE_REFERENCE_PAGE,
+  pageCost,
+} from "@postbox/protocol";
+import { CLIENT_HELP, CLIENT_OPTIONS, openClient, paymentSettings } from "../client-config.js";
+import { type Output, table, UsageError } from "../output.js";
+import { printChannelEvents } from "./channel.js";
 
 export const CHAT_HELP: Record<string, string> = {
   send: `Usage: postbox chat send --to CONTACT|#ROOM|group:ID "text"
@@ -19,12 +25,20 @@ ${CLIENT_HELP}`,
 Catches up every conversation you follow (your inbox, joined rooms and groups) from your mailboxes
 — paid through your channel, with a progress bar — then prints CONVERSATION's messages in order
 (a contact, #room or group:ID), or every conversation's. --follow stays online and prints new
-messages as they arrive.
+messages as they arrive, until Ctrl-C.
+
+A paid mailbox is paid through a payment channel, opened on first use: before it is opened, what is
+paid, to whom, the deposit and your cap per page are printed on stderr (--deposit and
+--max-page-cost change them). A channel record that does not hold on the chain you use (a local
+chain that was restarted, another deployment) is set aside as archived and a new one opened.
 
 ${CLIENT_HELP}`,
-  id: `Usage: postbox id [--export]
+  id: `Usage: postbox id [--export [--yes]]
 
-Prints your public key (what others add as a contact); --export prints the private key too.
+Prints your public key (what others add as a contact). --export prints the private key too, with a
+warning on stderr: whoever has it reads your messages and writes as you. It is refused on a
+terminal unless --yes (screens, scrollback and recordings keep what is shown): redirect it to a
+file only you can read instead, (umask 077; postbox id --export > identity.key).
 
 ${CLIENT_HELP}`,
   contact: `Usage: postbox contact add NAME PUBLIC_KEY | postbox contact list
@@ -42,8 +56,11 @@ Creates a group (prints its id and key: share them with its members) or joins on
 ${CLIENT_HELP}`,
   mailboxes: `Usage: postbox mailboxes
 
-Every registered mailbox with its price, measured uptime, latency, canary completeness, score and
-chance of being picked (with --prober, measured figures; otherwise priors, stake and price).
+Every registered mailbox with its price ${PRICE_REFERENCE_LABEL} (in SNT), measured uptime over
+24 h and 7 d, latency, canary completeness, score and chance of being picked for the next catch-up.
+Each figure is followed by the number of samples it rests on, or reads "new" below
+${FIGURE_MIN_SAMPLES}. Figures come from --prober; without one, scores rest on priors, stake and
+price. --json prints every field, one mailbox per line.
 
 ${CLIENT_HELP}`,
   mailbox: `Usage: postbox mailbox pin ADDRESS|PEER_ID | postbox mailbox unpin
@@ -60,6 +77,7 @@ const OPTS = {
   last: { type: "string" },
   follow: { type: "boolean" },
   export: { type: "boolean" },
+  yes: { type: "boolean" },
 } as const;
 
 function parse(argv: string[]) {
@@ -150,6 +168,20 @@ export async function chatRead(argv: string[], io: Output): Promise<number> {
   return withClient(values, async (client) => {
     const conversation = positionals[0] ? client.conversationOf(positionals[0]) : undefined;
     const feed = conversation?.startsWith("dm:") ? "inbox" : conversation;
+    const channels = client.channels;
+    if (channels) {
+      // Say what is paid before paying: the mailboxes as the directory reads them (read once; the
+      // catch-up reuses what was read).
+      const known = new Map((await client.mailboxes()).map((m) => [m.id, m] as const));
+      printChannelEvents(channels, io, {
+        name: (payee) => known.get(payee.toLowerCase())?.name,
+        pageCost: (payee) => {
+          const m = known.get(payee.toLowerCase());
+          return m && pageCost(m.price, PRICE_REFERENCE_PAGE);
+        },
+        maxPageCost: paymentSettings(values).maxPageCost,
+      });
+    }
     const results = await client.catchUp({ ...(feed ? { feed } : {}), onProgress: progressPrinter(io) });
     for (const r of results) {
       const gaps = r.gaps.filter((g) => g.missing.length + g.omitted.length > 0);
@@ -172,6 +204,7 @@ export async function chatRead(argv: string[], io: Output): Promise<number> {
           printMessages(client, io, [m], values.json ?? false);
       });
       await client.start();
+      io.err("waiting for new messages… (Ctrl-C to stop)");
       await new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
@@ -183,6 +216,16 @@ export async function chatRead(argv: string[], io: Output): Promise<number> {
 
 export async function identityCommand(argv: string[], io: Output): Promise<number> {
   const { values } = parse(argv);
+  if (values.export) {
+    // As wallets do: never shown without a warning, and not on a screen unless asked twice.
+    if (process.stdout.isTTY && !values.yes)
+      throw new UsageError(
+        "refusing to print a private key on a terminal (screens, scrollback and recordings keep it): redirect it to a file only you can read, (umask 077; postbox id --export > identity.key), or add --yes",
+      );
+    io.err(
+      "warning: this is your chat identity's private key: whoever has it reads your messages and writes as you. Keep it secret (it is not your wallet's key).",
+    );
+  }
   return withClient(values, async (client) => {
     const view = {
       publicKey: client.publicKey,
@@ -251,37 +294,71 @@ export function groupCommand(sub: "create" | "join") {
 const pct = (x: number | null | undefined) =>
   x === null || x === undefined ? "—" : `${(x * 100).toFixed(1)}%`;
 
+/** A measured figure with the number of samples it rests on, or "new" below FIGURE_MIN_SAMPLES. */
+function measured(value: string, samples: number | undefined): string {
+  if (samples === undefined) return value;
+  return samples < FIGURE_MIN_SAMPLES ? `new (${samples})` : `${value} (${samples})`;
+}
+
+function mailboxRow(m: MailboxCandidate): string[] {
+  const f = m.figures;
+  const s = f?.samples;
+  return [
+    m.id.length > 14 ? `${m.id.slice(0, 8)}…${m.id.slice(-4)}` : m.id,
+    m.name ?? "",
+    `${formatSnt(pageCost(m.price, PRICE_REFERENCE_PAGE), { unit: false })}${m.pendingPrice ? "*" : ""}`,
+    f ? measured(pct(f.uptime24h), s?.probes24h) : "—",
+    f ? measured(pct(f.uptime7d), s?.probes7d ?? f.probesOk + f.probesFailed) : "—",
+    f
+      ? measured(
+          f.latencyP50Ms == null ? "—" : `${Math.round(f.latencyP50Ms)} ms`,
+          s?.probes24h ?? f.probesOk,
+        )
+      : "—",
+    f
+      ? measured(
+          f.canariesExpected > 0 ? pct(f.canariesFound / f.canariesExpected) : "—",
+          s?.canaries7d ?? f.canariesExpected,
+        )
+      : "—",
+    m.score.toFixed(3),
+    m.graylisted ? "graylisted" : pct(m.chance),
+    m.pinned ? "pinned" : "",
+  ];
+}
+
 export async function mailboxesCommand(argv: string[], io: Output): Promise<number> {
   const { values } = parse(argv);
   return withClient(values, async (client) => {
     const list = await client.mailboxes();
     if (values.json) {
-      for (const m of list) io.out(JSON.stringify(m, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+      for (const m of list)
+        io.out(
+          JSON.stringify(
+            { ...m, referencePage: PRICE_REFERENCE_PAGE, pageCost: pageCost(m.price, PRICE_REFERENCE_PAGE) },
+            (_, v) => (typeof v === "bigint" ? v.toString() : v),
+          ),
+        );
       return 0;
     }
-    const rows = list.map((m) => [
-      m.id.length > 14 ? `${m.id.slice(0, 8)}…${m.id.slice(-4)}` : m.id,
-      `${formatEther(pageCost(m.price, PRICE_REFERENCE_PAGE))}${m.pendingPrice ? "*" : ""}`,
-      pct(m.figures?.uptime24h),
-      pct(m.figures?.uptime7d),
-      m.figures?.latencyP50Ms == null ? "—" : `${Math.round(m.figures.latencyP50Ms)} ms`,
-      m.figures && m.figures.canariesExpected > 0
-        ? pct(m.figures.canariesFound / m.figures.canariesExpected)
-        : "—",
-      m.score.toFixed(3),
-      m.graylisted ? "graylisted" : pct(m.chance),
-      m.pinned ? "pinned" : "",
-    ]);
-    const head = ["mailbox", "SNT/50 msgs", "up 24h", "up 7d", "latency", "canaries", "score", "chance", ""];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const fmt = (r: string[]) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd();
-    io.out(fmt(head));
-    for (const r of rows) io.out(fmt(r));
+    const head = [
+      "mailbox",
+      "name",
+      `SNT ${PRICE_REFERENCE_LABEL}`,
+      "up 24h (n)",
+      "up 7d (n)",
+      "latency (n)",
+      "canaries (n)",
+      "score",
+      "chance",
+      "",
+    ];
+    for (const line of table(head, list.map(mailboxRow))) io.out(line);
     if (list.some((m) => m.pendingPrice)) io.out("* a price change is pending");
+    if (list.some((m) => m.figures))
+      io.out(
+        `(n): the samples a figure rests on (probes over 24 h for up 24h and latency, over 7 d for up 7d; canaries over 7 d); "new" below ${FIGURE_MIN_SAMPLES}`,
+      );
     return 0;
   });
 }

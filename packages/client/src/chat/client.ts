@@ -145,6 +145,11 @@ export class PostboxClient {
     });
   }
 
+  /** What pays paid mailboxes (listen to its events to tell the user what is paid). */
+  get channels(): ChannelManager | undefined {
+    return this.#init.channels;
+  }
+
   /** The public key others address us by (33 bytes, hex). */
   get publicKey(): string {
     return toHex(this.identity.publicKey);
@@ -599,11 +604,15 @@ export class PostboxClient {
       }
     });
     const candidates = await this.directory.choose(this.#init.k ?? 1);
-    await Promise.allSettled(
+    const dialed = await Promise.allSettled(
       candidates
         .slice(0, this.#init.k ?? 1)
         .map((c) => host.dial(dialable(c), { signal: AbortSignal.timeout(10_000) })),
     );
+    // Online once a mailbox's gossip stream is up (its subscription has arrived, so has ours):
+    // from then on what it relays reaches us. At most 5 s.
+    if (dialed.some((d) => d.status === "fulfilled"))
+      for (let i = 0; i < 100 && !this.inMesh; i++) await new Promise((r) => setTimeout(r, 50));
   }
 
   async #ensureHost(): Promise<ClientHost> {

@@ -18,12 +18,20 @@ import type { Address, PublicClient } from "viem";
 import { BaseError } from "../errors.js";
 import type { LocalStore } from "./local-store.js";
 
-/** The per-mailbox figures of a prober's report the client scores with (docs/methodology.md). */
+/**
+ * The per-mailbox figures of a prober's report the client scores with (docs/methodology.md). The
+ * sample counts and the metadata document are optional: a prober that predates them sends none.
+ */
 export type ProberFigures = Pick<
   MailboxReport,
   "address" | "probesOk" | "probesFailed" | "canariesExpected" | "canariesFound"
 > &
-  Partial<Pick<MailboxReport, "latencyP50Ms" | "latencyP90Ms" | "uptime24h" | "uptime7d" | "uptime30d">>;
+  Partial<
+    Pick<
+      MailboxReport,
+      "latencyP50Ms" | "latencyP90Ms" | "uptime24h" | "uptime7d" | "uptime30d" | "samples" | "metadata"
+    >
+  >;
 
 /** A mailbox as the client sees it: its registry entry, measured figures and score. */
 export interface MailboxCandidate {
@@ -32,6 +40,10 @@ export interface MailboxCandidate {
   operator: Address | undefined;
   peerId: string;
   multiaddrs: string[];
+  /** The registry entry's metadata URI ("" when unregistered). */
+  metadataURI: string;
+  /** The operator's name for it ({@link mailboxName}), when it gives one. */
+  name: string | undefined;
   stake: bigint;
   /** The effective price now. */
   price: Price;
@@ -42,7 +54,10 @@ export interface MailboxCandidate {
   figures: ProberFigures | undefined;
   factors: ScoreFactors;
   score: number;
-  /** Chance of being picked for the next catch-up (0 outside the best quarter). */
+  /**
+   * Chance of being one of the k picked for the next catch-up, by the rule {@link choose} draws
+   * with (`selectionChances` of `@postbox/protocol`; a pin takes one place for sure).
+   */
   chance: number;
   pinned: boolean;
   graylisted: boolean;
@@ -162,6 +177,7 @@ export class MailboxDirectory {
     const pin = this.pinned;
     for (const c of all) {
       c.figures = figures.get(c.id);
+      c.name = mailboxName(c.metadataURI, c.figures);
       const f = c.figures;
       c.factors = scoreFactors({
         probesOk: f?.probesOk ?? 0,
@@ -178,19 +194,24 @@ export class MailboxDirectory {
       c.graylisted = gray.has(c.id);
       c.pinned = pin === c.id || pin === c.peerId.toLowerCase();
     }
+    // The chances of the draw `choose` makes: a pin takes one of the k places, the others are
+    // drawn among the rest.
     const eligible = all.filter((c) => !c.graylisted);
-    const chances = selectionChances(
-      eligible.map((c) => c.score),
-      k,
-    );
-    eligible.forEach((c, i) => {
+    const pool = eligible.length > 0 ? eligible : all;
+    const pinned = pool.find((c) => c.pinned);
+    const rest = pool.filter((c) => c !== pinned);
+    const places = k - (pinned ? 1 : 0);
+    const chances =
+      places > 0
+        ? selectionChances(
+            rest.map((c) => c.score),
+            places,
+          )
+        : rest.map(() => 0);
+    rest.forEach((c, i) => {
       c.chance = chances[i]!;
     });
-    const pinned = eligible.find((c) => c.pinned);
-    if (pinned) {
-      // A pin takes one of the k places for sure; the others share what remains.
-      for (const c of eligible) c.chance = c === pinned ? 1 : k > 1 ? (c.chance * (k - 1)) / k : 0;
-    }
+    if (pinned) pinned.chance = 1;
     return all.sort((a, b) => b.score - a.score);
   }
 
@@ -239,6 +260,7 @@ export class MailboxDirectory {
       if (m.status !== MailboxStatus.Active) continue;
       const { price, pending } = effectivePrice(m, block.timestamp);
       const c = blankCandidate(m.operator.toLowerCase(), m.operator, m.peerId, [...m.multiaddrs]);
+      c.metadataURI = m.metadataURI;
       c.stake = m.stake;
       c.price = price;
       c.paid = price.pricePerQuery > 0n || price.pricePerMessage > 0n;
@@ -279,6 +301,8 @@ export function blankCandidate(
     operator,
     peerId,
     multiaddrs,
+    metadataURI: "",
+    name: undefined,
     stake: 0n,
     price: { pricePerQuery: 0n, pricePerMessage: 0n },
     pendingPrice: undefined,
@@ -291,4 +315,34 @@ export function blankCandidate(
     pinned: false,
     graylisted: false,
   };
+}
+
+/**
+ * The name an operator gives its mailbox, as plain text fit for a terminal (control characters
+ * dropped, at most 40 characters): from the prober's reading of its metadata document, else from a
+ * `data:application/json` metadata URI read here (an `https:` one is not fetched: that would tell
+ * the operator who looks), else a short plain label used as the URI itself.
+ */
+export function mailboxName(
+  metadataURI: string,
+  figures?: Pick<ProberFigures, "metadata">,
+): string | undefined {
+  const clean = (v: unknown) => {
+    const text = typeof v === "string" ? v.replace(/\p{C}/gu, "").trim().slice(0, 40) : "";
+    return text || undefined;
+  };
+  const measured = clean(figures?.metadata?.name);
+  if (measured) return measured;
+  const data = /^data:application\/json((?:;[^,;]*)*?)(;base64)?,(.*)$/is.exec(metadataURI);
+  if (data) {
+    try {
+      const body = data[2]
+        ? new TextDecoder().decode(Uint8Array.from(atob(data[3]!), (ch) => ch.charCodeAt(0)))
+        : decodeURIComponent(data[3]!);
+      return clean((JSON.parse(body) as { name?: unknown } | null)?.name);
+    } catch {
+      return undefined;
+    }
+  }
+  return /^[\w.:-]{1,40}$/.test(metadataURI) ? metadataURI : undefined;
 }

@@ -11,7 +11,7 @@ import {
 } from "@postbox/protocol";
 import type { Address } from "viem";
 import type { ChannelManager } from "../channels.js";
-import { BaseError, MailboxStatusError } from "../errors.js";
+import { BaseError, MailboxStatusError, PaymentRefusedError, StaleChannelError } from "../errors.js";
 import { queryStore } from "../wire/index.js";
 import type { MailboxCandidate } from "./directory.js";
 
@@ -47,6 +47,7 @@ export interface FetchHistoryParameters {
   deposit?: bigint | undefined;
   /** Called with each page's new envelopes; a returned promise is awaited before the next query. */
   onPage?: (envelopes: IdentifiedEnvelope[], progress: CatchUpProgress) => Promise<void> | undefined | void;
+  /** A failure of the mailbox's own (not one of {@link isOwnFailure}): the caller may count it. */
   onFailure?: (mailbox: MailboxCandidate, error: Error) => void;
   onSuccess?: (mailbox: MailboxCandidate) => void;
   feed: string;
@@ -140,8 +141,11 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
       } catch (err) {
         if (p.signal?.aborted) throw err;
         if (err instanceof MailboxStatusError && !FAILOVER.has(err.status)) throw err;
-        errors.push(`${mailbox.id}: ${(err as BaseError).shortMessage ?? (err as Error).message}`);
-        p.onFailure?.(mailbox, err as Error);
+        const e = err as BaseError;
+        errors.push(
+          `${mailbox.id}: ${e.shortMessage ?? e.message}${e.shortMessage && e.details ? ` (${e.details})` : ""}`,
+        );
+        if (!isOwnFailure(err)) p.onFailure?.(mailbox, err as Error);
         first = false;
       }
     }
@@ -190,13 +194,16 @@ async function query(
   const payee = mailbox.operator as Address;
   const channels = mailbox.paid ? p.channels : undefined;
   if (mailbox.paid && (!channels || !mailbox.operator))
-    throw new BaseError("this mailbox is paid and no wallet is configured", { details: mailbox.id });
-  for (let attempt = 0; ; attempt++) {
+    throw new PaymentRefusedError("this mailbox is paid and no wallet is configured", {
+      details: mailbox.id,
+    });
+  let repaid = false;
+  let reopened = false;
+  for (;;) {
     let voucher: Awaited<ReturnType<ChannelManager["voucherFor"]>> | undefined;
     if (channels) {
-      if (!channels.channelTo(payee)) {
-        await channels.open(payee, p.deposit ?? defaultDeposit(mailbox, p.pageSize));
-      }
+      // The recorded channel once the chain confirms it, or a new one.
+      await channels.open(payee, p.deposit ?? defaultDeposit(mailbox, p.pageSize));
       voucher = await channels.voucherFor(payee, p.pageSize);
     }
     const res = await queryStore(
@@ -215,14 +222,43 @@ async function query(
     // voucher on the mailbox's figure.
     const reconciled = channels?.record(payee, res) ?? false;
     if (res.status === StatusCode.OK) return res;
-    if (!(reconciled && attempt === 0 && REPAYABLE.has(res.status))) {
-      throw new MailboxStatusError(res.status, res.statusDesc, StatusCode[res.status] ?? String(res.status));
+    if (channels && reconciled && !repaid && REPAYABLE.has(res.status)) {
+      repaid = true;
+      continue;
     }
+    if (channels && OWN_RECORD.has(res.status)) {
+      // Was it our record? The chain says: a record that does not hold is archived and a new
+      // channel opened (once); a channel we asked to close is ours to withdraw. Only a refusal of a
+      // channel the chain confirms is the mailbox's.
+      const check = await channels.reconcile(payee);
+      if (check.state === "archived" && !reopened) {
+        reopened = true;
+        continue;
+      }
+      if (check.state === "archived") throw new StaleChannelError(check.record.reason);
+      if (check.state === "closing")
+        throw new PaymentRefusedError(`your channel to ${payee} is closing`, {
+          details: "withdraw it once the close grace ends; the next catch-up opens a new one",
+        });
+    }
+    throw new MailboxStatusError(res.status, res.statusDesc, StatusCode[res.status] ?? String(res.status));
   }
 }
 
 /** Refusals that a voucher on the mailbox's reported spent amount may cure. */
 const REPAYABLE = new Set<StatusCode>([StatusCode.INVALID_VOUCHER, StatusCode.INSUFFICIENT_FUNDS]);
+
+/** Refusals our own channel record may have caused: checked against the chain before blaming the mailbox. */
+const OWN_RECORD = new Set<StatusCode>([StatusCode.INVALID_VOUCHER, StatusCode.CHANNEL_CLOSING]);
+
+/**
+ * Whether a failure comes from the client itself (its price rules, a stale or closing channel of
+ * its own, no wallet) rather than from the mailbox: such a failure moves on to the next mailbox but
+ * is never counted against this one.
+ */
+export function isOwnFailure(err: unknown): boolean {
+  return err instanceof PaymentRefusedError || err instanceof StaleChannelError;
+}
 
 /** Enough for 100 full pages: catching up rarely needs a top-up. */
 function defaultDeposit(c: MailboxCandidate, pageSize: number): bigint {

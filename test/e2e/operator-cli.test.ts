@@ -1,6 +1,7 @@
-// An operator's life through the CLI against a real chain over JSON-RPC (`hardhat node`):
-// register with one transaction, announce a price increase (delayed), start in paid mode, exit,
-// and withdraw only after unbonding.
+// An operator's life through the CLI against a real chain over JSON-RPC (`hardhat node`): init the
+// key, register with one transaction, announce a price increase (delayed), start in paid mode,
+// exit, and withdraw only after unbonding; the settings from flags, environment and --config
+// combined in every command, and a missing one named in one line.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -35,16 +36,6 @@ describe("operator CLI against a JSON-RPC chain", () => {
 
   const run = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
-  const chainFlags = () => [
-    "--rpc-url",
-    rpc,
-    "--chain-id",
-    "31337",
-    "--registry",
-    registry,
-    "--operator-key-file",
-    keyFile,
-  ];
   // A fresh connection per call: the chain closes idle keep-alive sockets between tests.
   const rpcCall = async (method: string, params: unknown[]) => {
     const res = await fetch(rpc, {
@@ -109,106 +100,192 @@ describe("operator CLI against a JSON-RPC chain", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("registers, raises the price with a delay, runs paid, exits and withdraws after unbonding", async () => {
+  // Every command takes its settings from flags, the environment and --config at once, with the
+  // documented precedence (defaults < file < environment < flags); each step below combines them
+  // differently, and each would fail if the wrong layer won.
+  it("inits, registers, raises the price with a delay, runs paid, exits and withdraws after unbonding", async () => {
     const dataDir = join(dir, "mailbox");
-    const reg = run([
+    const chainEnv = {
+      POSTBOX_RPC_URL: rpc,
+      POSTBOX_CHAIN_ID: "31337",
+      POSTBOX_REGISTRY: registry,
+      POSTBOX_CHANNELS: channels,
+    };
+    const config = (name: string, settings: object) => {
+      const file = join(dir, name);
+      writeFileSync(file, JSON.stringify(settings));
+      return file;
+    };
+
+    // The peer id to register comes from node init.
+    const init = run([
       "node",
-      "register",
-      ...chainFlags(),
+      "init",
       "--data-dir",
       dataDir,
-      "--multiaddr",
+      "--listen",
       `/ip4/127.0.0.1/tcp/${port + 1}`,
-      "--stake",
-      "1500",
-      "--price-per-query",
-      "0.02",
       "--json",
     ]);
-    expect(reg.stderr).toBe("");
-    const entry = JSON.parse(reg.stdout) as Record<string, string>;
-    expect(entry.status).toBe("active");
-    expect(entry.stake).toBe("1500 SNT");
-    expect(entry.pricePerQuery).toBe("0.02 SNT");
+    expect(init.stderr).toBe("");
+    const { peerId, register } = JSON.parse(init.stdout) as { peerId: string; register: string[] };
+    expect(register).toEqual([`/ip4/127.0.0.1/tcp/${port + 1}`]);
 
-    const up = JSON.parse(
-      run([
+    // Environment + flag: the chain exported as docs/operators.md says, the key as a file.
+    const reg = run(
+      [
+        "node",
+        "register",
+        "--operator-key-file",
+        keyFile,
+        "--data-dir",
+        dataDir,
+        ...register.flatMap((a) => ["--multiaddr", a]),
+        "--stake",
+        "1500",
+        "--price-per-query",
+        "0.02",
+        "--json",
+      ],
+      chainEnv,
+    );
+    expect(reg.stderr).toBe("");
+    expect(reg.status).toBe(0);
+    const entry = JSON.parse(reg.stdout) as Record<string, string>;
+    expect(entry).toMatchObject({
+      peerId,
+      status: "active",
+      stake: "1,500 SNT",
+      stakeWei: parseEther("1500").toString(),
+      pricePerQuery: "0.02 SNT",
+      pricePerMessage: "0.0001 SNT",
+    });
+
+    // File + environment: the chain in --config, the key in POSTBOX_OPERATOR_KEY. Text output.
+    const chainFile = config("chain.json", { chain: { rpcUrl: rpc, chainId: 31337, registry } });
+    const up = run(
+      [
         "node",
         "set-price",
-        ...chainFlags(),
+        "--config",
+        chainFile,
         "--price-per-query",
         "0.05",
         "--price-per-message",
         "0.0001",
-        "--json",
-      ]).stdout,
-    ) as Record<string, string>;
-    expect(up.pricePerQuery).toBe("0.02 SNT (now)");
-    expect(up.pending).toBe("0.05 / 0.0001 SNT");
-    expect(Number.parseInt(up.effectiveIn!, 10)).toBeGreaterThan(50);
+      ],
+      { POSTBOX_OPERATOR_KEY: OPERATOR },
+    );
+    expect(up.stderr).toBe("");
+    expect(up.stdout).toMatch(/^pricePerQuery +0\.02 SNT \(now\)$/m);
+    expect(up.stdout).toMatch(/^pending +0\.05 SNT per query \+ 0\.0001 SNT per message$/m);
+    expect(up.stdout).toMatch(/^effective +in \d+ min \d+ s \(at \d{4}-/m);
 
-    // Paid mode from the command line: info shows the on-chain price.
+    // Paid mode from all three layers: rpcUrl and a wrong chainId in the file, the contracts in
+    // the environment, the chain id (overriding the file's) and the key as flags.
+    const startFile = config("start.json", { chain: { rpcUrl: rpc, chainId: 1 } });
     const node = spawn(
       process.execPath,
       [
         BIN,
         "node",
         "start",
+        "--config",
+        startFile,
         "--data-dir",
         dataDir,
         "--listen",
         `/ip4/127.0.0.1/tcp/${port + 1}`,
         "--http-port",
         "0",
-        "--rpc-url",
-        rpc,
         "--chain-id",
         "31337",
-        "--registry",
-        registry,
-        "--channels",
-        channels,
         "--operator-key-file",
         keyFile,
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, POSTBOX_REGISTRY: registry, POSTBOX_CHANNELS: channels },
+      },
     );
     try {
-      const peerId = await new Promise<string>((resolve, reject) => {
+      const started = await new Promise<{ peerId: string; mode: string }>((resolve, reject) => {
         let buf = "";
         node.stdout!.on("data", (d: Buffer) => {
           buf += d.toString();
           const line = buf.split("\n").find((l) => l.includes('"mailbox started"'));
-          if (line) resolve((JSON.parse(line) as { peerId: string; mode: string }).peerId);
+          if (line) resolve(JSON.parse(line) as { peerId: string; mode: string });
+        });
+        node.stderr!.on("data", (d: Buffer) => {
+          buf += d.toString();
         });
         node.on("exit", (code) => reject(new Error(`node exited ${code}: ${buf}`)));
       });
-      const info = JSON.parse(
-        run(["node", "info", `/ip4/127.0.0.1/tcp/${port + 1}/p2p/${peerId}`, "--json"]).stdout,
-      ) as Record<string, unknown>;
-      expect(info.mode).toBe("paid");
-      expect(info.pricePerQuery).toBe(parseEther("0.02").toString());
+      expect(started).toMatchObject({ peerId, mode: "paid" });
+      const remote = `/ip4/127.0.0.1/tcp/${port + 1}/p2p/${peerId}`;
+      // Prices in SNT, like every other command; exact base units only in JSON, named so.
+      const text = run(["node", "info", remote]);
+      expect(text.stderr).toBe("");
+      expect(text.stdout).toMatch(/^mode +paid$/m);
+      expect(text.stdout).toMatch(/^pricePerQuery +0\.02 SNT$/m);
+      expect(text.stdout).toMatch(/^pricePerMessage +0\.0001 SNT$/m);
+      expect(text.stdout).toMatch(/^pagePrice +0\.03 SNT per 100-message page$/m);
+      expect(text.stdout).toMatch(/^pendingPrice +0\.05 SNT per query \+ 0\.0001 SNT per message from /m);
+      expect(text.stdout).not.toMatch(/\d{12,}/);
+      const info = JSON.parse(run(["node", "info", remote, "--json"]).stdout) as Record<string, unknown>;
+      expect(info).toMatchObject({
+        mode: "paid",
+        pricePerQuery: "0.02 SNT",
+        pricePerQueryWei: parseEther("0.02").toString(),
+        pricePerMessageWei: parseEther("0.0001").toString(),
+        retentionSeconds: 30 * 86_400,
+      });
       expect(String(info.operator).toLowerCase()).toBe(privateKeyToAccount(OPERATOR).address.toLowerCase());
     } finally {
       node.kill("SIGTERM");
       await new Promise((r) => node.once("exit", r));
     }
 
-    const exit = JSON.parse(run(["node", "exit", ...chainFlags(), "--json"]).stdout) as Record<
-      string,
-      string
-    >;
-    expect(exit.status).toBe("exiting");
-    const early = run(["node", "withdraw", ...chainFlags()]);
+    // The local folder needs no chain settings and no key, whatever the environment holds: the
+    // export line npm start prints (only the RPC URL), or all four chain settings.
+    for (const env of [{ POSTBOX_RPC_URL: rpc, POSTBOX_CLIENT_DIR: join(dir, "client") }, chainEnv]) {
+      const local = run(["node", "info", "--data-dir", dataDir, "--json"], env);
+      expect(local.stderr).toBe("");
+      expect(JSON.parse(local.stdout)).toMatchObject({ dataDir, peerId, db: "sqlite" });
+    }
+
+    // File + flag: the chain in the file, the key as a flag.
+    const exited = run(["node", "exit", "--config", chainFile, "--operator-key-file", keyFile, "--json"]);
+    expect(exited.stderr).toBe("");
+    const exit = JSON.parse(exited.stdout) as Record<string, string | number>;
+    expect(exit).toMatchObject({ status: "exiting", stake: "1,500 SNT" });
+    expect(exit.withdrawable).toMatch(/^in \d+ min \d+ s \(at /);
+    expect(exit.withdrawableInSeconds).toBeGreaterThan(100);
+
+    // A flag overrides the environment: POSTBOX_REGISTRY names no registry, --registry does.
+    const early = run(["node", "withdraw", "--registry", registry, "--operator-key-file", keyFile], {
+      ...chainEnv,
+      POSTBOX_REGISTRY: "0x000000000000000000000000000000000000dEaD",
+    });
+    expect(early.stderr).toMatch(
+      /^postbox: the stake unbonds: it can be withdrawn in \d+ min \d+ s \(at .+\)\n$/,
+    );
     expect(early.status).toBe(2);
-    expect(early.stderr).toMatch(/^postbox: the stake unbonds in \d+ s\n$/);
     await rpcCall("evm_increaseTime", [Number(networkParameters.local.unbondingPeriod) + 1]);
     await rpcCall("evm_mine", []);
-    const done = JSON.parse(run(["node", "withdraw", ...chainFlags(), "--json"]).stdout) as Record<
-      string,
-      string
-    >;
-    expect(done.withdrawn).toBe("1500 SNT");
+    // The environment overrides the file: the file's RPC URL is dead, POSTBOX_RPC_URL is not.
+    const deadFile = config("dead.json", {
+      chain: { rpcUrl: "http://127.0.0.1:1", chainId: 31337, registry },
+    });
+    const done = run(["node", "withdraw", "--config", deadFile, "--json"], {
+      POSTBOX_RPC_URL: rpc,
+      POSTBOX_OPERATOR_KEY: OPERATOR,
+    });
+    expect(done.stderr).toBe("");
+    expect(JSON.parse(done.stdout)).toMatchObject({
+      withdrawn: "1,500 SNT",
+      withdrawnWei: parseEther("1500").toString(),
+    });
   });
 
   it("a payer opens, inspects, closes and withdraws a channel from the command line", async () => {
@@ -235,7 +312,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
       "--json",
     ];
     const openRun = run(["channel", "open", ...flags, "--deposit", "25"]);
-    expect(openRun.stderr).toBe("");
+    expect(openRun.status, openRun.stderr).toBe(0); // (stderr may say what is being paid)
     const opened = JSON.parse(openRun.stdout) as Record<string, string>;
     expect(opened.deposit).toBe("25 SNT");
     const topped = JSON.parse(run(["channel", "topup", ...flags, "--amount", "5"]).stdout) as Record<
@@ -247,10 +324,10 @@ describe("operator CLI against a JSON-RPC chain", () => {
     expect(status).toMatchObject({ deposit: "30 SNT", spent: "0 SNT", redeemed: "0 SNT", close: "open" });
     expect(status.signer).toBe(opened.signer); // the session key, for opening channels elsewhere
     const closing = JSON.parse(run(["channel", "close", ...flags]).stdout) as Record<string, string>;
-    expect(Number.parseInt(closing.withdrawableIn!, 10)).toBeGreaterThan(100);
+    expect(closing.close).toMatch(/^requested: .* withdraw in \d+ min \d+ s of chain time/);
     const early = run(["channel", "withdraw", ...flags]);
     expect(early.status).toBe(2);
-    expect(early.stderr).toMatch(/close grace ends in \d+ s/);
+    expect(early.stderr).toMatch(/close grace ends in \d+ min \d+ s of chain time/);
     await rpcCall("evm_increaseTime", [Number(networkParameters.local.closeGrace) + 1]);
     await rpcCall("evm_mine", []);
     const done = JSON.parse(run(["channel", "withdraw", ...flags]).stdout) as Record<string, string>;
@@ -260,6 +337,65 @@ describe("operator CLI against a JSON-RPC chain", () => {
   it("names a missing chain setting in one line", () => {
     const r = run(["node", "exit", "--chain-id", "31337"], { POSTBOX_RPC_URL: "" });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("postbox: invalid setting rpc-url: required (--rpc-url or POSTBOX_RPC_URL)\n");
+    expect(r.stderr).toBe(
+      "postbox: invalid setting chain.rpcUrl: required (--rpc-url or POSTBOX_RPC_URL, or chain.rpcUrl in --config FILE)\n",
+    );
+    const keyless = run(["node", "set-price", "--price-per-query", "1", "--price-per-message", "0"], {
+      POSTBOX_RPC_URL: rpc,
+      POSTBOX_CHAIN_ID: "31337",
+      POSTBOX_REGISTRY: registry,
+    });
+    expect(keyless.status).toBe(2);
+    expect(keyless.stderr).toBe(
+      "postbox: invalid setting chain.operatorKey: required (--operator-key-file or POSTBOX_OPERATOR_KEY, or chain.operatorKey in --config FILE)\n",
+    );
+  });
+
+  it("node start with part of the chain says which settings paid mode misses, and does not start", () => {
+    const r = run(
+      [
+        "node",
+        "start",
+        "--data-dir",
+        join(dir, "partial"),
+        "--http-port",
+        "0",
+        "--listen",
+        `/ip4/127.0.0.1/tcp/${port + 1}`,
+      ],
+      { POSTBOX_RPC_URL: rpc, POSTBOX_REGISTRY: registry },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.split("\n")).toHaveLength(2); // one line
+    expect(r.stderr).toMatch(
+      /^postbox: invalid setting chain\.chainId: paid mode needs all five chain settings; missing chain\.chainId \(--chain-id or POSTBOX_CHAIN_ID\), chain\.channels \(--channels or POSTBOX_CHANNELS\), chain\.operatorKey \(--operator-key-file or POSTBOX_OPERATOR_KEY\); given chain\.rpcUrl \(POSTBOX_RPC_URL\), chain\.registry \(POSTBOX_REGISTRY\)\. Without any of them the mailbox runs free\n$/,
+    );
+  });
+
+  it("register refuses a folder without a peer key and an address nobody can dial", () => {
+    const flags = [
+      "--rpc-url",
+      rpc,
+      "--chain-id",
+      "31337",
+      "--registry",
+      registry,
+      "--operator-key-file",
+      keyFile,
+    ];
+    const empty = join(dir, "empty");
+    const register = (address: string) =>
+      run(["node", "register", ...flags, "--data-dir", empty, "--multiaddr", address]);
+    const none = register("/ip4/127.0.0.1/tcp/1");
+    expect(none.status).toBe(2);
+    expect(none.stderr).toBe(
+      `postbox: no mailbox key in ${empty} (no peer.key): create it first with postbox node init --data-dir ${empty}\n`,
+    );
+    const any = register("/ip4/0.0.0.0/tcp/60001");
+    expect(any.status).toBe(2);
+    expect(any.stderr).toMatch(
+      /^postbox: invalid setting multiaddr: \/ip4\/0\.0\.0\.0\/tcp\/60001 means "every interface"/,
+    );
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadConfig, parseDuration, parseSize } from "./config.js";
+import { loadConfig, loadSettings, parseDuration, parseSize } from "./config.js";
 import { ConfigError } from "./errors.js";
 
 const dir = mkdtempSync(join(tmpdir(), "postbox-config-"));
@@ -52,6 +52,94 @@ describe("configuration", () => {
       expect((e as ConfigError).setting).toBe(setting);
       expect((e as Error).message.split("\n")).toHaveLength(1);
     }
+  });
+
+  const chain = {
+    POSTBOX_RPC_URL: "http://127.0.0.1:8545",
+    POSTBOX_CHAIN_ID: "31337",
+    POSTBOX_REGISTRY: `0x${"1".repeat(40)}`,
+    POSTBOX_CHANNELS: `0x${"2".repeat(40)}`,
+  };
+  const key = `0x${"3".repeat(64)}`;
+
+  it("merges the chain from the file, the environment and the flags", () => {
+    const file = join(dir, "chain.json");
+    writeFileSync(file, JSON.stringify({ chain: { rpcUrl: "http://file:1", chainId: 1 } }));
+    const c = loadConfig({
+      file,
+      env: { POSTBOX_RPC_URL: chain.POSTBOX_RPC_URL, POSTBOX_REGISTRY: chain.POSTBOX_REGISTRY },
+      flags: { chain: { chainId: 31337, channels: chain.POSTBOX_CHANNELS, operatorKey: key } as never },
+    });
+    expect(c.chain).toEqual({
+      rpcUrl: chain.POSTBOX_RPC_URL,
+      chainId: 31337,
+      registry: chain.POSTBOX_REGISTRY,
+      channels: chain.POSTBOX_CHANNELS,
+      operatorKey: key,
+    });
+    expect(loadConfig({ env: {} }).chain).toBeUndefined();
+  });
+
+  it("names every chain setting paid mode misses, and where the given ones came from", () => {
+    expect(() => loadConfig({ env: { POSTBOX_RPC_URL: chain.POSTBOX_RPC_URL } })).toThrow(
+      new ConfigError(
+        "chain.chainId",
+        "paid mode needs all five chain settings; missing chain.chainId (--chain-id or POSTBOX_CHAIN_ID), chain.registry (--registry or POSTBOX_REGISTRY), chain.channels (--channels or POSTBOX_CHANNELS), chain.operatorKey (--operator-key-file or POSTBOX_OPERATOR_KEY); given chain.rpcUrl (POSTBOX_RPC_URL). Without any of them the mailbox runs free",
+      ),
+    );
+    try {
+      loadConfig({ env: chain });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ConfigError).setting).toBe("chain.operatorKey");
+      expect((e as Error).message).toMatch(
+        /given chain.rpcUrl \(POSTBOX_RPC_URL\), .*chain.channels \(POSTBOX_CHANNELS\)\./,
+      );
+    }
+  });
+
+  it("checks only the settings a command uses", () => {
+    // The local folder: no chain needed, whatever the environment holds.
+    for (const env of [
+      { POSTBOX_RPC_URL: chain.POSTBOX_RPC_URL },
+      chain,
+      { ...chain, POSTBOX_OPERATOR_KEY: "0x12" },
+    ])
+      expect(
+        loadSettings({ env: { ...env, POSTBOX_DATA_DIR: "/d" } }, { settings: ["dataDir", "db"] }),
+      ).toEqual({
+        dataDir: "/d",
+        db: "sqlite",
+        chain: {},
+      });
+    // An operator's command: the chain from the environment, the key from a flag; the channels are
+    // not its business (not required, not checked).
+    const s = loadSettings(
+      { env: { ...chain, POSTBOX_CHANNELS: "nonsense" }, flags: { chain: { operatorKey: key } as never } },
+      { chain: ["rpcUrl", "chainId", "registry", "operatorKey"] },
+    );
+    expect(s.chain).toEqual({
+      rpcUrl: chain.POSTBOX_RPC_URL,
+      chainId: 31337,
+      registry: chain.POSTBOX_REGISTRY,
+      operatorKey: key,
+    });
+    expect(() => loadSettings({ env: chain }, { chain: ["rpcUrl", "operatorKey"] })).toThrow(
+      new ConfigError(
+        "chain.operatorKey",
+        "required (--operator-key-file or POSTBOX_OPERATOR_KEY, or chain.operatorKey in --config FILE)",
+      ),
+    );
+    expect(() =>
+      loadSettings({ env: { ...chain, POSTBOX_OPERATOR_KEY: "0x12" } }, { chain: ["operatorKey"] }),
+    ).toThrow(new ConfigError("chain.operatorKey", "not a 32-byte hex private key"));
+    // A misspelt name is refused even by a command that would not read it.
+    const typo = join(dir, "typo.json");
+    writeFileSync(typo, JSON.stringify({ chain: { rpcURL: "http://x" } }));
+    expect(() => loadSettings({ file: typo }, { settings: ["dataDir"] })).toThrow(
+      /unknown setting\(s\) rpcURL/,
+    );
+    expect(() => loadConfig({ file: typo })).toThrow(/unknown setting\(s\) rpcURL/);
   });
 
   it("reports an unreadable or invalid file", () => {

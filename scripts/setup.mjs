@@ -10,7 +10,8 @@
 //    Node >= 22, such as Hardhat's EDR, are installed), whenever package-lock.json changed.
 // 3. With `--npm ARGS…`, run npm itself under that Node (to add or update dependencies).
 // 4. With `--run FILE [ARGS…]`, run FILE (TypeScript, type-stripped natively) on that Node, with
-//    node_modules/.bin and that Node first on PATH; signals are forwarded and the exit code kept.
+//    node_modules/.bin and that Node first on PATH; signals are passed on (see forward() below) and
+//    the exit code kept.
 
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -147,8 +148,31 @@ const [file, ...rest] = argv.slice(at + 1);
 if (!file) fail("--run needs a file");
 const env = withPath(nodeBin, [join(root, "node_modules", ".bin")]);
 const child = spawn(nodeBin, [join(root, file), ...rest], { cwd: root, stdio: "inherit", env });
+
+/**
+ * Whether this process is in its terminal's foreground process group: then a SIGINT it receives
+ * is the terminal's Ctrl-C (or npm passing that one on), which the terminal also sent to the child,
+ * in the same group. Linux tells through /proc (pgrp and tpgid, fields 5 and 8 of stat); elsewhere
+ * this says no, and the child takes a repeat that closely follows a signal as the same one.
+ */
+function inTerminalForeground() {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const [, , pgrp, , , tpgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(tpgid) > 0 && tpgid === pgrp;
+  } catch {
+    return false;
+  }
+}
+
+// Passing a terminal's Ctrl-C on would give the child the same keypress twice (three times under
+// `npm run`, which passes it on too), and a second Ctrl-C means "hurry" to scripts/start.ts. So a
+// SIGINT is passed on only when it cannot have come from the terminal; SIGTERM and SIGHUP always.
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, () => child.kill(sig));
+  process.on(sig, () => {
+    if (sig === "SIGINT" && inTerminalForeground()) return;
+    child.kill(sig);
+  });
 }
 child.on("exit", (code, signal) => {
   process.exit(signal ? 128 + (os.constants.signals[signal] ?? 0) : (code ?? 1));

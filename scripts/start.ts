@@ -3,10 +3,15 @@
 // A Hardhat chain (chain id 31337, RPC http://127.0.0.1:8545) with SNT, the registry and the
 // payment channels deployed; funded accounts; three mailboxes (their own processes, `postbox node
 // start`) registered on-chain with different prices and serving in paid mode; the prober (HTTP on
-// 127.0.0.1:8787) and the dashboard (http://localhost:3000). Ctrl-C stops everything; --reset
-// wipes the data folder.
+// 127.0.0.1:8787) and the dashboard (http://localhost:3000). --reset wipes the data folder.
+//
+// Ctrl-C stops everything cleanly, in order, and says so: each mailbox redeems what it earned and
+// closes its databases, then the prober and the dashboard stop, then the chain. A second Ctrl-C
+// says what it is still waiting for; a third kills what is left. The terminal sends Ctrl-C to the
+// whole process group and npm and setup.mjs may pass it on again: signals closer together than
+// PRESS_MS count as one press.
 
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatEther } from "viem";
@@ -24,38 +29,92 @@ const log = (msg: string) => console.log(`start: ${msg}`);
 
 if (args.includes("--help") || args.includes("-h")) {
   console.log(
-    "Usage: npm start [-- --reset]\n\n  --reset   delete .postbox/devnet (mailbox keys, archives, client data) first\n\nPOSTBOX_DEVNET_DIR moves the data folder.",
+    "Usage: npm start [-- --reset]\n\n  --reset   delete .postbox/devnet (mailbox keys, archives, client data) first\n\nPOSTBOX_DEVNET_DIR moves the data folder. Ctrl-C stops everything cleanly.",
   );
   process.exit(0);
 }
+
+// Once the terminal is gone (SIGHUP) writing to it fails: the stop goes on regardless.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+
+/** Signals closer together than this are one press (the terminal's, passed on by npm and setup). */
+const PRESS_MS = 1_000;
+let presses = 0;
+let lastPress = Number.NEGATIVE_INFINITY;
+let build: ChildProcess | undefined;
+let devnet: Devnet | undefined;
+/** Aborted by the first press (or a failure): the start sequence stops where it is. */
+const abort = new AbortController();
+let exitCode = 0;
+
+function onSignal(signal: NodeJS.Signals): void {
+  const now = performance.now();
+  if (now - lastPress < PRESS_MS) return;
+  lastPress = now;
+  presses++;
+  if (presses === 1) {
+    // A build under way stops too (a signal from elsewhere than the terminal did not reach it).
+    build?.kill(signal);
+    stop(0);
+    return;
+  }
+  const waiting = build ? ["the build"] : (devnet?.pending() ?? ["the network to finish starting"]);
+  if (presses === 2) {
+    log(`stopping: waiting for ${waiting.join(", ")}… press Ctrl-C again to force`);
+    build?.kill(signal);
+    return;
+  }
+  // Forced: the devnet's children run in their own process groups; its exit hook kills them.
+  log(`forced: killing ${waiting.join(", ")}`);
+  build?.kill("SIGKILL");
+  process.exit(130);
+}
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => onSignal(signal));
+
+/** The first press, or a failure: stop everything in order, then exit with `code`. */
+function stop(code: number): void {
+  if (abort.signal.aborted) return;
+  exitCode = code;
+  abort.abort();
+  log("stopping… (Ctrl-C again shows what it waits for)");
+  // While building or starting, the start sequence sees the abort and finishes.
+  if (devnet) void finish();
+}
+
+/** Stops the network (if it is up), says whether everything stopped cleanly, and exits. */
+async function finish(): Promise<never> {
+  const timer = setInterval(() => {
+    const waiting = devnet?.pending() ?? [];
+    if (waiting.length > 0)
+      log(`stopping: still waiting for ${waiting.join(", ")}… press Ctrl-C again to force`);
+  }, 10_000);
+  const clean = devnet ? await devnet.stop({ killAfterMs: Number.POSITIVE_INFINITY }) : true;
+  clearInterval(timer);
+  log(clean ? "stopped" : "stopped, but not every process stopped cleanly (see above)");
+  process.exit(clean ? exitCode : 1);
+}
+
 if (args.includes("--reset") && existsSync(dataDir)) {
   rmSync(dataDir, { recursive: true, force: true });
   log(`reset ${dataDir}`);
 }
 
-const build = spawnSync("node", ["scripts/build.ts"], { stdio: "inherit", cwd: ROOT });
-if (build.status !== 0) process.exit(build.status ?? 1);
+// The build is its own process (in this process group: a terminal's Ctrl-C reaches it directly).
+build = spawn(process.execPath, [join(ROOT, "scripts", "build.ts")], { stdio: "inherit", cwd: ROOT });
+const built = await new Promise<number>((resolve) =>
+  build!.once("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1))),
+);
+build = undefined;
+if (abort.signal.aborted) await finish();
+if (built !== 0) process.exit(built);
 const { mailboxRegistryAbi, networkParameters } = await import("@postbox/contracts");
 const { DEV_KEYS, startDevnet } = await import("./lib/devnet.ts");
-
-let devnet: Devnet | undefined;
-let stopping = false;
-async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    log("stopping…");
-    await devnet?.stop();
-    log("stopped");
-  }
-  process.exit(code);
-}
-process.on("SIGINT", () => void stopAll(0));
-process.on("SIGTERM", () => void stopAll(0));
 
 try {
   devnet = await startDevnet({
     dataDir,
     log,
+    signal: abort.signal,
     // A devnet's minute is long: probe every 10 s, a canary every 30 s bought back after 20 s.
     prober: {
       key: 6,
@@ -73,13 +132,18 @@ try {
     },
     onUnexpectedExit: (what, code) => {
       console.error(`start: ${what} exited (${code})`);
-      void stopAll(1);
+      stop(1);
     },
   });
 } catch (err) {
-  console.error(`start: ${(err as Error).message}`);
-  await stopAll(1);
+  // startDevnet stopped what it had started before rejecting.
+  if (!abort.signal.aborted) {
+    console.error(`start: ${(err as Error).message}`);
+    exitCode = 1;
+  }
+  await finish();
 }
+if (abort.signal.aborted) await finish();
 const { addresses, mailboxes, publicClient, rpc, proberUrl } = devnet!;
 
 // The dashboard (built by scripts/build.ts), on the devnet's defaults.
@@ -100,13 +164,15 @@ for (let i = 0; ; i++) {
     (r) => r.ok,
     () => false,
   );
-  if (up) break;
+  if (up || abort.signal.aborted) break;
   if (i > 600) {
     console.error("start: the dashboard did not answer on port 3000 within 60 s");
-    await stopAll(1);
+    stop(1);
+    break;
   }
   await new Promise((r) => setTimeout(r, 100));
 }
+if (abort.signal.aborted) await new Promise(() => undefined); // finish() exits
 const count = await publicClient.readContract({
   address: addresses.registry,
   abi: mailboxRegistryAbi,

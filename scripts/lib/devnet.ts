@@ -4,6 +4,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { constants } from "node:os";
 import { join, resolve } from "node:path";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
@@ -12,8 +13,10 @@ import {
   mailboxRegistryAbi,
   networkParameters,
   type PostboxAddresses,
+  paymentChannelsAbi,
   sntAbi,
 } from "@postbox/contracts";
+import { formatSnt } from "@postbox/protocol";
 import { Agent, fetch } from "undici";
 import {
   type Address,
@@ -102,6 +105,19 @@ export interface DevnetOptions {
   log?: (line: string) => void;
   /** Called when a child exits without being asked to (the network is broken). */
   onUnexpectedExit?: (what: string, code: number | null) => void;
+  /**
+   * Aborting it while the network starts stops what has started (in order, cleanly) and makes
+   * {@link startDevnet} reject with the signal's reason.
+   */
+  signal?: AbortSignal;
+}
+
+export interface StopOptions {
+  /**
+   * SIGKILL a process that has not exited this long after its SIGTERM (default 15 s; `Infinity`:
+   * wait, for a caller that offers its own way to force, as `npm start`'s third Ctrl-C).
+   */
+  killAfterMs?: number;
 }
 
 export interface ProberSpec {
@@ -122,7 +138,15 @@ export interface Devnet {
   /** Starts a child that stops with the network. */
   spawnChild(name: string, args: string[], options?: { env?: Record<string, string> }): ChildProcess;
   wallet(i: number): ReturnType<typeof devWallet>;
-  stop(): Promise<void>;
+  /**
+   * Stops every process it started, in order, and says so through `log`: the mailboxes first (each
+   * redeems what it earned while the chain still runs, closes its databases and exits), then the
+   * other children (prober, dashboard), then the chain. Resolves with whether every process exited
+   * cleanly (exit code 0, or the SIGTERM it was sent). Idempotent.
+   */
+  stop(options?: StopOptions): Promise<boolean>;
+  /** While stopping: the processes not yet stopped ("mailbox alpha", "prober", "chain"). */
+  pending(): string[];
 }
 
 function devWallet(rpc: string, i: number) {
@@ -152,9 +176,15 @@ function inMesh(m: RunningMailbox): Promise<void> {
 /** A failure that waiting longer cannot mend (a child exited): {@link waitFor} rethrows it at once. */
 class Fatal extends Error {}
 
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000) {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 60_000,
+  signal?: AbortSignal,
+) {
   const until = Date.now() + timeoutMs;
   for (;;) {
+    signal?.throwIfAborted();
     try {
       if (await check()) return;
     } catch (err) {
@@ -172,12 +202,14 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const rpc = `http://127.0.0.1:${rpcPort}`;
   const log = options.log ?? (() => undefined);
   const stdio = options.stdio ?? "inherit";
-  const children = new Set<ChildProcess>();
+  /** The running children: name, and the operator of a mailbox. */
+  const children = new Map<ChildProcess, { name: string; operator?: Address }>();
   let stopping = false;
   mkdirSync(options.dataDir, { recursive: true });
+  const aborted = () => options.signal?.throwIfAborted();
 
-  const watch = (name: string, child: ChildProcess) => {
-    children.add(child);
+  const watch = (name: string, child: ChildProcess, operator?: Address) => {
+    children.set(child, operator ? { name, operator } : { name });
     child.once("exit", (code) => {
       children.delete(child);
       if (!stopping && !(child as { expectedExit?: boolean }).expectedExit)
@@ -185,29 +217,112 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     });
     return child;
   };
-  const stopChild = async (child: ChildProcess, signal: NodeJS.Signals = "SIGTERM") => {
+  /**
+   * Sends `signal` and waits for the exit; resolves with whether it exited 0 or of that signal
+   * (killed by it, or exiting with 128 + its number, as `next start` does).
+   */
+  const stopChild = async (
+    child: ChildProcess,
+    signal: NodeJS.Signals = "SIGTERM",
+    killAfterMs = 15_000,
+  ): Promise<boolean> => {
     (child as { expectedExit?: boolean }).expectedExit = true;
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    const clean = () =>
+      child.exitCode === 0 ||
+      child.signalCode === signal ||
+      child.exitCode === 128 + constants.signals[signal];
+    if (child.exitCode !== null || child.signalCode !== null) return clean();
     const exited = new Promise((r) => child.once("exit", r));
     child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const timer = Number.isFinite(killAfterMs)
+      ? setTimeout(() => {
+          log(
+            `${children.get(child)?.name ?? "a process"} did not stop within ${killAfterMs / 1000} s: killing it`,
+          );
+          child.kill("SIGKILL");
+        }, killAfterMs)
+      : undefined;
     await exited;
     clearTimeout(timer);
+    return clean();
   };
-  // Everything but the chain first (mailboxes redeem on shutdown and need it), then the chain.
+  const exitText = (c: ChildProcess) =>
+    c.exitCode !== null ? `exit code ${c.exitCode}` : `signal ${c.signalCode}`;
   let chainProcess: ChildProcess | undefined;
-  const stop = async () => {
-    stopping = true;
-    await Promise.all([...children].filter((c) => c !== chainProcess).map((c) => stopChild(c)));
-    if (chainProcess) await stopChild(chainProcess);
+  let chainClient: PublicClient | undefined;
+  let channelsAddress: Address | undefined;
+  /** "redeemed 2 channels, 0.0302 SNT": what `payee` redeemed on-chain after block `from`. */
+  const redeemedSince = async (payee: Address, from: bigint | undefined): Promise<string> => {
+    if (!chainClient || !channelsAddress || from === undefined) return "its redemptions are unknown";
+    try {
+      const events = await chainClient.getContractEvents({
+        address: channelsAddress,
+        abi: paymentChannelsAbi,
+        eventName: "Redeemed",
+        args: { payee },
+        fromBlock: from + 1n,
+      });
+      if (events.length === 0) return "nothing to redeem";
+      const total = events.reduce((sum, e) => sum + (e.args.amount ?? 0n), 0n);
+      return `redeemed ${events.length} channel${events.length === 1 ? "" : "s"}, ${formatSnt(total)}`;
+    } catch {
+      return "its redemptions could not be read from the chain";
+    }
   };
+  // The mailboxes first (they redeem on shutdown and need the chain), then the other children,
+  // then the chain.
+  let stopped: Promise<boolean> | undefined;
+  const stop = (o: StopOptions = {}) => {
+    stopped ??= (async () => {
+      stopping = true;
+      let clean = true;
+      const from = await chainClient?.getBlockNumber().catch(() => undefined);
+      const group = (mailboxes: boolean) =>
+        [...children].filter(
+          ([c, info]) => c !== chainProcess && (info.operator !== undefined) === mailboxes,
+        );
+      const mailboxes = group(true);
+      if (mailboxes.length > 0)
+        log(
+          `stopping ${mailboxes.map(([, i]) => i.name).join(", ")}: each redeems what it earned and closes its databases…`,
+        );
+      await Promise.all(
+        mailboxes.map(async ([child, info]) => {
+          if (!(await stopChild(child, "SIGTERM", o.killAfterMs))) {
+            clean = false;
+            log(`${info.name} did not stop cleanly (${exitText(child)})`);
+          } else log(`${info.name} stopped: ${await redeemedSince(info.operator!, from)}`);
+        }),
+      );
+      const others = group(false);
+      if (others.length > 0) log(`stopping ${others.map(([, i]) => i.name).join(", ")}…`);
+      await Promise.all(
+        others.map(async ([child, info]) => {
+          const ok = await stopChild(child, "SIGTERM", o.killAfterMs);
+          if (!ok) clean = false;
+          log(ok ? `${info.name} stopped` : `${info.name} did not stop cleanly (${exitText(child)})`);
+        }),
+      );
+      if (chainProcess && children.has(chainProcess)) {
+        log("stopping the chain…");
+        const ok = await stopChild(chainProcess, "SIGTERM", o.killAfterMs);
+        if (!ok) clean = false;
+        log(ok ? "chain stopped" : `the chain did not stop cleanly (${exitText(chainProcess)})`);
+      }
+      return clean;
+    })();
+    return stopped;
+  };
+  // A last resort for a parent that exits without stopping the network: its children run in their
+  // own process groups and would outlive it.
   process.once("exit", () => {
-    for (const c of children) c.kill("SIGKILL");
+    for (const c of children.keys()) c.kill("SIGKILL");
   });
 
   try {
     // Children run in their own process groups: Ctrl-C reaches only the parent, which stops them
     // in order (each gets exactly one SIGTERM and stops cleanly).
+    aborted();
     const chain = watch(
       "chain",
       spawn(
@@ -222,12 +337,18 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     );
     chainProcess = chain;
     const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc), pollingInterval: 100 });
-    await waitFor(`the chain on ${rpcPort}`, async () => {
-      if (chain.exitCode !== null)
-        throw new Fatal(`the chain exited (${chain.exitCode}); is port ${rpcPort} in use?`);
-      await publicClient.getChainId();
-      return true;
-    });
+    chainClient = publicClient as PublicClient;
+    await waitFor(
+      `the chain on ${rpcPort}`,
+      async () => {
+        if (chain.exitCode !== null)
+          throw new Fatal(`the chain exited (${chain.exitCode}); is port ${rpcPort} in use?`);
+        await publicClient.getChainId();
+        return true;
+      },
+      60_000,
+      options.signal,
+    );
     const deployer = devWallet(rpc, 0);
     const addresses = await deployPostbox({
       publicClient,
@@ -235,6 +356,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       parameters: networkParameters.local,
       initialSupply: parseEther("100000000"),
     });
+    channelsAddress = addresses.channels;
     log(
       `contracts deployed: SNT ${addresses.snt}, registry ${addresses.registry}, channels ${addresses.channels}`,
     );
@@ -259,6 +381,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const httpBase = options.httpBase ?? (options.basePort ? options.basePort + 100 : 9_465);
     const started: RunningMailbox[] = [];
     for (const [i, spec] of (options.mailboxes ?? DEFAULT_MAILBOXES).entries()) {
+      aborted();
       const dir = join(options.dataDir, `mailbox-${spec.name}`);
       const tcp = p2pBase + i * 10;
       const listen = [`/ip4/127.0.0.1/tcp/${tcp}`, `/ip4/127.0.0.1/tcp/${tcp + 1}/ws`];
@@ -266,6 +389,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       mkdirSync(dir, { recursive: true });
       writeFileSync(keyFile, DEV_KEYS[spec.operator]!, { mode: 0o600 });
       const httpPort = httpBase + i;
+      const operator = devWallet(rpc, spec.operator);
       const flags = [
         "node",
         "start",
@@ -296,21 +420,26 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
             stdio: ["ignore", stdio, stdio],
             detached: true,
           }),
+          operator.account.address,
         );
-        await waitFor(`mailbox ${spec.name}`, async () => {
-          if (child.exitCode !== null)
-            throw new Fatal(
-              `mailbox ${spec.name} exited (${child.exitCode}); are ports ${listen.join(", ")}, ${httpPort} free?`,
-            );
-          return (await health(`http://127.0.0.1:${httpPort}`)).ok;
-        });
+        await waitFor(
+          `mailbox ${spec.name}`,
+          async () => {
+            if (child.exitCode !== null)
+              throw new Fatal(
+                `mailbox ${spec.name} exited (${child.exitCode}); are ports ${listen.join(", ")}, ${httpPort} free?`,
+              );
+            return (await health(`http://127.0.0.1:${httpPort}`)).ok;
+          },
+          60_000,
+          options.signal,
+        );
         return child;
       };
       const child = await launch();
       const peerId = peerIdFromPrivateKey(
         privateKeyFromProtobuf(readFileSync(join(dir, "peer.key"))),
       ).toString();
-      const operator = devWallet(rpc, spec.operator);
       const entry = await publicClient.readContract({
         address: addresses.registry,
         abi: mailboxRegistryAbi,
@@ -351,7 +480,9 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         http: `http://127.0.0.1:${httpPort}`,
         operator: operator.account.address,
         process: child,
-        stop: (signal) => stopChild(running.process, signal),
+        stop: async (signal) => {
+          await stopChild(running.process, signal);
+        },
         restart: async () => {
           running.process = await launch();
           if (started.length > 1) await inMesh(running);
@@ -362,6 +493,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     // Gossip reaches a mailbox only through its mesh: wait until every mailbox is in it, so what
     // is published next reaches them all.
     if (started.length > 1) await Promise.all(started.map(inMesh));
+    aborted();
     let proberUrl: string | undefined;
     if (options.prober) {
       const p = options.prober;
@@ -391,12 +523,18 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           },
         ),
       );
-      await waitFor("the prober", async () => {
-        if (child.exitCode !== null) throw new Fatal(`the prober exited (${child.exitCode})`);
-        return (await health(proberUrl!)).ok;
-      });
+      await waitFor(
+        "the prober",
+        async () => {
+          if (child.exitCode !== null) throw new Fatal(`the prober exited (${child.exitCode})`);
+          return (await health(proberUrl!)).ok;
+        },
+        60_000,
+        options.signal,
+      );
       log(`prober on ${proberUrl}`);
     }
+    aborted();
     return {
       rpc,
       proberUrl,
@@ -414,6 +552,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           }),
         ),
       stop,
+      pending: () => [...children.values()].map((c) => c.name),
     };
   } catch (err) {
     await stop();

@@ -183,7 +183,7 @@ console.log(`
 Postbox devnet is running (Ctrl-C stops everything; npm start -- --reset starts from scratch)
 
   dashboard   ${dashboardUrl}  (wallets: an injected one, or the devnet accounts below)
-  chain       ${rpc}  (chain id 31337, Hardhat)
+  chain       ${rpc}  (chain id 31337, Hardhat; a block at least every 5 s: chain time follows the clock)
   SNT         ${addresses.snt}
   registry    ${addresses.registry}  (${count} mailboxes registered)
   channels    ${addresses.channels}

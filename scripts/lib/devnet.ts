@@ -1,6 +1,8 @@
-// A local Postbox network as a library: a Hardhat chain (`hardhat node`), the contracts, funded
-// accounts and registered mailboxes, each its own process (`postbox node start`). `npm start`,
-// `npm run demo`, the benchmarks and the end-to-end tests all build on it, with their own ports.
+// A local Postbox network as a library: a Hardhat chain (`hardhat node`, a fresh one every time,
+// mining a block on every transaction and at least every 5 s: see hardhat.config.ts), the
+// contracts, funded accounts and registered mailboxes, each its own process (`postbox node start`).
+// `npm start`, `npm run demo`, the benchmarks and the end-to-end tests all build on it, with their
+// own ports.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";

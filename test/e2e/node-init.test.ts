@@ -47,6 +47,10 @@ describe("postbox node init", () => {
       `postbox node register --data-dir ${data} --multiaddr /dns4/PUBLIC_HOST/tcp/60001 --multiaddr /dns4/PUBLIC_HOST/tcp/60002/ws --operator-key-file OPERATOR_KEY_FILE`,
     );
 
+    expect(first.stdout).toContain(
+      `postbox node start --data-dir ${data} --announce /dns4/PUBLIC_HOST/tcp/60001 --announce /dns4/PUBLIC_HOST/tcp/60002/ws --operator-key-file OPERATOR_KEY_FILE`,
+    );
+
     // Never replaced: the same key and peer id on a second run.
     const key = readFileSync(join(data, "peer.key"));
     const again = run(["node", "init", "--data-dir", data]);
@@ -85,6 +89,9 @@ describe("postbox node init", () => {
       ready: true,
       notes: [],
     });
+    expect(out.start).toBe(
+      `postbox node start --data-dir ${data} --announce /dns4/mailbox.example/tcp/60001 --announce /dns4/mailbox.example/tcp/60002/ws --operator-key-file OPERATOR_KEY_FILE`,
+    );
     expect(out.next).toBe(
       `postbox node register --data-dir ${data} --multiaddr /dns4/mailbox.example/tcp/60001 --multiaddr /dns4/mailbox.example/tcp/60002/ws --operator-key-file OPERATOR_KEY_FILE --stake SNT --price-per-query SNT --price-per-message SNT`,
     );

@@ -257,6 +257,13 @@ export async function nodeInit(argv: string[], io: Output): Promise<number> {
   const peerId = peerIdFromPrivateKey(key).toString();
   const plan = registrationPlan(listen, announce);
   const dirFlag = values["data-dir"] !== undefined ? ` --data-dir ${dataDir}` : "";
+  // init keeps no settings: the start command repeats the addresses given as flags here (the
+  // placeholder where 0.0.0.0 has to be announced as the public address).
+  const startFlags = [
+    ...(values.listen ?? []).map((a) => ` --listen ${a}`),
+    ...(values.announce ?? (plan.ready ? [] : plan.register)).map((a) => ` --announce ${a}`),
+  ].join("");
+  const start = `postbox node start${dirFlag}${startFlags} --operator-key-file OPERATOR_KEY_FILE`;
   const next = `postbox node register${dirFlag} ${plan.register.map((a) => `--multiaddr ${a}`).join(" ")} --operator-key-file OPERATOR_KEY_FILE --stake SNT --price-per-query SNT --price-per-message SNT`;
   if (values.json) {
     io.out(
@@ -272,6 +279,7 @@ export async function nodeInit(argv: string[], io: Output): Promise<number> {
           ready: plan.ready,
           notes: plan.notes,
           next,
+          start,
         },
         null,
         2,
@@ -293,7 +301,7 @@ export async function nodeInit(argv: string[], io: Output): Promise<number> {
   for (const note of plan.notes) io.out(`\n${note}`);
   io.out(`\nNext: list it in the registry (with the chain settings as in docs/operators.md), then start it:`);
   io.out(`  ${next}`);
-  io.out(`  postbox node start${dirFlag} --operator-key-file OPERATOR_KEY_FILE`);
+  io.out(`  ${start}`);
   return 0;
 }
 

@@ -36,5 +36,9 @@ export default defineConfig({
   },
   networks: {
     localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
+    // `hardhat node` (the devnet's chain, scripts/lib/devnet.ts): a block on every transaction, as
+    // by default, and also an empty one every 5 s, so that chain time follows wall time on a quiet
+    // chain (price delays, unbonding and close grace count down in chain time).
+    node: { type: "edr-simulated", mining: { auto: true, interval: 5_000 } },
   },
 });

@@ -5,7 +5,7 @@
 // own ports.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join, resolve } from "node:path";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
@@ -208,6 +208,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const children = new Map<ChildProcess, { name: string; operator?: Address }>();
   let stopping = false;
   mkdirSync(options.dataDir, { recursive: true });
+  forgetPreviousChain(options.dataDir, log);
   const aborted = () => options.signal?.throwIfAborted();
 
   const watch = (name: string, child: ChildProcess, operator?: Address) => {
@@ -560,4 +561,38 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     await stop();
     throw err;
   }
+}
+
+/**
+ * The devnet always starts a fresh chain, so the channels its data folder knows of belong to a
+ * chain that is gone; Hardhat's deterministic deployer gives the new contracts the same addresses,
+ * so nothing but the chain's state would tell them apart. Resets them, and says so: the clients'
+ * channel records (`channels.db` in any folder of `dataDir`: the CLI user's, the prober's) and the
+ * mailboxes' payment ledgers (`ledger.sqlite`). Identities, contacts, messages, keys and archives
+ * are kept.
+ */
+function forgetPreviousChain(dataDir: string, log: (line: string) => void): void {
+  const records: string[] = [];
+  const ledgers: string[] = [];
+  const remove = (dir: string, base: string, names: string[]) => {
+    const files = [base, `${base}-wal`, `${base}-shm`, ...names].filter((f) => existsSync(join(dir, f)));
+    for (const f of files) rmSync(join(dir, f), { force: true });
+    return files.length > 0;
+  };
+  const entries = readdirSync(dataDir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const dir = join(dataDir, entry.name);
+    // channels.json: the records of an older client, which it would import again.
+    if (remove(dir, "channels.db", ["channels.json"])) records.push(entry.name);
+    if (remove(dir, "ledger.sqlite", [])) ledgers.push(entry.name);
+  }
+  if (records.length > 0)
+    log(
+      `the previous chain is gone: reset channel records in ${records.join(", ")} (identities, contacts and messages kept)`,
+    );
+  if (ledgers.length > 0)
+    log(
+      `the previous chain is gone: reset payment ledgers in ${ledgers.join(", ")} (keys and archives kept)`,
+    );
 }

@@ -70,6 +70,21 @@ export const DEFAULT_MAILBOXES: MailboxSpec[] = [
   { name: "gamma", operator: 3, pricePerQuery: "0.005", pricePerMessage: "0.0002" },
 ];
 
+/**
+ * The metadata URI a devnet mailbox registers: a `data:application/json` URI holding its card, a
+ * small NIP-11-like document (name, description, contact, terms; docs/methodology.md).
+ */
+export function devnetMetadataURI(name: string): string {
+  const card = {
+    name,
+    description: `Devnet mailbox ${name}: a local test mailbox started by npm start; its archive lives in the devnet's data folder.`,
+    contact: `mailto:ops@${name}.devnet.invalid`,
+    terms:
+      "A local test network: no guarantees, test SNT only; what it stores is deleted with npm start -- --reset.",
+  };
+  return `data:application/json,${encodeURIComponent(JSON.stringify(card))}`;
+}
+
 export interface RunningMailbox {
   spec: MailboxSpec;
   dir: string;
@@ -457,7 +472,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           args: [
             peerId,
             listen,
-            `postbox-devnet:${spec.name}`,
+            devnetMetadataURI(spec.name),
             0n,
             parseEther(spec.pricePerQuery),
             parseEther(spec.pricePerMessage),

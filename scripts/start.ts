@@ -3,7 +3,8 @@
 // A Hardhat chain (chain id 31337, RPC http://127.0.0.1:8545) with SNT, the registry and the
 // payment channels deployed; funded accounts; three mailboxes (their own processes, `postbox node
 // start`) registered on-chain with different prices and serving in paid mode; the prober (HTTP on
-// 127.0.0.1:8787) and the dashboard (http://localhost:3000). --reset wipes the data folder.
+// 127.0.0.1:8787) and the dashboard (http://localhost:3000, on 127.0.0.1 like the rest). --reset
+// wipes the data folder.
 //
 // Ctrl-C stops everything cleanly, in order, and says so: each mailbox redeems what it earned and
 // closes its databases, then the prober and the dashboard stop, then the chain. A second Ctrl-C
@@ -14,7 +15,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { formatEther } from "viem";
+import { parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Devnet } from "./lib/devnet.ts";
 
@@ -108,6 +109,7 @@ build = undefined;
 if (abort.signal.aborted) await finish();
 if (built !== 0) process.exit(built);
 const { mailboxRegistryAbi, networkParameters } = await import("@postbox/contracts");
+const { formatSnt } = await import("@postbox/protocol");
 const { DEV_KEYS, startDevnet } = await import("./lib/devnet.ts");
 
 try {
@@ -146,7 +148,9 @@ try {
 if (abort.signal.aborted) await finish();
 const { addresses, mailboxes, publicClient, rpc, proberUrl } = devnet!;
 
-// The dashboard (built by scripts/build.ts), on the devnet's defaults.
+// The dashboard (built by scripts/build.ts), on the devnet's defaults. It listens on 127.0.0.1
+// only, like the chain and the prober it talks to (a browser's "localhost" reaches it); its own
+// banner is not shown (the summary below says where it is).
 const dashboardUrl = "http://localhost:3000";
 devnet!.spawnChild(
   "dashboard",
@@ -154,13 +158,15 @@ devnet!.spawnChild(
     join(ROOT, "node_modules", "next", "dist", "bin", "next"),
     "start",
     join(ROOT, "apps", "dashboard"),
+    "--hostname",
+    "127.0.0.1",
     "--port",
     "3000",
   ],
-  { env: { NEXT_TELEMETRY_DISABLED: "1" } },
+  { env: { NEXT_TELEMETRY_DISABLED: "1" }, stdout: "ignore" },
 );
 for (let i = 0; ; i++) {
-  const up = await fetch(`${dashboardUrl}/methodology`).then(
+  const up = await fetch("http://127.0.0.1:3000/methodology").then(
     (r) => r.ok,
     () => false,
   );
@@ -194,7 +200,7 @@ Postbox devnet is running (Ctrl-C stops everything; npm start -- --reset starts 
   mailboxes (paid mode: prices from the registry; metrics and health on their http port)
 ${mailboxes.map((s) => `    ${s.spec.name.padEnd(6)} ${s.addr}\n           ${s.http}/health  operator ${s.operator}`).join("\n")}
 
-  funded accounts (Hardhat's public test keys, ${formatEther(1_000_000n * 10n ** 18n)} SNT each; never use them elsewhere)
+  funded accounts (Hardhat's public test keys, ${formatSnt(parseEther("1000000"))} each; never use them elsewhere)
 ${DEV_KEYS.slice(1)
   .map((k, i) => `    #${i + 1} ${privateKeyToAccount(k).address}  ${k}`)
   .join("\n")}

@@ -152,8 +152,12 @@ export interface Devnet {
   addresses: PostboxAddresses;
   publicClient: PublicClient;
   mailboxes: RunningMailbox[];
-  /** Starts a child that stops with the network. */
-  spawnChild(name: string, args: string[], options?: { env?: Record<string, string> }): ChildProcess;
+  /** Starts a child (`node ARGS`) that stops with the network; `stdout: "ignore"` drops its output. */
+  spawnChild(
+    name: string,
+    args: string[],
+    options?: { env?: Record<string, string>; stdout?: "ignore" },
+  ): ChildProcess;
   wallet(i: number): ReturnType<typeof devWallet>;
   /**
    * Stops every process it started, in order, and says so through `log`: the mailboxes first (each
@@ -564,7 +568,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         watch(
           name,
           spawn(process.execPath, args, {
-            stdio: ["ignore", stdio, stdio],
+            stdio: ["ignore", opts.stdout ?? stdio, stdio],
             detached: true,
             env: { ...process.env, ...opts.env },
           }),

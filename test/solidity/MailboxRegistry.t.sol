@@ -289,13 +289,15 @@ contract MailboxRegistryTest is Fixture {
         registerOperator(MIN_STAKE);
         vm.prank(operator);
         registry.requestExit();
-        uint256 at = block.timestamp + UNBONDING;
+        uint256 unbondsAt = block.timestamp + UNBONDING;
         assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Exiting, "exiting");
-        vm.warp(at - 1);
+        vm.warp(unbondsAt - 1);
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryStillUnbonding.selector, operator, at));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryStillUnbonding.selector, operator, unbondsAt)
+        );
         registry.withdrawStake();
-        vm.warp(at);
+        vm.warp(unbondsAt);
         uint256 before = snt.balanceOf(operator);
         vm.prank(operator);
         registry.withdrawStake();

@@ -2333,6 +2333,10 @@ export interface ChatMessage {
   timestamp: bigint
   text: string
   signature: Uint8Array
+  version: number
+  certificate?: DeviceCertificate
+  type: number
+  acks: Uint8Array[]
 }
 
 export namespace ChatMessage {
@@ -2380,6 +2384,28 @@ export namespace ChatMessage {
           w.bytes(obj.signature)
         }
 
+        if ((obj.version != null && obj.version !== 0)) {
+          w.uint32(64)
+          w.uint32(obj.version)
+        }
+
+        if (obj.certificate != null) {
+          w.uint32(74)
+          DeviceCertificate.codec().encode(obj.certificate, w)
+        }
+
+        if ((obj.type != null && obj.type !== 0)) {
+          w.uint32(80)
+          w.uint32(obj.type)
+        }
+
+        if (obj.acks != null && obj.acks.length > 0) {
+          for (const value of obj.acks) {
+            w.uint32(90)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2391,7 +2417,10 @@ export namespace ChatMessage {
           conversation: '',
           timestamp: 0n,
           text: '',
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          version: 0,
+          type: 0,
+          acks: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2428,6 +2457,28 @@ export namespace ChatMessage {
               obj.signature = reader.bytes()
               break
             }
+            case 8: {
+              obj.version = reader.uint32()
+              break
+            }
+            case 9: {
+              obj.certificate = DeviceCertificate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.certificate
+              })
+              break
+            }
+            case 10: {
+              obj.type = reader.uint32()
+              break
+            }
+            case 11: {
+              if (opts.limits?.acks != null && obj.acks.length === opts.limits.acks) {
+                throw new MaxLengthError('Decode error - repeated field "acks" had too many elements')
+              }
+
+              obj.acks.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2437,6 +2488,10 @@ export namespace ChatMessage {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          acks: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -2492,6 +2547,42 @@ export namespace ChatMessage {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.version`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 9: {
+              yield * DeviceCertificate.codec().stream(reader, reader.uint32(), `${prefix}.certificate`, {
+                limits: opts.limits?.certificate
+              })
+
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.type`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 11: {
+              if (opts.limits?.acks != null && obj.acks === opts.limits.acks) {
+                throw new MaxLengthError('Streaming decode error - repeated field "acks" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.acks[]`,
+                index: obj.acks,
+                value: reader.bytes()
+              }
+
+              obj.acks++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2539,6 +2630,42 @@ export namespace ChatMessage {
     value: Uint8Array
   }
 
+  export interface ChatMessageVersionFieldEvent {
+    field: '$.version'
+    value: number
+  }
+
+  export interface ChatMessageCertificateDeviceKeyFieldEvent {
+    field: '$.certificate.deviceKey'
+    value: Uint8Array
+  }
+
+  export interface ChatMessageCertificateNotBeforeFieldEvent {
+    field: '$.certificate.notBefore'
+    value: bigint
+  }
+
+  export interface ChatMessageCertificateNotAfterFieldEvent {
+    field: '$.certificate.notAfter'
+    value: bigint
+  }
+
+  export interface ChatMessageCertificateSignatureFieldEvent {
+    field: '$.certificate.signature'
+    value: Uint8Array
+  }
+
+  export interface ChatMessageTypeFieldEvent {
+    field: '$.type'
+    value: number
+  }
+
+  export interface ChatMessageAcksFieldEvent {
+    field: '$.acks[]'
+    index: number
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<ChatMessage>): Uint8Array {
     return encodeMessage(obj, ChatMessage.codec())
   }
@@ -2547,7 +2674,165 @@ export namespace ChatMessage {
     return decodeMessage(buf, ChatMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ChatMessage>): Generator<ChatMessageKindFieldEvent | ChatMessageSenderFieldEvent | ChatMessageRecipientFieldEvent | ChatMessageConversationFieldEvent | ChatMessageTimestampFieldEvent | ChatMessageTextFieldEvent | ChatMessageSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ChatMessage>): Generator<ChatMessageKindFieldEvent | ChatMessageSenderFieldEvent | ChatMessageRecipientFieldEvent | ChatMessageConversationFieldEvent | ChatMessageTimestampFieldEvent | ChatMessageTextFieldEvent | ChatMessageSignatureFieldEvent | ChatMessageVersionFieldEvent | ChatMessageCertificateDeviceKeyFieldEvent | ChatMessageCertificateNotBeforeFieldEvent | ChatMessageCertificateNotAfterFieldEvent | ChatMessageCertificateSignatureFieldEvent | ChatMessageTypeFieldEvent | ChatMessageAcksFieldEvent> {
     return streamMessage(buf, ChatMessage.codec(), opts)
+  }
+}
+
+export interface DeviceCertificate {
+  deviceKey: Uint8Array
+  notBefore: bigint
+  notAfter: bigint
+  signature: Uint8Array
+}
+
+export namespace DeviceCertificate {
+  let _codec: Codec<DeviceCertificate>
+
+  export const codec = (): Codec<DeviceCertificate> => {
+    if (_codec == null) {
+      _codec = message<DeviceCertificate>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.deviceKey != null && obj.deviceKey.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.deviceKey)
+        }
+
+        if ((obj.notBefore != null && obj.notBefore !== 0n)) {
+          w.uint32(16)
+          w.uint64(obj.notBefore)
+        }
+
+        if ((obj.notAfter != null && obj.notAfter !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.notAfter)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          deviceKey: uint8ArrayAlloc(0),
+          notBefore: 0n,
+          notAfter: 0n,
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.deviceKey = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.notBefore = reader.uint64()
+              break
+            }
+            case 3: {
+              obj.notAfter = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.deviceKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.notBefore`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.notAfter`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface DeviceCertificateDeviceKeyFieldEvent {
+    field: '$.deviceKey'
+    value: Uint8Array
+  }
+
+  export interface DeviceCertificateNotBeforeFieldEvent {
+    field: '$.notBefore'
+    value: bigint
+  }
+
+  export interface DeviceCertificateNotAfterFieldEvent {
+    field: '$.notAfter'
+    value: bigint
+  }
+
+  export interface DeviceCertificateSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array
+  }
+
+  export function encode (obj: Partial<DeviceCertificate>): Uint8Array {
+    return encodeMessage(obj, DeviceCertificate.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DeviceCertificate>): DeviceCertificate {
+    return decodeMessage(buf, DeviceCertificate.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DeviceCertificate>): Generator<DeviceCertificateDeviceKeyFieldEvent | DeviceCertificateNotBeforeFieldEvent | DeviceCertificateNotAfterFieldEvent | DeviceCertificateSignatureFieldEvent> {
+    return streamMessage(buf, DeviceCertificate.codec(), opts)
   }
 }

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ChannelManager } from "../channels.js";
 import { openSqliteChannelStore } from "./channels-sqlite.js";
 import { channelRecord, channelStoreContract, message, storageContract } from "./contract.js";
 import { StorageError } from "./errors.js";
@@ -197,8 +196,8 @@ function keysOf(dir: string): string[] {
   return rows.map((r) => r.key);
 }
 
-/** channels.db as the client wrote it between channels.json and chain naming: one row per payee. */
-function writeChannelsDbByPayee(dir: string, rows: [string, string][]): void {
+/** A channels.db of an earlier version, with these rows. */
+function writeChannelsDb(dir: string, rows: [string, string][]): void {
   const db = new DatabaseSync(join(dir, "channels.db"));
   db.exec("CREATE TABLE records (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT");
   for (const [k, v] of rows) db.prepare("INSERT INTO records (key, value) VALUES (?, ?)").run(k, v);
@@ -224,7 +223,7 @@ describe("SQLite channel records: what earlier versions wrote", () => {
 
   it("names channel:<payee> rows after the deployment, archiving one that meets a named record", async () => {
     const dir = folder();
-    writeChannelsDbByPayee(dir, [
+    writeChannelsDb(dir, [
       ["sessionKey", sessionKey],
       [`channel:${payee.toLowerCase()}`, JSON.stringify(unnamed(1))],
     ]);
@@ -251,33 +250,52 @@ describe("SQLite channel records: what earlier versions wrote", () => {
     expect(keysOf(dir)).toEqual([`archived:${named(2).channelId}`, liveKey, "sessionKey"]);
   });
 
-  it("reads and writes channels.db exactly as channels.ts does", async () => {
+  it("reads and writes channels.db exactly as channels.ts did once it named each record's chain", async () => {
     const dir = folder();
-    const init = {
-      dataDir: dir,
-      publicClient: undefined as never,
-      wallet: undefined as never,
-      chainId: deployment.chainId,
-      snt: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address,
-      registry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" as Address,
-      channels: deployment.channelsContract,
+    const archived = {
+      ...named(2),
+      reason: "closed and withdrawn on this chain",
+      archivedAt: 1_700_000_000_000,
     };
-    // What channels.ts wrote (records only: nothing here touches the chain) …
-    writeFileSync(
-      join(dir, "channels.json"),
-      JSON.stringify({ sessionKey, channels: { [payee.toLowerCase()]: unnamed(1) } }),
-    );
-    new ChannelManager(init).close();
+    const other = channelRecord(3, payee, {
+      chainId: 11155111,
+      channelsContract: deployment.channelsContract,
+    });
+    const rows: [string, string][] = [
+      ["sessionKey", sessionKey],
+      [liveKey, JSON.stringify(named(1))],
+      [`archived:${archived.channelId}`, JSON.stringify(archived)],
+      [
+        `channel:11155111:${deployment.channelsContract.toLowerCase()}:${payee.toLowerCase()}`,
+        JSON.stringify(other),
+      ],
+    ];
+    writeChannelsDb(dir, rows);
     const s = await openSqliteChannelStore(dir);
-    expect(await s.load(deployment)).toEqual({ sessionKey, records: [named(1)], archived: [] });
-    // … and what it reads of ours.
+    expect(await s.load(deployment)).toEqual({
+      sessionKey,
+      records: [other, named(1)], // by key: chain 11155111 before 31337
+      archived: [archived],
+    });
     await s.put({ ...named(1), spent: "77", authorized: "90" });
     await s.close();
-    const m = new ChannelManager(init);
-    expect(m.channelTo(payee)).toEqual({ ...named(1), spent: "77", authorized: "90" });
-    expect(m.session.address.toLowerCase()).toBe(
-      (await import("viem/accounts")).privateKeyToAccount(sessionKey).address.toLowerCase(),
+    const db = new DatabaseSync(join(dir, "channels.db"));
+    const after = db.prepare("SELECT key, value FROM records ORDER BY key").all() as {
+      key: string;
+      value: string;
+    }[];
+    db.close();
+    expect(after.map((r) => [r.key, r.key === "sessionKey" ? r.value : JSON.parse(r.value)])).toEqual(
+      [...rows]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, v]) => [
+          k,
+          k === "sessionKey"
+            ? v
+            : k === liveKey
+              ? { ...named(1), spent: "77", authorized: "90" }
+              : JSON.parse(v),
+        ]),
     );
-    m.close();
   });
 });

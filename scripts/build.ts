@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 
 const tty = process.stdout.isTTY === true && process.env.TERM !== "dumb";
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -24,8 +25,42 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
-/** Runs one step's tool with a progress line; exits the build when it fails or was interrupted. */
-async function step(label: string, cmd: string, args: string[], detail = ""): Promise<void> {
+/**
+ * Compiler warnings about dependencies' code that the project uses as its authors intend, which a
+ * user can do nothing about: OpenZeppelin's TransientSlot, behind ReentrancyGuardTransient (a guard
+ * cleared at the end of each call: the use solc's warning itself calls safe). Our own code's
+ * warnings are always shown.
+ */
+const DEPENDENCY_WARNINGS = [
+  {
+    message: "Warning: Transient storage as defined by EIP-1153",
+    file: "node_modules/@openzeppelin/contracts/utils/TransientSlot.sol",
+  },
+];
+
+/** `text` (a compiler's output) without the warnings of {@link DEPENDENCY_WARNINGS}. */
+function withoutDependencyWarnings(text: string): string {
+  const plain = (b: string) => stripVTControlCharacters(b);
+  const kept = text
+    .split(/\n[ \t]*\n/)
+    .filter(
+      (b) => !DEPENDENCY_WARNINGS.some((w) => plain(b).includes(w.message) && plain(b).includes(w.file)),
+    );
+  const out = kept.join("\n\n").trim();
+  return out ? `${out}\n` : "";
+}
+
+/**
+ * Runs one step's tool with a progress line; exits the build when it fails or was interrupted.
+ * With `filter`, the tool's output is held until it ends and passed through `filter`.
+ */
+async function step(
+  label: string,
+  cmd: string,
+  args: string[],
+  detail = "",
+  filter?: (text: string) => string,
+): Promise<void> {
   const started = performance.now();
   const seconds = () => Math.round((performance.now() - started) / 1000);
   process.stdout.write(`build: ${label}${detail ? ` (${detail})` : ""}…\n`);
@@ -44,13 +79,20 @@ async function step(label: string, cmd: string, args: string[], detail = ""): Pr
     : setInterval(() => process.stdout.write(`build: ${label}… ${seconds()} s\n`), 15_000);
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
   current = child;
+  const held = { stdout: "", stderr: "" };
   child.stdout.on("data", (d: Buffer) => {
-    clear();
-    process.stdout.write(d);
+    if (filter) held.stdout += d;
+    else {
+      clear();
+      process.stdout.write(d);
+    }
   });
   child.stderr.on("data", (d: Buffer) => {
-    clear();
-    process.stderr.write(d);
+    if (filter) held.stderr += d;
+    else {
+      clear();
+      process.stderr.write(d);
+    }
   });
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
     child.once("error", (err) => {
@@ -62,6 +104,10 @@ async function step(label: string, cmd: string, args: string[], detail = ""): Pr
   clearInterval(ticker);
   clear();
   current = undefined;
+  if (filter) {
+    process.stdout.write(filter(held.stdout));
+    process.stderr.write(filter(held.stderr));
+  }
   if (interrupted) {
     process.stdout.write(`build: ${label} interrupted (${interrupted})\n`);
     process.exit(128 + (constants.signals[interrupted] ?? 0));
@@ -85,7 +131,7 @@ function contractsDetail(): string {
   return `${count("contracts")} sources and ${count(join("test", "solidity"))} tests, solc ${solc}; a first build takes a minute or two`;
 }
 
-await step("contracts", "hardhat", ["build", "--quiet"], contractsDetail());
+await step("contracts", "hardhat", ["build", "--quiet"], contractsDetail(), withoutDependencyWarnings);
 await step("typed ABIs", process.execPath, ["scripts/generate-abis.ts"]);
 await step("TypeScript packages", "tsc", ["-b", "tsconfig.build.json"]);
 

@@ -82,6 +82,11 @@ describe.skipIf(busy)("npm start", () => {
         },
       );
       expect(out).toContain("Postbox devnet is running");
+      // The build said what it compiles; nothing printed needs interpreting: no warning (a tool's,
+      // or a service's pino line at warn or above) and no address that cannot work (Next's
+      // "Network:" one: the chain and the prober are on 127.0.0.1).
+      expect(out).toMatch(/^build: contracts \(\d+ sources and \d+ tests, solc [\d.]+;.*\)…$/m);
+      expect(out).not.toMatch(/warn|deprecat|Network:|"level":\s*[4-6]0/i);
       expect(out).toMatch(/registry\s+0x[0-9a-f]{40}\s+\(3 mailboxes registered\)/i);
       expect(out).toContain("dashboard   http://localhost:3000");
       expect(out).toMatch(/#1 0x70997970C51812dc3A010C7d01b50e0d17dc79C8/);

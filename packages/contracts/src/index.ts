@@ -9,6 +9,13 @@
 export { addressesFor, knownDeployments, type PostboxAddresses } from "./addresses.js";
 export { type DeployPostboxParameters, type DeployPostboxReturnType, deployPostbox } from "./deploy.js";
 export {
+  DEVNET_ACCOUNTS,
+  DEVNET_KEYS,
+  type DevnetAccount,
+  type DevnetRole,
+  describeDevnetRole,
+} from "./devnet.js";
+export {
   mailboxRegistryAbi,
   mailboxRegistryBytecode,
   paymentChannelsAbi,

@@ -6,7 +6,10 @@ import { bigintToBytes, type Quote, StatusCode } from "@postbox/protocol";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
+import { nodePlatform } from "../platform/node/index.js";
 import { ChannelManager, type ChannelManagerInit } from "./channels.js";
+
+const open = (init: ChannelManagerInit) => ChannelManager.open(nodePlatform(), init);
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -16,7 +19,7 @@ afterEach(() => {
 function init(dataDir: string): ChannelManagerInit {
   // Records only: nothing here touches the chain.
   return {
-    dataDir,
+    location: dataDir,
     publicClient: undefined as never,
     wallet: undefined as never,
     chainId: 31337,
@@ -45,37 +48,37 @@ function legacyRecords(dir: string, sessionKey: Hex, amounts: { spent: string; a
 }
 
 describe("ChannelManager records", () => {
-  it("keeps its session key in a 0600 database across restarts", () => {
+  it("keeps its session key in a 0600 database across restarts", async () => {
     const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
     dirs.push(dir);
-    const a = new ChannelManager(init(dir));
+    const a = await open(init(dir));
     const address = a.session.address;
-    a.close();
+    await a.close();
     expect(statSync(join(dir, "channels.db")).mode & 0o777).toBe(0o600);
-    const b = new ChannelManager(init(dir));
+    const b = await open(init(dir));
     expect(b.session.address).toBe(address);
-    b.close();
+    await b.close();
   });
 
-  it("imports the channels.json of an earlier version once", () => {
+  it("imports the channels.json of an earlier version once", async () => {
     const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
     dirs.push(dir);
     const sessionKey = generatePrivateKey();
     const record = legacyRecords(dir, sessionKey, { spent: "120", authorized: "150" });
-    const a = new ChannelManager(init(dir));
+    const a = await open(init(dir));
     expect(a.session.address).toBe(privateKeyToAccount(sessionKey).address);
     // Its records did not name their chain: they are taken as this deployment's (checked on first use).
     const named = { ...record, chainId: 31337, channelsContract: init(dir).channels };
     expect(a.channelTo(payee)).toEqual(named);
-    a.close();
+    await a.close();
     expect(existsSync(join(dir, "channels.json"))).toBe(false);
     expect(JSON.parse(readFileSync(join(dir, "channels.json.imported"), "utf8")).sessionKey).toBe(sessionKey);
-    const b = new ChannelManager(init(dir));
+    const b = await open(init(dir));
     expect(b.channelTo(payee)).toEqual(named);
-    b.close();
+    await b.close();
   });
 
-  it("names the chain of records kept by an earlier version, and keeps each deployment's records apart", () => {
+  it("names the chain of records kept by an earlier version, and keeps each deployment's records apart", async () => {
     const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
     dirs.push(dir);
     // An earlier version's database: records keyed by payee alone, without their chain.
@@ -95,9 +98,9 @@ describe("ChannelManager records", () => {
     put.run(`channel:${payee.toLowerCase()}`, JSON.stringify(record));
     db.close();
 
-    const a = new ChannelManager(init(dir));
+    const a = await open(init(dir));
     expect(a.channelTo(payee)).toEqual({ ...record, chainId: 31337, channelsContract: init(dir).channels });
-    a.close();
+    await a.close();
     const keys = () => {
       const d = new DatabaseSync(join(dir, "channels.db"));
       const rows = d.prepare("SELECT key FROM records ORDER BY key").all() as { key: string }[];
@@ -109,22 +112,22 @@ describe("ChannelManager records", () => {
       "sessionKey",
     ]);
     // Another chain (or another deployment on this one) does not see them, and leaves them be.
-    const elsewhere = new ChannelManager({ ...init(dir), chainId: 11155111 });
+    const elsewhere = await open({ ...init(dir), chainId: 11155111 });
     expect(elsewhere.channelTo(payee)).toBeUndefined();
-    elsewhere.close();
-    const moved = new ChannelManager({
+    await elsewhere.close();
+    const moved = await open({
       ...init(dir),
       channels: "0x0000000000000000000000000000000000000bee",
     });
     expect(moved.channelTo(payee)).toBeUndefined();
-    moved.close();
+    await moved.close();
     expect(keys()).toHaveLength(2);
-    const back = new ChannelManager(init(dir));
+    const back = await open(init(dir));
     expect(back.channelTo(payee)?.channelId).toBe(record.channelId);
-    back.close();
+    await back.close();
   });
 
-  it("records a reported spent amount: within a turn of the event loop, or at close", async () => {
+  it("records a reported spent amount: once the current task ends, or at close", async () => {
     const dir = mkdtempSync(join(tmpdir(), "postbox-channels-"));
     dirs.push(dir);
     legacyRecords(dir, generatePrivateKey(), { spent: "0", authorized: "150" });
@@ -134,21 +137,21 @@ describe("ChannelManager records", () => {
       spent: new Uint8Array(),
       quote: { spent: bigintToBytes(BigInt(spent)) } as Quote,
     });
-    const a = new ChannelManager(init(dir));
+    const a = await open(init(dir));
     expect(a.record(payee, ok(100))).toBe(true);
     expect(a.record(payee, ok(100))).toBe(false);
     expect(a.record(payee, ok(151))).toBe(false); // above what was authorised: ours is kept
     expect(a.record(payee, refusal(90))).toBe(false); // a refusal never lowers it
     expect(a.record(payee, refusal(120))).toBe(true);
     expect(a.channelTo(payee)?.spent).toBe("120");
-    await new Promise((r) => setImmediate(r));
-    const b = new ChannelManager(init(dir));
+    await Promise.resolve(); // the end of this task
+    const b = await open(init(dir));
     expect(b.channelTo(payee)?.spent).toBe("120");
-    b.close();
+    await b.close();
     expect(a.record(payee, ok(130))).toBe(true);
-    a.close(); // writes what is pending
-    const c = new ChannelManager(init(dir));
+    await a.close(); // writes what is pending
+    const c = await open(init(dir));
     expect(c.channelTo(payee)?.spent).toBe("130");
-    c.close();
+    await c.close();
   });
 });

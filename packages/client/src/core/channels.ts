@@ -1,6 +1,3 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
 import {
   bigintToBytes,
@@ -30,35 +27,18 @@ import {
   type WalletClient,
 } from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
-import { BaseError, PaymentRefusedError, StaleChannelError } from "./errors.js";
+import { BaseError, PaymentRefusedError, StaleChannelError } from "../errors.js";
+import type { Platform } from "../platform/types.js";
+import type {
+  ArchivedChannelRecord,
+  ChannelDeployment,
+  ChannelKey,
+  ChannelRecord,
+  ChannelStore,
+} from "../storage/types.js";
 import { createVoucherSigner } from "./voucher-signer.js";
 
-/** What the client remembers about one channel, persisted in its data folder. */
-export interface ChannelRecord {
-  channelId: Hex;
-  payee: Address;
-  salt: Hex;
-  deposit: string;
-  /** What the mailbox says it has charged (cumulative). */
-  spent: string;
-  /** The highest voucher signed (cumulative): never sign below it again. */
-  authorized: string;
-  /** The chain and the PaymentChannels contract the channel was opened on. */
-  chainId: number;
-  channelsContract: Address;
-}
-
-/**
- * A record set aside because it does not hold on the chain the client talks to (the chain was reset
- * or replaced, the channel was closed elsewhere, another wallet opened it). Kept in `channels.db`
- * under an `archived:` key, never deleted: on the chain it was opened on it may still hold a deposit.
- */
-export interface ArchivedChannelRecord extends ChannelRecord {
-  /** Why, in words. */
-  reason: string;
-  /** When (ms). */
-  archivedAt: number;
-}
+export type { ArchivedChannelRecord, ChannelRecord } from "../storage/types.js";
 
 /** A channel's record with what the chain says about it now. */
 export interface ChannelStatus extends ChannelRecord {
@@ -86,15 +66,16 @@ export type ChannelEvent =
   | { type: "topping-up"; record: ChannelRecord; amount: bigint }
   | { type: "archived"; record: ArchivedChannelRecord };
 
-interface State {
-  sessionKey: Hex;
-  /** This deployment's records, by payee (lower case). */
-  channels: Record<string, ChannelRecord>;
-}
-
 export interface ChannelManagerInit {
-  /** Where the session key and channel records live (channels.db, SQLite, mode 0600). */
-  dataDir: string;
+  /**
+   * Where the session key and channel records live: a data folder in Node (`channels.db`, SQLite,
+   * mode 0600), an IndexedDB database name in a browser (default `postbox`).
+   */
+  location?: string | undefined;
+  /** The same as `location` (its name before the SDK ran in browsers). */
+  dataDir?: string | undefined;
+  /** Records kept by the caller instead (then `location` is not opened, and not closed). */
+  store?: ChannelStore | undefined;
   publicClient: PublicClient;
   /** The payer's wallet: funds channels (approveAndCall), closes and withdraws. */
   wallet: WalletClient<Transport, Chain | undefined, Account>;
@@ -103,12 +84,18 @@ export interface ChannelManagerInit {
   registry: Address;
   channels: Address;
   /** The most the user accepts to pay for one page (token base units). */
-  maxPageCost?: bigint;
+  maxPageCost?: bigint | undefined;
+  /**
+   * The most one channel may ever authorise in total (token base units): a voucher above it is
+   * refused with `PaymentRefusedError("spending cap reached")`, the client's own refusal (never
+   * counted against a mailbox). Raise it to continue.
+   */
+  spendingCap?: bigint | undefined;
   /**
    * Tops a channel up by `amount` when what is left of its deposit after the next voucher would
    * fall below `below` (token base units). Without it, a low channel refuses with a typed error.
    */
-  autoTopUp?: { below: bigint; amount: bigint };
+  autoTopUp?: { below: bigint; amount: bigint } | undefined;
 }
 
 /**
@@ -126,10 +113,11 @@ export interface ChannelManagerInit {
  */
 export class ChannelManager {
   readonly #init: ChannelManagerInit;
-  #db!: DatabaseSync;
-  #put!: StatementSync;
-  #delete!: StatementSync;
-  #state: State;
+  readonly #store: ChannelStore;
+  /** Whether the manager opened its store (and closes it). */
+  readonly #ownsStore: boolean;
+  /** This deployment's records, by payee (lower case). */
+  readonly #records = new Map<string, ChannelRecord>();
   readonly #prices = new Map<
     string,
     { at: number; price: { pricePerQuery: bigint; pricePerMessage: bigint } }
@@ -150,14 +138,49 @@ export class ChannelManager {
     return run;
   }
 
-  constructor(init: ChannelManagerInit) {
+  /**
+   * Opens the records (`init.store`, or the platform's store at `init.location`) and reads the
+   * session key (made on first use) and this deployment's records. Records an earlier version kept
+   * without naming their chain are taken as this deployment's; the check before first use archives
+   * those that do not hold.
+   */
+  static async open(
+    platform: Pick<Platform, "name" | "openChannelStore" | "crypto">,
+    init: ChannelManagerInit,
+  ): Promise<ChannelManager> {
+    const location = init.location ?? init.dataDir ?? (platform.name === "browser" ? "postbox" : undefined);
+    if (!init.store && location === undefined)
+      throw new BaseError("where are the channel records kept?", { details: "give location (or store)" });
+    const store = init.store ?? (await platform.openChannelStore(location!));
+    try {
+      const loaded = await store.load(deploymentOf(init));
+      const sessionKey = loaded.sessionKey ?? (await store.saveSessionKey(generatePrivateKey()));
+      const mine = loaded.records.filter((r) => sameDeployment(r, init));
+      return new ChannelManager(init, store, !init.store, sessionKey, mine, platform.crypto);
+    } catch (err) {
+      if (!init.store) await store.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private constructor(
+    init: ChannelManagerInit,
+    store: ChannelStore,
+    ownsStore: boolean,
+    sessionKey: Hex,
+    records: ChannelRecord[],
+    crypto: Platform["crypto"],
+  ) {
     this.#init = init;
-    this.#state = this.#load();
-    this.session = privateKeyToAccount(this.#state.sessionKey);
-    this.#signVoucher = createVoucherSigner(this.#state.sessionKey, {
-      chainId: init.chainId,
-      verifyingContract: init.channels,
-    });
+    this.#store = store;
+    this.#ownsStore = ownsStore;
+    for (const r of records) this.#records.set(r.payee.toLowerCase(), r);
+    this.session = privateKeyToAccount(sessionKey);
+    this.#signVoucher = createVoucherSigner(
+      sessionKey,
+      { chainId: init.chainId, verifyingContract: init.channels },
+      crypto,
+    );
   }
 
   /** Registers a listener for what the manager does with channels; returns its remover. */
@@ -171,117 +194,57 @@ export class ChannelManager {
   }
 
   /** The key of this deployment's record of the channel to `payee`. */
-  #key(payee: string): string {
-    return `channel:${this.#init.chainId}:${this.#init.channels.toLowerCase()}:${payee.toLowerCase()}`;
+  #key(payee: Address): ChannelKey {
+    return { chainId: this.#init.chainId, channelsContract: this.#init.channels, payee };
   }
 
-  /**
-   * Opens `channels.db` (SQLite, WAL, mode 0600) and reads the session key and this deployment's
-   * channel records; a `channels.json` left by an earlier version is imported once, and records of
-   * a version that did not name their chain are taken as this deployment's (the check before first
-   * use archives those that do not hold). A record is rewritten on its own when it changes (once or
-   * twice per paid page: see `#writeSoon`), a small write with no fsync: what a crash or a power
-   * cut could lose is at most the last amounts, which the mailbox's reported `spent` reconciles.
-   */
-  #load(): State {
-    let db: DatabaseSync;
-    try {
-      mkdirSync(this.#init.dataDir, { recursive: true });
-      const path = join(this.#init.dataDir, "channels.db");
-      // Created 0600 before SQLite opens it: its -wal and -shm files take the same mode.
-      if (!existsSync(path)) writeFileSync(path, "", { mode: 0o600 });
-      db = new DatabaseSync(path);
-      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
-        CREATE TABLE IF NOT EXISTS records (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;`);
-    } catch (err) {
-      throw new BaseError("cannot open the channel records", { cause: err, details: this.#init.dataDir });
-    }
-    this.#db = db;
-    this.#put = db.prepare("INSERT OR REPLACE INTO records (key, value) VALUES (?, ?)");
-    this.#delete = db.prepare("DELETE FROM records WHERE key = ?");
-    const rows = db.prepare("SELECT key, value FROM records").all() as { key: string; value: string }[];
-    const state: State = { sessionKey: "0x", channels: {} };
-    const unnamed: { key?: string; record: ChannelRecord }[] = [];
-    for (const { key, value } of rows) {
-      if (key === "sessionKey") state.sessionKey = value as Hex;
-      else if (key.startsWith("channel:")) {
-        const record = JSON.parse(value) as ChannelRecord;
-        if (record.chainId === undefined) unnamed.push({ key, record });
-        else if (key === this.#key(record.payee)) state.channels[record.payee.toLowerCase()] = record;
-      }
-    }
-    if (state.sessionKey === "0x") {
-      const legacy = join(this.#init.dataDir, "channels.json");
-      let imported: { sessionKey: Hex; channels: Record<string, ChannelRecord> } | undefined;
-      try {
-        imported = JSON.parse(readFileSync(legacy, "utf8")) as typeof imported;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-          throw new BaseError("cannot read the channel records", { cause: err, details: legacy });
-        }
-      }
-      state.sessionKey = imported?.sessionKey ?? generatePrivateKey();
-      this.#put.run("sessionKey", state.sessionKey);
-      for (const record of Object.values(imported?.channels ?? {})) unnamed.push({ record });
-      if (imported) renameSync(legacy, `${legacy}.imported`);
-    }
-    if (unnamed.length > 0) {
-      db.exec("BEGIN IMMEDIATE");
-      for (const { key, record } of unnamed) {
-        const named = { ...record, chainId: this.#init.chainId, channelsContract: this.#init.channels };
-        const payee = record.payee.toLowerCase();
-        if (state.channels[payee]) {
-          const reason = "an older record of a channel to the same mailbox";
-          this.#put.run(
-            `archived:${record.channelId}`,
-            JSON.stringify({ ...named, reason, archivedAt: Date.now() } satisfies ArchivedChannelRecord),
-          );
-        } else {
-          state.channels[payee] = named;
-          this.#put.run(this.#key(payee), JSON.stringify(named));
-        }
-        if (key) this.#delete.run(key);
-      }
-      db.exec("COMMIT");
-    }
-    return state;
-  }
-
-  #write(record: ChannelRecord): void {
+  /** Writes a record now (a voucher's authorisation is written before the voucher leaves). */
+  #write(record: ChannelRecord): Promise<void> {
     this.#dirty.delete(record);
-    this.#put.run(this.#key(record.payee), JSON.stringify(record));
+    return this.#store.put(record);
   }
 
-  /** Records changed in memory whose write waits for the end of this turn of the event loop. */
+  /** Records changed in memory whose write waits for the end of this task. */
   readonly #dirty = new Set<ChannelRecord>();
-  #flushing: ReturnType<typeof setImmediate> | undefined;
+  #flushing = false;
+  /** Background writes not yet done (awaited by close; their failure surfaces there). */
+  #writes: Promise<void> = Promise.resolve();
 
   /**
-   * Writes `record` at the end of this turn of the event loop, unless something writes it first:
-   * a query loop records a page's spent amount and signs the next voucher in one turn, and the
-   * voucher's write (which must precede it) then carries both.
+   * Writes `record` once the current task ends, unless something writes it first: a query loop
+   * records a page's spent amount and may sign the next voucher at once, and that voucher's write
+   * (which must precede it) then carries both. A small write with no fsync: what a crash could lose
+   * is at most the last amounts, which the mailbox's reported `spent` reconciles.
    */
   #writeSoon(record: ChannelRecord): void {
     this.#dirty.add(record);
-    this.#flushing ??= setImmediate(() => this.#flush());
+    if (this.#flushing) return;
+    this.#flushing = true;
+    queueMicrotask(() => {
+      this.#flushing = false;
+      for (const r of this.#dirty) {
+        const write = this.#write(r);
+        this.#writes = this.#writes.then(() => write);
+      }
+    });
   }
 
-  #flush(): void {
-    this.#flushing = undefined;
-    if (!this.#db.isOpen) return;
-    for (const record of this.#dirty) this.#write(record);
-  }
-
-  /** Writes what is pending and closes the records database. */
-  close(): void {
-    if (this.#flushing) clearImmediate(this.#flushing);
-    this.#flush();
-    if (this.#db.isOpen) this.#db.close();
+  /** Writes what is pending and closes the records (unless they were handed in). */
+  async close(): Promise<void> {
+    for (const r of this.#dirty) {
+      const write = this.#write(r);
+      this.#writes = this.#writes.then(() => write);
+    }
+    try {
+      await this.#writes;
+    } finally {
+      if (this.#ownsStore) await this.#store.close();
+    }
   }
 
   /** This deployment's record of the channel to `payee`, if one was opened from here. */
   channelTo(payee: Address): ChannelRecord | undefined {
-    return this.#state.channels[payee.toLowerCase()];
+    return this.#records.get(payee.toLowerCase());
   }
 
   /**
@@ -319,11 +282,11 @@ export class ChannelManager {
     };
     this.#emit({ type: "opening", payee, deposit });
     // Record before sending: the id is computable in advance, so a crash mid-way loses nothing.
-    this.#state.channels[payee.toLowerCase()] = record;
-    this.#write(record);
-    const forget = () => {
-      delete this.#state.channels[payee.toLowerCase()];
-      this.#delete.run(this.#key(payee));
+    this.#records.set(payee.toLowerCase(), record);
+    await this.#write(record);
+    const forget = async () => {
+      this.#records.delete(payee.toLowerCase());
+      await this.#store.remove(this.#key(payee));
     };
     let hash: Hex;
     try {
@@ -344,12 +307,12 @@ export class ChannelManager {
       });
     } catch (err) {
       // Refused before it was sent (the simulation reverted: no SNT, no gas): nothing to keep.
-      if (err instanceof ContractFunctionExecutionError) forget();
+      if (err instanceof ContractFunctionExecutionError) await forget();
       throw err;
     }
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") {
-      forget();
+      await forget();
       throw new BaseError("opening the channel failed", { details: hash });
     }
     this.#checked.add(channelId);
@@ -380,7 +343,7 @@ export class ChannelManager {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new BaseError("top-up failed", { details: hash });
     record.deposit = (await this.#onChain(record.channelId)).deposit.toString();
-    this.#write(record);
+    await this.#write(record);
     return record;
   }
 
@@ -413,6 +376,12 @@ export class ChannelManager {
     }
     let amount = BigInt(record.spent) + max;
     if (amount <= BigInt(record.authorized)) amount = BigInt(record.authorized) + 1n;
+    const cap = this.#init.spendingCap;
+    if (cap !== undefined && amount > cap) {
+      throw new PaymentRefusedError("spending cap reached", {
+        details: `the next voucher to ${payee} (${formatSnt(amount)}) would take the channel above your spending cap of ${formatSnt(cap)}: raise it to continue`,
+      });
+    }
     const top = this.#init.autoTopUp;
     if (top && BigInt(record.deposit) - amount < top.below) {
       await this.topUp(payee, top.amount);
@@ -453,7 +422,7 @@ export class ChannelManager {
     if (raise) {
       // Persist the authorisation before it leaves: after a crash we never sign below it.
       record.authorized = amount.toString();
-      this.#write(record);
+      await this.#write(record);
     }
     return {
       channelId: fromHex(record.channelId),
@@ -501,9 +470,9 @@ export class ChannelManager {
   async withdraw(payee: Address): Promise<{ tx: Hex; paid: bigint; refund: bigint }> {
     const record = await this.#usable(payee);
     const receipt = await this.#serial(() => this.#send("withdraw", record.channelId));
-    delete this.#state.channels[payee.toLowerCase()];
+    this.#records.delete(payee.toLowerCase());
     this.#dirty.delete(record); // a pending write must not bring the record back
-    this.#delete.run(this.#key(payee));
+    await this.#store.remove(this.#key(payee));
     const [finalised] = parseEventLogs({
       abi: paymentChannelsAbi,
       eventName: "ChannelFinalised",
@@ -534,20 +503,13 @@ export class ChannelManager {
     elsewhere: ChannelRecord[];
   }> {
     const channels: ChannelStatus[] = [];
-    for (const record of Object.values(this.#state.channels)) {
+    for (const record of [...this.#records.values()]) {
       const check = await this.#check(record);
       if (check.state === "open" || check.state === "closing") channels.push(check.status);
     }
-    const archived: ArchivedChannelRecord[] = [];
-    const elsewhere: ChannelRecord[] = [];
-    const rows = this.#db
-      .prepare("SELECT key, value FROM records WHERE key LIKE 'archived:%' OR key LIKE 'channel:%'")
-      .all() as { key: string; value: string }[];
-    for (const { key, value } of rows) {
-      const record = JSON.parse(value) as ChannelRecord;
-      if (key.startsWith("archived:")) archived.push(record as ArchivedChannelRecord);
-      else if (key !== this.#key(record.payee)) elsewhere.push(record);
-    }
+    const stored = await this.#store.load(deploymentOf(this.#init));
+    const archived = stored.archived;
+    const elsewhere = stored.records.filter((r) => !sameDeployment(r, this.#init));
     archived.sort((a, b) => a.archivedAt - b.archivedAt);
     return { channels, archived, elsewhere };
   }
@@ -616,13 +578,13 @@ export class ChannelManager {
       return current ? this.#compare(current) : { state: "none" };
     }
     const reason = this.#staleReason(record, c);
-    if (reason) return { state: "archived", record: this.#archive(record, reason) };
+    if (reason) return { state: "archived", record: await this.#archive(record, reason) };
     // The chain knows best what was deposited (a top-up from the dashboard) and redeemed.
     const before = JSON.stringify(record);
     record.deposit = c.deposit.toString();
     if (c.paid > BigInt(record.spent)) record.spent = c.paid.toString();
     if (c.paid > BigInt(record.authorized)) record.authorized = c.paid.toString();
-    if (JSON.stringify(record) !== before) this.#write(record);
+    if (JSON.stringify(record) !== before) await this.#write(record);
     this.#checked.add(record.channelId);
     const closesAt = BigInt(c.closesAt);
     return {
@@ -653,19 +615,11 @@ export class ChannelManager {
     return undefined;
   }
 
-  /** Sets a record aside under `archived:<channel id>`, in one transaction with its removal. */
-  #archive(record: ChannelRecord, reason: string): ArchivedChannelRecord {
+  /** Sets a record aside as archived, in one commit with its removal. */
+  async #archive(record: ChannelRecord, reason: string): Promise<ArchivedChannelRecord> {
     const archived: ArchivedChannelRecord = { ...record, reason, archivedAt: Date.now() };
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      this.#put.run(`archived:${record.channelId}`, JSON.stringify(archived));
-      this.#delete.run(this.#key(record.payee));
-      this.#db.exec("COMMIT");
-    } catch (err) {
-      this.#db.exec("ROLLBACK");
-      throw new BaseError("cannot archive a channel record", { cause: err, details: record.channelId });
-    }
-    delete this.#state.channels[record.payee.toLowerCase()];
+    await this.#store.archive(archived);
+    this.#records.delete(record.payee.toLowerCase());
     this.#dirty.delete(record);
     this.#checked.delete(record.channelId);
     this.#emit({ type: "archived", record: archived });
@@ -692,3 +646,11 @@ function stale(record: ArchivedChannelRecord): StaleChannelError {
 }
 
 const ZERO = "0x0000000000000000000000000000000000000000";
+
+function deploymentOf(init: Pick<ChannelManagerInit, "chainId" | "channels">): ChannelDeployment {
+  return { chainId: init.chainId, channelsContract: init.channels };
+}
+
+function sameDeployment(r: ChannelRecord, init: Pick<ChannelManagerInit, "chainId" | "channels">): boolean {
+  return r.chainId === init.chainId && r.channelsContract.toLowerCase() === init.channels.toLowerCase();
+}

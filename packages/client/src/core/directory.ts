@@ -16,7 +16,9 @@ import {
 } from "@postbox/protocol";
 import type { Address, PublicClient } from "viem";
 import { BaseError } from "../errors.js";
-import type { LocalStore } from "./local-store.js";
+import type { ClientStorage } from "../storage/types.js";
+import { type DialPolicy, dialableAddresses, NODE_DIAL_POLICY, unreachableReason } from "./addresses.js";
+import type { ClientEvent } from "./events.js";
 
 /**
  * The per-mailbox figures of a prober's report the client scores with (docs/methodology.md). The
@@ -61,6 +63,17 @@ export interface MailboxCandidate {
   chance: number;
   pinned: boolean;
   graylisted: boolean;
+  /** Skipped by the automatic choice until then (ms; 0 when not graylisted). */
+  graylistedUntil: number;
+  /** The last time it served us (ms), or null. */
+  lastOkAt: number | null;
+  /**
+   * Whether this client can dial one of its addresses (a browser needs `/tls/ws`, or plain `/ws` to
+   * this machine). An unreachable mailbox is never chosen and never graylisted for it.
+   */
+  reachable: boolean;
+  /** Why it is not reachable from here, in words. */
+  unreachableReason: string | undefined;
 }
 
 /** A mailbox configured by address, outside the registry (free mode, tests, private setups). */
@@ -71,7 +84,11 @@ export interface StaticMailbox {
 }
 
 export interface MailboxDirectoryInit {
-  store: LocalStore;
+  storage: ClientStorage;
+  /** What this client can dial (default: Node's, everything). */
+  dialPolicy?: DialPolicy | undefined;
+  /** Where mailbox events go (failures, graylisting, mailboxes no address of which can be dialled). */
+  emit?: ((event: ClientEvent) => void) | undefined;
   chain?: { publicClient: PublicClient; registry: Address } | undefined;
   /** A prober's base URL: its figures feed the score. */
   proberUrl?: string | undefined;
@@ -90,7 +107,8 @@ export interface MailboxDirectoryInit {
 /**
  * Finds mailboxes (the registry, plus any configured ones), scores them with the prober's figures
  * when a prober is configured (the formula of docs/methodology.md, weights configurable), and
- * chooses among the best quarter, keeping the user's pin and skipping graylisted ones.
+ * chooses among the best quarter, keeping the user's pin and skipping graylisted ones and those
+ * this client cannot dial.
  */
 export class MailboxDirectory {
   readonly #init: MailboxDirectoryInit;
@@ -101,26 +119,48 @@ export class MailboxDirectory {
     this.#weights = { ...DEFAULT_SCORE_WEIGHTS, ...init.weights };
   }
 
-  get pinned(): string | undefined {
-    return this.#init.store.get("pin");
+  /** The pinned mailbox's id, if any. */
+  async pinned(): Promise<string | undefined> {
+    return this.#init.storage.get("pin");
   }
 
-  pin(id: string): void {
-    this.#init.store.set("pin", id.toLowerCase());
+  async pin(id: string): Promise<void> {
+    await this.#init.storage.set("pin", id.toLowerCase());
   }
 
-  unpin(): void {
-    this.#init.store.set("pin", undefined);
+  async unpin(): Promise<void> {
+    await this.#init.storage.set("pin", undefined);
   }
 
-  /** Records a failure; returns true when this one graylists the mailbox. */
-  failed(id: string): boolean {
-    return this.#init.store.mailboxFailed(id.toLowerCase(), Date.now(), this.#init.graylistMs ?? 3_600_000);
+  /**
+   * Records a failure of the mailbox's own (never one of the client's refusals); returns true when
+   * this one graylists it. Says so as a `mailbox` event.
+   */
+  async failed(id: string, error?: string): Promise<boolean> {
+    const mailbox = id.toLowerCase();
+    const now = Date.now();
+    const graylistMs = this.#init.graylistMs ?? 3_600_000;
+    const graylisted = await this.#init.storage.mailboxFailed(mailbox, now, graylistMs);
+    this.#init.emit?.(
+      graylisted
+        ? {
+            type: "mailbox",
+            mailbox,
+            state: "graylisted",
+            until: now + graylistMs,
+            ...(error ? { error } : {}),
+          }
+        : { type: "mailbox", mailbox, state: "unreachable", ...(error ? { error } : {}) },
+    );
+    return graylisted;
   }
 
-  succeeded(id: string): void {
-    this.#init.store.mailboxSucceeded(id.toLowerCase());
+  async succeeded(id: string): Promise<void> {
+    await this.#init.storage.mailboxSucceeded(id.toLowerCase(), Date.now());
   }
+
+  /** Mailboxes already reported as not dialable from here (once per directory). */
+  readonly #reported = new Set<string>();
 
   /** Registry entries, prober figures and the minimum stake, re-read at most every `refreshMs`. */
   #snapshot:
@@ -173,8 +213,10 @@ export class MailboxDirectory {
       (c) => this.#init.maxPageCost === undefined || pageCost(c.price, 100) <= this.#init.maxPageCost,
     );
     const median = medianAmount(all.map((c) => pageCost(c.price, PRICE_REFERENCE_PAGE)));
-    const gray = this.#init.store.graylisted(Date.now());
-    const pin = this.pinned;
+    const now = Date.now();
+    const health = new Map((await this.#init.storage.mailboxHealth()).map((h) => [h.mailbox, h]));
+    const pin = await this.pinned();
+    const policy = this.#init.dialPolicy ?? NODE_DIAL_POLICY;
     for (const c of all) {
       c.figures = figures.get(c.id);
       c.name = mailboxName(c.metadataURI, c.figures);
@@ -191,13 +233,18 @@ export class MailboxDirectory {
         medianPageCost: median,
       });
       c.score = combineScore(c.factors, this.#weights);
-      c.graylisted = gray.has(c.id);
+      const h = health.get(c.id);
+      c.graylistedUntil = h && h.graylistedUntil > now ? h.graylistedUntil : 0;
+      c.graylisted = c.graylistedUntil > 0;
+      c.lastOkAt = h?.lastOkAt ?? null;
       c.pinned = pin === c.id || pin === c.peerId.toLowerCase();
+      c.reachable = dialableAddresses(c, policy).length > 0;
+      c.unreachableReason = c.reachable ? undefined : unreachableReason(c.multiaddrs, policy);
+      c.chance = 0;
     }
     // The chances of the draw `choose` makes: a pin takes one of the k places, the others are
     // drawn among the rest.
-    const eligible = all.filter((c) => !c.graylisted);
-    const pool = eligible.length > 0 ? eligible : all;
+    const pool = choosable(all);
     const pinned = pool.find((c) => c.pinned);
     const rest = pool.filter((c) => c !== pinned);
     const places = k - (pinned ? 1 : 0);
@@ -218,14 +265,28 @@ export class MailboxDirectory {
   /**
    * The mailboxes to use, in order of preference: the pinned one first, then up to `k` drawn from
    * the best quarter, then every other eligible one (the failover order). Graylisted ones are
-   * skipped unless nothing else is left.
+   * skipped unless nothing else is left; those this client cannot dial always are (each reported
+   * once as an `unreachable` mailbox event, never graylisted).
    */
   async choose(k = 1): Promise<MailboxCandidate[]> {
     const all = await this.list(k);
     if (all.length === 0)
       throw new BaseError("no mailbox is known", { details: "none registered or configured" });
-    const eligible = all.filter((c) => !c.graylisted);
-    const pool = eligible.length > 0 ? eligible : all;
+    for (const c of all)
+      if (!c.reachable && !this.#reported.has(c.id)) {
+        this.#reported.add(c.id);
+        this.#init.emit?.({
+          type: "mailbox",
+          mailbox: c.id,
+          state: "unreachable",
+          error: c.unreachableReason!,
+        });
+      }
+    const pool = choosable(all);
+    if (pool.length === 0)
+      throw new BaseError("no mailbox can be reached from here", {
+        details: all.map((c) => `${c.name ?? c.id}: ${c.unreachableReason}`).join("; "),
+      });
     const pinned = pool.find((c) => c.pinned);
     const rest = pool.filter((c) => c !== pinned);
     const picked = pickMailboxes(
@@ -314,7 +375,18 @@ export function blankCandidate(
     chance: 0,
     pinned: false,
     graylisted: false,
+    graylistedUntil: 0,
+    lastOkAt: null,
+    reachable: true,
+    unreachableReason: undefined,
   };
+}
+
+/** The mailboxes a choice draws from: the reachable ones not graylisted, else the reachable ones. */
+function choosable(all: MailboxCandidate[]): MailboxCandidate[] {
+  const reachable = all.filter((c) => c.reachable);
+  const eligible = reachable.filter((c) => !c.graylisted);
+  return eligible.length > 0 ? eligible : reachable;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Libp2p } from "@libp2p/interface";
-import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
+import type { Multiaddr } from "@multiformats/multiaddr";
 import {
   compareEnvelopes,
   fromHex,
@@ -10,20 +10,13 @@ import {
   toHex,
 } from "@postbox/protocol";
 import type { Address } from "viem";
-import type { ChannelManager } from "../channels.js";
 import { BaseError, MailboxStatusError, PaymentRefusedError, StaleChannelError } from "../errors.js";
-import { queryStore } from "../wire/index.js";
+import type { ChannelManager } from "./channels.js";
 import type { MailboxCandidate } from "./directory.js";
+import type { CatchUpProgress } from "./events.js";
+import { queryStore } from "./wire/index.js";
 
-/** Progress of a catch-up, reported after every page. */
-export interface CatchUpProgress {
-  feed: string;
-  mailbox: string;
-  pages: number;
-  envelopes: number;
-  /** How far through the missed time span, 0..1. */
-  fraction: number;
-}
+export type { CatchUpProgress } from "./events.js";
 
 /** What a mailbox did not return that another one did. */
 export interface MailboxGap {
@@ -36,6 +29,8 @@ export interface MailboxGap {
 
 export interface FetchHistoryParameters {
   host: Pick<Libp2p, "dialProtocol">;
+  /** A mailbox's addresses this client dials, in order. */
+  addresses: (mailbox: MailboxCandidate) => Multiaddr[];
   /** Candidates in preference order: the first `k` are used, the rest are failover. */
   candidates: MailboxCandidate[];
   k: number;
@@ -50,6 +45,8 @@ export interface FetchHistoryParameters {
   /** A failure of the mailbox's own (not one of {@link isOwnFailure}): the caller may count it. */
   onFailure?: (mailbox: MailboxCandidate, error: Error) => void;
   onSuccess?: (mailbox: MailboxCandidate) => void;
+  /** A slot moved from a failed mailbox to the next candidate (`to` undefined: none was left). */
+  onFailover?: (from: MailboxCandidate, to: MailboxCandidate | undefined, reason: string) => void;
   feed: string;
   signal?: AbortSignal | undefined;
 }
@@ -72,10 +69,6 @@ const FAILOVER = new Set<StatusCode>([
   StatusCode.INSUFFICIENT_FUNDS,
   StatusCode.PAYMENT_REQUIRED,
 ]);
-
-export function dialable(c: MailboxCandidate): Multiaddr[] {
-  return c.multiaddrs.map((a) => multiaddr(a.includes("/p2p/") ? a : `${a}/p2p/${c.peerId}`));
-}
 
 /**
  * Fetches the history of `topics` since `from` from `k` mailboxes at once, merging their pages by
@@ -125,12 +118,17 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
           }
           const last = page.at(-1);
           if (last) from = Number(last.timestamp);
+          const fraction = res.nextCursor ? Math.min(1, Math.max(0, (from - p.from) / span)) : 1;
           await p.onPage?.(fresh, {
             feed: p.feed,
             mailbox: mailbox.id,
             pages: mailboxPages,
             envelopes: merged.size,
-            fraction: res.nextCursor ? Math.min(1, Math.max(0, (from - p.from) / span)) : 1,
+            fraction,
+            estimatedTotal:
+              fraction >= 1 || fraction <= 0
+                ? merged.size
+                : Math.max(merged.size, Math.round(merged.size / fraction)),
           });
           if (!res.nextCursor) break;
           cursor = res.nextCursor;
@@ -142,10 +140,10 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
         if (p.signal?.aborted) throw err;
         if (err instanceof MailboxStatusError && !FAILOVER.has(err.status)) throw err;
         const e = err as BaseError;
-        errors.push(
-          `${mailbox.id}: ${e.shortMessage ?? e.message}${e.shortMessage && e.details ? ` (${e.details})` : ""}`,
-        );
+        const reason = `${e.shortMessage ?? e.message}${e.shortMessage && e.details ? ` (${e.details})` : ""}`;
+        errors.push(`${mailbox.id}: ${reason}`);
         if (!isOwnFailure(err)) p.onFailure?.(mailbox, err as Error);
+        p.onFailover?.(mailbox, queue[0], reason);
         first = false;
       }
     }
@@ -156,7 +154,7 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
     for (const id of new Set(served)) {
       const c = p.candidates.find((m) => m.id === id);
       if (c?.paid && c.operator && p.channels.channelTo(c.operator)) {
-        await queryStore(p.host, dialable(c), {
+        await queryStore(p.host, p.addresses(c), {
           contentTopics: p.topics,
           includeData: false,
           voucher: await p.channels.settlementFor(c.operator),
@@ -208,7 +206,7 @@ async function query(
     }
     const res = await queryStore(
       p.host,
-      dialable(mailbox),
+      p.addresses(mailbox),
       {
         contentTopics: p.topics,
         timeStart: BigInt(Math.max(0, from)),
@@ -277,7 +275,7 @@ async function findGaps(
     const held = new Set<string>();
     for (let i = 0; i < absent.length; i += 100) {
       const chunk = absent.slice(i, i + 100);
-      const res = await queryStore(p.host, dialable(mailbox), {
+      const res = await queryStore(p.host, p.addresses(mailbox), {
         contentTopics: p.topics,
         includeData: false,
         ids: chunk.map(fromHex),

@@ -1,40 +1,27 @@
 import { fromHex, type Voucher, type VoucherDomain, voucherDigester } from "@postbox/protocol";
-import * as secp from "tiny-secp256k1";
 import type { Hex } from "viem";
-import { native } from "./native-secp256k1.js";
-
-/** Whether vouchers are signed by the native libsecp256k1 (else by its WebAssembly build). */
-export const nativeSigning = native !== undefined;
+import type { PlatformCrypto } from "../platform/types.js";
 
 /**
  * Signs vouchers for one key and one channels contract on the client's hot path (one voucher per
- * page). The digest is computed directly from a precomputed domain separator and signed by
- * libsecp256k1: natively where its prebuilt binding loads (≈ 0.07 ms), otherwise compiled to
- * WebAssembly (tiny-secp256k1, ≈ 0.25 ms); `backend` forces one. Either way RFC 6979 nonces and
- * low-s signatures, so the 65 bytes (r ‖ s ‖ v, v ∈ {27, 28}) equal what viem's `signTypedData`
- * gives for the same key and voucher (tested), at a fraction of its cost.
+ * page). The digest is computed directly from a precomputed domain separator and signed by the
+ * platform's secp256k1 (Node: libsecp256k1, natively where its binding loads, ≈ 0.07 ms; a browser:
+ * @noble/secp256k1). Either way RFC 6979 nonces and low-s signatures, so the 65 bytes (r ‖ s ‖ v,
+ * v ∈ {27, 28}) equal what viem's `signTypedData` gives for the same key and voucher (tested), at a
+ * fraction of its cost.
  */
 export function createVoucherSigner(
   privateKey: Hex,
   domain: VoucherDomain,
-  backend: "native" | "wasm" = native ? "native" : "wasm",
+  crypto: Pick<PlatformCrypto, "secp256k1SignRecoverable">,
 ): (voucher: Voucher) => Uint8Array {
   const key = fromHex(privateKey);
   const digest = voucherDigester(domain);
-  if (backend === "native" && !native)
-    throw new Error("the native libsecp256k1 binding (package secp256k1) does not load here");
-  const sign =
-    backend === "native"
-      ? (d: Uint8Array) => {
-          const { signature, recid } = native!.binding.ecdsaSign(d, key);
-          return { signature, recoveryId: recid };
-        }
-      : (d: Uint8Array) => secp.signRecoverable(d, key);
   return (voucher) => {
-    const { signature, recoveryId } = sign(digest(voucher));
+    const { signature, recovery } = crypto.secp256k1SignRecoverable(digest(voucher), key);
     const out = new Uint8Array(65);
     out.set(signature, 0);
-    out[64] = 27 + recoveryId;
+    out[64] = 27 + recovery;
     return out;
   };
 }

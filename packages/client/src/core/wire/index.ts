@@ -14,7 +14,7 @@ import {
   type StoreResponse,
   StoreResponseCodec,
 } from "@postbox/protocol";
-import { MailboxStatusError } from "../errors.js";
+import { MailboxStatusError } from "../../errors.js";
 import { type MailboxAddress, request, requestOnSession } from "./request.js";
 
 export type { MailboxAddress } from "./request.js";

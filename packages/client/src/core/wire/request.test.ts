@@ -2,9 +2,12 @@
 import { pbStream } from "@libp2p/utils";
 import { InfoRequest, InfoResponse } from "@postbox/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MailboxUnreachableError } from "../errors.js";
-import { type ClientHost, createClientHost } from "../host.js";
+import { MailboxUnreachableError } from "../../errors.js";
+import { nodePlatform } from "../../platform/node/index.js";
+import { type ClientHost, type CreateClientHostOptions, createHost } from "../host.js";
 import { requestOnSession } from "./request.js";
+
+const createClientHost = (options?: CreateClientHostOptions) => createHost(nodePlatform(), options);
 
 const PROTOCOL = "/postbox-test/sessions/1";
 const codecs = { request: InfoRequest, response: InfoResponse };

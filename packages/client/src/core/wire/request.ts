@@ -3,7 +3,7 @@ import { pbStream } from "@libp2p/utils";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { framing, LIMITS } from "@postbox/protocol";
 import type { Uint8ArrayList } from "uint8arraylist";
-import { MailboxUnreachableError } from "../errors.js";
+import { MailboxUnreachableError } from "../../errors.js";
 
 /** Something to open a stream to: a peer id (already known to the libp2p node) or a multiaddr. */
 export type MailboxAddress = PeerId | Multiaddr | Multiaddr[];

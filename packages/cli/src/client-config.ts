@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ChannelManager, PostboxClient, type StaticMailbox } from "@postbox/client";
+import {
+  type ChannelManager,
+  createChannelManager,
+  createPostboxClient,
+  type PostboxClient,
+  type StaticMailbox,
+} from "@postbox/client";
 import { addressesFor } from "@postbox/contracts";
 import { ConfigError } from "@postbox/node";
 import { AmountError, type ParseSntOptions, parseSnt } from "@postbox/protocol";
@@ -139,11 +145,11 @@ export function chainContext(values: ClientValues, options: { requireWallet: boo
   };
 }
 
-/** The channel manager of the client's data folder (needs a wallet). */
-export function channelManager(ctx: ChainContext, maxPageCost?: bigint): ChannelManager {
+/** The channel manager of the client's data folder (needs a wallet); close it when done. */
+export function channelManager(ctx: ChainContext, maxPageCost?: bigint): Promise<ChannelManager> {
   if (!ctx.wallet) throw new ConfigError("wallet-key", "required: --wallet-key-file or POSTBOX_WALLET_KEY");
-  return new ChannelManager({
-    dataDir: ctx.dataDir,
+  return createChannelManager({
+    location: ctx.dataDir,
     publicClient: ctx.publicClient,
     wallet: ctx.wallet,
     chainId: ctx.chainId,
@@ -166,8 +172,8 @@ export function paymentSettings(values: ClientValues): {
   };
 }
 
-/** A PostboxClient configured from flags and environment. */
-export function openClient(values: ClientValues): PostboxClient {
+/** A PostboxClient configured from flags and environment; {@link closeClient} when done. */
+export async function openClient(values: ClientValues): Promise<PostboxClient> {
   const get = getter(values);
   const ctx = chainContext(values, { requireWallet: false });
   const { maxPageCost, deposit } = paymentSettings(values);
@@ -181,14 +187,24 @@ export function openClient(values: ClientValues): PostboxClient {
       if (!m.includes("/p2p/")) throw new ConfigError("mailbox", `needs /p2p/<peer id>: ${m}`);
       return { multiaddr: m };
     });
-  return new PostboxClient({
-    dataDir: ctx.dataDir,
+  const channels = ctx.wallet ? await channelManager(ctx, maxPageCost) : undefined;
+  return createPostboxClient({
+    location: ctx.dataDir,
     chain: { publicClient: ctx.publicClient, registry: ctx.registry },
-    channels: ctx.wallet ? channelManager(ctx, maxPageCost) : undefined,
+    channels,
     channelDeposit: deposit,
     mailboxes,
     proberUrl: get("prober", "POSTBOX_PROBER_URL"),
     maxPageCost,
     k,
   });
+}
+
+/** Stops a client from {@link openClient} and closes its channel records (writing what is pending). */
+export async function closeClient(client: PostboxClient): Promise<void> {
+  try {
+    await client.stop();
+  } finally {
+    await client.channels?.close();
+  }
 }

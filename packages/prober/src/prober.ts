@@ -1,12 +1,15 @@
 import {
   blankCandidate,
-  ChannelManager,
+  type ChannelManager,
   type ClientHost,
+  createChannelManager,
   createClientHost,
-  dialable,
+  dialableAddresses,
   fetchInfo,
+  isOwnFailure,
   type MailboxCandidate,
   MailboxStatusError,
+  NODE_DIAL_POLICY,
   pushEnvelope,
   queryStore,
 } from "@postbox/client";
@@ -23,6 +26,12 @@ import type { Canary, SampleStore, TrackedMailbox } from "./samples.js";
  * after it was pushed counts as lost: to a user, a message out of reach for a day is lost.
  */
 export const CANARY_GIVE_UP_MS = DAY;
+
+/** A mailbox's addresses the prober dials (TCP first). */
+const addresses = (c: MailboxCandidate) => dialableAddresses(c, NODE_DIAL_POLICY);
+
+/** Refusals our own channel record may have caused: checked against the chain before blaming anyone. */
+const OWN_RECORD = new Set<StatusCode>([StatusCode.INVALID_VOUCHER, StatusCode.CHANNEL_CLOSING]);
 
 /** Refusals of a canary query that may be the prober's own doing (its channel or voucher): it warns. */
 const PAYMENT_REFUSALS = new Set<StatusCode>([
@@ -66,6 +75,11 @@ export interface CanaryQueryOutcome {
   found: ReadonlySet<string>;
   /** Why there was no full answer: unreachable, timed out, or a refusal (status). */
   unanswered: string;
+  /**
+   * No answer because of the prober itself (its channel record did not hold, its cap, a channel it
+   * is closing): the canaries stay due, however long, and never count against the mailbox.
+   */
+  ownFault?: boolean;
   latencyMs: number | null;
 }
 
@@ -73,7 +87,7 @@ export interface CanaryQueryOutcome {
  * Which due canaries a query settles, and how: found when returned (on any page); lost when the
  * mailbox answered in full without them; otherwise left due — an unreachable mailbox is the
  * probes' business, and a refusal may be the prober's own channel at fault — until pushed
- * {@link CANARY_GIVE_UP_MS} or more before `now`: then lost.
+ * {@link CANARY_GIVE_UP_MS} or more before `now`: then lost, unless the prober itself was at fault.
  */
 export function settleCanaries(
   due: readonly Canary[],
@@ -86,7 +100,7 @@ export function settleCanaries(
       settled.push({ canary, found: true, latencyMs: o.latencyMs, detail: "returned" });
     else if (o.answered)
       settled.push({ canary, found: false, latencyMs: o.latencyMs, detail: "not returned" });
-    else if (now - canary.pushedAt >= CANARY_GIVE_UP_MS)
+    else if (!o.ownFault && now - canary.pushedAt >= CANARY_GIVE_UP_MS)
       settled.push({ canary, found: false, latencyMs: null, detail: `given up: ${o.unanswered}` });
   }
   return settled;
@@ -102,23 +116,19 @@ export function settleCanaries(
 export class Prober {
   readonly #o: ProberOptions;
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #channels: ChannelManager;
+  #channelManager: ChannelManager | undefined;
   #host: ClientHost | undefined;
   #running = new Set<Promise<unknown>>();
   #stopped = false;
 
   constructor(options: ProberOptions) {
     this.#o = options;
-    this.#channels = new ChannelManager({
-      dataDir: options.dataDir,
-      publicClient: options.publicClient,
-      wallet: options.wallet,
-      chainId: options.chainId,
-      snt: options.addresses.snt,
-      registry: options.addresses.registry,
-      channels: options.addresses.channels,
-      autoTopUp: { below: options.channelDeposit / 10n, amount: options.channelDeposit },
-    });
+  }
+
+  /** The prober's payment channels (`channels.db` in its data folder), opened by {@link start}. */
+  get #channels(): ChannelManager {
+    if (!this.#channelManager) throw new Error("the prober is not started");
+    return this.#channelManager;
   }
 
   get signer(): Address {
@@ -126,6 +136,17 @@ export class Prober {
   }
 
   async start(): Promise<void> {
+    const o = this.#o;
+    this.#channelManager = await createChannelManager({
+      location: o.dataDir,
+      publicClient: o.publicClient,
+      wallet: o.wallet,
+      chainId: o.chainId,
+      snt: o.addresses.snt,
+      registry: o.addresses.registry,
+      channels: o.addresses.channels,
+      autoTopUp: { below: o.channelDeposit / 10n, amount: o.channelDeposit },
+    });
     this.#host = this.#o.host ?? (await createClientHost());
     await this.followRegistry();
     const every = (ms: number, fn: () => Promise<unknown>) => {
@@ -150,6 +171,7 @@ export class Prober {
     for (const t of this.#timers) clearInterval(t);
     await Promise.allSettled([...this.#running]);
     if (this.#host && !this.#o.host) await this.#host.stop();
+    await this.#channelManager?.close();
   }
 
   /** Reads registry events since the last block seen and refreshes the operators they name. */
@@ -226,8 +248,8 @@ export class Prober {
         let detail = "ok";
         try {
           const signal = AbortSignal.timeout(timeout);
-          await host.services.ping.ping(dialable(c), { signal });
-          const info = await fetchInfo(host, dialable(c), { signal });
+          await host.services.ping.ping(addresses(c), { signal });
+          const info = await fetchInfo(host, addresses(c), { signal });
           if (info.operator.toLowerCase() !== m.address) detail = `info names operator ${info.operator}`;
           else {
             ok = true;
@@ -246,7 +268,7 @@ export class Prober {
         } catch (err) {
           detail = (err as Error).message.slice(0, 200);
           // A dead connection would make the next probe fail too: start afresh.
-          await host.hangUp(dialable(c)[0]!).catch(() => undefined);
+          await host.hangUp(addresses(c)[0]!).catch(() => undefined);
         }
         const latencyMs = ok ? performance.now() - started : null;
         this.#o.store.addSample({ mailbox: m.address, at: Date.now(), kind: "probe", ok, latencyMs, detail });
@@ -274,7 +296,7 @@ export class Prober {
           pushedAt: Date.now(),
         };
         try {
-          await pushEnvelope(host, dialable(c), envelope, { timeoutMs: this.#o.timeoutMs ?? 10_000 });
+          await pushEnvelope(host, addresses(c), envelope, { timeoutMs: this.#o.timeoutMs ?? 10_000 });
           store.addCanary(canary);
         } catch (err) {
           // Refused: a canary lost at once. Not reached: nothing was handed over, and the probes
@@ -312,17 +334,21 @@ export class Prober {
     const started = performance.now();
     const found = new Set<string>();
     let answered = false;
+    let ownFault = false;
     let unanswered = "no answer";
     try {
-      if (c.paid && !this.#channels.channelTo(c.operator!))
-        await this.#channels.open(c.operator!, this.#o.channelDeposit);
       const timeStart = BigInt(Math.min(...due.map((d) => d.timestamp)));
       const timeEnd = BigInt(Math.max(...due.map((d) => d.timestamp)));
       let cursor: Uint8Array | undefined;
+      let reopened = false;
       for (let page = 0; page < 10; page++) {
+        // The recorded channel once the chain confirms it (checked once per process: cheap after
+        // that), or a new one when the record does not hold (a chain reset, a channel closed
+        // elsewhere).
+        if (c.paid) await this.#channels.open(c.operator!, this.#o.channelDeposit);
         const res = await queryStore(
           this.#host!,
-          dialable(c),
+          addresses(c),
           {
             contentTopics: due.map((d) => d.topic),
             timeStart,
@@ -339,6 +365,17 @@ export class Prober {
             0,
             200,
           );
+          if (c.paid && OWN_RECORD.has(res.status)) {
+            // Our record? The chain says: one that does not hold is archived and the query made
+            // again on a new channel (once); a channel we are closing is ours to withdraw.
+            const check = await this.#channels.reconcile(c.operator!);
+            if (check.state === "archived" && !reopened) {
+              reopened = true;
+              page--;
+              continue;
+            }
+            if (check.state !== "open") ownFault = true;
+          }
           if (PAYMENT_REFUSALS.has(res.status))
             log.warn(
               { mailbox: c.id, status: unanswered },
@@ -354,13 +391,18 @@ export class Prober {
         cursor = res.nextCursor;
       }
     } catch (err) {
+      // A stale channel record, a cap or a closing channel of the prober's own is not the mailbox's fault.
+      ownFault = isOwnFailure(err);
       unanswered = `query: ${(err as Error).message.slice(0, 160)}`;
     }
     const latencyMs = answered ? performance.now() - started : null;
-    const settled = settleCanaries(due, { answered, found, unanswered, latencyMs }, now);
+    const settled = settleCanaries(due, { answered, found, unanswered, ownFault, latencyMs }, now);
     if (settled.length > 0) store.checkCanaries(settled, Date.now());
     if (settled.length < due.length)
-      log.debug({ mailbox: c.id, due: due.length - settled.length, why: unanswered }, "canaries left due");
+      (ownFault ? log.warn.bind(log) : log.debug.bind(log))(
+        { mailbox: c.id, due: due.length - settled.length, why: unanswered },
+        ownFault ? "canaries left due: the prober's own channel refused" : "canaries left due",
+      );
   }
 
   #readingMetadata = false;

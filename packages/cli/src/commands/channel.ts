@@ -161,14 +161,14 @@ export function channelCommand(sub: "open" | "topup" | "status" | "close" | "wit
     if (!mailbox && sub !== "status")
       throw new UsageError("--mailbox ADDRESS (the operator's address) is required");
     const ctx = chainContext(values, { requireWallet: true });
-    const channels = channelManager(ctx);
+    const channels = await channelManager(ctx);
     try {
       const names = await mailboxNames(ctx);
       printChannelEvents(channels, io, { name: (p) => names.get(p.toLowerCase()) });
       if (!mailbox) return await listChannels(channels, io, names, values.json ?? false);
       return await one(sub, mailbox as Address, channels, io, values);
     } finally {
-      channels.close();
+      await channels.close();
     }
   };
 }

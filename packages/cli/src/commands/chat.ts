@@ -8,7 +8,7 @@ import {
   PRICE_REFERENCE_PAGE,
   pageCost,
 } from "@postbox/protocol";
-import { CLIENT_HELP, CLIENT_OPTIONS, openClient, paymentSettings } from "../client-config.js";
+import { CLIENT_HELP, CLIENT_OPTIONS, closeClient, openClient, paymentSettings } from "../client-config.js";
 import { type Output, table, UsageError } from "../output.js";
 import { printChannelEvents } from "./channel.js";
 
@@ -88,28 +88,45 @@ async function withClient<T>(
   values: ReturnType<typeof parse>["values"],
   fn: (c: PostboxClient) => Promise<T>,
 ) {
-  const client = openClient(values);
+  const client = await openClient(values);
   try {
     return await fn(client);
   } finally {
-    await client.stop();
+    await closeClient(client);
   }
 }
 
-function nameOf(client: PostboxClient, key: string): string {
-  if (key === client.publicKey) return "me";
-  return client.contacts().find((c) => c.publicKey === key)?.name ?? `${key.slice(0, 10)}…`;
+/** Names senders as the user knows them: "me", a contact's name, or a short key. */
+async function namer(client: PostboxClient): Promise<(key: string) => string> {
+  const names = new Map((await client.contacts()).map((c) => [c.publicKey, c.name] as const));
+  return (key) => (key === client.publicKey ? "me" : (names.get(key) ?? `${key.slice(0, 10)}…`));
 }
 
-function printMessages(client: PostboxClient, io: Output, messages: StoredMessage[], json: boolean) {
+function printMessages(
+  nameOf: (key: string) => string,
+  io: Output,
+  messages: StoredMessage[],
+  json: boolean,
+) {
   for (const m of messages) {
     if (json) {
-      io.out(JSON.stringify({ ...m, senderName: nameOf(client, m.sender) }));
+      io.out(JSON.stringify({ ...m, senderName: nameOf(m.sender) }));
     } else {
       const when = new Date(m.timestamp).toISOString().replace("T", " ").slice(0, 19);
-      io.out(`${when}  ${nameOf(client, m.sender).padEnd(12)} ${m.text}`);
+      io.out(`${when}  ${nameOf(m.sender).padEnd(12)} ${m.text}`);
     }
   }
+}
+
+/** Says on stderr when a catch-up or a send moves from one mailbox to the next, as it happens. */
+function printFailovers(client: PostboxClient, io: Output, names: Map<string, string | undefined>) {
+  const name = (id: string) => names.get(id) ?? (id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id);
+  client.onEvent((e) => {
+    if (e.type === "failover")
+      io.err(
+        `mailbox ${name(e.from)} failed (${e.reason}) — ${e.to ? `using ${name(e.to)}` : "no other mailbox left"}`,
+      );
+  });
 }
 
 /** A progress bar on a terminal; one line per tenth elsewhere (logs, tests). */
@@ -142,7 +159,8 @@ export async function chatSend(argv: string[], io: Output): Promise<number> {
       if (!text) throw new UsageError('the message text is required: postbox chat send --to X "text"');
       texts.push(text);
     }
-    const dest = client.resolve(to);
+    const dest = await client.resolve(to);
+    printFailovers(client, io, new Map((await client.mailboxes()).map((m) => [m.id, m.name] as const)));
     if (texts.length > 1) {
       const r = await client.sendMany(dest, texts, (done, total) => io.err(`sent ${done}/${total}`));
       io.err(`${r.confirmed} confirmed stored by a mailbox, ${r.pushed} pushed with a receipt`);
@@ -166,13 +184,14 @@ export async function chatRead(argv: string[], io: Output): Promise<number> {
   if (last !== undefined && (!Number.isInteger(last) || last < 1))
     throw new UsageError("--last must be a count");
   return withClient(values, async (client) => {
-    const conversation = positionals[0] ? client.conversationOf(positionals[0]) : undefined;
+    const conversation = positionals[0] ? await client.conversationOf(positionals[0]) : undefined;
     const feed = conversation?.startsWith("dm:") ? "inbox" : conversation;
     const channels = client.channels;
+    // The mailboxes as the directory reads them (read once; the catch-up reuses what was read).
+    const known = new Map((await client.mailboxes()).map((m) => [m.id, m] as const));
+    printFailovers(client, io, new Map([...known].map(([id, m]) => [id, m.name] as const)));
     if (channels) {
-      // Say what is paid before paying: the mailboxes as the directory reads them (read once; the
-      // catch-up reuses what was read).
-      const known = new Map((await client.mailboxes()).map((m) => [m.id, m] as const));
+      // Say what is paid before paying.
       printChannelEvents(channels, io, {
         name: (payee) => known.get(payee.toLowerCase())?.name,
         pageCost: (payee) => {
@@ -193,15 +212,18 @@ export async function chatRead(argv: string[], io: Output): Promise<number> {
           `warning: mailbox ${g.mailbox} did not return ${g.missing.length + g.omitted.length} message(s) another mailbox had (${g.omitted.length} it admits holding)`,
         );
     }
-    const conversations = conversation ? [conversation] : client.conversations().map((c) => c.conversation);
+    const conversations = conversation
+      ? [conversation]
+      : (await client.conversations()).map((c) => c.conversation);
+    const nameOf = await namer(client);
     for (const c of conversations) {
       if (!conversation && !values.json) io.out(`— ${c}`);
-      printMessages(client, io, client.messages(c, last), values.json ?? false);
+      printMessages(nameOf, io, await client.messages(c, last), values.json ?? false);
     }
     if (values.follow) {
       client.onMessage((m) => {
         if (!conversation || m.conversation === conversation)
-          printMessages(client, io, [m], values.json ?? false);
+          printMessages(nameOf, io, [m], values.json ?? false);
       });
       await client.start();
       io.err("waiting for new messages… (Ctrl-C to stop)");
@@ -249,9 +271,9 @@ export function contactCommand(sub: "add" | "list") {
       if (sub === "add") {
         const [name, key] = positionals;
         if (!name || !key) throw new UsageError("postbox contact add NAME PUBLIC_KEY");
-        client.addContact(name, key);
+        await client.addContact(name, key);
       }
-      for (const c of client.contacts())
+      for (const c of await client.contacts())
         io.out(values.json ? JSON.stringify(c) : `${c.name.padEnd(16)} ${c.publicKey}`);
       return 0;
     });
@@ -264,9 +286,9 @@ export function roomCommand(sub: "join" | "leave") {
     const name = positionals[0];
     if (!name) throw new UsageError(`postbox room ${sub} #NAME`);
     return withClient(values, async (client) => {
-      if (sub === "join") io.out(`following ${client.joinRoom(name)}`);
+      if (sub === "join") io.out(`following ${await client.joinRoom(name)}`);
       else {
-        client.leaveRoom(name);
+        await client.leaveRoom(name);
         io.out(`left ${name}`);
       }
       return 0;
@@ -279,12 +301,12 @@ export function groupCommand(sub: "create" | "join") {
     const { values, positionals } = parse(argv);
     return withClient(values, async (client) => {
       if (sub === "create") {
-        const g = client.createGroup();
+        const g = await client.createGroup();
         io.out(values.json ? JSON.stringify(g) : `group:${g.id}\nkey ${g.key}`);
       } else {
         const [id, key] = positionals;
         if (!id || !key) throw new UsageError("postbox group join ID KEY");
-        io.out(`following ${client.joinGroup(id.replace(/^group:/, ""), key)}`);
+        io.out(`following ${await client.joinGroup(id.replace(/^group:/, ""), key)}`);
       }
       return 0;
     });
@@ -322,7 +344,7 @@ function mailboxRow(m: MailboxCandidate): string[] {
         )
       : "—",
     m.score.toFixed(3),
-    m.graylisted ? "graylisted" : pct(m.chance),
+    m.graylisted ? "graylisted" : m.reachable ? pct(m.chance) : "unreachable",
     m.pinned ? "pinned" : "",
   ];
 }
@@ -374,10 +396,10 @@ export function mailboxPinCommand(sub: "pin" | "unpin") {
           (m) => m.id === id.toLowerCase() || m.peerId.toLowerCase() === id.toLowerCase(),
         );
         if (!known) throw new UsageError(`no such mailbox: ${id} (see postbox mailboxes)`);
-        client.directory.pin(known.id);
+        await client.directory.pin(known.id);
         io.out(`pinned ${known.id}`);
       } else {
-        client.directory.unpin();
+        await client.directory.unpin();
         io.out("unpinned");
       }
       return 0;

@@ -108,7 +108,9 @@ const built = await new Promise<number>((resolve) =>
 build = undefined;
 if (abort.signal.aborted) await finish();
 if (built !== 0) process.exit(built);
-const { mailboxRegistryAbi, networkParameters } = await import("@postbox/contracts");
+const { DEVNET_ACCOUNTS, describeDevnetRole, mailboxRegistryAbi, networkParameters } = await import(
+  "@postbox/contracts"
+);
 const { formatSnt } = await import("@postbox/protocol");
 const { DEV_KEYS, startDevnet } = await import("./lib/devnet.ts");
 
@@ -202,7 +204,10 @@ ${mailboxes.map((s) => `    ${s.spec.name.padEnd(6)} ${s.addr}\n           ${s.h
 
   funded accounts (Hardhat's public test keys, ${formatSnt(parseEther("1000000"))} each; never use them elsewhere)
 ${DEV_KEYS.slice(1)
-  .map((k, i) => `    #${i + 1} ${privateKeyToAccount(k).address}  ${k}`)
+  .map((k, i) => {
+    const role = DEVNET_ACCOUNTS[i + 1]?.role;
+    return `    #${i + 1} ${privateKeyToAccount(k).address}  ${k}${role ? `  ${describeDevnetRole(role)}` : ""}`;
+  })
   .join("\n")}
 
   try (the CLI finds the devnet's contracts by itself):

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import {
+  DEVNET_KEYS,
   deployPostbox,
   mailboxRegistryAbi,
   networkParameters,
@@ -42,17 +43,12 @@ export function profileArgs(): string[] {
 export const ROOT = resolve(import.meta.dirname, "..", "..");
 export const POSTBOX_BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
 
-/** Hardhat's well-known development accounts (public test keys; never use them on a real network). */
-export const DEV_KEYS = [
-  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-  "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-  "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
-  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
-] as const satisfies readonly Hex[];
+/**
+ * Hardhat's well-known development accounts (public test keys; never use them on a real network):
+ * #0 deploys, #1–#3 operate the default mailboxes, #4 is `npm start`'s CLI user, #6 its prober
+ * (`DEVNET_ACCOUNTS` in @postbox/contracts names each one's role).
+ */
+export const DEV_KEYS = DEVNET_KEYS;
 
 export interface MailboxSpec {
   name: string;

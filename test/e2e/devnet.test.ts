@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { parseEther } from "viem";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 
@@ -30,20 +30,15 @@ describe("devnet", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-devnet-"));
   let net: Devnet | undefined;
 
-  afterAll(async () => {
+  // Each test's network stops with it, whether it passed or not (its processes are detached).
+  afterEach(async () => {
     await net?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    net = undefined;
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("mines an empty block every 5 s on a quiet chain, and each transaction at once", async () => {
-    const lines: string[] = [];
-    net = await startDevnet({
-      dataDir: join(dir, "quiet"),
-      basePort: PORT,
-      mailboxes: [],
-      stdio: "ignore",
-      log: (l) => lines.push(l),
-    });
+    net = await startDevnet({ dataDir: join(dir, "quiet"), basePort: PORT, mailboxes: [], stdio: "ignore" });
     const client = net.publicClient;
     const first = await client.getBlock();
     // No transaction is sent: a new block within ~6 s, with a later timestamp and no transaction.
@@ -65,8 +60,6 @@ describe("devnet", () => {
     const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 50 });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(receipt.blockNumber).toBeGreaterThan(before);
-    await net.stop();
-    net = undefined;
   }, 60_000);
 
   it("after a restart on the same data folder, the summary's commands work (the previous chain's channels are reset)", async () => {

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ChannelManager, PostboxClient } from "@postbox/client";
+import { createChannelManager, createPostboxClient, defaultPlatform } from "@postbox/client";
 import { parseEther } from "viem";
 import { busyShare, machineTicks } from "../lib/cpu.ts";
 import { startDevnet } from "../lib/devnet.ts";
@@ -33,8 +33,8 @@ const net = await startDevnet({
 try {
   const chain = { publicClient: net.publicClient, registry: net.addresses.registry };
   const channels = (user: string, key: number) =>
-    new ChannelManager({
-      dataDir: join(dir, user),
+    createChannelManager({
+      location: join(dir, user),
       publicClient: net.publicClient,
       wallet: net.wallet(key),
       chainId: net.addresses.chainId,
@@ -42,26 +42,30 @@ try {
       registry: net.addresses.registry,
       channels: net.addresses.channels,
     });
-  const client = (user: string, key: number) =>
-    new PostboxClient({
-      dataDir: join(dir, user),
+  const client = async (user: string, key: number) =>
+    createPostboxClient({
+      location: join(dir, user),
       chain,
-      channels: channels(user, key),
+      channels: await channels(user, key),
       channelDeposit: parseEther("100"),
     });
+  const stop = async (c: Awaited<ReturnType<typeof client>>) => {
+    await c.stop();
+    await c.channels?.close();
+  };
 
   // The reader joins #x and goes away; two others post N messages.
-  const reader = client("reader", 4);
-  reader.joinRoom("#x", Date.now() - 1_000);
+  const reader = await client("reader", 4);
+  await reader.joinRoom("#x", Date.now() - 1_000);
   await reader.catchUp(); // opens the channel: a returning user has one
-  await reader.stop();
+  await stop(reader);
   const t0 = Date.now();
   await Promise.all(
     [5, 6].map(async (key, s) => {
-      const sender = client(`sender${s}`, key);
+      const sender = await client(`sender${s}`, key);
       const texts = Array.from({ length: N / 2 }, (_, i) => `message ${s}-${i}`);
       await sender.sendMany("#x", texts, (done, total) => progress(`sender ${s}: ${done}/${total}`));
-      await sender.stop();
+      await stop(sender);
     }),
   );
   progress(`${N} messages sent in ${Date.now() - t0} ms`);
@@ -75,9 +79,9 @@ try {
     const cpu0 = process.cpuUsage();
     const machine0 = machineTicks();
     const start = performance.now();
-    const c = client("reader", 4);
+    const c = await client("reader", 4);
     const results = await c.catchUp({ feed: "room:x" });
-    const messages = c.messages("room:x");
+    const messages = await c.messages("room:x");
     const ms = performance.now() - start;
     pages = results[0]!.pages;
     if (messages.length !== N) throw new Error(`expected ${N} messages, got ${messages.length}`);
@@ -92,8 +96,8 @@ try {
         `the client used ${cpuMs.at(-1)} ms of CPU (all threads), the machine was ${busyPct.at(-1)} % busy`,
     );
     // Forget them for the next run.
-    c.store.forget("room:x");
-    await c.stop();
+    await c.storage.forget("room:x");
+    await stop(c);
   }
 
   const result = {
@@ -105,6 +109,7 @@ try {
     machineBusyPct: busyPct,
     cpus: (await import("node:os")).cpus().length,
     node: process.version,
+    backends: defaultPlatform().crypto.backends,
   };
   if (json) console.log(JSON.stringify(result));
   else console.log(result);

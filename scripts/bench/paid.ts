@@ -17,7 +17,13 @@ import { join } from "node:path";
 import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
-import { ChannelManager, type ClientHost, createClientHost, queryStore } from "@postbox/client";
+import {
+  type ChannelManager,
+  type ClientHost,
+  createChannelManager,
+  createClientHost,
+  queryStore,
+} from "@postbox/client";
 import { deployPostbox, mailboxRegistryAbi, networkParameters, sntAbi } from "@postbox/contracts";
 import { SqliteArchive, type StoredEnvelope, tuneGarbageCollection, VoucherVerifier } from "@postbox/node";
 import { createEnvelope, StatusCode, signVoucher, verifyVoucher } from "@postbox/protocol";
@@ -155,8 +161,8 @@ const readers: { host: ClientHost; channels: ChannelManager }[] = [];
 for (let r = 0; r < READERS; r++) {
   const host = await createClientHost();
   await host.start();
-  const channels = new ChannelManager({
-    dataDir: join(dir, `reader-${r}`),
+  const channels = await createChannelManager({
+    location: join(dir, `reader-${r}`),
     publicClient,
     wallet: walletOf(2 + r),
     chainId: a.chainId,

@@ -8,10 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   type ChannelEvent,
-  ChannelManager,
+  type ChannelManagerInit,
+  createChannelManager,
   createClientHost,
+  dialableAddresses,
   fetchHistory,
   type MailboxCandidate,
+  NODE_DIAL_POLICY,
+  PaymentRefusedError,
   queryStore,
 } from "@postbox/client";
 import { paymentChannelsAbi, sntAbi } from "@postbox/contracts";
@@ -80,7 +84,7 @@ describe("paid history end to end", () => {
       const clientDir = join(dir, "client");
       const manager = () =>
         readerChannels(clientDir, { publicClient, payerWallet, addresses }, { maxPageCost: parseEther("1") });
-      let channels = manager();
+      let channels = await manager();
       const record = await channels.open(operator, parseEther("5"));
       expect(record.channelId).toBe(
         computeChannelId({ payer, payee: operator, signer: channels.session.address, salt: record.salt }),
@@ -92,8 +96,8 @@ describe("paid history end to end", () => {
       for (let page = 0; page < 10; page++) {
         if (page === 1) {
           // The client restarts mid-session.
-          channels.close();
-          channels = manager();
+          await channels.close();
+          channels = await manager();
         }
         const res = await queryStore(reader, to, {
           contentTopics: topics,
@@ -113,12 +117,27 @@ describe("paid history end to end", () => {
       const sum = costs.reduce((a, b) => a + b, 0n);
       expect(channels.channelTo(operator)?.spent).toBe(sum.toString());
       // A voucher above the user's cap is never signed.
-      await expect(
-        readerChannels(clientDir, { publicClient, payerWallet, addresses }, { maxPageCost: 1n }).voucherFor(
-          operator,
-          50,
-        ),
-      ).rejects.toThrow(/above your cap/);
+      const capped = await readerChannels(
+        clientDir,
+        { publicClient, payerWallet, addresses },
+        { maxPageCost: 1n },
+      );
+      await expect(capped.voucherFor(operator, 50)).rejects.toThrow(/above your cap/);
+      await capped.close();
+      // Nor one that takes the channel above the user's spending cap (what it may authorise in all).
+      const page = PQ + PM * 50n;
+      const spending = (spendingCap: bigint) =>
+        readerChannels(clientDir, { publicClient, payerWallet, addresses }, { spendingCap });
+      const atCap = await spending(sum + page - 1n);
+      const refusal = await atCap.voucherFor(operator, 50).catch((e: unknown) => e);
+      expect(refusal).toBeInstanceOf(PaymentRefusedError);
+      expect((refusal as PaymentRefusedError).shortMessage).toBe("spending cap reached");
+      expect((refusal as PaymentRefusedError).details).toMatch(/raise it to continue/);
+      expect(atCap.channelTo(operator)?.authorized).toBe(channels.channelTo(operator)?.authorized);
+      await atCap.close();
+      const underCap = await spending(sum + page);
+      expect((await underCap.voucherFor(operator, 50)).cumulativeAmount).toBeDefined();
+      await underCap.close();
       // Settle: a voucher for exactly what was spent.
       const settled = await queryStore(reader, to, {
         contentTopics: [],
@@ -128,13 +147,14 @@ describe("paid history end to end", () => {
       expect(settled.status, settled.statusDesc).toBe(StatusCode.OK);
       const channelId = record.channelId;
       // A channel running low is topped up before the next voucher when the user asked for it.
-      const topping = readerChannels(
+      const topping = await readerChannels(
         clientDir,
         { publicClient, payerWallet, addresses },
         { autoTopUp: { below: parseEther("4.99"), amount: parseEther("1") } },
       );
       await topping.voucherFor(operator, 50);
       expect(topping.channelTo(operator)?.deposit).toBe(parseEther("6").toString());
+      await topping.close();
 
       const payeeBefore = await balance(operator);
       await node.stop(); // the redeemer claims everything on shutdown
@@ -166,7 +186,11 @@ describe("paid history end to end", () => {
       await node.archive.insert(envelopes);
       const to = node.libp2p.getMultiaddrs();
       const topics = [roomTopic("#y")];
-      const channels = readerChannels(join(dir, "client-lost"), { publicClient, payerWallet, addresses });
+      const channels = await readerChannels(join(dir, "client-lost"), {
+        publicClient,
+        payerWallet,
+        addresses,
+      });
       const { channelId } = await channels.open(operator, parseEther("5"));
       const page = { contentTopics: topics, pageSize: 10 };
 
@@ -200,6 +224,7 @@ describe("paid history end to end", () => {
       const refused: string[] = [];
       const history = await fetchHistory({
         host: reader,
+        addresses: (c) => dialableAddresses(c, NODE_DIAL_POLICY),
         candidates: [
           {
             id: operator,
@@ -226,6 +251,42 @@ describe("paid history end to end", () => {
       // spent amount; the redeemer claims it on shutdown, to the wei.
       const spent = BigInt(channels.channelTo(operator)!.spent);
       expect(spent).toBe(cost + bytesToBigint(lostAgain.cost) + PQ * BigInt(history.pages) + PM * 30n);
+
+      // A catch-up that meets the user's spending cap stops there, says so, and never counts it
+      // against the mailbox (the client's own refusal).
+      const capped = await readerChannels(
+        join(dir, "client-lost"),
+        { publicClient, payerWallet, addresses },
+        { spendingCap: spent },
+      );
+      const failures: string[] = [];
+      const stopped = await fetchHistory({
+        host: reader,
+        addresses: (c) => dialableAddresses(c, NODE_DIAL_POLICY),
+        candidates: [
+          {
+            id: operator,
+            operator,
+            peerId: node.libp2p.peerId.toString(),
+            multiaddrs: to.map(String),
+            paid: true,
+            price: PRICE,
+          } as unknown as MailboxCandidate,
+        ],
+        k: 1,
+        topics,
+        from: base - 1,
+        pageSize: 10,
+        channels: capped,
+        feed: "#y",
+        onFailure: (_, err) => failures.push(err.message),
+      }).catch((e: unknown) => e as { shortMessage: string; details: string });
+      expect(stopped).toMatchObject({ shortMessage: "every mailbox failed" });
+      expect((stopped as { details: string }).details).toMatch(/spending cap reached/);
+      expect(failures).toEqual([]);
+      expect(capped.channelTo(operator)?.spent).toBe(spent.toString());
+      await capped.close();
+      await channels.close();
       await node.stop();
       const channel = await publicClient.readContract({
         address: addresses.channels,
@@ -252,7 +313,7 @@ describe("paid history end to end", () => {
       const base = Date.now() - 60_000;
       const envelopes = roomHistory(createIdentity(), "#z", base, 30);
       await node.archive.insert(envelopes);
-      const channels = readerChannels(join(dir, "client-withdrawn"), {
+      const channels = await readerChannels(join(dir, "client-withdrawn"), {
         publicClient,
         payerWallet,
         addresses,
@@ -275,6 +336,7 @@ describe("paid history end to end", () => {
       const failures: string[] = [];
       const history = await fetchHistory({
         host: reader,
+        addresses: (c) => dialableAddresses(c, NODE_DIAL_POLICY),
         candidates: [
           {
             id: operator,
@@ -301,6 +363,7 @@ describe("paid history end to end", () => {
         record: { channelId, reason: "closed and withdrawn on this chain" },
       });
       expect(channels.channelTo(operator)?.channelId).not.toBe(channelId);
+      await channels.close();
     } finally {
       await reader.stop();
       await node.stop();
@@ -314,11 +377,11 @@ type Chain = Awaited<ReturnType<typeof postboxChain>>;
 function readerChannels(
   dataDir: string,
   chain: Pick<Chain, "publicClient" | "payerWallet" | "addresses">,
-  extra: Partial<ConstructorParameters<typeof ChannelManager>[0]> = {},
+  extra: Partial<ChannelManagerInit> = {},
 ) {
   const { publicClient, payerWallet, addresses } = chain;
-  return new ChannelManager({
-    dataDir,
+  return createChannelManager({
+    location: dataDir,
     publicClient,
     wallet: payerWallet!,
     chainId: addresses.chainId,

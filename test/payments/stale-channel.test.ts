@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ChannelEvent, ChannelManager, StaleChannelError } from "@postbox/client";
+import { type ChannelEvent, createChannelManager, StaleChannelError } from "@postbox/client";
 import { paymentChannelsAbi } from "@postbox/contracts";
 import { network } from "hardhat";
 import { encodeFunctionData, parseEther } from "viem";
@@ -16,10 +16,10 @@ import { postboxChain } from "../support/chain.js";
 
 type Chain = Awaited<ReturnType<typeof postboxChain>>;
 
-function manager(dataDir: string, chain: Chain, wallet = chain.payerWallet) {
+async function manager(dataDir: string, chain: Chain, wallet = chain.payerWallet) {
   const { publicClient, addresses } = chain;
-  const m = new ChannelManager({
-    dataDir,
+  const m = await createChannelManager({
+    location: dataDir,
     publicClient,
     wallet: wallet!,
     chainId: addresses.chainId,
@@ -39,18 +39,18 @@ describe("channel records that do not hold on the chain", () => {
   it("a record of a chain that was restarted is archived and a new channel opened", async () => {
     const first = await postboxChain((await network.connect()).viem);
     const clientDir = join(dir, "restart");
-    const a = manager(clientDir, first);
+    const a = await manager(clientDir, first);
     const old = await a.m.open(first.operator, parseEther("5"));
     expect(old).toMatchObject({
       chainId: first.addresses.chainId,
       channelsContract: first.addresses.channels,
     });
-    a.m.close();
+    await a.m.close();
 
     // A fresh chain: the same chain id, the same addresses, none of the channels.
     const second = await postboxChain((await network.connect()).viem);
     expect(second.addresses).toEqual(first.addresses);
-    let b = manager(clientDir, second);
+    let b = await manager(clientDir, second);
     expect(b.m.channelTo(second.operator)?.channelId).toBe(old.channelId);
     // Checked before first use: a voucher on it is refused with a typed error, and it is set aside.
     const refused = await b.m.voucherFor(second.operator, 10).catch((e: unknown) => e);
@@ -71,10 +71,10 @@ describe("channel records that do not hold on the chain", () => {
     expect(b.events.slice(1).map((e) => e.type)).toEqual(["opening", "opened"]);
     expect(b.events[1]).toEqual({ type: "opening", payee: second.operator, deposit: parseEther("2") });
     await b.m.voucherFor(second.operator, 10);
-    b.m.close();
+    await b.m.close();
 
     // Across a restart of the client: the archived record is kept and listed apart.
-    b = manager(clientDir, second);
+    b = await manager(clientDir, second);
     const { channels, archived, elsewhere } = await b.m.list();
     expect(channels.map((c) => [c.channelId, c.state, c.depositOnChain])).toEqual([
       [fresh.channelId, "open", parseEther("2")],
@@ -84,32 +84,32 @@ describe("channel records that do not hold on the chain", () => {
     ]);
     expect(elsewhere).toEqual([]);
     expect(b.events).toEqual([]); // the new channel holds: nothing more is archived
-    b.m.close();
+    await b.m.close();
   });
 
   it("open() after a restart archives the old record instead of overwriting it", async () => {
     const first = await postboxChain((await network.connect()).viem);
     const clientDir = join(dir, "open");
-    const a = manager(clientDir, first);
+    const a = await manager(clientDir, first);
     const old = await a.m.open(first.operator, parseEther("5"));
-    a.m.close();
+    await a.m.close();
     const second = await postboxChain((await network.connect()).viem);
-    const b = manager(clientDir, second);
+    const b = await manager(clientDir, second);
     const fresh = await b.m.open(second.operator, parseEther("5"));
     expect(fresh.channelId).not.toBe(old.channelId);
     expect(b.events.map((e) => e.type)).toEqual(["archived", "opening", "opened"]);
     expect((await b.m.list()).archived.map((r) => r.channelId)).toEqual([old.channelId]);
-    b.m.close();
+    await b.m.close();
   });
 
   it("a channel opened by another wallet, or withdrawn elsewhere, is set aside too", async () => {
     const chain = await postboxChain((await network.connect()).viem);
     const clientDir = join(dir, "wallets");
-    const a = manager(clientDir, chain);
+    const a = await manager(clientDir, chain);
     const mine = await a.m.open(chain.operator, parseEther("5"));
-    a.m.close();
+    await a.m.close();
     // The same data folder with another paying wallet.
-    const other = manager(clientDir, chain, chain.wallets[3]);
+    const other = await manager(clientDir, chain, chain.wallets[3]);
     const theirs = await other.m.open(chain.operator, parseEther("1"));
     expect(theirs.channelId).not.toBe(mine.channelId);
     expect(other.events[0]).toEqual({
@@ -119,10 +119,10 @@ describe("channel records that do not hold on the chain", () => {
         reason: expect.stringMatching(new RegExp(`^opened by another wallet \\(${chain.payer}\\)$`, "i")),
       }),
     });
-    other.m.close();
+    await other.m.close();
 
     // Closed and withdrawn outside this client (the dashboard): nothing left to pay with.
-    const closer = manager(clientDir, chain, chain.wallets[3]);
+    const closer = await manager(clientDir, chain, chain.wallets[3]);
     await closer.m.requestClose(chain.operator);
     await chain.publicClient.request({ method: "evm_increaseTime", params: [3600] } as never);
     await chain.send(
@@ -134,8 +134,8 @@ describe("channel records that do not hold on the chain", () => {
         args: [theirs.channelId],
       }),
     );
-    closer.m.close();
-    const after = manager(clientDir, chain, chain.wallets[3]);
+    await closer.m.close();
+    const after = await manager(clientDir, chain, chain.wallets[3]);
     const status = await after.m.status(chain.operator).catch((e: unknown) => e);
     expect(status).toBeInstanceOf(StaleChannelError);
     expect(after.events).toEqual([
@@ -150,6 +150,6 @@ describe("channel records that do not hold on the chain", () => {
     expect((await after.m.list()).archived.map((r) => r.channelId).sort()).toEqual(
       [mine.channelId, theirs.channelId].sort(),
     );
-    after.m.close();
+    await after.m.close();
   });
 });

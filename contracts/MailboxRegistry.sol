@@ -1,43 +1,56 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+// solhint-disable-next-line max-line-length
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IMailboxRegistry} from "./interfaces/IMailboxRegistry.sol";
 
 /// @title MailboxRegistry
-/// @notice Staked listing of Postbox mailboxes with delayed price increases, unbonding exits and
-/// capped, role-gated slashing. See {IMailboxRegistry}.
-contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTransient {
+/// @notice Staked listing of Postbox mailboxes with delayed price increases, unbonding exits, and
+/// slashing and jailing by the disputes contract only, capped per period. See {IMailboxRegistry}.
+/// @dev Every token-moving function is non-reentrant (transient-storage guard) and writes its state
+/// before the token call; a pull then reconciles the entry with the measured balance change (a
+/// fee-on-transfer token, or a MiniMe controller, may deliver less than asked).
+contract MailboxRegistry is IMailboxRegistry, AccessControlDefaultAdminRules, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @inheritdoc IMailboxRegistry
-    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+    uint256 public constant MAX_PEER_ID_BYTES = 128;
     /// @inheritdoc IMailboxRegistry
-    bytes32 public constant JAILER_ROLE = keccak256("JAILER_ROLE");
+    uint256 public constant MAX_MULTIADDRS = 8;
+    /// @inheritdoc IMailboxRegistry
+    uint256 public constant MAX_MULTIADDR_BYTES = 256;
+    /// @inheritdoc IMailboxRegistry
+    uint256 public constant MAX_METADATA_URI_BYTES = 2048;
 
     uint256 private constant _BPS = 10_000;
-    uint256 private constant _MAX_MULTIADDRS = 8;
-    uint256 private constant _MAX_PEER_ID_BYTES = 128;
+    /// @dev The longest period any parameter may set (unbonding, price delay, slash period, admin
+    /// delay): a year. Longer is a misconfiguration, and it keeps every deadline far inside uint64.
+    uint256 private constant _MAX_PERIOD = 365 days;
 
-    /// @dev Three packed slots of numbers, then the endpoint strings.
+    /// @dev Three packed slots of numbers, one for the slash period, then the endpoint: peer id,
+    /// multiaddrs and metadata URI packed into one byte string (see {_packEndpoint}), which costs
+    /// one storage slot less than three separate strings for a typical entry.
     struct Entry {
         uint96 stake;
         uint64 registeredAt;
         uint32 retention;
         Status status;
         bool listed;
+        uint40 jailedUntil;
         uint96 pricePerQuery;
         uint96 pricePerMessage;
         uint64 withdrawableAt;
         uint96 pendingPricePerQuery;
         uint96 pendingPricePerMessage;
         uint64 priceEffectiveAt;
-        string peerId;
-        string[] multiaddrs;
-        string metadataURI;
+        uint64 slashPeriodEnd;
+        uint96 slashAllowance;
+        bytes endpoint;
     }
 
     IERC20 private immutable _token;
@@ -45,48 +58,64 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
     uint256 private immutable _unbondingPeriod;
     uint256 private immutable _priceDelay;
     uint256 private immutable _maxSlashBps;
-    uint256 private immutable _slashBeneficiaryBps;
+    uint256 private immutable _slashPeriod;
+    uint256 private immutable _slashRewardBps;
+    address private immutable _disputes;
 
-    address private _slashBeneficiary;
-    address private _slashTreasury;
+    address private _treasury;
+    address private _pendingTreasury;
+    uint64 private _treasuryEffectiveAt;
     mapping(address operator => Entry) private _entries;
     address[] private _operators;
+    mapping(bytes32 disputeId => bool) private _slashedDisputes;
 
     /// @param token_ The staking token (SNT).
-    /// @param minStake_ The least stake a registration needs (non-zero).
-    /// @param unbondingPeriod_ Seconds between `requestExit` and `withdrawStake`.
-    /// @param priceDelay_ Seconds before a price increase applies.
-    /// @param maxSlashBps_ The largest share of a stake one slash may take (1..10000).
-    /// @param slashBeneficiaryBps_ The share of a slash paid to the beneficiary (0..10000).
-    /// @param admin Holder of DEFAULT_ADMIN_ROLE (grants SLASHER_ROLE and JAILER_ROLE).
-    /// @param beneficiary Receives `slashBeneficiaryBps_` of each slash.
-    /// @param treasury Receives the rest of each slash.
+    /// @param minStake_ The least stake a registration needs (1 .. 2^96 - 1).
+    /// @param unbondingPeriod_ Seconds between `requestExit` and `withdrawStake` (1 s .. 365 days).
+    /// @param priceDelay_ Seconds before a price increase applies (1 s .. `unbondingPeriod_`).
+    /// @param maxSlashBps_ The largest share of a stake slashed per slash period (1 .. 10000).
+    /// @param slashPeriod_ Seconds of one slash period (1 s .. 365 days).
+    /// @param slashRewardBps_ The share of a slash paid to the disputes contract (0 .. 10000).
+    /// @param disputes_ The only address that may slash and jail (never zero or the registry).
+    /// @param treasury_ Receives the rest of each slash (not zero, the registry or the token).
+    /// @param admin The only holder of DEFAULT_ADMIN_ROLE (schedules treasury changes).
+    /// @param adminDelay Seconds an admin transfer and a treasury change wait (1 s .. 365 days).
     constructor(
         IERC20 token_,
         uint256 minStake_,
         uint256 unbondingPeriod_,
         uint256 priceDelay_,
         uint256 maxSlashBps_,
-        uint256 slashBeneficiaryBps_,
+        uint256 slashPeriod_,
+        uint256 slashRewardBps_,
+        address disputes_,
+        address treasury_,
         address admin,
-        address beneficiary,
-        address treasury
-    ) {
+        uint48 adminDelay
+    ) AccessControlDefaultAdminRules(adminDelay, admin) {
         if (address(token_) == address(0)) revert MailboxRegistryInvalidParameter("token");
         if (minStake_ == 0 || minStake_ > type(uint96).max) revert MailboxRegistryInvalidParameter("minStake");
+        if (unbondingPeriod_ == 0 || unbondingPeriod_ > _MAX_PERIOD) {
+            revert MailboxRegistryInvalidParameter("unbondingPeriod");
+        }
+        // A shorter unbonding would let an operator leave, withdraw and register again at a higher
+        // price before an announced increase could have applied.
+        if (priceDelay_ == 0 || priceDelay_ > unbondingPeriod_) revert MailboxRegistryInvalidParameter("priceDelay");
         if (maxSlashBps_ == 0 || maxSlashBps_ > _BPS) revert MailboxRegistryInvalidParameter("maxSlashBps");
-        if (slashBeneficiaryBps_ > _BPS) revert MailboxRegistryInvalidParameter("slashBeneficiaryBps");
-        if (admin == address(0)) revert MailboxRegistryInvalidParameter("admin");
-        if (beneficiary == address(0) || treasury == address(0)) revert MailboxRegistryInvalidParameter("payout");
+        if (slashPeriod_ == 0 || slashPeriod_ > _MAX_PERIOD) revert MailboxRegistryInvalidParameter("slashPeriod");
+        if (slashRewardBps_ > _BPS) revert MailboxRegistryInvalidParameter("slashRewardBps");
+        if (disputes_ == address(0) || disputes_ == address(this)) revert MailboxRegistryInvalidParameter("disputes");
+        if (adminDelay == 0 || adminDelay > _MAX_PERIOD) revert MailboxRegistryInvalidParameter("adminDelay");
+        _checkTreasury(treasury_, address(token_));
         _token = token_;
         _minStake = minStake_;
         _unbondingPeriod = unbondingPeriod_;
         _priceDelay = priceDelay_;
         _maxSlashBps = maxSlashBps_;
-        _slashBeneficiaryBps = slashBeneficiaryBps_;
-        _slashBeneficiary = beneficiary;
-        _slashTreasury = treasury;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _slashPeriod = slashPeriod_;
+        _slashRewardBps = slashRewardBps_;
+        _disputes = disputes_;
+        _treasury = treasury_;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -119,13 +148,40 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
     }
 
     /// @inheritdoc IMailboxRegistry
-    function slashBeneficiaryBps() external view returns (uint256) {
-        return _slashBeneficiaryBps;
+    function slashPeriod() external view returns (uint256) {
+        return _slashPeriod;
     }
 
     /// @inheritdoc IMailboxRegistry
-    function slashPayout() external view returns (address beneficiary, address treasury) {
-        return (_slashBeneficiary, _slashTreasury);
+    function slashRewardBps() external view returns (uint256) {
+        return _slashRewardBps;
+    }
+
+    /// @inheritdoc IMailboxRegistry
+    function disputes() external view returns (address) {
+        return _disputes;
+    }
+
+    /// @inheritdoc IMailboxRegistry
+    function treasury() public view returns (address) {
+        uint256 effectiveAt = _treasuryEffectiveAt;
+        if (effectiveAt != 0 && block.timestamp >= effectiveAt) return _pendingTreasury;
+        return _treasury;
+    }
+
+    /// @inheritdoc IMailboxRegistry
+    function pendingTreasury() external view returns (address treasury_, uint256 effectiveAt) {
+        effectiveAt = _treasuryEffectiveAt;
+        if (effectiveAt == 0 || block.timestamp >= effectiveAt) return (address(0), 0);
+        return (_pendingTreasury, effectiveAt);
+    }
+
+    /// @inheritdoc IMailboxRegistry
+    function slashable(address operator) public view returns (uint256) {
+        Entry storage e = _entries[operator];
+        if (e.status == Status.None) return 0;
+        if (block.timestamp >= e.slashPeriodEnd) return (uint256(e.stake) * _maxSlashBps) / _BPS;
+        return e.slashAllowance;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -161,14 +217,17 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
                 string memory peerId,
                 string[] memory multiaddrs,
                 string memory metadataURI,
-                ,
+                uint256 declared,
                 uint256 pricePerQuery,
                 uint256 pricePerMessage,
                 uint256 retention
             ) = abi.decode(data[4:], (string, string[], string, uint256, uint256, uint256, uint256));
+            // The approved amount is what moves; a declared amount, if any, must agree with it.
+            if (declared != 0 && declared != amount) revert MailboxRegistryDeclaredAmountMismatch(declared, amount);
             _register(from, peerId, multiaddrs, metadataURI, amount, pricePerQuery, pricePerMessage, retention);
         } else if (selector == this.addStake.selector) {
-            (address operator, ) = abi.decode(data[4:], (address, uint256));
+            (address operator, uint256 declared) = abi.decode(data[4:], (address, uint256));
+            if (declared != 0 && declared != amount) revert MailboxRegistryDeclaredAmountMismatch(declared, amount);
             _addStake(from, operator, amount);
         } else {
             revert MailboxRegistryUnsupportedCall(selector);
@@ -188,7 +247,7 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
         e.pricePerMessage = newMessage < oldMessage ? newMessage : oldMessage;
         uint64 effectiveAt;
         if (newQuery > oldQuery || newMessage > oldMessage) {
-            effectiveAt = uint64(block.timestamp + _priceDelay);
+            effectiveAt = SafeCast.toUint64(block.timestamp + _priceDelay);
             e.pendingPricePerQuery = newQuery;
             e.pendingPricePerMessage = newMessage;
             e.priceEffectiveAt = effectiveAt;
@@ -214,11 +273,9 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
     ) external {
         Entry storage e = _entries[msg.sender];
         if (e.status == Status.None) revert MailboxRegistryInvalidStatus(msg.sender, e.status);
-        _checkEndpoint(bytes(peerId).length, multiaddrs.length);
-        string memory oldPeerId = e.peerId;
-        e.peerId = peerId;
-        e.multiaddrs = multiaddrs;
-        e.metadataURI = metadataURI;
+        bytes memory packed = _packEndpoint(peerId, multiaddrs, metadataURI);
+        (string memory oldPeerId, , ) = _unpackEndpoint(e.endpoint);
+        e.endpoint = packed;
         emit EndpointUpdated(msg.sender, oldPeerId, peerId, multiaddrs, metadataURI);
     }
 
@@ -235,8 +292,10 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
     /// @inheritdoc IMailboxRegistry
     function requestExit() external {
         Entry storage e = _entries[msg.sender];
-        if (e.status != Status.Active) revert MailboxRegistryInvalidStatus(msg.sender, e.status);
-        uint64 withdrawableAt = uint64(block.timestamp + _unbondingPeriod);
+        if (e.status != Status.Active && e.status != Status.Jailed) {
+            revert MailboxRegistryInvalidStatus(msg.sender, e.status);
+        }
+        uint64 withdrawableAt = SafeCast.toUint64(block.timestamp + _unbondingPeriod);
         e.status = Status.Exiting;
         e.withdrawableAt = withdrawableAt;
         emit ExitRequested(msg.sender, e.stake, withdrawableAt);
@@ -254,63 +313,91 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
         e.pendingPricePerQuery = 0;
         e.pendingPricePerMessage = 0;
         e.priceEffectiveAt = 0;
+        e.slashPeriodEnd = 0;
+        e.slashAllowance = 0;
+        delete e.endpoint;
         emit StakeWithdrawn(msg.sender, amount);
         if (amount != 0) _token.safeTransfer(msg.sender, amount);
     }
 
+    /// @inheritdoc IMailboxRegistry
+    function unjail() external {
+        Entry storage e = _entries[msg.sender];
+        if (e.status != Status.Jailed) revert MailboxRegistryInvalidStatus(msg.sender, e.status);
+        if (block.timestamp < e.jailedUntil) revert MailboxRegistryStillJailed(msg.sender, e.jailedUntil);
+        if (e.stake < _minStake) revert MailboxRegistryStakeTooLow(e.stake, _minStake);
+        e.status = Status.Active;
+        emit Unjailed(msg.sender);
+    }
+
     // ---------------------------------------------------------------------------------------------
-    // Roles
+    // Disputes and admin
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IMailboxRegistry
-    function slash(
-        address operator,
-        uint256 amount,
-        bytes32 evidenceHash
-    ) external nonReentrant onlyRole(SLASHER_ROLE) {
+    function slash(address operator, uint256 amount, bytes32 disputeId) external nonReentrant {
+        if (msg.sender != _disputes) revert MailboxRegistryNotDisputes(msg.sender);
         Entry storage e = _entries[operator];
-        if (e.status == Status.None) revert MailboxRegistryInvalidStatus(operator, e.status);
+        Status status = e.status;
+        if (status == Status.None) revert MailboxRegistryInvalidStatus(operator, status);
         if (amount == 0) revert MailboxRegistryZeroAmount();
+        if (_slashedDisputes[disputeId]) revert MailboxRegistryDisputeAlreadySlashed(disputeId);
         uint256 stake = e.stake;
-        uint256 cap = (stake * _maxSlashBps) / _BPS;
-        if (amount > cap) revert MailboxRegistrySlashTooLarge(operator, amount, cap);
-        uint256 toBeneficiary = (amount * _slashBeneficiaryBps) / _BPS;
-        uint256 toTreasury = amount - toBeneficiary;
-        // amount <= cap <= stake.
+        // A period opens at the first slash after the last one ended and allows maxSlashBps of the
+        // stake as it is then, however many calls share it.
+        uint256 allowance;
+        if (block.timestamp >= e.slashPeriodEnd) {
+            allowance = (stake * _maxSlashBps) / _BPS;
+            e.slashPeriodEnd = SafeCast.toUint64(block.timestamp + _slashPeriod);
+        } else {
+            allowance = e.slashAllowance;
+        }
+        if (amount > allowance) revert MailboxRegistrySlashTooLarge(operator, amount, allowance);
+        // amount <= allowance <= the stake when the period opened; only slashes lowered it since,
+        // and they consumed the same allowance, so amount <= stake.
         unchecked {
+            allowance -= amount;
             stake -= amount;
         }
+        e.slashAllowance = uint96(allowance);
         e.stake = uint96(stake);
-        emit Slashed(operator, amount, toBeneficiary, toTreasury, evidenceHash, stake);
-        if (toBeneficiary != 0) _token.safeTransfer(_slashBeneficiary, toBeneficiary);
-        if (toTreasury != 0) _token.safeTransfer(_slashTreasury, toTreasury);
+        _slashedDisputes[disputeId] = true;
+        uint256 reward = (amount * _slashRewardBps) / _BPS;
+        uint256 toTreasury = amount - reward;
+        address treasury_ = treasury();
+        emit Slashed(operator, disputeId, amount, reward, toTreasury, stake);
+        if (status == Status.Active && stake < _minStake) {
+            e.status = Status.Jailed;
+            emit Jailed(operator, Status.Active, e.jailedUntil);
+        }
+        if (reward != 0) _token.safeTransfer(msg.sender, reward);
+        if (toTreasury != 0) _token.safeTransfer(treasury_, toTreasury);
     }
 
     /// @inheritdoc IMailboxRegistry
-    function jail(address operator) external onlyRole(JAILER_ROLE) {
+    function jail(address operator, uint256 until) external {
+        if (msg.sender != _disputes) revert MailboxRegistryNotDisputes(msg.sender);
         Entry storage e = _entries[operator];
         Status previous = e.status;
-        if (previous != Status.Active && previous != Status.Exiting)
-            revert MailboxRegistryInvalidStatus(operator, previous);
-        e.status = Status.Jailed;
-        e.withdrawableAt = 0;
-        emit Jailed(operator, previous);
+        if (previous == Status.None) revert MailboxRegistryInvalidStatus(operator, previous);
+        uint256 latest = block.timestamp + _unbondingPeriod;
+        if (until <= block.timestamp || until > latest) revert MailboxRegistryInvalidJailTerm(until, latest);
+        uint40 jailedUntil = e.jailedUntil;
+        if (until > jailedUntil) jailedUntil = SafeCast.toUint40(until);
+        e.jailedUntil = jailedUntil;
+        if (previous == Status.Active) e.status = Status.Jailed;
+        emit Jailed(operator, previous, jailedUntil);
     }
 
     /// @inheritdoc IMailboxRegistry
-    function unjail(address operator) external onlyRole(JAILER_ROLE) {
-        Entry storage e = _entries[operator];
-        if (e.status != Status.Jailed) revert MailboxRegistryInvalidStatus(operator, e.status);
-        e.status = Status.Active;
-        emit Unjailed(operator);
-    }
-
-    /// @inheritdoc IMailboxRegistry
-    function setSlashPayout(address beneficiary, address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (beneficiary == address(0) || treasury == address(0)) revert MailboxRegistryInvalidParameter("payout");
-        _slashBeneficiary = beneficiary;
-        _slashTreasury = treasury;
-        emit SlashPayoutUpdated(beneficiary, treasury);
+    function scheduleTreasury(address newTreasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkTreasury(newTreasury, address(_token));
+        address current = treasury();
+        uint64 effectiveAt = SafeCast.toUint64(block.timestamp + defaultAdminDelay());
+        _treasury = current;
+        _pendingTreasury = newTreasury;
+        _treasuryEffectiveAt = effectiveAt;
+        emit TreasuryScheduled(current, newTreasury, effectiveAt);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -323,9 +410,7 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
         (uint96 q, uint96 p) = _currentPrice(e);
         bool pending = e.priceEffectiveAt != 0 && block.timestamp < e.priceEffectiveAt;
         m.operator = operator;
-        m.peerId = e.peerId;
-        m.multiaddrs = e.multiaddrs;
-        m.metadataURI = e.metadataURI;
+        (m.peerId, m.multiaddrs, m.metadataURI) = _unpackEndpoint(e.endpoint);
         m.stake = e.stake;
         m.pricePerQuery = q;
         m.pricePerMessage = p;
@@ -338,6 +423,7 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
         m.registeredAt = e.registeredAt;
         m.withdrawableAt = e.withdrawableAt;
         m.status = e.status;
+        m.jailedUntil = e.jailedUntil;
     }
 
     /// @inheritdoc IMailboxRegistry
@@ -372,15 +458,15 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
     ) private {
         Entry storage e = _entries[operator];
         if (e.status != Status.None) revert MailboxRegistryAlreadyRegistered(operator);
-        _checkEndpoint(bytes(peerId).length, multiaddrs.length);
+        if (block.timestamp < e.jailedUntil) revert MailboxRegistryStillJailed(operator, e.jailedUntil);
+        bytes memory packed = _packEndpoint(peerId, multiaddrs, metadataURI);
         if (retention > type(uint32).max) revert MailboxRegistryAmountTooLarge(retention);
         uint96 query = _toUint96(pricePerQuery);
         uint96 message = _toUint96(pricePerMessage);
         if (stake < _minStake) revert MailboxRegistryStakeTooLow(stake, _minStake);
-        uint96 credited = _pull(operator, stake);
-        if (credited < _minStake) revert MailboxRegistryStakeTooLow(credited, _minStake);
+        uint96 declared = _toUint96(stake);
 
-        e.stake = credited;
+        e.stake = declared;
         e.registeredAt = uint64(block.timestamp);
         e.retention = uint32(retention);
         e.status = Status.Active;
@@ -391,30 +477,36 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
             e.pendingPricePerMessage = 0;
             e.priceEffectiveAt = 0;
         }
-        e.peerId = peerId;
-        e.multiaddrs = multiaddrs;
-        e.metadataURI = metadataURI;
+        e.endpoint = packed;
         if (!e.listed) {
             e.listed = true;
             _operators.push(operator);
+        }
+
+        uint96 credited = _pull(operator, stake);
+        if (credited != declared) {
+            if (credited < _minStake) revert MailboxRegistryStakeTooLow(credited, _minStake);
+            e.stake = credited;
         }
         emit MailboxRegistered(operator, peerId, multiaddrs, metadataURI, credited, query, message, retention);
     }
 
     function _addStake(address from, address operator, uint256 amount) private {
         Entry storage e = _entries[operator];
-        if (e.status != Status.Active && e.status != Status.Jailed)
+        if (e.status != Status.Active && e.status != Status.Jailed) {
             revert MailboxRegistryInvalidStatus(operator, e.status);
+        }
         if (amount == 0) revert MailboxRegistryZeroAmount();
+        uint256 before = e.stake;
+        e.stake = _toUint96(before + amount);
         uint96 credited = _pull(from, amount);
-        uint256 stake = uint256(e.stake) + credited;
-        e.stake = _toUint96(stake);
+        uint256 stake = before + credited;
+        if (credited != amount) e.stake = _toUint96(stake);
         emit StakeAdded(operator, from, credited, stake);
     }
 
     /// @dev Pulls `amount` from `from`; returns the measured balance change (fee-on-transfer safe).
     function _pull(address from, uint256 amount) private returns (uint96) {
-        _toUint96(amount);
         uint256 before = _token.balanceOf(address(this));
         _token.safeTransferFrom(from, address(this), amount);
         uint256 received = _token.balanceOf(address(this)) - before;
@@ -429,9 +521,88 @@ contract MailboxRegistry is IMailboxRegistry, AccessControl, ReentrancyGuardTran
         return (e.pricePerQuery, e.pricePerMessage);
     }
 
-    function _checkEndpoint(uint256 peerIdLength, uint256 multiaddrCount) private pure {
-        if (peerIdLength == 0 || peerIdLength > _MAX_PEER_ID_BYTES) revert MailboxRegistryInvalidEndpoint();
-        if (multiaddrCount == 0 || multiaddrCount > _MAX_MULTIADDRS) revert MailboxRegistryInvalidEndpoint();
+    function _checkTreasury(address treasury_, address token_) private view {
+        if (treasury_ == address(0) || treasury_ == address(this) || treasury_ == token_) {
+            revert MailboxRegistryInvalidTreasury(treasury_);
+        }
+    }
+
+    /// @dev Checks the endpoint's limits and packs it as
+    /// `[peer id length: 1 byte][peer id][multiaddr count: 1 byte]` then, per multiaddr,
+    /// `[length - 1: 1 byte][multiaddr]`, then the metadata URI to the end.
+    function _packEndpoint(
+        string memory peerId,
+        string[] memory multiaddrs,
+        string memory metadataURI
+    ) private pure returns (bytes memory packed) {
+        uint256 peerIdLength = bytes(peerId).length;
+        if (peerIdLength == 0) revert MailboxRegistryInvalidEndpoint();
+        if (peerIdLength > MAX_PEER_ID_BYTES) {
+            revert MailboxRegistryStringTooLong("peerId", peerIdLength, MAX_PEER_ID_BYTES);
+        }
+        uint256 count = multiaddrs.length;
+        if (count == 0 || count > MAX_MULTIADDRS) revert MailboxRegistryInvalidEndpoint();
+        uint256 total = 2 + peerIdLength;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 length = bytes(multiaddrs[i]).length;
+            if (length == 0) revert MailboxRegistryInvalidEndpoint();
+            if (length > MAX_MULTIADDR_BYTES) {
+                revert MailboxRegistryStringTooLong("multiaddr", length, MAX_MULTIADDR_BYTES);
+            }
+            total += 1 + length;
+        }
+        uint256 metadataLength = bytes(metadataURI).length;
+        if (metadataLength > MAX_METADATA_URI_BYTES) {
+            revert MailboxRegistryStringTooLong("metadataURI", metadataLength, MAX_METADATA_URI_BYTES);
+        }
+        packed = new bytes(total + metadataLength);
+        uint256 pos = 0;
+        pos = _put(packed, pos, peerIdLength, bytes(peerId));
+        pos = _put(packed, pos, count, "");
+        for (uint256 i = 0; i < count; ++i) {
+            bytes memory a = bytes(multiaddrs[i]);
+            pos = _put(packed, pos, a.length - 1, a);
+        }
+        assembly ("memory-safe") {
+            mcopy(add(add(packed, 0x20), pos), add(metadataURI, 0x20), metadataLength)
+        }
+    }
+
+    /// @dev Writes the byte `prefix` then `data` into `packed` at `pos`; returns the next position.
+    function _put(bytes memory packed, uint256 pos, uint256 prefix, bytes memory data) private pure returns (uint256) {
+        uint256 length = data.length;
+        assembly ("memory-safe") {
+            let out := add(add(packed, 0x20), pos)
+            mstore8(out, prefix)
+            mcopy(add(out, 1), add(data, 0x20), length)
+        }
+        return pos + 1 + length;
+    }
+
+    /// @dev The inverse of {_packEndpoint}; empty values for an empty (withdrawn) endpoint.
+    function _unpackEndpoint(
+        bytes memory packed
+    ) private pure returns (string memory peerId, string[] memory multiaddrs, string memory metadataURI) {
+        if (packed.length == 0) return ("", new string[](0), "");
+        uint256 length = uint8(packed[0]);
+        peerId = string(_slice(packed, 1, length));
+        uint256 pos = 1 + length;
+        uint256 count = uint8(packed[pos]);
+        ++pos;
+        multiaddrs = new string[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            length = uint256(uint8(packed[pos])) + 1;
+            multiaddrs[i] = string(_slice(packed, pos + 1, length));
+            pos += 1 + length;
+        }
+        metadataURI = string(_slice(packed, pos, packed.length - pos));
+    }
+
+    function _slice(bytes memory data, uint256 start, uint256 length) private pure returns (bytes memory out) {
+        out = new bytes(length);
+        assembly ("memory-safe") {
+            mcopy(add(out, 0x20), add(add(data, 0x20), start), length)
+        }
     }
 
     function _toUint96(uint256 value) private pure returns (uint96) {

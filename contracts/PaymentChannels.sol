@@ -5,18 +5,24 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IPaymentChannels} from "./interfaces/IPaymentChannels.sol";
 
 /// @title PaymentChannels
 /// @notice Unidirectional payment channels paying Postbox mailboxes in one ERC-20 (SNT).
 /// @dev See {IPaymentChannels} for the model. Every token-moving function is non-reentrant
-/// (transient-storage guard) and follows checks, effects, event, then the SafeERC20 call.
+/// (transient-storage guard) and writes its state before the SafeERC20 call; a pull then
+/// reconciles the deposit with the measured balance change (a fee-on-transfer token, or a MiniMe
+/// controller, may deliver less than asked) and emits.
 contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @inheritdoc IPaymentChannels
     bytes32 public constant VOUCHER_TYPEHASH = keccak256("Voucher(bytes32 channelId,uint256 cumulativeAmount)");
+
+    uint256 private constant _MIN_CLOSE_GRACE = 1 minutes;
+    uint256 private constant _MAX_CLOSE_GRACE = 365 days;
 
     IERC20 private immutable _token;
     uint256 private immutable _closeGrace;
@@ -24,9 +30,13 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     mapping(bytes32 channelId => Channel) private _channels;
 
     /// @param token_ The ERC-20 the channels are funded in (SNT).
-    /// @param closeGrace_ Seconds the payee keeps to redeem after the payer requests a close
-    /// (at least 24 hours on real networks; the local devnet uses seconds).
+    /// @param closeGrace_ Seconds the payee keeps to redeem after the payer requests a close: 1 minute
+    /// to 365 days (at least 24 hours on real networks; the local devnet uses minutes).
     constructor(IERC20 token_, uint256 closeGrace_) EIP712("Postbox PaymentChannels", "1") {
+        if (address(token_) == address(0)) revert PaymentChannelsInvalidParameter("token");
+        if (closeGrace_ < _MIN_CLOSE_GRACE || closeGrace_ > _MAX_CLOSE_GRACE) {
+            revert PaymentChannelsInvalidParameter("closeGrace");
+        }
         _token = token_;
         _closeGrace = closeGrace_;
     }
@@ -135,7 +145,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         Channel storage c = _live(channelId_);
         if (msg.sender != c.payer) revert PaymentChannelsNotPayer(channelId_, msg.sender);
         if (c.closesAt != 0) revert PaymentChannelsClosePending(channelId_, c.closesAt);
-        uint64 closesAt = uint64(block.timestamp + _closeGrace);
+        uint64 closesAt = SafeCast.toUint64(block.timestamp + _closeGrace);
         c.closesAt = closesAt;
         emit CloseRequested(channelId_, closesAt);
     }
@@ -145,7 +155,9 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         Channel storage c = _live(channelId_);
         if (msg.sender != c.payer) revert PaymentChannelsNotPayer(channelId_, msg.sender);
         if (c.closesAt == 0) revert PaymentChannelsNoClosePending(channelId_);
+        if (c.closeCancelled) revert PaymentChannelsCloseNotCancellable(channelId_);
         c.closesAt = 0;
+        c.closeCancelled = true;
         emit CloseCancelled(channelId_);
     }
 
@@ -174,7 +186,9 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         if (signature.length != 0) {
             bytes memory err;
             (, amount, err) = _tryRedeem(channelId_, cumulativeAmount, signature);
-            if (err.length != 0) {
+            // A stale voucher means someone redeemed it (or a later one) first: the payee holds what
+            // it signed for, so finalise anyway. Any other error stands.
+            if (err.length != 0 && bytes4(err) != PaymentChannelsStaleVoucher.selector) {
                 assembly ("memory-safe") {
                     revert(add(err, 0x20), mload(err))
                 }
@@ -206,11 +220,13 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         Channel storage c = _channels[id];
         // A finalised channel keeps its payer, so its id can never be opened again.
         if (c.payer != address(0)) revert PaymentChannelsChannelExists(id);
-        uint96 credited = _pull(payer, amount);
+        if (amount > type(uint96).max) revert PaymentChannelsAmountTooLarge(amount, type(uint96).max);
         c.payer = payer;
         c.payee = payee;
-        c.deposit = credited;
+        c.deposit = uint96(amount);
         c.signer = signer;
+        uint96 credited = _pull(payer, amount);
+        if (credited != amount) c.deposit = credited;
         emit ChannelOpened(id, payer, payee, signer, salt, credited);
     }
 
@@ -218,17 +234,24 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         Channel storage c = _live(id);
         if (c.closesAt != 0) revert PaymentChannelsClosePending(id, c.closesAt);
         if (amount == 0) revert PaymentChannelsZeroAmount();
-        uint96 credited = _pull(from, amount);
-        uint256 deposit = uint256(c.deposit) + credited;
+        if (amount > type(uint96).max) revert PaymentChannelsAmountTooLarge(amount, type(uint96).max);
+        uint256 before = c.deposit;
+        uint256 deposit = before + amount;
         if (deposit > type(uint96).max) revert PaymentChannelsAmountTooLarge(deposit, type(uint96).max);
         c.deposit = uint96(deposit);
+        uint96 credited = _pull(from, amount);
+        if (credited != amount) {
+            // Not what was asked arrived (a fee, or a controller's intervention): credit what did.
+            deposit = before + credited;
+            if (deposit > type(uint96).max) revert PaymentChannelsAmountTooLarge(deposit, type(uint96).max);
+            c.deposit = uint96(deposit);
+        }
         emit ChannelToppedUp(id, from, credited, deposit);
     }
 
     /// @dev Pulls `amount` from `from` and returns the measured balance change, so that tokens
     /// that take a fee on transfer are credited only what arrived.
     function _pull(address from, uint256 amount) private returns (uint96) {
-        if (amount > type(uint96).max) revert PaymentChannelsAmountTooLarge(amount, type(uint96).max);
         uint256 before = _token.balanceOf(address(this));
         _token.safeTransferFrom(from, address(this), amount);
         uint256 received = _token.balanceOf(address(this)) - before;

@@ -11,6 +11,9 @@ pragma solidity ^0.8.24;
 /// which the payee can still redeem) and `withdraw`s the rest; the payee can finish at once with
 /// `redeemAndClose`.
 ///
+/// A close can be cancelled once: the deadline moves at most once, so a payer cannot keep a channel
+/// in limbo by cancelling and requesting again.
+///
 /// Channel id = keccak256(abi.encode(payer, payee, signer, salt)): computable before opening, so a
 /// client can sign vouchers for a channel whose opening is still in flight. A finalised id can
 /// never be opened again.
@@ -27,6 +30,7 @@ interface IPaymentChannels {
     /// @param payer Who funded the channel and receives the refund.
     /// @param closesAt Zero while open; otherwise the time from which the payer can withdraw.
     /// @param finalised True once the channel was closed by `withdraw` or `redeemAndClose`.
+    /// @param closeCancelled True once the payer cancelled a close: the next request is final.
     /// @param payee The mailbox operator that vouchers pay.
     /// @param deposit Total credited to the channel (measured token balance changes).
     /// @param signer The key whose vouchers the channel honours (the payer or a session key).
@@ -35,6 +39,7 @@ interface IPaymentChannels {
         address payer;
         uint64 closesAt;
         bool finalised;
+        bool closeCancelled;
         address payee;
         uint96 deposit;
         address signer;
@@ -106,6 +111,12 @@ interface IPaymentChannels {
     /// @notice No close is pending.
     error PaymentChannelsNoClosePending(bytes32 channelId);
 
+    /// @notice The payer already cancelled a close on this channel: this request is final.
+    error PaymentChannelsCloseNotCancellable(bytes32 channelId);
+
+    /// @notice A constructor parameter is out of range.
+    error PaymentChannelsInvalidParameter(string name);
+
     /// @notice The close grace period has not ended yet.
     error PaymentChannelsCloseNotDue(bytes32 channelId, uint256 closesAt, uint256 now_);
 
@@ -130,7 +141,7 @@ interface IPaymentChannels {
     /// @notice The token this contract accounts in.
     function token() external view returns (address);
 
-    /// @notice Seconds between `requestClose` and the time the payer can withdraw.
+    /// @notice Seconds between `requestClose` and the time the payer can withdraw (1 minute to 365 days).
     function closeGrace() external view returns (uint256);
 
     /// @notice The EIP-712 typehash of `Voucher(bytes32 channelId,uint256 cumulativeAmount)`.
@@ -176,7 +187,8 @@ interface IPaymentChannels {
     /// @dev Emits {CloseRequested}. Requirements: payer only; no close already pending.
     function requestClose(bytes32 channelId_) external;
 
-    /// @notice The payer cancels a pending close. @dev Emits {CloseCancelled}.
+    /// @notice The payer cancels a pending close, once per channel: a later request cannot be cancelled.
+    /// @dev Emits {CloseCancelled}. Requirements: payer only; a close pending; never cancelled before.
     function cancelClose(bytes32 channelId_) external;
 
     /// @notice After the close deadline, refunds deposit - paid to the payer and finalises.
@@ -184,7 +196,9 @@ interface IPaymentChannels {
     function withdraw(bytes32 channelId_) external;
 
     /// @notice The payee redeems a final voucher (or none: empty signature) and finalises at once,
-    /// refunding the rest to the payer.
-    /// @dev Emits {Redeemed} (when something is paid) and {ChannelFinalised}.
+    /// refunding the rest to the payer. If someone redeemed this voucher (or a later one) first, the
+    /// channel is finalised all the same: nothing more is owed on it.
+    /// @dev Emits {Redeemed} (when something is paid) and {ChannelFinalised}. Any other voucher error
+    /// (bad signature, above the deposit, deadline passed) reverts.
     function redeemAndClose(bytes32 channelId_, uint256 cumulativeAmount, bytes calldata signature) external;
 }

@@ -3,7 +3,8 @@ import { deployCore } from "./core.ts";
 
 /**
  * Local chains only: deploys the test SNT (minting `initialSupply` to the deployer), then the
- * MailboxRegistry and the PaymentChannels with the devnet's short delays.
+ * MailboxRegistry and the PaymentChannels with the devnet's short delays. Until the disputes
+ * contract exists, the deployer stands in for it (`disputes` defaults to account 0).
  *
  *   npx hardhat ignition deploy ignition/modules/PostboxLocal.ts --parameters ignition/parameters/local.json
  */
@@ -13,5 +14,5 @@ export default buildModule("PostboxLocal", (m) => {
     deployer,
     m.getParameter<bigint>("initialSupply", 100_000_000n * 10n ** 18n),
   ]);
-  return { snt, ...deployCore(m, snt) };
+  return { snt, ...deployCore(m, snt, m.getParameter("disputes", deployer)) };
 });

@@ -146,20 +146,36 @@ contract PaymentChannelsInvariantTest is TestBase {
     }
 }
 
-/// @notice Drives MailboxRegistry with random registrations, stake changes, exits, slashes and jails.
+/// @notice Drives MailboxRegistry with random registrations, stake changes, exits, slashes and jails
+/// by the disputes contract (this handler is the registry's `disputes`), and attacks by the admin and
+/// a stranger that must all fail. Ghost variables follow every stake as the rules say it should be.
 contract RegistryHandler is TestBase {
     SNT public immutable snt;
-    MailboxRegistry public immutable registry;
-    address public immutable slasher;
-    address public immutable jailer;
+    address public constant ADMIN = address(0xAD);
+    address public constant STRANGER = address(0x5757);
+    address public constant FUNDER = address(0xF00D);
+    address public constant TREASURY = address(0x7EA5);
+    address public constant NEW_TREASURY = address(0x7EA6);
+    MailboxRegistry public registry;
     address[] public operators;
 
-    constructor(SNT snt_, MailboxRegistry registry_, address slasher_, address jailer_) {
+    /// Ghost: each operator's stake as the rules say it should be.
+    mapping(address => uint256) public expectedStake;
+    /// Ghost: SNT credited into the registry, paid back by withdrawals, and taken by slashes.
+    uint256 public credited;
+    uint256 public withdrawn;
+    uint256 public slashed;
+    /// Ghost: attacks that did not revert (must stay zero).
+    uint256 public breaches;
+    uint256 private _disputeCount;
+
+    constructor(SNT snt_) {
         snt = snt_;
-        registry = registry_;
-        slasher = slasher_;
-        jailer = jailer_;
         for (uint160 i = 1; i <= 4; ++i) operators.push(address(0x2000 + i));
+    }
+
+    function init(MailboxRegistry registry_) external {
+        registry = registry_;
     }
 
     function operatorCount() external pure returns (uint256) {
@@ -169,6 +185,8 @@ contract RegistryHandler is TestBase {
     function _op(uint256 seed) internal view returns (address) {
         return operators[seed % operators.length];
     }
+
+    // ---- operators and funders
 
     function register(uint256 seed, uint256 stake) external {
         address op = _op(seed);
@@ -181,15 +199,21 @@ contract RegistryHandler is TestBase {
         snt.approve(address(registry), stake);
         registry.register("peer", a, "", stake, 1, 1, 1 days);
         vm.stopPrank();
+        expectedStake[op] = stake;
+        credited += stake;
     }
 
     function addStake(uint256 seed, uint256 amount) external {
         address op = _op(seed);
         amount = bound(amount, 1, 10_000 ether);
-        snt.mint(address(this), amount);
+        snt.mint(FUNDER, amount);
+        vm.startPrank(FUNDER);
         snt.approve(address(registry), 0);
         snt.approve(address(registry), amount);
         registry.addStake(op, amount);
+        vm.stopPrank();
+        expectedStake[op] += amount;
+        credited += amount;
     }
 
     function requestExit(uint256 seed) external {
@@ -198,25 +222,103 @@ contract RegistryHandler is TestBase {
     }
 
     function withdrawStake(uint256 seed) external {
-        vm.prank(_op(seed));
-        registry.withdrawStake();
-    }
-
-    function slash(uint256 seed, uint256 bps) external {
         address op = _op(seed);
-        uint256 amount = (registry.getMailbox(op).stake * bound(bps, 1, 1_000)) / 10_000;
-        vm.prank(slasher);
-        registry.slash(op, amount, bytes32(seed));
-    }
-
-    function jail(uint256 seed) external {
-        vm.prank(jailer);
-        registry.jail(_op(seed));
+        uint256 before = snt.balanceOf(op);
+        vm.prank(op);
+        registry.withdrawStake();
+        withdrawn += snt.balanceOf(op) - before;
+        expectedStake[op] = 0;
     }
 
     function unjail(uint256 seed) external {
-        vm.prank(jailer);
-        registry.unjail(_op(seed));
+        vm.prank(_op(seed));
+        registry.unjail();
+    }
+
+    // ---- the disputes contract
+
+    function slash(uint256 seed, uint256 bps) external {
+        address op = _op(seed);
+        uint256 amount = (registry.slashable(op) * bound(bps, 1, 10_000)) / 10_000;
+        registry.slash(op, amount, bytes32(++_disputeCount));
+        expectedStake[op] -= amount;
+        slashed += amount;
+    }
+
+    /// A hundred slashes of 10 % of the current stake in one transaction.
+    function slashBurst(uint256 seed) external {
+        address op = _op(seed);
+        for (uint256 i = 0; i < 100; ++i) {
+            uint256 amount = registry.getMailbox(op).stake / 10;
+            try registry.slash(op, amount, bytes32(++_disputeCount)) {
+                expectedStake[op] -= amount;
+                slashed += amount;
+            } catch {
+                break;
+            }
+        }
+    }
+
+    function jail(uint256 seed, uint256 term) external {
+        registry.jail(_op(seed), block.timestamp + bound(term, 1, 7 days));
+    }
+
+    // ---- the admin (legitimate)
+
+    function scheduleTreasury(uint256 seed) external {
+        vm.prank(ADMIN);
+        registry.scheduleTreasury(seed % 2 == 0 ? TREASURY : NEW_TREASURY);
+    }
+
+    // ---- attacks: each must revert
+
+    function adminSlashes(uint256 seed) external {
+        address op = _op(seed);
+        uint256 amount = registry.getMailbox(op).stake / 10;
+        vm.prank(ADMIN);
+        registry.grantRole(keccak256("SLASHER_ROLE"), ADMIN);
+        vm.prank(ADMIN);
+        try registry.slash(op, amount, bytes32(++_disputeCount)) {
+            ++breaches;
+        } catch {}
+    }
+
+    function adminJails(uint256 seed) external {
+        vm.prank(ADMIN);
+        try registry.jail(_op(seed), block.timestamp + 1 days) {
+            ++breaches;
+        } catch {}
+    }
+
+    function adminRedirectsPayoutToItself() external {
+        vm.prank(ADMIN);
+        try registry.scheduleTreasury(address(registry)) {
+            ++breaches;
+        } catch {}
+    }
+
+    function adminHandsOverAtOnce() external {
+        vm.prank(ADMIN);
+        try registry.grantRole(registry.DEFAULT_ADMIN_ROLE(), STRANGER) {
+            ++breaches;
+        } catch {}
+    }
+
+    function strangerSlashes(uint256 seed) external {
+        address op = _op(seed);
+        uint256 amount = registry.getMailbox(op).stake / 10;
+        vm.prank(STRANGER);
+        try registry.slash(op, amount, bytes32(++_disputeCount)) {
+            ++breaches;
+        } catch {}
+    }
+
+    function operatorSlashesAnother(uint256 seed) external {
+        address op = _op(seed);
+        vm.prank(_op(seed + 1));
+        try registry.slash(op, 1, bytes32(++_disputeCount)) {
+            ++breaches;
+        } catch {}
     }
 
     function warp(uint256 secondsAhead) external {
@@ -231,22 +333,21 @@ contract MailboxRegistryInvariantTest is TestBase {
 
     function setUp() public {
         snt = new SNT(address(this), 0);
-        address slasher = address(0x51A5);
-        address jailer = address(0x1A11);
+        handler = new RegistryHandler(snt);
         registry = new MailboxRegistry(
             IERC20(address(snt)),
             1_000 ether,
             7 days,
             1 days,
             1_000,
+            7 days,
             5_000,
-            address(this),
-            address(0xBE1E),
-            address(0x7EA5)
+            address(handler),
+            handler.TREASURY(),
+            handler.ADMIN(),
+            2 days
         );
-        registry.grantRole(registry.SLASHER_ROLE(), slasher);
-        registry.grantRole(registry.JAILER_ROLE(), jailer);
-        handler = new RegistryHandler(snt, registry, slasher, jailer);
+        handler.init(registry);
         snt.transferOwnership(address(handler));
     }
 
@@ -264,5 +365,46 @@ contract MailboxRegistryInvariantTest is TestBase {
             if (m.status == IMailboxRegistry.Status.None) assertEq(m.stake, 0, "withdrawn entries hold nothing");
         }
         assertEq(snt.balanceOf(address(registry)), staked, "held == sum of stakes");
+    }
+
+    /// Every SNT credited is in the registry, withdrawn by its operator, or paid out by a slash to
+    /// the disputes contract or a treasury; slashes pay out exactly what they take.
+    function invariant_sntConserved() public view {
+        uint256 paidOut =
+            snt.balanceOf(address(handler)) + snt.balanceOf(handler.TREASURY()) + snt.balanceOf(handler.NEW_TREASURY());
+        assertEq(paidOut, handler.slashed(), "slash payouts == slashed");
+        assertEq(
+            handler.credited(),
+            snt.balanceOf(address(registry)) + handler.withdrawn() + paidOut,
+            "credited == held + withdrawn + paid out"
+        );
+        assertEq(snt.balanceOf(handler.ADMIN()), 0, "the admin never receives SNT");
+        assertEq(snt.balanceOf(handler.STRANGER()), 0, "a stranger never receives SNT");
+    }
+
+    /// No stake falls except through the disputes contract: each stake is what registrations,
+    /// top-ups, withdrawals and the disputes contract's slashes made it; every attack reverted.
+    function invariant_stakesFallOnlyThroughDisputes() public view {
+        for (uint256 i = 0; i < handler.operatorCount(); ++i) {
+            address op = handler.operators(i);
+            assertEq(registry.getMailbox(op).stake, handler.expectedStake(op), "stake as the rules say");
+        }
+        assertEq(handler.breaches(), 0, "every attack reverted");
+    }
+
+    /// What may still be slashed in a period never exceeds maxSlashBps of the stake.
+    function invariant_slashAllowanceWithinCap() public view {
+        for (uint256 i = 0; i < handler.operatorCount(); ++i) {
+            address op = handler.operators(i);
+            assertLe(registry.slashable(op), (registry.getMailbox(op).stake * 1_000) / 10_000, "allowance <= 10%");
+        }
+    }
+
+    /// An Active entry always holds at least the minimum stake.
+    function invariant_activeEntriesHoldMinStake() public view {
+        for (uint256 i = 0; i < handler.operatorCount(); ++i) {
+            IMailboxRegistry.Mailbox memory m = registry.getMailbox(handler.operators(i));
+            if (m.status == IMailboxRegistry.Status.Active) assertLe(1_000 ether, m.stake, "active >= minStake");
+        }
     }
 }

@@ -11,24 +11,6 @@ import {FeeOnTransferToken, HookToken} from "../../contracts/test/QuirkyTokens.s
 import {Fixture} from "./utils/Fixture.sol";
 
 contract MailboxRegistryTest is Fixture {
-    string internal constant PEER_ID = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo";
-    uint256 internal constant PQ = 0.01 ether;
-    uint256 internal constant PM = 0.0001 ether;
-    uint256 internal constant RETENTION = 30 days;
-
-    function addrs() internal pure returns (string[] memory a) {
-        a = new string[](2);
-        a[0] = "/ip4/127.0.0.1/tcp/60001";
-        a[1] = "/ip4/127.0.0.1/tcp/60002/ws";
-    }
-
-    function registerOperator(uint256 stake) internal {
-        vm.startPrank(operator);
-        snt.approve(address(registry), stake);
-        registry.register(PEER_ID, addrs(), "ipfs://meta", stake, PQ, PM, RETENTION);
-        vm.stopPrank();
-    }
-
     // ---------------------------------------------------------------- register
 
     function test_register_storesEntry() public {
@@ -130,13 +112,48 @@ contract MailboxRegistryTest is Fixture {
         vm.stopPrank();
     }
 
+    /// A registry with the fixture's parameters but `name` set to `value` (or the token/treasury
+    /// cases) must not deploy.
+    function refused(RegistryParams memory p, bytes memory err) internal {
+        vm.expectRevert(err);
+        newRegistry(p);
+    }
+
+    function invalid(string memory name) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidParameter.selector, name);
+    }
+
     function test_constructor_revertsOnBadParameters() public {
-        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidParameter.selector, "minStake"));
-        new MailboxRegistry(IERC20(address(snt)), 0, 1, 1, 1, 0, admin, beneficiary, treasury);
-        vm.expectRevert(
-            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidParameter.selector, "maxSlashBps")
-        );
-        new MailboxRegistry(IERC20(address(snt)), 1, 1, 1, 10_001, 0, admin, beneficiary, treasury);
+        IERC20 token = IERC20(address(snt));
+        RegistryParams memory p = params(token);
+        p.minStake = 0;
+        refused(p, invalid("minStake"));
+        p = params(token);
+        p.maxSlashBps = 10_001;
+        refused(p, invalid("maxSlashBps"));
+        p = params(token);
+        p.disputes = address(0);
+        refused(p, invalid("disputes"));
+        p = params(token);
+        p.treasury = address(snt);
+        refused(p, abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidTreasury.selector, address(snt)));
+        p = params(token);
+        p.slashPeriod = 0;
+        refused(p, invalid("slashPeriod"));
+        p = params(token);
+        p.priceDelay = 0;
+        refused(p, invalid("priceDelay"));
+        p = params(token);
+        p.unbondingPeriod = 0;
+        refused(p, invalid("unbondingPeriod"));
+        p = params(token);
+        p.rewardBps = 10_001;
+        refused(p, invalid("slashRewardBps"));
+        p = params(IERC20(address(0)));
+        refused(p, invalid("token"));
+        p = params(token);
+        p.adminDelay = 0;
+        refused(p, invalid("adminDelay"));
     }
 
     // ---------------------------------------------------------------- stake
@@ -176,6 +193,20 @@ contract MailboxRegistryTest is Fixture {
         vm.prank(operator);
         vm.expectRevert(IMailboxRegistry.MailboxRegistryZeroAmount.selector);
         registry.addStake(operator, 0);
+    }
+
+    function test_addStake_feeOnTransferCreditsMeasuredStake() public {
+        FeeOnTransferToken fot = new FeeOnTransferToken(100);
+        MailboxRegistry r = registryOn(IERC20(address(fot)));
+        fot.mint(operator, 10 * MIN_STAKE);
+        vm.startPrank(operator);
+        fot.approve(address(r), 10 * MIN_STAKE);
+        r.register(PEER_ID, addrs(), "", 2 * MIN_STAKE, PQ, PM, RETENTION);
+        vm.expectEmit();
+        emit IMailboxRegistry.StakeAdded(operator, operator, 99 ether, (2 * MIN_STAKE * 99) / 100 + 99 ether);
+        r.addStake(operator, 100 ether);
+        vm.stopPrank();
+        assertEq(fot.balanceOf(address(r)), r.getMailbox(operator).stake, "held == stake");
     }
 
     function test_receiveApproval_revertsWhenNotToken() public {
@@ -350,14 +381,13 @@ contract MailboxRegistryTest is Fixture {
 
     // ---------------------------------------------------------------- slash and jail
 
-    function test_slash_paysBeneficiaryAndTreasury() public {
+    function test_slash_paysDisputesAndTreasury() public {
         registerOperator(10 * MIN_STAKE);
         uint256 amount = MIN_STAKE; // exactly the 10% cap
         vm.expectEmit();
-        emit IMailboxRegistry.Slashed(operator, amount, amount / 2, amount / 2, keccak256("evidence"), 9 * MIN_STAKE);
-        vm.prank(slasher);
-        registry.slash(operator, amount, keccak256("evidence"));
-        assertEq(snt.balanceOf(beneficiary), amount / 2, "beneficiary");
+        emit IMailboxRegistry.Slashed(operator, keccak256("dispute"), amount, amount / 2, amount / 2, 9 * MIN_STAKE);
+        slashByDisputes(operator, amount, keccak256("dispute"));
+        assertEq(snt.balanceOf(address(disputes)), amount / 2, "reward to the disputes contract");
         assertEq(snt.balanceOf(treasury), amount / 2, "treasury");
         assertEq(registry.getMailbox(operator).stake, 9 * MIN_STAKE, "stake");
         assertEq(snt.balanceOf(address(registry)), 9 * MIN_STAKE, "held == stake");
@@ -365,7 +395,6 @@ contract MailboxRegistryTest is Fixture {
 
     function test_slash_revertsAboveCap() public {
         registerOperator(10 * MIN_STAKE);
-        vm.prank(slasher);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IMailboxRegistry.MailboxRegistrySlashTooLarge.selector,
@@ -374,21 +403,20 @@ contract MailboxRegistryTest is Fixture {
                 MIN_STAKE
             )
         );
-        registry.slash(operator, MIN_STAKE + 1, bytes32(0));
+        slashByDisputes(operator, MIN_STAKE + 1, bytes32(0));
     }
 
-    function test_slash_onlyRole() public {
+    function test_slash_onlyDisputes() public {
         registerOperator(MIN_STAKE);
-        bytes32 role = registry.SLASHER_ROLE();
         vm.prank(stranger);
-        vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryNotDisputes.selector, stranger));
+        registry.slash(operator, 1, bytes32(0));
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryNotDisputes.selector, admin));
         registry.slash(operator, 1, bytes32(0));
     }
 
     function test_slash_revertsOnZeroAndUnregistered() public {
-        vm.prank(slasher);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IMailboxRegistry.MailboxRegistryInvalidStatus.selector,
@@ -396,19 +424,29 @@ contract MailboxRegistryTest is Fixture {
                 IMailboxRegistry.Status.None
             )
         );
-        registry.slash(operator, 1, bytes32(0));
+        slashByDisputes(operator, 1, bytes32(0));
         registerOperator(MIN_STAKE);
-        vm.prank(slasher);
         vm.expectRevert(IMailboxRegistry.MailboxRegistryZeroAmount.selector);
-        registry.slash(operator, 0, bytes32(0));
+        slashByDisputes(operator, 0, bytes32(0));
+    }
+
+    function test_slash_eachDisputeOnce() public {
+        registerOperator(10 * MIN_STAKE);
+        slashByDisputes(operator, 1 ether, keccak256("d1"));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryDisputeAlreadySlashed.selector, keccak256("d1"))
+        );
+        slashByDisputes(operator, 1 ether, keccak256("d1"));
+        slashByDisputes(operator, 1 ether, keccak256("d2"));
+        assertEq(registry.getMailbox(operator).stake, 10 * MIN_STAKE - 2 ether, "two disputes, two slashes");
     }
 
     function test_slash_duringUnbonding() public {
         registerOperator(MIN_STAKE);
         vm.prank(operator);
         registry.requestExit();
-        vm.prank(slasher);
-        registry.slash(operator, MIN_STAKE / 10, bytes32(0));
+        slashByDisputes(operator, MIN_STAKE / 10, bytes32(0));
+        assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Exiting, "still exiting");
         vm.warp(block.timestamp + UNBONDING);
         uint256 before = snt.balanceOf(operator);
         vm.prank(operator);
@@ -416,47 +454,102 @@ contract MailboxRegistryTest is Fixture {
         assertEq(snt.balanceOf(operator) - before, MIN_STAKE - MIN_STAKE / 10, "withdraws what is left");
     }
 
-    function test_jail_blocksExitAndWithdraw() public {
+    function test_slash_periodAllowanceRenewsAfterThePeriod() public {
+        registerOperator(10 * MIN_STAKE);
+        slashByDisputes(operator, MIN_STAKE / 2, keccak256("a"));
+        assertEq(registry.slashable(operator), MIN_STAKE / 2, "half the allowance left");
+        vm.warp(T0 + SLASH_PERIOD - 1);
+        assertEq(registry.slashable(operator), MIN_STAKE / 2, "same period");
+        vm.warp(T0 + SLASH_PERIOD);
+        uint256 stake = 10 * MIN_STAKE - MIN_STAKE / 2;
+        assertEq(registry.slashable(operator), (stake * MAX_SLASH_BPS) / 10_000, "a new period: 10% of the stake now");
+        slashByDisputes(operator, (stake * MAX_SLASH_BPS) / 10_000, keccak256("b"));
+        assertEq(registry.slashable(operator), 0, "used up");
+    }
+
+    function test_jail_activeOperatorIsJailedUntilTheTermThenUnjails() public {
         registerOperator(MIN_STAKE);
-        vm.prank(operator);
-        registry.requestExit();
+        uint256 until = block.timestamp + 3 days;
         vm.expectEmit();
-        emit IMailboxRegistry.Jailed(operator, IMailboxRegistry.Status.Exiting);
-        vm.prank(jailer);
-        registry.jail(operator);
-        vm.warp(block.timestamp + UNBONDING);
+        emit IMailboxRegistry.Jailed(operator, IMailboxRegistry.Status.Active, until);
+        jailByDisputes(operator, until);
+        IMailboxRegistry.Mailbox memory m = registry.getMailbox(operator);
+        assertTrue(m.status == IMailboxRegistry.Status.Jailed, "jailed");
+        assertEq(m.jailedUntil, until, "term");
+        vm.warp(until - 1);
         vm.prank(operator);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IMailboxRegistry.MailboxRegistryInvalidStatus.selector,
-                operator,
-                IMailboxRegistry.Status.Jailed
-            )
-        );
-        registry.withdrawStake();
-        vm.prank(jailer);
-        registry.unjail(operator);
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryStillJailed.selector, operator, until));
+        registry.unjail();
+        vm.warp(until);
+        vm.expectEmit();
+        emit IMailboxRegistry.Unjailed(operator);
+        vm.prank(operator);
+        registry.unjail();
         assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Active, "active");
     }
 
-    function test_jail_onlyRole() public {
+    function test_jail_exitingOperatorKeepsExitingAndWithdraws() public {
         registerOperator(MIN_STAKE);
-        bytes32 role = registry.JAILER_ROLE();
-        vm.prank(slasher);
+        vm.prank(operator);
+        registry.requestExit();
+        uint256 withdrawableAt = block.timestamp + UNBONDING;
+        vm.expectEmit();
+        emit IMailboxRegistry.Jailed(operator, IMailboxRegistry.Status.Exiting, block.timestamp + UNBONDING);
+        jailByDisputes(operator, block.timestamp + UNBONDING);
+        assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Exiting, "still exiting");
+        assertEq(registry.getMailbox(operator).withdrawableAt, withdrawableAt, "clock kept");
+        vm.warp(withdrawableAt);
+        vm.prank(operator);
+        registry.withdrawStake();
+        assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.None, "withdrawn");
+    }
+
+    function test_jail_withdrawnOperatorCannotRegisterBeforeTheTermEnds() public {
+        registerOperator(MIN_STAKE);
+        vm.prank(operator);
+        registry.requestExit();
+        vm.warp(T0 + UNBONDING - 1);
+        uint256 until = T0 + 2 * UNBONDING - 1;
+        jailByDisputes(operator, until);
+        vm.warp(T0 + UNBONDING);
+        vm.prank(operator);
+        registry.withdrawStake();
+        vm.startPrank(operator);
+        snt.approve(address(registry), MIN_STAKE);
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryStillJailed.selector, operator, until));
+        registry.register(PEER_ID, addrs(), "", MIN_STAKE, PQ, PM, RETENTION);
+        vm.warp(until);
+        registry.register(PEER_ID, addrs(), "", MIN_STAKE, PQ, PM, RETENTION);
+        vm.stopPrank();
+        assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Active, "back after the term");
+    }
+
+    function test_jail_termLongerThanUnbondingReverts() public {
+        registerOperator(MIN_STAKE);
+        uint256 latest = block.timestamp + UNBONDING;
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, slasher, role)
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidJailTerm.selector, latest + 1, latest)
         );
-        registry.jail(operator);
+        jailByDisputes(operator, latest + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidJailTerm.selector, block.timestamp, latest)
+        );
+        jailByDisputes(operator, block.timestamp);
+    }
+
+    function test_jail_onlyDisputes() public {
+        registerOperator(MIN_STAKE);
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryNotDisputes.selector, admin));
+        registry.jail(operator, block.timestamp + 1);
         vm.prank(stranger);
-        vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, role)
-        );
-        registry.unjail(operator);
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryNotDisputes.selector, stranger));
+        registry.jail(operator, block.timestamp + 1);
     }
 
     function test_unjail_revertsWhenNotJailed() public {
         registerOperator(MIN_STAKE);
-        vm.prank(jailer);
+        vm.prank(operator);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IMailboxRegistry.MailboxRegistryInvalidStatus.selector,
@@ -464,17 +557,89 @@ contract MailboxRegistryTest is Fixture {
                 IMailboxRegistry.Status.Active
             )
         );
-        registry.unjail(operator);
+        registry.unjail();
     }
 
-    function test_setSlashPayout_onlyAdmin() public {
+    function test_scheduleTreasury_onlyAdminAndAfterTheDelay() public {
+        bytes32 adminRole = registry.DEFAULT_ADMIN_ROLE();
+        vm.prank(stranger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, adminRole)
+        );
+        registry.scheduleTreasury(stranger);
+        vm.expectEmit();
+        emit IMailboxRegistry.TreasuryScheduled(treasury, stranger, T0 + ADMIN_DELAY);
+        vm.prank(admin);
+        registry.scheduleTreasury(stranger);
+        (address pending, uint256 effectiveAt) = registry.pendingTreasury();
+        assertEq(pending, stranger, "pending");
+        assertEq(effectiveAt, T0 + ADMIN_DELAY, "effective after the admin delay");
+        assertEq(registry.treasury(), treasury, "unchanged before the delay");
+        vm.warp(effectiveAt);
+        assertEq(registry.treasury(), stranger, "changed after the delay");
+        (pending, effectiveAt) = registry.pendingTreasury();
+        assertEq(pending, address(0), "nothing pending");
+    }
+
+    function test_slash_belowMinStakeJails_topUpAndUnjailReturnsActive() public {
+        registerOperator(MIN_STAKE);
+        vm.expectEmit();
+        emit IMailboxRegistry.Jailed(operator, IMailboxRegistry.Status.Active, 0);
+        slashByDisputes(operator, MIN_STAKE / 10, keccak256("upheld"));
+        assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Jailed, "not Active below min");
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IMailboxRegistry.MailboxRegistryStakeTooLow.selector,
+                MIN_STAKE - MIN_STAKE / 10,
+                MIN_STAKE
+            )
+        );
+        registry.unjail();
+        vm.startPrank(operator);
+        snt.approve(address(registry), MIN_STAKE / 10);
+        registry.addStake(operator, MIN_STAKE / 10);
+        assertTrue(
+            registry.getMailbox(operator).status == IMailboxRegistry.Status.Jailed,
+            "a top-up alone does not list"
+        );
+        registry.unjail();
+        vm.stopPrank();
+        assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Active, "active again");
+    }
+
+    function test_slash_exitingOperatorBelowMinStakeKeepsExiting() public {
+        registerOperator(MIN_STAKE);
+        vm.prank(operator);
+        registry.requestExit();
+        slashByDisputes(operator, MIN_STAKE / 10, keccak256("upheld"));
+        assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Exiting, "still exiting");
+    }
+
+    function test_adminTransfer_waitsTheDelay() public {
+        vm.prank(admin);
+        registry.beginDefaultAdminTransfer(stranger);
         vm.prank(stranger);
         vm.expectRevert();
-        registry.setSlashPayout(stranger, stranger);
-        vm.prank(admin);
-        registry.setSlashPayout(stranger, treasury);
-        (address b, ) = registry.slashPayout();
-        assertEq(b, stranger, "beneficiary");
+        registry.acceptDefaultAdminTransfer();
+        vm.warp(T0 + ADMIN_DELAY + 1);
+        vm.prank(stranger);
+        registry.acceptDefaultAdminTransfer();
+        assertEq(registry.defaultAdmin(), stranger, "new admin after the delay");
+        assertTrue(!registry.hasRole(registry.DEFAULT_ADMIN_ROLE(), admin), "the old one is out");
+    }
+
+    function test_scheduleTreasury_refusesZeroRegistryAndToken() public {
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidTreasury.selector, address(0)));
+        registry.scheduleTreasury(address(0));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidTreasury.selector, address(registry))
+        );
+        registry.scheduleTreasury(address(registry));
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidTreasury.selector, address(snt)));
+        registry.scheduleTreasury(address(snt));
+        vm.stopPrank();
     }
 
     // ---------------------------------------------------------------- enumeration
@@ -495,6 +660,68 @@ contract MailboxRegistryTest is Fixture {
         assertEq(page[0].operator, address(0x1002), "order");
         assertEq(registry.getMailboxes(4, 10).length, 1, "last page");
         assertEq(registry.getMailboxes(5, 10).length, 0, "past the end");
+    }
+
+    /// A string of `length` bytes, all `fill`.
+    function filled(uint256 length, bytes1 fill) internal pure returns (string memory) {
+        bytes memory b = new bytes(length);
+        for (uint256 i = 0; i < length; ++i) b[i] = fill;
+        return string(b);
+    }
+
+    function maxAddrs() internal pure returns (string[] memory a) {
+        a = new string[](8);
+        for (uint256 i = 0; i < 8; ++i) a[i] = filled(256, bytes1(uint8(0x61 + i)));
+    }
+
+    function test_register_stringsAtTheLimitsRoundTrip() public {
+        string memory peerId = filled(128, "p");
+        string memory meta = filled(2048, "m");
+        vm.startPrank(operator);
+        snt.approve(address(registry), MIN_STAKE);
+        registry.register(peerId, maxAddrs(), meta, MIN_STAKE, PQ, PM, RETENTION);
+        vm.stopPrank();
+        IMailboxRegistry.Mailbox memory m = registry.getMailbox(operator);
+        assertTrue(keccak256(bytes(m.peerId)) == keccak256(bytes(peerId)), "peer id");
+        assertTrue(keccak256(abi.encode(m.multiaddrs)) == keccak256(abi.encode(maxAddrs())), "multiaddrs");
+        assertTrue(keccak256(bytes(m.metadataURI)) == keccak256(bytes(meta)), "metadata");
+    }
+
+    function test_register_revertsOneByteAboveEachLimit() public {
+        vm.startPrank(operator);
+        snt.approve(address(registry), MIN_STAKE);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryStringTooLong.selector, "peerId", 129, 128)
+        );
+        registry.register(filled(129, "p"), addrs(), "", MIN_STAKE, PQ, PM, RETENTION);
+        string[] memory a = addrs();
+        a[1] = filled(257, "a");
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryStringTooLong.selector, "multiaddr", 257, 256)
+        );
+        registry.register(PEER_ID, a, "", MIN_STAKE, PQ, PM, RETENTION);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryStringTooLong.selector, "metadataURI", 2049, 2048)
+        );
+        registry.register(PEER_ID, addrs(), filled(2049, "m"), MIN_STAKE, PQ, PM, RETENTION);
+        a = new string[](9);
+        for (uint256 i = 0; i < 9; ++i) a[i] = "/ip4/127.0.0.1/tcp/1";
+        vm.expectRevert(IMailboxRegistry.MailboxRegistryInvalidEndpoint.selector);
+        registry.register(PEER_ID, a, "", MIN_STAKE, PQ, PM, RETENTION);
+        a = addrs();
+        a[0] = "";
+        vm.expectRevert(IMailboxRegistry.MailboxRegistryInvalidEndpoint.selector);
+        registry.register(PEER_ID, a, "", MIN_STAKE, PQ, PM, RETENTION);
+        vm.stopPrank();
+    }
+
+    function test_updateEndpoint_appliesTheSameLimits() public {
+        registerOperator(MIN_STAKE);
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryStringTooLong.selector, "metadataURI", 2049, 2048)
+        );
+        registry.updateEndpoint(PEER_ID, addrs(), filled(2049, "m"));
     }
 
     // ---------------------------------------------------------------- attacks and fuzz
@@ -532,15 +759,47 @@ contract MailboxRegistryTest is Fixture {
         stake = uint96(bound(stake, MIN_STAKE, 1_000_000 ether));
         registerOperator(stake);
         uint256 cap = (uint256(stake) * MAX_SLASH_BPS) / 10_000;
-        vm.prank(slasher);
         if (amount == 0 || amount > cap) {
             vm.expectRevert();
-            registry.slash(operator, amount, bytes32(0));
+            slashByDisputes(operator, amount, bytes32(0));
         } else {
-            registry.slash(operator, amount, bytes32(0));
+            slashByDisputes(operator, amount, bytes32(0));
             assertEq(registry.getMailbox(operator).stake, stake - amount, "stake reduced");
         }
         assertEq(snt.balanceOf(address(registry)), registry.getMailbox(operator).stake, "held == stake");
+    }
+
+    function testFuzz_endpoint_roundTrips(uint8 peerIdLength, uint8 count, uint256 seed, uint16 metaLength) public {
+        string memory peerId = filled(bound(peerIdLength, 1, 128), "p");
+        string[] memory a = new string[](bound(count, 1, 8));
+        for (uint256 i = 0; i < a.length; ++i) {
+            a[i] = filled(bound(uint256(keccak256(abi.encode(seed, i))), 1, 256), bytes1(uint8(0x61 + i)));
+        }
+        string memory meta = filled(bound(metaLength, 0, 2048), "m");
+        vm.startPrank(operator);
+        snt.approve(address(registry), MIN_STAKE);
+        registry.register(peerId, a, meta, MIN_STAKE, PQ, PM, RETENTION);
+        vm.stopPrank();
+        IMailboxRegistry.Mailbox memory m = registry.getMailbox(operator);
+        assertTrue(keccak256(bytes(m.peerId)) == keccak256(bytes(peerId)), "peer id");
+        assertTrue(keccak256(abi.encode(m.multiaddrs)) == keccak256(abi.encode(a)), "multiaddrs");
+        assertTrue(keccak256(bytes(m.metadataURI)) == keccak256(bytes(meta)), "metadata");
+    }
+
+    function testFuzz_slash_manyCallsNeverExceedThePeriodCap(uint96 stake, uint256 seed, uint8 calls) public {
+        stake = uint96(bound(stake, MIN_STAKE, 1_000_000 ether));
+        registerOperator(stake);
+        uint256 cap = (uint256(stake) * MAX_SLASH_BPS) / 10_000;
+        uint256 taken;
+        for (uint256 i = 0; i < bound(calls, 1, 40); ++i) {
+            uint256 amount = bound(uint256(keccak256(abi.encode(seed, i))), 1, stake / 5);
+            try disputes.slash(IMailboxRegistry(address(registry)), operator, amount, bytes32(i)) {
+                taken += amount;
+            } catch {}
+        }
+        assertLe(taken, cap, "one period takes at most the cap");
+        assertEq(registry.getMailbox(operator).stake, stake - taken, "stake == what was not taken");
+        assertEq(snt.balanceOf(address(registry)), stake - taken, "held == stake");
     }
 
     function testFuzz_announcePrice_neverRaisesBeforeDelay(uint96 q, uint96 m, uint32 elapsed) public {

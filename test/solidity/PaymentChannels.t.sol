@@ -618,6 +618,67 @@ contract PaymentChannelsTest is Fixture {
         assertTrue(!channels.getChannel(id).finalised, "still open");
     }
 
+    function test_constructor_revertsOnBadParameters() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IPaymentChannels.PaymentChannelsInvalidParameter.selector, "closeGrace")
+        );
+        new PaymentChannels(IERC20(address(snt)), 59);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPaymentChannels.PaymentChannelsInvalidParameter.selector, "closeGrace")
+        );
+        new PaymentChannels(IERC20(address(snt)), 365 days + 1);
+        new PaymentChannels(IERC20(address(snt)), 60);
+    }
+
+    function test_redeemAndClose_staleButBadlySignedVoucherStillFinalises() public {
+        // Stale means nothing more is owed whatever the signature: the payee asked to finalise.
+        bytes32 id = openChannel(10 ether, SALT);
+        channels.redeem(id, 6 ether, sign(SESSION_KEY, id, 6 ether));
+        bytes memory forged = sign(OTHER_KEY, id, 5 ether);
+        vm.prank(payee);
+        channels.redeemAndClose(id, 5 ether, forged);
+        assertTrue(channels.getChannel(id).finalised, "finalised");
+        assertEq(snt.balanceOf(payee), 6 ether, "paid what was redeemed");
+    }
+
+    function test_redeemAndClose_revertsAboveDepositEvenAfterARedeem() public {
+        bytes32 id = openChannel(10 ether, SALT);
+        channels.redeem(id, 6 ether, sign(SESSION_KEY, id, 6 ether));
+        bytes memory tooMuch = sign(SESSION_KEY, id, 11 ether);
+        vm.prank(payee);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPaymentChannels.PaymentChannelsInsufficientDeposit.selector, id, 11 ether, 10 ether)
+        );
+        channels.redeemAndClose(id, 11 ether, tooMuch);
+    }
+
+    function test_cancelClose_secondRequestIsFinal() public {
+        bytes32 id = openChannel(1 ether, SALT);
+        vm.startPrank(payer);
+        channels.requestClose(id);
+        channels.cancelClose(id);
+        assertTrue(channels.getChannel(id).closeCancelled, "cancel used");
+        channels.requestClose(id);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.PaymentChannelsCloseNotCancellable.selector, id));
+        channels.cancelClose(id);
+        vm.stopPrank();
+    }
+
+    function test_topUp_feeOnTransferCreditsTheMeasuredAmount() public {
+        FeeOnTransferToken fot = new FeeOnTransferToken(100); // 1%
+        PaymentChannels c = new PaymentChannels(IERC20(address(fot)), CLOSE_GRACE);
+        fot.mint(payer, 200 ether);
+        vm.startPrank(payer);
+        fot.approve(address(c), 200 ether);
+        bytes32 id = c.open(payee, session, 100 ether, SALT);
+        vm.expectEmit();
+        emit IPaymentChannels.ChannelToppedUp(id, payer, 99 ether, 198 ether);
+        c.topUp(id, 100 ether);
+        vm.stopPrank();
+        assertEq(c.getChannel(id).deposit, 198 ether, "credited what arrived");
+        assertEq(fot.balanceOf(address(c)), 198 ether, "held == deposit");
+    }
+
     // ---------------------------------------------------------------- quirky tokens
 
     function test_feeOnTransfer_creditsTheMeasuredAmount() public {

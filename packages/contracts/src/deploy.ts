@@ -18,9 +18,15 @@ export interface DeployPostboxParameters {
   token?: Address;
   /** Initial test SNT supply minted to the deployer (ignored with `token`). */
   initialSupply?: bigint;
-  /** Registry admin, slash beneficiary and treasury; default: the deployer. */
+  /** The registry's admin (it can only schedule a new treasury, after `adminDelay`); default: the deployer. */
   admin?: Address;
-  beneficiary?: Address;
+  /**
+   * The only address that can slash and jail, fixed for the registry's life: the disputes contract.
+   * Default: the deployer, an account the local devnet and the tests control until the disputes
+   * contract exists. On a real network pass the disputes contract's (predicted) address.
+   */
+  disputes?: Address;
+  /** Receives the non-reward part of slashes; default: the deployer. */
   treasury?: Address;
 }
 
@@ -60,10 +66,12 @@ export async function deployPostbox(args: DeployPostboxParameters): Promise<Depl
         p.unbondingPeriod,
         p.priceDelay,
         p.maxSlashBps,
-        p.slashBeneficiaryBps,
-        args.admin ?? deployer,
-        args.beneficiary ?? deployer,
+        p.slashPeriod,
+        p.slashRewardBps,
+        args.disputes ?? deployer,
         args.treasury ?? deployer,
+        args.admin ?? deployer,
+        Number(p.adminDelay),
       ],
     }),
   );

@@ -2,18 +2,22 @@ import { parseEther } from "viem";
 
 /** Constructor parameters of the registry and the channels for one network. */
 export interface NetworkParameters {
-  /** Least stake a registration needs (SNT base units). */
+  /** Least stake a registration needs (SNT base units); below it after a slash an entry is not Active. */
   minStake: bigint;
-  /** Seconds between `requestExit` and `withdrawStake`. */
+  /** Seconds between `requestExit` and `withdrawStake`; also the longest jail term (≤ 365 days). */
   unbondingPeriod: bigint;
-  /** Seconds before a price increase applies. */
+  /** Seconds before a price increase applies (1 s … `unbondingPeriod`). */
   priceDelay: bigint;
-  /** Largest share of a stake one slash may take, in basis points. */
+  /** Largest share of a stake slashed per slash period, in basis points, however many slashes. */
   maxSlashBps: bigint;
-  /** Share of a slash paid to the beneficiary, in basis points. */
-  slashBeneficiaryBps: bigint;
-  /** Seconds the payee keeps to redeem after a close request (≥ 24 h on real networks). */
+  /** Seconds of one slash period (≤ 365 days). */
+  slashPeriod: bigint;
+  /** Share of a slash paid to the disputes contract (for the challenger), in basis points. */
+  slashRewardBps: bigint;
+  /** Seconds the payee keeps to redeem after a close request (1 min … 365 days; ≥ 24 h on real networks). */
   closeGrace: bigint;
+  /** Seconds an admin transfer and a treasury change wait (≤ 365 days). */
+  adminDelay: bigint;
 }
 
 /**
@@ -26,15 +30,19 @@ export const networkParameters = {
     unbondingPeriod: 120n,
     priceDelay: 60n,
     maxSlashBps: 1_000n,
-    slashBeneficiaryBps: 5_000n,
+    slashPeriod: 120n,
+    slashRewardBps: 5_000n,
     closeGrace: 120n,
+    adminDelay: 60n,
   },
   production: {
     minStake: parseEther("10000"),
     unbondingPeriod: 14n * 24n * 3600n,
     priceDelay: 24n * 3600n,
     maxSlashBps: 1_000n,
-    slashBeneficiaryBps: 5_000n,
+    slashPeriod: 14n * 24n * 3600n,
+    slashRewardBps: 5_000n,
     closeGrace: 24n * 3600n,
+    adminDelay: 7n * 24n * 3600n,
   },
 } as const satisfies Record<string, NetworkParameters>;

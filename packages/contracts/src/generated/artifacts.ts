@@ -506,8 +506,23 @@ export const mailboxRegistryAbi = [
       },
       {
         "internalType": "uint256",
-        "name": "slashBeneficiaryBps_",
+        "name": "slashPeriod_",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "slashRewardBps_",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "disputes_",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "treasury_",
+        "type": "address"
       },
       {
         "internalType": "address",
@@ -515,14 +530,9 @@ export const mailboxRegistryAbi = [
         "type": "address"
       },
       {
-        "internalType": "address",
-        "name": "beneficiary",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "treasury",
-        "type": "address"
+        "internalType": "uint48",
+        "name": "adminDelay",
+        "type": "uint48"
       }
     ],
     "stateMutability": "nonpayable",
@@ -531,6 +541,33 @@ export const mailboxRegistryAbi = [
   {
     "inputs": [],
     "name": "AccessControlBadConfirmation",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint48",
+        "name": "schedule",
+        "type": "uint48"
+      }
+    ],
+    "name": "AccessControlEnforcedDefaultAdminDelay",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "AccessControlEnforcedDefaultAdminRules",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "defaultAdmin",
+        "type": "address"
+      }
+    ],
+    "name": "AccessControlInvalidDefaultAdmin",
     "type": "error"
   },
   {
@@ -574,6 +611,33 @@ export const mailboxRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "declared",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "approved",
+        "type": "uint256"
+      }
+    ],
+    "name": "MailboxRegistryDeclaredAmountMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "disputeId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "MailboxRegistryDisputeAlreadySlashed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "caller",
         "type": "address"
@@ -590,6 +654,22 @@ export const mailboxRegistryAbi = [
   {
     "inputs": [],
     "name": "MailboxRegistryInvalidEndpoint",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "until",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "latest",
+        "type": "uint256"
+      }
+    ],
+    "name": "MailboxRegistryInvalidJailTerm",
     "type": "error"
   },
   {
@@ -623,6 +703,28 @@ export const mailboxRegistryAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "treasury",
+        "type": "address"
+      }
+    ],
+    "name": "MailboxRegistryInvalidTreasury",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "MailboxRegistryNotDisputes",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "operator",
         "type": "address"
       },
@@ -633,7 +735,7 @@ export const mailboxRegistryAbi = [
       },
       {
         "internalType": "uint256",
-        "name": "cap",
+        "name": "slashable",
         "type": "uint256"
       }
     ],
@@ -665,11 +767,48 @@ export const mailboxRegistryAbi = [
       },
       {
         "internalType": "uint256",
+        "name": "until",
+        "type": "uint256"
+      }
+    ],
+    "name": "MailboxRegistryStillJailed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
         "name": "withdrawableAt",
         "type": "uint256"
       }
     ],
     "name": "MailboxRegistryStillUnbonding",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "field",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "max",
+        "type": "uint256"
+      }
+    ],
+    "name": "MailboxRegistryStringTooLong",
     "type": "error"
   },
   {
@@ -696,6 +835,22 @@ export const mailboxRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -703,6 +858,56 @@ export const mailboxRegistryAbi = [
     ],
     "name": "SafeERC20FailedOperation",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [],
+    "name": "DefaultAdminDelayChangeCanceled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint48",
+        "name": "newDelay",
+        "type": "uint48"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint48",
+        "name": "effectSchedule",
+        "type": "uint48"
+      }
+    ],
+    "name": "DefaultAdminDelayChangeScheduled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [],
+    "name": "DefaultAdminTransferCanceled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "newAdmin",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint48",
+        "name": "acceptSchedule",
+        "type": "uint48"
+      }
+    ],
+    "name": "DefaultAdminTransferScheduled",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -780,6 +985,12 @@ export const mailboxRegistryAbi = [
         "internalType": "enum IMailboxRegistry.Status",
         "name": "previous",
         "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "until",
+        "type": "uint256"
       }
     ],
     "name": "Jailed",
@@ -987,29 +1198,16 @@ export const mailboxRegistryAbi = [
     "anonymous": false,
     "inputs": [
       {
-        "indexed": false,
-        "internalType": "address",
-        "name": "beneficiary",
-        "type": "address"
-      },
-      {
-        "indexed": false,
-        "internalType": "address",
-        "name": "treasury",
-        "type": "address"
-      }
-    ],
-    "name": "SlashPayoutUpdated",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
         "indexed": true,
         "internalType": "address",
         "name": "operator",
         "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "disputeId",
+        "type": "bytes32"
       },
       {
         "indexed": false,
@@ -1020,7 +1218,7 @@ export const mailboxRegistryAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "toBeneficiary",
+        "name": "reward",
         "type": "uint256"
       },
       {
@@ -1028,12 +1226,6 @@ export const mailboxRegistryAbi = [
         "internalType": "uint256",
         "name": "toTreasury",
         "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "evidenceHash",
-        "type": "bytes32"
       },
       {
         "indexed": false,
@@ -1099,6 +1291,31 @@ export const mailboxRegistryAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": false,
+        "internalType": "address",
+        "name": "oldTreasury",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "newTreasury",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "effectiveAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "TreasuryScheduled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": true,
         "internalType": "address",
         "name": "operator",
@@ -1123,12 +1340,12 @@ export const mailboxRegistryAbi = [
   },
   {
     "inputs": [],
-    "name": "JAILER_ROLE",
+    "name": "MAX_METADATA_URI_BYTES",
     "outputs": [
       {
-        "internalType": "bytes32",
+        "internalType": "uint256",
         "name": "",
-        "type": "bytes32"
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1136,15 +1353,48 @@ export const mailboxRegistryAbi = [
   },
   {
     "inputs": [],
-    "name": "SLASHER_ROLE",
+    "name": "MAX_MULTIADDRS",
     "outputs": [
       {
-        "internalType": "bytes32",
+        "internalType": "uint256",
         "name": "",
-        "type": "bytes32"
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_MULTIADDR_BYTES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_PEER_ID_BYTES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "acceptDefaultAdminTransfer",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -1181,6 +1431,91 @@ export const mailboxRegistryAbi = [
     "name": "announcePrice",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "newAdmin",
+        "type": "address"
+      }
+    ],
+    "name": "beginDefaultAdminTransfer",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "cancelDefaultAdminTransfer",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint48",
+        "name": "newDelay",
+        "type": "uint48"
+      }
+    ],
+    "name": "changeDefaultAdminDelay",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "defaultAdmin",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "defaultAdminDelay",
+    "outputs": [
+      {
+        "internalType": "uint48",
+        "name": "",
+        "type": "uint48"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "defaultAdminDelayIncreaseWait",
+    "outputs": [
+      {
+        "internalType": "uint48",
+        "name": "",
+        "type": "uint48"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "disputes",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1288,6 +1623,11 @@ export const mailboxRegistryAbi = [
             "internalType": "enum IMailboxRegistry.Status",
             "name": "status",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint256",
+            "name": "jailedUntil",
+            "type": "uint256"
           }
         ],
         "internalType": "struct IMailboxRegistry.Mailbox",
@@ -1384,6 +1724,11 @@ export const mailboxRegistryAbi = [
             "internalType": "enum IMailboxRegistry.Status",
             "name": "status",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint256",
+            "name": "jailedUntil",
+            "type": "uint256"
           }
         ],
         "internalType": "struct IMailboxRegistry.Mailbox[]",
@@ -1461,6 +1806,11 @@ export const mailboxRegistryAbi = [
         "internalType": "address",
         "name": "operator",
         "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "until",
+        "type": "uint256"
       }
     ],
     "name": "jail",
@@ -1501,6 +1851,73 @@ export const mailboxRegistryAbi = [
       {
         "internalType": "uint256",
         "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "owner",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "pendingDefaultAdmin",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "newAdmin",
+        "type": "address"
+      },
+      {
+        "internalType": "uint48",
+        "name": "schedule",
+        "type": "uint48"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "pendingDefaultAdminDelay",
+    "outputs": [
+      {
+        "internalType": "uint48",
+        "name": "newDelay",
+        "type": "uint48"
+      },
+      {
+        "internalType": "uint48",
+        "name": "schedule",
+        "type": "uint48"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "pendingTreasury",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "treasury_",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "effectiveAt",
         "type": "uint256"
       }
     ],
@@ -1600,7 +2017,7 @@ export const mailboxRegistryAbi = [
       },
       {
         "internalType": "address",
-        "name": "callerConfirmation",
+        "name": "account",
         "type": "address"
       }
     ],
@@ -1635,14 +2052,8 @@ export const mailboxRegistryAbi = [
     "type": "function"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "retention",
-        "type": "uint256"
-      }
-    ],
-    "name": "setRetention",
+    "inputs": [],
+    "name": "rollbackDefaultAdminDelay",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -1651,16 +2062,24 @@ export const mailboxRegistryAbi = [
     "inputs": [
       {
         "internalType": "address",
-        "name": "beneficiary",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
-        "name": "treasury",
+        "name": "newTreasury",
         "type": "address"
       }
     ],
-    "name": "setSlashPayout",
+    "name": "scheduleTreasury",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "retention",
+        "type": "uint256"
+      }
+    ],
+    "name": "setRetention",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -1679,7 +2098,7 @@ export const mailboxRegistryAbi = [
       },
       {
         "internalType": "bytes32",
-        "name": "evidenceHash",
+        "name": "disputeId",
         "type": "bytes32"
       }
     ],
@@ -1690,7 +2109,7 @@ export const mailboxRegistryAbi = [
   },
   {
     "inputs": [],
-    "name": "slashBeneficiaryBps",
+    "name": "slashPeriod",
     "outputs": [
       {
         "internalType": "uint256",
@@ -1703,17 +2122,31 @@ export const mailboxRegistryAbi = [
   },
   {
     "inputs": [],
-    "name": "slashPayout",
+    "name": "slashRewardBps",
     "outputs": [
       {
-        "internalType": "address",
-        "name": "beneficiary",
-        "type": "address"
-      },
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
       {
         "internalType": "address",
-        "name": "treasury",
+        "name": "operator",
         "type": "address"
+      }
+    ],
+    "name": "slashable",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1753,6 +2186,19 @@ export const mailboxRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "treasury",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "unbondingPeriod",
     "outputs": [
       {
@@ -1765,13 +2211,7 @@ export const mailboxRegistryAbi = [
     "type": "function"
   },
   {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "operator",
-        "type": "address"
-      }
-    ],
+    "inputs": [],
     "name": "unjail",
     "outputs": [],
     "stateMutability": "nonpayable",
@@ -1809,7 +2249,7 @@ export const mailboxRegistryAbi = [
   }
 ] as const;
 
-export const mailboxRegistryBytecode = "0x6101403461031957601f61396a38819003918201601f19168301916001600160401b0383118484101761031d5780849261012094604052833981010312610319578051906001600160a01b0382168083036103195760208201516040830151606084015160808501519060a08601519261007b60c08801610331565b9661009561010061008e60e08401610331565b9201610331565b96156102eb57851580156102db575b6102aa578315801561029f575b61026b576127108511610225576001600160a01b038816156101f7576001600160a01b031694851580156101e6575b6101b7576101299860805260a05260c05260e052610100526101205260018060a01b0319600154161760015560018060a01b031660018060a01b03196002541617600255610345565b5060405161357b90816103cf82396080518181816101e60152818161048f015281816104d8015281816109860152818161148c0152613347015260a051818181611bad0152612b2a015260c05181818161171801526119cd015260e0518181816110340152611a350152610100518181816103570152610ebb01526101205181818161019301526103b10152f35b604051632a5389ad60e01b81526020600482015260066024820152651c185e5bdd5d60d21b6044820152606490fd5b506001600160a01b038716156100e0565b604051632a5389ad60e01b815260206004820152600560248201526430b236b4b760d91b6044820152606490fd5b604051632a5389ad60e01b815260206004820152601360248201527f736c61736842656e6566696369617279427073000000000000000000000000006044820152606490fd5b604051632a5389ad60e01b815260206004820152600b60248201526a6d6178536c61736842707360a81b6044820152606490fd5b5061271084116100b1565b604051632a5389ad60e01b81526020600482015260086024820152676d696e5374616b6560c01b6044820152606490fd5b506001600160601b0386116100a4565b604051632a5389ad60e01b81526020600482015260056024820152643a37b5b2b760d91b6044820152606490fd5b5f80fd5b634e487b7160e01b5f52604160045260245ffd5b51906001600160a01b038216820361031957565b6001600160a01b0381165f9081525f51602061394a5f395f51905f52602052604090205460ff166103c9576001600160a01b03165f8181525f51602061394a5f395f51905f5260205260408120805460ff191660011790553391907f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d8180a4600190565b505f9056fe6080806040526004361015610012575f80fd5b5f3560e01c90816301ffc9a714611cc657508063248a9ca314611c9457806325ccb29414611c775780632f2ff15d14611c3a57806336568abe14611bd0578063375b3c0a14611b965780633cff299714611b56578063449ecfe614611a925780635095af6414611a585780635438ab3514611a1e5780636374299e146119f05780636cf6d675146119b65780636d706838146118c25780637254e0be146118075780637f8e3b4e146116c75780638f4ffcb11461140e57806391d14854146113b8578063941bf20a146113575780639a4994131461131b5780639bcbea52146111e5578063a217fddf146111cb578063a496d8ee14610ede578063ab6e48db14610ea4578063b1b82fdd14610a09578063bed9d86114610878578063d547741f14610834578063df09e54a146107fa578063e15300ce1461060e578063fba2c05a146102a3578063fbba18cf1461020a578063fc0c546a146101ba5763fde919b81461017c575f80fd5b346101b6575f6003193601126101b65760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b5f80fd5b346101b6575f6003193601126101b657602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b346101b65761022161021b36611f70565b9061256d565b6040518091602082016020835281518091526040830190602060408260051b8601019301915f905b82821061025857505050500390f35b91936020610293827fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc060019597998495030186528851611e49565b9601920192018594939192610249565b346101b65760606003193601126101b6576102bc611d87565b602435906102c8612911565b335f9081527fab95ee8443670cc2f20498fec769f3646c2375509362f6df15e28d91d3395118602052604090205460ff16156105be5773ffffffffffffffffffffffffffffffffffffffff16805f52600360205260405f2090815460ff8160c01c16600481101561059157801561055c57508315610534576bffffffffffffffffffffffff169261271061037c7f000000000000000000000000000000000000000000000000000000000000000086612437565b04808211610502575060a07fee1a5c6275cfc920708d8190611b19b1f68f420b162430ee35818da21a4d0bc2916127106103d67f000000000000000000000000000000000000000000000000000000000000000083612437565b0494816103e38782612507565b9703906bffffffffffffffffffffffff808316167fffffffffffffffffffffffffffffffffffffffff00000000000000000000000082541617905560405191825285602083015286604083015260443560608301526080820152a2806104b9575b5080610470575b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b6104b39073ffffffffffffffffffffffffffffffffffffffff600254167f0000000000000000000000000000000000000000000000000000000000000000613270565b8061044b565b6104fc9073ffffffffffffffffffffffffffffffffffffffff600154167f0000000000000000000000000000000000000000000000000000000000000000613270565b81610444565b917f5aa8c0fd000000000000000000000000000000000000000000000000000000005f5260045260245260445260645ffd5b7f6680bf52000000000000000000000000000000000000000000000000000000005f5260045ffd5b61058c90837f3a8471f9000000000000000000000000000000000000000000000000000000005f52600452611e2e565b60445ffd5b7f4e487b71000000000000000000000000000000000000000000000000000000005f52602160045260245ffd5b7fe2517d3f000000000000000000000000000000000000000000000000000000005f52336004527f12b42e8a160f6064dc959c6f251e3af0750ad213dbecf573b4710d67d6c28e3960245260445ffd5b346101b65760406003193601126101b657610627611d87565b61062f611d64565b335f9081527fad3228b676f7d3cd4284a5443f17f1962b36e491b30a40b2405849e597ba5fb5602052604090205460ff16156107ca5773ffffffffffffffffffffffffffffffffffffffff821691821580156107ac575b61074e577fedd9e530e29c24fda353f95e819fdd675b4bb7ac3b380be0df8565c8f199c6ad927fffffffffffffffffffffffff0000000000000000000000000000000000000000600154161760015573ffffffffffffffffffffffffffffffffffffffff82167fffffffffffffffffffffffff000000000000000000000000000000000000000060025416176002556107496040519283928390929173ffffffffffffffffffffffffffffffffffffffff60209181604085019616845216910152565b0390a1005b60646040517f2a5389ad00000000000000000000000000000000000000000000000000000000815260206004820152600660248201527f7061796f757400000000000000000000000000000000000000000000000000006044820152fd5b5073ffffffffffffffffffffffffffffffffffffffff821615610686565b7fe2517d3f000000000000000000000000000000000000000000000000000000005f52336004525f60245260445ffd5b346101b6575f6003193601126101b65760206040517f3a612eb9ead461499ef30313166f3e259cef70ffda582b57c4dedbb097274d998152f35b346101b65760406003193601126101b657610876600435610853611d64565b9061087161086c825f525f602052600160405f20015490565b612711565b612849565b005b346101b6575f6003193601126101b657610890612911565b335f52600360205260405f2080549060ff8260c01c16600481101561059157600281036109d957506001810191825460c01c8042106109aa575081547fffffffffffffff00ffffffffffffffffffffffff000000000000000000000000168255825477ffffffffffffffffffffffffffffffffffffffffffffffff169092555f6002909101556040516bffffffffffffffffffffffff9091168082529033907f8108595eb6bad3acefa9da467d90cc2217686d5c5ac85460f8b7849c840645fc90602090a28061097f575f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b6104b390337f0000000000000000000000000000000000000000000000000000000000000000613270565b7f6938cc16000000000000000000000000000000000000000000000000000000005f523360045260245260445ffd5b61058c907f3a8471f9000000000000000000000000000000000000000000000000000000005f5233600452611e2e565b346101b65760606003193601126101b65760043567ffffffffffffffff81116101b657610a3a903690600401611daa565b9060243567ffffffffffffffff81116101b657610a5b903690600401611dd8565b929060443567ffffffffffffffff81116101b657610a7d903690600401611daa565b919094335f52600360205260405f209360ff855460c01c1660048110156105915780156109d95750610aaf8282613212565b6003850195610abd87612193565b9667ffffffffffffffff8311610d0e57610ae183610adb8354612142565b836123ea565b5f83601f8111600114610e435780610b0c925f91610e38575b505f198260011b9260031b1c19161790565b90555b6004860195610b1e848861244a565b84965f5260205f205f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe187360301985b868210610d3b575050506005019167ffffffffffffffff8611610d0e57610b7f86610b798554612142565b856123ea565b5f9286601f8111600114610ca15780610bae91610bd7965f91610c9657505f198260011b9260031b1c19161790565b90559593955b610bc96040519860808a5260808a0190611e09565b9188830360208a01526124e7565b908582036040870152808252602082019160208260051b8201019580945f925b848410610c3b578a7f6244d3f0e9ffacd013ea9e20cefad288e954b052a1869127829562c77ba924158b80610c368d8d838203606085015233966124e7565b0390a2005b90919293949597601f198282030187528835838112156101b6578401906020823592019167ffffffffffffffff81116101b65780360383136101b657610c8760209283926001956124e7565b9a019701959401929190610bf7565b90508c01358d610afa565b601f191693815f5260205f2090885f965b8d818910610cf15750610bd7975010610cd8575b5050600187811b019055959395610bb4565b5f1960f88a60031b161c19908c01351690558a80610cc6565b8301358455602097880197600190940193909201918a9150610cb2565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b80358a8112156101b657880180359067ffffffffffffffff82116101b65781360360208201136101b657610d7982610d738754612142565b876123ea565b5f90601f8311600114610dca5792610dae836001959460209487965f92610dbd575b50505f198260011b9260031b1c19161790565b86555b01930191019091610b4e565b8692500101355f80610d9b565b601f19831691865f5260205f20925f5b818110610e1e5750936020936001969387969383889510610e03575b505050811b018655610db1565b018501355f19600384901b60f8161c191690555f8080610df6565b919360206001819282888801013581550195019201610dda565b90508401358c610afa565b601f191690825f528460205f20925f5b818110610e89575010610e70575b5050600183811b019055610b0f565b5f1960f88660031b161c19908401351690558980610e61565b86840135855560019094019360209384019388935001610e53565b346101b6575f6003193601126101b65760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346101b657610eec36611f70565b90335f52600360205260405f209060ff825460c01c16600481101561059157600181036109d9575090610f30610f2a67ffffffffffffffff936131c3565b936131c3565b610f3982613165565b916bffffffffffffffffffffffff8216956bffffffffffffffffffffffff8116928784105f146111c35750905b6bffffffffffffffffffffffff6001860192167fffffffffffffffffffffffffffffffffffffffff0000000000000000000000008354161782556110156bffffffffffffffffffffffff8516926bffffffffffffffffffffffff8316958487105f1461117b575080547fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff16606084901b77ffffffffffffffffffffffff00000000000000000000000016179055565b8683118015611172575b1561115d5760029461111a916110d1886110597f00000000000000000000000000000000000000000000000000000000000000004261208e565b169788930191867fffffffffffffffffffffffffffffffffffffffff00000000000000000000000084541617835582907fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff77ffffffffffffffffffffffff00000000000000000000000083549260601b169116179055565b9077ffffffffffffffffffffffffffffffffffffffffffffffff7fffffffffffffffff00000000000000000000000000000000000000000000000083549260c01b169116179055565b6040519586526020860152604085015260608401521660808201527f176a75c9984f0a1933a7668a654035ba79aace8ad6f4c892aa886c147acccf0a60a03392a2005b505f600294909401939093554284169261111a565b5081841161101f565b7fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff77ffffffffffffffffffffffff00000000000000000000000083549260601b169116179055565b905090610f66565b346101b6575f6003193601126101b65760206040515f8152f35b346101b65760206003193601126101b65773ffffffffffffffffffffffffffffffffffffffff611213611d87565b61121b612689565b16805f52600360205260405f2060ff815460c01c1690600482101561059157600182141580611310575b6112e0577f4952a61c9cb2859a2d6f4b0582b3e7ec033fe73b4a20b2af827d63531d28419791600160209278030000000000000000000000000000000000000000000000007fffffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffff8254161781550177ffffffffffffffffffffffffffffffffffffffffffffffff81541690556112dd6040518092611e3c565ba2005b5061058c917f3a8471f9000000000000000000000000000000000000000000000000000000005f52600452611e2e565b506002821415611245565b346101b65760206003193601126101b65761135361133f61133a611d87565b612251565b604051918291602083526020830190611e49565b0390f35b346101b65760206003193601126101b65773ffffffffffffffffffffffffffffffffffffffff611385611d87565b165f52600360205260406bffffffffffffffffffffffff6113a7825f20613165565b835191831682529091166020820152f35b346101b65760406003193601126101b6576113d1611d64565b6004355f525f60205273ffffffffffffffffffffffffffffffffffffffff60405f2091165f52602052602060ff60405f2054166040519015158152f35b346101b65760806003193601126101b657611427611d87565b60243560443573ffffffffffffffffffffffffffffffffffffffff81168091036101b65760643567ffffffffffffffff81116101b65761146b903690600401611daa565b9091611475612911565b73ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016803314908115916116bc575b5061168d57506004811061166657806004116101b6577fffffffff00000000000000000000000000000000000000000000000000000000808335165b167f7254e0be0000000000000000000000000000000000000000000000000000000081036115cb5750806004116101b65781019260e060031983860301126101b657600482013567ffffffffffffffff81116101b65784600461155992850101612007565b92602483013567ffffffffffffffff81116101b6578301856023820112156101b65785816024600461158e9401359101612022565b604484013567ffffffffffffffff81116101b65761044b9660046115b492870101612007565b9060c485013595608460a487013596013594612abc565b7f6374299e00000000000000000000000000000000000000000000000000000000810361163b5750806004116101b6576003198260409281010301126101b6576004013573ffffffffffffffffffffffffffffffffffffffff81168091036101b65761163692612985565b61044b565b7ff4b218b6000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7fffffffff000000000000000000000000000000000000000000000000000000005f6114f4565b7f1689dfc8000000000000000000000000000000000000000000000000000000005f523360045260245260445ffd5b9050811415866114b8565b346101b6575f6003193601126101b657335f52600360205260405f2060ff815460c01c16600481101561059157600181036109d957506bffffffffffffffffffffffff67ffffffffffffffff61173d7f00000000000000000000000000000000000000000000000000000000000000004261208e565b169178020000000000000000000000000000000000000000000000007fffffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffff8254161781556117d183600183019077ffffffffffffffffffffffffffffffffffffffffffffffff7fffffffffffffffff00000000000000000000000000000000000000000000000083549260c01b169116179055565b54169060405191825260208201527f4cf94291edeab4daefe36ffc570177414768fd63b0ee9d075d82098fe4f44db160403392a2005b346101b65760e06003193601126101b65760043567ffffffffffffffff81116101b657611838903690600401611daa565b9060243567ffffffffffffffff81116101b657611859903690600401611dd8565b91909260443567ffffffffffffffff81116101b65761044b946118986118866118a0933690600401611daa565b959094611891612911565b3691611fa9565b943691612022565b9160c4359360a435936118bb60843594606435943691611fa9565b9133612abc565b346101b65760206003193601126101b657600435335f52600360205260405f209081549160ff8360c01c1660048110156105915780156109d9575063ffffffff821161198a5780547fffffffffffffffff00000000ffffffffffffffffffffffffffffffffffffffff1660a083901b77ffffffff00000000000000000000000000000000000000001617905563ffffffff6040519260a01c16825260208201527fe3c0fa6371e8c110f93d67c9bdee2225677248d216517080ad24ee3f2f147b3060403392a2005b507f97e11a20000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b346101b6575f6003193601126101b65760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346101b65760406003193601126101b65761044b611a0c611d87565b611a14612911565b6024359033612985565b346101b6575f6003193601126101b65760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346101b6575f6003193601126101b65760206040517f12b42e8a160f6064dc959c6f251e3af0750ad213dbecf573b4710d67d6c28e398152f35b346101b65760206003193601126101b65773ffffffffffffffffffffffffffffffffffffffff611ac0611d87565b611ac8612689565b16805f52600360205260405f2060ff815460c01c166004811015610591576003810361055c575078010000000000000000000000000000000000000000000000007fffffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffff8254161790557ffa5039497ad9ba11f0eb5239b2614e925541bbcc0cf3476dd68e1927c86d33ff5f80a2005b346101b6575f6003193601126101b6576001546002546040805173ffffffffffffffffffffffffffffffffffffffff938416815292909116602083015290f35b346101b6575f6003193601126101b65760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346101b65760406003193601126101b657611be9611d64565b3373ffffffffffffffffffffffffffffffffffffffff821603611c125761087690600435612849565b7f6697b232000000000000000000000000000000000000000000000000000000005f5260045ffd5b346101b65760406003193601126101b657610876600435611c59611d64565b90611c7261086c825f525f602052600160405f20015490565b612777565b346101b6575f6003193601126101b6576020600454604051908152f35b346101b65760206003193601126101b6576020611cbe6004355f525f602052600160405f20015490565b604051908152f35b346101b65760206003193601126101b657600435907fffffffff0000000000000000000000000000000000000000000000000000000082168092036101b657817f7965db0b0000000000000000000000000000000000000000000000000000000060209314908115611d3a575b5015158152f35b7f01ffc9a70000000000000000000000000000000000000000000000000000000091501483611d33565b6024359073ffffffffffffffffffffffffffffffffffffffff821682036101b657565b6004359073ffffffffffffffffffffffffffffffffffffffff821682036101b657565b9181601f840112156101b65782359167ffffffffffffffff83116101b657602083818601950101116101b657565b9181601f840112156101b65782359167ffffffffffffffff83116101b6576020808501948460051b0101116101b657565b90601f19601f602080948051918291828752018686015e5f8582860101520116010190565b600481101561059157602452565b9060048210156105915752565b9073ffffffffffffffffffffffffffffffffffffffff8251168152611e7f60208301516101c060208401526101c0830190611e09565b6040830151908281036040840152815180825260208201916020808360051b8301019401925f915b838310611f43575050505050906101a080611ed1611f409460608701518582036060870152611e09565b946080810151608085015260a081015160a085015260c081015160c085015260e081015160e08501526101008101516101008501526101208101516101208501526101408101516101408501526101608101516101608501526101808101516101808501520151910190611e3c565b90565b9091929394602080611f6183601f1986600196030187528951611e09565b97019301930191939290611ea7565b60031960409101126101b6576004359060243590565b90601f601f19910116810190811067ffffffffffffffff821117610d0e57604052565b92919267ffffffffffffffff8211610d0e5760405191611fd36020601f19601f8401160184611f86565b8294818452818301116101b6578281602093845f960137010152565b67ffffffffffffffff8111610d0e5760051b60200190565b9080601f830112156101b657816020611f4093359101611fa9565b92919061202e81611fef565b9361203c6040519586611f86565b602085838152019160051b8101918383116101b65781905b838210612062575050505050565b813567ffffffffffffffff81116101b6576020916120838784938701612007565b815201910190612054565b9190820180921161209b57565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b604051906101c0820182811067ffffffffffffffff821117610d0e576040525f6101a08382815260606020820152606060408201526060808201528260808201528260a08201528260c08201528260e082015282610100820152826101208201528261014082015282610160820152826101808201520152565b90600182811c92168015612189575b602083101461215c57565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52602260045260245ffd5b91607f1691612151565b9060405191825f8254926121a684612142565b808452936001811690811561221157506001146121cd575b506121cb92500383611f86565b565b90505f9291925260205f20905f915b8183106121f55750509060206121cb928201015f6121be565b60209193508060019154838589010152019101909184926121dc565b602093506121cb9592507fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0091501682840152151560051b8201015f6121be565b9073ffffffffffffffffffffffffffffffffffffffff61226f6120c8565b9216805f52600360205260405f2061228681613165565b90926002830154908160c01c9283151591826123c4575b88526122ab60038601612193565b60208901526004850180546122bf81611fef565b916122cd6040519384611f86565b81835260208301905f5260205f205f915b8383106123a75750505050916bffffffffffffffffffffffff60ff979694926001969460408c015261231260058701612193565b60608c0152855480831660808d015297821660a08c01521660c08a015261237a575b505063ffffffff8360a01c1661014087015267ffffffffffffffff8360601c16610160870152015460c01c61018085015260c01c166004811015610591576101a0830152565b806bffffffffffffffffffffffff80921660e08a015260601c166101008801526101208701525f80612334565b6001602081926123b685612193565b8152019201920191906122de565b91508342109161229d565b5f5b8281106123dd57505050565b5f828201556001016123d1565b91601f82116123f857505050565b80821161240457505050565b6121cb925f5260205f20916020601f830160051c921061242f575b601f82910160051c0391016123cf565b5f915061241f565b8181029291811591840414171561209b57565b90680100000000000000008111610d0e5781549181815582821061246d57505050565b5f528060205f20019103905f5b82811061248657505050565b8060019183016124968154612142565b90816124a5575b50500161247a565b81601f5f931185146124bb5750555b5f8061249d565b818352602083206124d791601f0160051c5f19019086016123cf565b80825281602081209155556124b4565b601f8260209493601f1993818652868601375f8582860101520116010190565b9190820391821161209b57565b60045481101561252c5760045f5260205f2001905f90565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b805182101561252c5760209160051b010190565b91906004548084101561264d578082612587868094612507565b1015612646576125979250612507565b6125a081611fef565b6125ad6040519182611f86565b818152601f196125bc83611fef565b015f5b81811061262f57505080935f5b8381106125d95750505050565b8061261373ffffffffffffffffffffffffffffffffffffffff6126066126016001958761208e565b612514565b90549060031b1c16612251565b61261d8286612559565b526126288185612559565b50016125cc565b60209061263a6120c8565b828286010152016125bf565b5050612597565b5090915050604051612660602082611f86565b5f81525f805b81811061267257505090565b60209061267d6120c8565b82828601015201612666565b335f9081527f038e7de96200a8c74c55f58d769a69cd3ad725926dfbe9b0864e9961dde5d7c6602052604090205460ff16156126c157565b7fe2517d3f000000000000000000000000000000000000000000000000000000005f52336004527f3a612eb9ead461499ef30313166f3e259cef70ffda582b57c4dedbb097274d9960245260445ffd5b805f525f60205260405f2073ffffffffffffffffffffffffffffffffffffffff33165f5260205260ff60405f205416156127485750565b7fe2517d3f000000000000000000000000000000000000000000000000000000005f523360045260245260445ffd5b805f525f60205260405f2073ffffffffffffffffffffffffffffffffffffffff83165f5260205260ff60405f205416155f1461284357805f525f60205260405f2073ffffffffffffffffffffffffffffffffffffffff83165f5260205260405f2060017fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0082541617905573ffffffffffffffffffffffffffffffffffffffff339216907f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d5f80a4600190565b50505f90565b805f525f60205260405f2073ffffffffffffffffffffffffffffffffffffffff83165f5260205260ff60405f2054165f1461284357805f525f60205260405f2073ffffffffffffffffffffffffffffffffffffffff83165f5260205260405f207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00815416905573ffffffffffffffffffffffffffffffffffffffff339216907ff6391f5c32d9c69d2a47ea670b442974b53935d1edc7fd64eb21e047a839171b5f80a4600190565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c61295d5760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b919073ffffffffffffffffffffffffffffffffffffffff1690815f52600360205260405f209260ff845460c01c16600481101561059157600181141580612ab1575b612a81575081156105345773ffffffffffffffffffffffffffffffffffffffff81612a157fef7c8dfef14cbefdf829b8f066b068b677992411137321d64b3ed4538c2b36379460409461333a565b95612a336bffffffffffffffffffffffff808354169816809861208e565b906bffffffffffffffffffffffff612a4a836131c3565b167fffffffffffffffffffffffffffffffffffffffff000000000000000000000000825416179055835196875260208701521693a3565b61058c90847f3a8471f9000000000000000000000000000000000000000000000000000000005f52600452611e2e565b5060038114156129c7565b9490959196939273ffffffffffffffffffffffffffffffffffffffff861697885f52600360205260405f209260ff845460c01c1660048110156105915761313957612b0a8951835190613212565b63ffffffff871161310d57612b21612b27916131c3565b946131c3565b947f0000000000000000000000000000000000000000000000000000000000000000978882106130dd576bffffffffffffffffffffffff91612b689161333a565b16968088106130ae575082547fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff88167fffffffffffffffff000000000000000000000000000000000000000000000000909116174260601b73ffffffffffffffff000000000000000000000000161760a087901b77ffffffff00000000000000000000000000000000000000001617835582547fffffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffff1678010000000000000000000000000000000000000000000000001783556001830180547fffffffffffffffff000000000000000000000000000000000000000000000000166bffffffffffffffffffffffff861617606087901b77ffffffffffffffffffffffff0000000000000000000000001617905560028301805460c01c6130a4575b5060038301885167ffffffffffffffff8111610d0e57612ccc81612cc68454612142565b846123ea565b6020601f8211600114613042579080612cf7925f9161303757505f198260011b9260031b1c19161790565b90555b60048301928151612d0b818661244a565b602083019081955f5260205f20915f905b828210612f57575050505060058101835167ffffffffffffffff8111610d0e57612d4a81612cc68454612142565b6020601f8211600114612ef7579080612d75925f91612eec57505f198260011b9260031b1c19161790565b90555b805460ff8160c81c1615612e5b575b5050612d9e6040519860e08a5260e08a0190611e09565b9088820360208a015251808252602082019160208260051b82010194925f915b838310612e2e575050505050926bffffffffffffffffffffffff87969493612e12848998967f6583b310e394d1f794ddb9d42ff4df3e4b1862f3a96c31fa4652924c3891cd9e9b85970360408b0152611e09565b9560608801521660808601521660a084015260c08301520390a2565b9091929395602080612e4c83601f1986600196030187528a51611e09565b98019301930191939290612dbe565b7fffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffffff1679010000000000000000000000000000000000000000000000000017905560045468010000000000000000811015610d0e57806001612ebf9201600455612514565b81549060031b9073ffffffffffffffffffffffffffffffffffffffff8c831b921b19161790555f80612d87565b90508601515f610afa565b601f19821690835f52805f20915f5b818110612f3f57509083600194939210612f27575b5050811b019055612d78565b8701515f1960f88460031b161c191690555f80612f1b565b9192602060018192868c015181550194019201612f06565b805180519067ffffffffffffffff8211610d0e57612f7f82612f798854612142565b886123ea565b602090601f8311600114612fce5792612fb4836001959460209487965f92612fc35750505f198260011b9260031b1c19161790565b87555b01940191019092612d1c565b015190505f80610d9b565b90601f19831691875f52815f20925f5b81811061301f5750936020936001969387969383889510613007575b505050811b018755612fb7565b01515f1960f88460031b161c191690555f8080612ffa565b92936020600181928786015181550195019301612fde565b90508b01515f610afa565b601f19821690835f52805f20915f5b8d82821061308c5750509083600194939210613074575b5050811b019055612cfa565b8c01515f1960f88460031b161c191690555f80613068565b60018495602093958493015181550194019201613051565b5f90819055612ca2565b877fae2a7d34000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b88827fae2a7d34000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b867f97e11a20000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b897fce6af7e2000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b906002820154918260c01c80151590816131b8575b5061319f5760019192500154906bffffffffffffffffffffffff8083169260601c1690565b506bffffffffffffffffffffffff8083169260601c1690565b90504210155f61317a565b6bffffffffffffffffffffffff81116131e7576bffffffffffffffffffffffff1690565b7f97e11a20000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b8015908115613265575b5061323257801590811561325a575b5061323257565b7f030165a0000000000000000000000000000000000000000000000000000000005f5260045ffd5b60089150115f61322b565b60809150115f61321c565b9173ffffffffffffffffffffffffffffffffffffffff604051927fa9059cbb000000000000000000000000000000000000000000000000000000005f521660045260245260205f60448180865af19060015f5114821615613319575b604052156132d75750565b73ffffffffffffffffffffffffffffffffffffffff907f5274afe7000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b90600181151661333157823b15153d151616906132cc565b503d5f823e3d90fd5b90613344816131c3565b507f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff811690604051927f70a08231000000000000000000000000000000000000000000000000000000008452306004850152602084602481865afa9384156134bc575f94613511575b5073ffffffffffffffffffffffffffffffffffffffff604051957f23b872dd000000000000000000000000000000000000000000000000000000005f52166004523060245260445260205f60648180855af19060015f51148216156134f2575b50836040525f606052156134c757826024816020937f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa80156134bc575f90613488575b6134799250612507565b801561053457611f40906131c3565b506020823d6020116134b4575b816134a260209383611f86565b810103126101b657613479915161346f565b3d9150613495565b6040513d5f823e3d90fd5b7f5274afe7000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b6001821516613508573b15153d1516165f613422565b843d5f823e3d90fd5b9093506020813d60201161353d575b8161352d60209383611f86565b810103126101b65751925f6133c2565b3d915061352056fea2646970667358221220363b3f93bb6bd96f3ecec953b46983384186c293b8db36d8a2241b61b45d798264736f6c63430008250033ad3228b676f7d3cd4284a5443f17f1962b36e491b30a40b2405849e597ba5fb5" as const;
+export const mailboxRegistryBytecode = "0x6101803461051f57601f614b7238819003918201601f19168301916001600160401b03831184841017610523578084926101609460405283398101031261051f5780516001600160a01b038116919082810361051f5760208201516040830151606084015160808501519160a08601519360c08701519561008260e08901610537565b976100906101008201610537565b906101406100a16101208301610537565b91015165ffffffffffff81169182820361051f576001600160a01b03811691821561050c57600180546001600160d01b031660d09290921b6001600160d01b031916919091179055600254916001600160a01b0383166104fd576101119260018060a01b0319161760025561054b565b508a156104cf57831580156104bf575b61048e5784158015610481575b6104495785158015610440575b61040d5786158015610402575b6103ce57871580156103c1575b61038d576127108911610356576001600160a01b038a16801590811561034c575b5061031b57801590811561030d575b506102da576001600160a01b03169889159081156102d0575b81156102c6575b506102b35760805260a05260c05260e05261010052610120526101405261016052600380546001600160a01b03191691909117905560405161457d90816105d5823960805181818161051a015281816108be015281816108f001528181611011015281816118d70152818161245401526141f1015260a0518181816109a201528181610af10152818161252b0152613571015260c0518181816102ba01528181611c690152611f5c015260e051818181611586015261249b0152610100518181816106ab015281816113ef0152612d190152610120518181816106e301526124d50152610140518181816107fe0152611d7301526101605181818161025e0152818161060a0152610d160152f35b8863108d673560e31b5f5260045260245ffd5b905089145f6101a5565b308b14915061019e565b604051632a5389ad60e01b815260206004820152600a60248201526961646d696e44656c617960b01b6044820152606490fd5b6301e133809150115f610185565b604051632a5389ad60e01b8152602060048201526008602482015267646973707574657360c01b6044820152606490fd5b905030145f610176565b604051632a5389ad60e01b815260206004820152600e60248201526d736c61736852657761726442707360901b6044820152606490fd5b604051632a5389ad60e01b815260206004820152600b60248201526a1cdb185cda14195c9a5bd960aa1b6044820152606490fd5b506301e133808811610155565b604051632a5389ad60e01b815260206004820152600b60248201526a6d6178536c61736842707360a81b6044820152606490fd5b506127108711610148565b604051632a5389ad60e01b815260206004820152600a602482015269707269636544656c617960b01b6044820152606490fd5b5084861161013b565b604051632a5389ad60e01b815260206004820152600f60248201526e1d5b989bdb991a5b99d4195c9a5bd9608a1b6044820152606490fd5b506301e13380851161012e565b604051632a5389ad60e01b81526020600482015260086024820152676d696e5374616b6560c01b6044820152606490fd5b506001600160601b038411610121565b604051632a5389ad60e01b81526020600482015260056024820152643a37b5b2b760d91b6044820152606490fd5b631fe1e13d60e11b5f5260045ffd5b636116401160e11b5f525f60045260245ffd5b5f80fd5b634e487b7160e01b5f52604160045260245ffd5b51906001600160a01b038216820361051f57565b6001600160a01b0381165f9081525f516020614b525f395f51905f52602052604090205460ff166105cf576001600160a01b03165f8181525f516020614b525f395f51905f5260205260408120805460ff191660011790553391907f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d8180a4600190565b505f9056fe6080806040526004361015610012575f80fd5b5f3560e01c90816301ffc9a71461281657508063022d63fb146127f95780630aa6220b14612740578063248a9ca31461271657806325ccb294146126f95780632ed6b75d146126ca5780632f2ff15d1461268757806336568abe1461254e578063375b3c0a146125145780634e6b0bbe146124f857806350231990146124be5780635438ab3514612484578063543f99a8146122f857806361d027b3146122cd578063634e93da146121af5780636374299e14612181578063649a5ec714611f7f5780636cf6d67514611f455780636d70683814611e515780637254e0be14611d965780637c59dec814611d5c5780637f8e3b4e14611c0e578063844caee814611be357806384ef8ffc14611ba25780638c50d52914611bc85780638da5cb5b14611ba25780638f4ffcb11461187357806391d148541461182a578063941bf20a146117d65780639a4994131461179e578063a1eda53c14611736578063a217fddf1461171c578063a496d8ee1461142e578063a572496314611412578063ab6e48db146113d8578063b1b82fdd146110ae578063bed9d86114610ec5578063cc8463c814610e9b578063cefc142914610da7578063cf3e272b14610d8c578063cf6eefb714610d3a578063d4c5b25214610cf7578063d547741f14610c85578063d602b9fd14610c0c578063f679d30514610a97578063fba2c05a146105d7578063fbba18cf1461053e578063fc0c546a146104fb5763fcd2c47814610237575f80fd5b346104f75760406003193601126104f7576102506128fd565b602435906001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001633036104cb576001600160a01b031690815f52600560205260405f209081549160ff8360c01c1692600484101561049e578315610469576102df7f000000000000000000000000000000000000000000000000000000000000000042612b2c565b428411801590610460575b610431575064ffffffffff8160d01c16928381116103e2575b50827fdb632dd2c79c300ac65f217046857b469a52a7cbe430d69d4909b1d756074e5b949264ffffffffff927fff0000000000ffffffffffffffffffffffffffffffffffffffffffffffffffff7effffffffff000000000000000000000000000000000000000000000000000060409760d01b1691161781556001841461039b575b50610392845180946129a5565b166020820152a2005b78030000000000000000000000000000000000000000000000007fffffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffff8254161790555f610385565b90925064ffffffffff81116104015764ffffffffff9081169290610303565b7f6dfcc650000000000000000000000000000000000000000000000000000000005f52602860045260245260445ffd5b837f088a754f000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b508084116102ea565b61049984867f3a8471f9000000000000000000000000000000000000000000000000000000005f52600452612997565b60445ffd5b7f4e487b71000000000000000000000000000000000000000000000000000000005f52602160045260245ffd5b7ff1938ca4000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b5f80fd5b346104f7575f6003193601126104f75760206040516001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168152f35b346104f75761055561054f36612ad7565b906130d2565b6040518091602082016020835281518091526040830190602060408260051b8601019301915f905b82821061058c57505050500390f35b919360206105c7827fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc0600195979984950301865288516129b2565b960192019201859493919261057d565b346104f75760606003193601126104f7576105f06128fd565b602435906044359061060061330c565b6001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001633036104cb576001600160a01b0316805f52600560205260405f209081549160ff8360c01c1692600484101561049e578315610a67578515610a3f57845f52600760205260ff60405f205416610a13576bffffffffffffffffffffffff1660038201805467ffffffffffffffff81164210155f146109fc57506127106106d07f000000000000000000000000000000000000000000000000000000000000000084612c97565b049167ffffffffffffffff61070d6107087f000000000000000000000000000000000000000000000000000000000000000042612b2c565b6132a2565b167fffffffffffffffffffffffffffffffffffffffffffffffff00000000000000008354161782555b8288116109c857879003917fffffffffffffffffffffffff000000000000000000000000ffffffffffffffff73ffffffffffffffffffffffff0000000000000000808a8554940360401b161691161790556bffffffffffffffffffffffff808216167fffffffffffffffffffffffffffffffffffffffff000000000000000000000000835416178255845f52600760205260405f2060017fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0082541617905560016127106108237f000000000000000000000000000000000000000000000000000000000000000089612c97565b049461082f868961306c565b96857ff476b26403c087359ee8295d9b4891f2f85fad80a78e5099ade3e14d90cbe1a0608061085c612b39565b9b6040519081528a60208201528b6040820152876060820152a314908161099e575b5061091a575b5050806108e9575b50806108b8575b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b6108e2917f0000000000000000000000000000000000000000000000000000000000000000613fa0565b8080610893565b61091490337f0000000000000000000000000000000000000000000000000000000000000000613fa0565b8261088c565b604064ffffffffff7fdb632dd2c79c300ac65f217046857b469a52a7cbe430d69d4909b1d756074e5b9278030000000000000000000000000000000000000000000000007fffffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffff8254161781555460d01c16815190600182526020820152a28380610884565b90507f0000000000000000000000000000000000000000000000000000000000000000118661087e565b8288867f5aa8c0fd000000000000000000000000000000000000000000000000000000005f5260045260245260445260645ffd5b60401c6bffffffffffffffffffffffff1691610736565b847ff9562108000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7f6680bf52000000000000000000000000000000000000000000000000000000005f5260045ffd5b61049984847f3a8471f9000000000000000000000000000000000000000000000000000000005f52600452612997565b346104f7575f6003193601126104f757335f52600560205260405f20805460ff8160c01c16600481101561049e5760038103610bdc575064ffffffffff8160d01c16804210610bae57506bffffffffffffffffffffffff167f000000000000000000000000000000000000000000000000000000000000000090818110610b805782547fffffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffff167801000000000000000000000000000000000000000000000000178355337ffa5039497ad9ba11f0eb5239b2614e925541bbcc0cf3476dd68e1927c86d33ff5f80a2005b7fae2a7d34000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b7ece058f000000000000000000000000000000000000000000000000000000005f523360045260245260445ffd5b610499907f3a8471f9000000000000000000000000000000000000000000000000000000005f5233600452612997565b346104f7575f6003193601126104f757610c246131e1565b600180547fffffffffffff0000000000000000000000000000000000000000000000000000811690915560a01c65ffffffffffff16610c5f57005b7f8886ebfc4259abdbc16601dd8fb5678e54878f47b3c34836cfc51154a96051095f80a1005b346104f75760406003193601126104f757600435610ca16128e7565b8115610ccf5781610cc8610cc3610ccd945f525f602052600160405f20015490565b613249565b61414a565b005b7f3fc3c27a000000000000000000000000000000000000000000000000000000005f5260045ffd5b346104f7575f6003193601126104f75760206040516001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168152f35b346104f7575f6003193601126104f757604065ffffffffffff610d736001549065ffffffffffff6001600160a01b0383169260a01c1690565b6001600160a01b03849392935193168352166020820152f35b346104f7575f6003193601126104f757602060405160808152f35b346104f7575f6003193601126104f7576001546001600160a01b03163303610e6f5760015460a081901c65ffffffffffff16906001600160a01b031681158015610e65575b610e3957610e0e90610e086001600160a01b03600254166140f7565b50614050565b50600180547fffffffffffff0000000000000000000000000000000000000000000000000000169055005b507f19ca5ebb000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b5042821015610dec565b7fc22c8022000000000000000000000000000000000000000000000000000000005f523360045260245ffd5b346104f7575f6003193601126104f7576020610eb5613033565b65ffffffffffff60405191168152f35b346104f7575f6003193601126104f757610edd61330c565b335f52600560205260405f2080549060ff8260c01c16600481101561049e5760028103610bdc57506001810191825460c01c80421061107f575081547fffffffffffffff00ffffffffffffffffffffffff000000000000000000000000168255825477ffffffffffffffffffffffffffffffffffffffffffffffff169092555f60028201556003810180547fffffffffffffffffffffffff000000000000000000000000000000000000000016905560040180546bffffffffffffffffffffffff90921691610fab90612dca565b908161103b575b50506040518181527f8108595eb6bad3acefa9da467d90cc2217686d5c5ac85460f8b7849c840645fc60203392a28061100a575f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b61103590337f0000000000000000000000000000000000000000000000000000000000000000613fa0565b80610893565b81601f5f93116001146110525750555b8180610fb2565b8183526020832061106f91601f0160051c5f190190600101612ff8565b808252816020812091555561104b565b7f6938cc16000000000000000000000000000000000000000000000000000000005f523360045260245260445ffd5b346104f75760606003193601126104f75760043567ffffffffffffffff81116104f7576110df903690600401612913565b60243567ffffffffffffffff81116104f7576110ff903690600401612941565b60443567ffffffffffffffff81116104f75761111f903690600401612913565b919094335f52600560205260405f209460ff865460c01c16600481101561049e578015610bdc57506004611173611157368486612bbf565b61116236878a612c2b565b61116d36898d612bbf565b91613d0a565b960161118661118182612e1b565b613af6565b50509680519067ffffffffffffffff82116113ab576111a58354612dca565b601f8111611368575b50602090601f83116001146112fc5791806111e49261120d979695945f926112f1575b50505f198260011b9260031b1c19161790565b90559492945b6111ff60405197608089526080890190612972565b918783036020890152613013565b928484036040860152808452602084019060208160051b86010194835f917fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe182360301905b848410611296578a7f6244d3f0e9ffacd013ea9e20cefad288e954b052a1869127829562c77ba924158b806112918d8d83820360608501523396613013565b0390a2005b90919293949597601f198282030187528835838112156104f7578401906020823592019167ffffffffffffffff81116104f75780360383136104f7576112e26020928392600195613013565b9a019701959401929190611252565b015190508c806111d1565b90601f19831691845f52815f20925f5b818110611350575091600193918561120d999897969410611338575b505050811b0190559492946111ea565b01515f1960f88460031b161c191690558b8080611328565b9293602060018192878601518155019501930161130c565b828111156111ae5761139d90845f5260205f2090601f850160051c90602086106113a3575b601f82910160051c039101612ff8565b8a6111ae565b5f915061138d565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b346104f7575f6003193601126104f75760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346104f7575f6003193601126104f75760206040516101008152f35b346104f75761143c36612ad7565b90335f52600560205260405f209060ff825460c01c16600481101561049e5760018103610bdc57509061148061147a67ffffffffffffffff93613c8a565b93613c8a565b61148982613a87565b916bffffffffffffffffffffffff8216956bffffffffffffffffffffffff8116928784105f146117145750905b6bffffffffffffffffffffffff6001860192167fffffffffffffffffffffffffffffffffffffffff0000000000000000000000008354161782556115656bffffffffffffffffffffffff8516926bffffffffffffffffffffffff8316958487105f146116cc575080547fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff16606084901b77ffffffffffffffffffffffff00000000000000000000000016179055565b86831180156116c3575b156116ae5760029461166b916116226115ab6107087f000000000000000000000000000000000000000000000000000000000000000042612b2c565b9788930191867fffffffffffffffffffffffffffffffffffffffff00000000000000000000000084541617835582907fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff77ffffffffffffffffffffffff00000000000000000000000083549260601b169116179055565b9077ffffffffffffffffffffffffffffffffffffffffffffffff7fffffffffffffffff00000000000000000000000000000000000000000000000083549260c01b169116179055565b6040519586526020860152604085015260608401521660808201527f176a75c9984f0a1933a7668a654035ba79aace8ad6f4c892aa886c147acccf0a60a03392a2005b505f600294909401939093554284169261166b565b5081841161156f565b7fffffffffffffffff000000000000000000000000ffffffffffffffffffffffff77ffffffffffffffffffffffff00000000000000000000000083549260601b169116179055565b9050906114b6565b346104f7575f6003193601126104f75760206040515f8152f35b346104f7575f6003193601126104f7576002548060d01c9081151580611794575b1561178a5760a01c65ffffffffffff165b6040805165ffffffffffff9283168152929091166020830152819081015b0390f35b50505f5f90611768565b5042821015611757565b346104f75760206003193601126104f7576117866117c26117bd6128fd565b612ed9565b6040519182916020835260208301906129b2565b346104f75760206003193601126104f7576001600160a01b036117f76128fd565b165f52600560205260406bffffffffffffffffffffffff611819825f20613a87565b835191831682529091166020820152f35b346104f75760406003193601126104f7576118436128e7565b6004355f525f6020526001600160a01b0360405f2091165f52602052602060ff60405f2054166040519015158152f35b346104f75760806003193601126104f75761188c6128fd565b6024356044356001600160a01b0381168091036104f75760643567ffffffffffffffff81116104f7576118c3903690600401612913565b90916118cd61330c565b6001600160a01b037f00000000000000000000000000000000000000000000000000000000000000001680331490811591611b97575b50611b68575060048110611b4157806004116104f7577fffffffff00000000000000000000000000000000000000000000000000000000808335165b167f7254e0be000000000000000000000000000000000000000000000000000000008103611a645750806004116104f75781019260e060031983860301126104f757600482013567ffffffffffffffff81116104f7578460046119a492850101612c0d565b92602483013567ffffffffffffffff81116104f7578301856023820112156104f7578581602460046119d99401359101612c2b565b9460448401359067ffffffffffffffff82116104f75760046119fd92860101612c0d565b606484013580151580611a5a575b611a2a57506108939560c485013595608460a4870135960135946134fd565b90507f99905bc3000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b5082811415611a0b565b7f6374299e000000000000000000000000000000000000000000000000000000008103611b165750806004116104f7576003198260409281010301126104f7576004810135906001600160a01b0382168092036104f757602401359283151580611b0c575b611adc57611ad79350613380565b610893565b82847f99905bc3000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b5082841415611ac9565b7ff4b218b6000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7fffffffff000000000000000000000000000000000000000000000000000000005f61193f565b7f1689dfc8000000000000000000000000000000000000000000000000000000005f523360045260245260445ffd5b905081141586611903565b346104f7575f6003193601126104f75760206001600160a01b0360025416604051908152f35b346104f7575f6003193601126104f757602060405160088152f35b346104f75760206003193601126104f7576020611c06611c016128fd565b612caa565b604051908152f35b346104f7575f6003193601126104f757335f52600560205260405f2060ff815460c01c16600481101561049e57600181141580611d51575b610bdc575067ffffffffffffffff6bffffffffffffffffffffffff611c8e6107087f000000000000000000000000000000000000000000000000000000000000000042612b2c565b83547fffffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffff16780200000000000000000000000000000000000000000000000017845560018401805477ffffffffffffffffffffffffffffffffffffffffffffffff1660c083901b7fffffffffffffffff00000000000000000000000000000000000000000000000016179055925416916040519283521660208201527f4cf94291edeab4daefe36ffc570177414768fd63b0ee9d075d82098fe4f44db160403392a2005b506003811415611c46565b346104f7575f6003193601126104f75760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346104f75760e06003193601126104f75760043567ffffffffffffffff81116104f757611dc7903690600401612913565b9060243567ffffffffffffffff81116104f757611de8903690600401612941565b91909260443567ffffffffffffffff81116104f75761089394611e27611e15611e2f933690600401612913565b959094611e2061330c565b3691612bbf565b943691612c2b565b9160c4359360a43593611e4a60843594606435943691612bbf565b91336134fd565b346104f75760206003193601126104f757600435335f52600560205260405f209081549160ff8360c01c16600481101561049e578015610bdc575063ffffffff8211611f195780547fffffffffffffffff00000000ffffffffffffffffffffffffffffffffffffffff1660a083901b77ffffffff00000000000000000000000000000000000000001617905563ffffffff6040519260a01c16825260208201527fe3c0fa6371e8c110f93d67c9bdee2225677248d216517080ad24ee3f2f147b3060403392a2005b507f97e11a20000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b346104f7575f6003193601126104f75760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346104f75760206003193601126104f75760043565ffffffffffff8116908181036104f757611fac6131e1565b611fb5426141a6565b9165ffffffffffff611fc5613033565b168082111561211a57507ff1038c18cf84a56e432fdbfaf746924b7ea511dfe03a6506a0ceba4888788d9b9265ffffffffffff8262069780806120129510911802620697801816906132ee565b906002548060d01c80612097575b5050600280546001600160a01b031660a083901b79ffffffffffff0000000000000000000000000000000000000000161760d084901b7fffffffffffff0000000000000000000000000000000000000000000000000000161790556040805165ffffffffffff9283168152919092166020820152a1005b4211156120f05779ffffffffffffffffffffffffffffffffffffffffffffffffffff7fffffffffffff00000000000000000000000000000000000000000000000000006001549260301b169116176001555b8380612020565b507f2b1fa2edafe6f7b9e97c1a9e0c3660e645beb2dcaa2d45bdbf9beaf5472e1ec55f80a16120e9565b0365ffffffffffff8111612154577ff1038c18cf84a56e432fdbfaf746924b7ea511dfe03a6506a0ceba4888788d9b9261201291906132ee565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b346104f75760406003193601126104f75761089361219d6128fd565b6121a561330c565b6024359033613380565b346104f75760206003193601126104f7576121c86128fd565b6121d06131e1565b7f3377dc44241e779dd06afab5b788a35ca5f3b778836e2990bdb26a2a4b2e5ed6602061220d6121ff426141a6565b612207613033565b906132ee565b65ffffffffffff6001600160a01b0361223c6001549065ffffffffffff6001600160a01b0383169260a01c1690565b9690501694600154867fffffffffffff000000000000000000000000000000000000000000000000000079ffffffffffff00000000000000000000000000000000000000008660a01b1692161717600155166122a4575b65ffffffffffff60405191168152a2005b7f8886ebfc4259abdbc16601dd8fb5678e54878f47b3c34836cfc51154a96051095f80a1612293565b346104f7575f6003193601126104f75760206122e7612b39565b6001600160a01b0360405191168152f35b346104f75760206003193601126104f7576001600160a01b036123196128fd565b6123216131e1565b168015801561247b575b8015612449575b61241e5760607f5221b242ccd802f7d45454c6139596a84d7d31176fa4a4d78f2474432a684c859167ffffffffffffffff61236b612b39565b6001600160a01b0361238f61070865ffffffffffff612388613033565b1642612b2c565b911692837fffffffffffffffffffffffff00000000000000000000000000000000000000006003541617600355600454817fffffffff000000000000000000000000000000000000000000000000000000007bffffffffffffffff00000000000000000000000000000000000000008560a01b16921617176004556040519384526020840152166040820152a1005b7f846b39a8000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b506001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000168114612332565b5030811461232b565b346104f7575f6003193601126104f75760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346104f7575f6003193601126104f75760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346104f7575f6003193601126104f75760206040516108008152f35b346104f7575f6003193601126104f75760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b346104f75760406003193601126104f75760043561256a6128e7565b81158061266a575b6125b8575b336001600160a01b0382160361259057610ccd9161414a565b7f6697b232000000000000000000000000000000000000000000000000000000005f5260045ffd5b60015465ffffffffffff60a082901c16906001600160a01b03161580159061265a575b8015612648575b61261457507fffffffffffff000000000000ffffffffffffffffffffffffffffffffffffffff60015416600155612577565b65ffffffffffff907f19ca5ebb000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b504265ffffffffffff821610156125e2565b5065ffffffffffff8116156125db565b506001600160a01b03600254166001600160a01b03821614612572565b346104f75760406003193601126104f7576004356126a36128e7565b8115610ccf57816126c5610cc3610ccd945f525f602052600160405f20015490565b61409d565b346104f7575f6003193601126104f75760406126e4612aed565b6001600160a01b038351921682526020820152f35b346104f7575f6003193601126104f7576020600654604051908152f35b346104f75760206003193601126104f7576020611c066004355f525f602052600160405f20015490565b346104f7575f6003193601126104f7576127586131e1565b6002548060d01c80612776575b600280546001600160a01b03169055005b4211156127cf5779ffffffffffffffffffffffffffffffffffffffffffffffffffff7fffffffffffff00000000000000000000000000000000000000000000000000006001549260301b169116176001555b8080612765565b507f2b1fa2edafe6f7b9e97c1a9e0c3660e645beb2dcaa2d45bdbf9beaf5472e1ec55f80a16127c8565b346104f7575f6003193601126104f7576020604051620697808152f35b346104f75760206003193601126104f757600435907fffffffff0000000000000000000000000000000000000000000000000000000082168092036104f757817f31498786000000000000000000000000000000000000000000000000000000006020931490811561288a575b5015158152f35b7f7965db0b000000000000000000000000000000000000000000000000000000008114915081156128bd575b5083612883565b7f01ffc9a700000000000000000000000000000000000000000000000000000000915014836128b6565b602435906001600160a01b03821682036104f757565b600435906001600160a01b03821682036104f757565b9181601f840112156104f75782359167ffffffffffffffff83116104f757602083818601950101116104f757565b9181601f840112156104f75782359167ffffffffffffffff83116104f7576020808501948460051b0101116104f757565b90601f19601f602080948051918291828752018686015e5f8582860101520116010190565b600481101561049e57602452565b90600482101561049e5752565b906001600160a01b0382511681526129db60208301516101e060208401526101e0830190612972565b6040830151908281036040840152815180825260208201916020808360051b8301019401925f915b838310612aaa5750505050506101c0612a29819260608601518582036060870152612972565b936080810151608085015260a081015160a085015260c081015160c085015260e081015160e0850152610100810151610100850152610120810151610120850152610140810151610140850152610160810151610160850152610180810151610180850152612aa26101a08201516101a08601906129a5565b015191015290565b9091929394602080612ac883601f1986600196030187528951612972565b97019301930191939290612a03565b60031960409101126104f7576004359060243590565b6004549067ffffffffffffffff8260a01c169182158015612b22575b612b1a576001600160a01b03169190565b505f91508190565b5082421015612b09565b9190820180921161215457565b60045467ffffffffffffffff8160a01c168015159081612b75575b50612b6957506001600160a01b036003541690565b6001600160a01b031690565b90504210155f612b54565b90601f601f19910116810190811067ffffffffffffffff8211176113ab57604052565b67ffffffffffffffff81116113ab57601f01601f191660200190565b929192612bcb82612ba3565b91612bd96040519384612b80565b8294818452818301116104f7578281602093845f960137010152565b67ffffffffffffffff81116113ab5760051b60200190565b9080601f830112156104f757816020612c2893359101612bbf565b90565b929190612c3781612bf5565b93612c456040519586612b80565b602085838152019160051b8101918383116104f75781905b838210612c6b575050505050565b813567ffffffffffffffff81116104f757602091612c8c8784938701612c0d565b815201910190612c5d565b8181029291811591840414171561215457565b6001600160a01b03165f52600560205260405f2080549060ff8260c01c16600481101561049e5715612d43576003015467ffffffffffffffff8116421015612d02576bffffffffffffffffffffffff915060401c1690565b50612d3f612710916bffffffffffffffffffffffff7f00000000000000000000000000000000000000000000000000000000000000009116612c97565b0490565b50505f90565b604051906101e0820182811067ffffffffffffffff8211176113ab576040525f6101c08382815260606020820152606060408201526060808201528260808201528260a08201528260c08201528260e08201528261010082015282610120820152826101408201528261016082015282610180820152826101a08201520152565b90600182811c92168015612e11575b6020831014612de457565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52602260045260245ffd5b91607f1691612dd9565b9060405191825f825492612e2e84612dca565b8084529360018116908115612e995750600114612e55575b50612e5392500383612b80565b565b90505f9291925260205f20905f915b818310612e7d575050906020612e53928201015f612e46565b6020919350806001915483858901015201910190918492612e64565b60209350612e539592507fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0091501682840152151560051b8201015f612e46565b906001600160a01b03612eea612d49565b9216805f526005602052600160405f20612f0381613a87565b90936002830154908160c01c928315159081612fee575b6bffffffffffffffffffffffff91928a52612f3a61118160048801612e1b565b60608d015260408c015260208b015281865498818a1660808d01521660a08b01521660c0890152612fc1575b505063ffffffff8360a01c1661014086015267ffffffffffffffff8360601c16610160860152015460c01c61018084015260ff8160c01c1690600482101561049e5764ffffffffff916101a085015260d01c166101c0830152565b806bffffffffffffffffffffffff80921660e089015260601c166101008701526101208601525f80612f66565b4285119150612f1a565b5f5b82811061300657505050565b5f82820155600101612ffa565b601f8260209493601f1993818652868601375f8582860101520116010190565b6002548060d01c8015159081613062575b50156130585760a01c65ffffffffffff1690565b5060015460d01c90565b905042115f613044565b9190820391821161215457565b6006548110156130915760065f5260205f2001905f90565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52603260045260245ffd5b80518210156130915760209160051b010190565b9190600654808410156131a55780826130ec86809461306c565b101561319e576130fc925061306c565b61310581612bf5565b6131126040519182612b80565b818152601f1961312183612bf5565b015f5b81811061318757505080935f5b83811061313e5750505050565b8061316b6001600160a01b0361315e61315960019587612b2c565b613079565b90549060031b1c16612ed9565b61317582866130be565b5261318081856130be565b5001613131565b602090613192612d49565b82828601015201613124565b50506130fc565b50909150506040516131b8602082612b80565b5f81525f805b8181106131ca57505090565b6020906131d5612d49565b828286010152016131be565b335f9081527fad3228b676f7d3cd4284a5443f17f1962b36e491b30a40b2405849e597ba5fb5602052604090205460ff161561321957565b7fe2517d3f000000000000000000000000000000000000000000000000000000005f52336004525f60245260445ffd5b805f525f60205260405f206001600160a01b0333165f5260205260ff60405f205416156132735750565b7fe2517d3f000000000000000000000000000000000000000000000000000000005f523360045260245260445ffd5b67ffffffffffffffff81116132be5767ffffffffffffffff1690565b7f6dfcc650000000000000000000000000000000000000000000000000000000005f52604060045260245260445ffd5b9065ffffffffffff8091169116019065ffffffffffff821161215457565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c6133585760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b906001600160a01b031690815f52600560205260405f2092835460ff8160c01c16600481101561049e576001811415806134f2575b6134c257508115610a3f577fef7c8dfef14cbefdf829b8f066b068b677992411137321d64b3ed4538c2b3637926040926bffffffffffffffffffffffff6001600160a01b039316966bffffffffffffffffffffffff61341c613417848b612b2c565b613c8a565b167fffffffffffffffffffffffffffffffffffffffff0000000000000000000000008254161781556134666bffffffffffffffffffffffff61345e84866141ee565b168099612b2c565b91880361347e575b50835196875260208701521693a3565b6bffffffffffffffffffffffff61349483613c8a565b167fffffffffffffffffffffffffffffffffffffffff0000000000000000000000008254161790555f61346e565b61049990857f3a8471f9000000000000000000000000000000000000000000000000000000005f52600452612997565b5060038114156133b5565b969392959190956001600160a01b03881697885f52600560205260405f2090815460ff8160c01c16600481101561049e57613a5b5764ffffffffff9060d01c16804210613a2d575061355083858b613d0a565b9763ffffffff8811613a015761356861356e91613c8a565b95613c8a565b957f0000000000000000000000000000000000000000000000000000000000000000918282106139d2576135a182613c8a565b84547fffffffffffffffff000000000000000000000000000000000000000000000000166bffffffffffffffffffffffff8216174260601b73ffffffffffffffff000000000000000000000000161760a08b901b77ffffffff0000000000000000000000000000000000000000161785559984547fffffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffff1678010000000000000000000000000000000000000000000000001785556001850180547fffffffffffffffff000000000000000000000000000000000000000000000000166bffffffffffffffffffffffff8a161760608b901b77ffffffffffffffffffffffff0000000000000000000000001617905560028501805460c01c6139c8575b508051600486019167ffffffffffffffff82116113ab576136dd8354612dca565b601f811161398e575b50602090601f831160011461392b5761371492915f91836139205750505f198260011b9260031b1c19161790565b90555b835460ff8160c81c1615613885575b5061373f6bffffffffffffffffffffffff9283926141ee565b169816880361381f575b50506137606040519760e0895260e0890190612972565b8781036020890152825180825260208201916020808360051b8301019501925f915b8383106137f2575050505050926bffffffffffffffffffffffff879694936137d6848998967f6583b310e394d1f794ddb9d42ff4df3e4b1862f3a96c31fa4652924c3891cd9e9b85970360408b0152612972565b9560608801521660808601521660a084015260c08301520390a2565b909192939560208061381083601f1986600196030187528a51612972565b98019301930191939290613782565b8088106138565750867fffffffffffffffffffffffffffffffffffffffff0000000000000000000000008254161790555f80613749565b877fae2a7d34000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b7fffffffffffff00ffffffffffffffffffffffffffffffffffffffffffffffffff16790100000000000000000000000000000000000000000000000000178455600654680100000000000000008110156113ab576bffffffffffffffffffffffff9283928e6138fd84600161373f9601600655613079565b6001600160a01b03829392549160031b92831b921b191617905592509250613726565b015190505f806111d1565b90601f19831691845f52815f20925f5b818110613976575090846001959493921061395e575b505050811b019055613717565b01515f1960f88460031b161c191690555f8080613951565b9293602060018192878601518155019501930161393b565b828111156136e6576139c290845f5260205f2090601f850160051c90602086106113a357601f82910160051c039101612ff8565b5f6136e6565b5f908190556136bc565b507fae2a7d34000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b877f97e11a20000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b8a7ece058f000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b8a7fce6af7e2000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b906002820154918260c01c8015159081613ada575b50613ac15760019192500154906bffffffffffffffffffffffff8083169260601c1690565b506bffffffffffffffffffffffff8083169260601c1690565b90504210155f613a9c565b908151811015613091570160200190565b805115613c335780511561309157602081015160f81c91613b1683613cd9565b8360218401602083015e91836001019384600111612154575f19613b3a8684613ae5565b5160f81c951461215457929392600201613b5384612bf5565b613b606040519182612b80565b848152601f19613b6f86612bf5565b015f5b818110613c2057505080945f915b818310613bac575050506020613b9782845161306c565b91613ba183613cd9565b930101602083015e90565b909192613bb98186613ae5565b5160f81c6001810190818111612154576001830183116121545781613bdf600293613cd9565b906021858a0101602083015e613bf587866130be565b52613c0086856130be565b5001908160011161215457600191613c1791612b2c565b93019190613b80565b6060602082850181019190915201613b72565b5060405190613c43602083612b80565b5f82525f805b818110613c79575050604051613c60602082612b80565b5f81529190604051613c73602082612b80565b5f815290565b806060602080938701015201613c49565b6bffffffffffffffffffffffff8111613cae576bffffffffffffffffffffffff1690565b7f97e11a20000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b90613ce382612ba3565b613cf06040519182612b80565b828152601f19613d008294612ba3565b0190602036910137565b909291928151938415613f025760808511613f3457815180158015613f2a575b613f0257856002018060021161215457935f5b828110613e5a57508251946108008611613ded57613d5e86613d6392612b2c565b613cd9565b9660208251928392828b015301602189015e6001018060011161215457604051919391613da0918590613d97602084612b80565b5f8352896143d5565b925f915b818310613dba575050506020809101918501015e565b909193613dc785836130be565b51908151915f19830192831161215457600192613de4928b6143d5565b94019190613da4565b60a486604051907f5e58ed8700000000000000000000000000000000000000000000000000000000825260606004830152600b60648301527f6d65746164617461555249000000000000000000000000000000000000000000608483015260248201526108006044820152fd5b94613e6586866130be565b51518015613f02576101008111613e9557600101908160011161215457600191613e8e91612b2c565b9501613d3d565b60a490604051907f5e58ed8700000000000000000000000000000000000000000000000000000000825260606004830152600960648301527f6d756c7469616464720000000000000000000000000000000000000000000000608483015260248201526101006044820152fd5b7f030165a0000000000000000000000000000000000000000000000000000000005f5260045ffd5b5060088111613d2a565b60a485604051907f5e58ed8700000000000000000000000000000000000000000000000000000000825260606004830152600660648301527f70656572496400000000000000000000000000000000000000000000000000006084830152602482015260806044820152fd5b916001600160a01b03604051927fa9059cbb000000000000000000000000000000000000000000000000000000005f521660045260245260205f60448180865af19060015f511482161561402f575b60405215613ffa5750565b6001600160a01b03907f5274afe7000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b90600181151661404757823b15153d15161690613fef565b503d5f823e3d90fd5b600254906001600160a01b038216610ccf57612c28917fffffffffffffffffffffffff00000000000000000000000000000000000000006001600160a01b0383169116176002555f614401565b9081156140ae575b612c2891614401565b600254916001600160a01b038316610ccf577fffffffffffffffffffffffff00000000000000000000000000000000000000009092166001600160a01b038216176002556140a5565b612c28906001600160a01b03600254166001600160a01b0382161461411d575b5f6144a6565b7fffffffffffffffffffffffff000000000000000000000000000000000000000060025416600255614117565b90612c2891801580614189575b156144a6577fffffffffffffffffffffffff0000000000000000000000000000000000000000600254166002556144a6565b506001600160a01b03600254166001600160a01b03831614614157565b65ffffffffffff81116141be5765ffffffffffff1690565b7f6dfcc650000000000000000000000000000000000000000000000000000000005f52603060045260245260445ffd5b907f00000000000000000000000000000000000000000000000000000000000000006001600160a01b03811690604051927f70a08231000000000000000000000000000000000000000000000000000000008452306004850152602084602481865afa93841561434c575f946143a1575b506001600160a01b03604051957f23b872dd000000000000000000000000000000000000000000000000000000005f52166004523060245260445260205f60648180855af19060015f5114821615614382575b50836040525f6060521561435757826024816020937f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa801561434c575f90614318575b614309925061306c565b8015610a3f57612c2890613c8a565b506020823d602011614344575b8161433260209383612b80565b810103126104f75761430991516142ff565b3d9150614325565b6040513d5f823e3d90fd5b7f5274afe7000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b6001821516614398573b15153d1516165f6142b2565b843d5f823e3d90fd5b9093506020813d6020116143cd575b816143bd60209383612b80565b810103126104f75751925f61425f565b3d91506143b0565b90929160216020859480519586950193828501530191015e6001820180921161215457612c2891612b2c565b805f525f60205260405f206001600160a01b0383165f5260205260ff60405f205416155f14612d4357805f525f60205260405f206001600160a01b0383165f5260205260405f2060017fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff008254161790556001600160a01b03339216907f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d5f80a4600190565b805f525f60205260405f206001600160a01b0383165f5260205260ff60405f2054165f14612d4357805f525f60205260405f206001600160a01b0383165f5260205260405f207fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0081541690556001600160a01b03339216907ff6391f5c32d9c69d2a47ea670b442974b53935d1edc7fd64eb21e047a839171b5f80a460019056fea2646970667358221220f1a6897d8c176a70589e0fc50036f2d03594ba47d65e25100c4163321375382d64736f6c63430008250033ad3228b676f7d3cd4284a5443f17f1962b36e491b30a40b2405849e597ba5fb5" as const;
 
 export const paymentChannelsAbi = [
   {
@@ -1893,6 +2333,17 @@ export const paymentChannelsAbi = [
         "internalType": "bytes32",
         "name": "channelId",
         "type": "bytes32"
+      }
+    ],
+    "name": "PaymentChannelsCloseNotCancellable",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
       },
       {
         "internalType": "uint256",
@@ -1959,6 +2410,17 @@ export const paymentChannelsAbi = [
       }
     ],
     "name": "PaymentChannelsInvalidApproval",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "string",
+        "name": "name",
+        "type": "string"
+      }
+    ],
+    "name": "PaymentChannelsInvalidParameter",
     "type": "error"
   },
   {
@@ -2087,6 +2549,22 @@ export const paymentChannelsAbi = [
   {
     "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "SafeCastOverflowedUintDowncast",
     "type": "error"
   },
   {
@@ -2442,6 +2920,11 @@ export const paymentChannelsAbi = [
             "type": "bool"
           },
           {
+            "internalType": "bool",
+            "name": "closeCancelled",
+            "type": "bool"
+          },
+          {
             "internalType": "address",
             "name": "payee",
             "type": "address"
@@ -2697,5 +3180,5 @@ export const paymentChannelsAbi = [
   }
 ] as const;
 
-export const paymentChannelsBytecode = "0x6101a080604052346101cf5760408161243b803803809161002082856101d3565b8339810103126101cf578051906001600160a01b03821682036101cf5760200151906040516100506040826101d3565b6017815260208101907f506f7374626f78205061796d656e744368616e6e656c7300000000000000000082526040519161008b6040846101d3565b600183526020830191603160f81b83526100a48161020a565b610120526100b18461020a565b61014052519020918260e05251902080610100524660a0526040519060208201927f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f8452604083015260608201524660808201523060a082015260a0815261011a60c0826101d3565b5190206080523060c05261016052610180526040516121c59081610276823960805181612023015260a051816120da015260c05181611ff4015260e051816120720152610100518161209801526101205181610ba901526101405181610bd201526101605181818160f50152818161024f01528181610280015281816104ca015281816106270152818161073501528181610b0e015281816110f10152611d30015261018051818181610e3c0152610f360152f35b5f80fd5b601f909101601f19168101906001600160401b038211908210176101f657604052565b634e487b7160e01b5f52604160045260245ffd5b601f815111610235576020815191015160208210610226571790565b5f198260200360031b1b161790565b604460209160405192839163305a27a960e01b83528160048401528051918291826024860152018484015e5f828201840152601f01601f19168101030190fdfe60806040526004361015610011575f80fd5b5f3560e01c806301a1c9f8146110bf5780632396ab691461108757806348a2dad31461101f578063531e2e8c14610f595780635c915e4314610f1f5780636bf5fe6f14610dc4578063831c2b8214610ca557806384b0196e14610b915780638e19899e146109f25780638f4ffcb1146106cd57806394739e8714610693578063b67644b914610673578063e55aee2614610652578063efac749f146102ff578063f9c1734b1461011d5763fc0c546a146100c9575f80fd5b34610119575f60031936011261011957602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b5f80fd5b346101195761012b3661114a565b916101346113d1565b61013d84611b0d565b9273ffffffffffffffffffffffffffffffffffffffff600185015416928333036102cf575f92826102ab575b50505082937fac224d5e8447e9a6f2e94f53b8d592514e520428025ab76a27d159bc708494a361020873ffffffffffffffffffffffffffffffffffffffff604096541696600281015460a01c9182600183015460a01c03917c01000000000000000000000000000000000000000000000000000000007fffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffff825416179055565b95908151908152866020820152a28061027a575b505080610249575b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b610273917f0000000000000000000000000000000000000000000000000000000000000000611818565b8080610224565b6102a4917f0000000000000000000000000000000000000000000000000000000000000000611818565b828061021c565b6102b6935086611445565b805195919250856102c8578195610169565b6020869101fd5b857f9a3ba3f5000000000000000000000000000000000000000000000000000000005f526004523360245260445ffd5b346101195760206003193601126101195760043567ffffffffffffffff811161011957366023820112156101195780600401359067ffffffffffffffff8211610119573660248360051b83010111610119579061035a6113d1565b5f915f905f5f917fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7d81360301915b858410156105e95760248460051b83010135838112156101195782019060248201359160648101357fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe17fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdc833603010181121561011957810160240180359067ffffffffffffffff821161011957602001813603811361011957604461042f93013585611445565b809a929a949194519081610522575050507fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff81146104f5576001019773ffffffffffffffffffffffffffffffffffffffff871673ffffffffffffffffffffffffffffffffffffffff8216036104ad575b5001926001905b0192610388565b909586600193976104c4575b5050945f909161049f565b6104ee917f0000000000000000000000000000000000000000000000000000000000000000611818565b88806104b9565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b7faf643c380cb6eeede57ff48bd86edcc6b8bb9e9f5c5d884d6312f8517894d07792939b506001955090602080925f9a969a5001517fffffffff00000000000000000000000000000000000000000000000000000000811691600481106105b4575b50507fffffffff0000000000000000000000000000000000000000000000000000000060405191168152a26104a6565b7fffffffff000000000000000000000000000000000000000000000000000000009250829060040360031b1b16168c80610584565b868560209280610621575b50505f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d604051908152f35b61064b917f0000000000000000000000000000000000000000000000000000000000000000611818565b82806105f4565b3461011957602061066b6106653661122d565b90611348565b604051908152f35b34610119576102246106843661122d565b9061068d6113d1565b33611b9d565b34610119575f6003193601126101195760206040517f5e172d4a19b08b5b7f0354399a080f05a28476f34f987f7cd87e69a4065d4ec08152f35b34610119576080600319360112610119576106e6611181565b602435906106f26111c7565b9160643567ffffffffffffffff81116101195761071390369060040161111c565b92909361071e6113d1565b73ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016803314908115916109d1575b5061098b5750600483106109645782600411610119577fffffffff00000000000000000000000000000000000000000000000000000000808535165b16927f48a2dad3000000000000000000000000000000000000000000000000000000008403610893578060041161011957600319856080928101030112610119576107ea60048501611327565b906107f760248601611327565b936044860135848115159182610888575b505061085d575073ffffffffffffffffffffffffffffffffffffffff80606461083797013595169216906118e2565b505f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f1f8d29ab000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b141590508488610808565b7fb67644b90000000000000000000000000000000000000000000000000000000084959394145f14610938578060041161011957600319836040928101030112610119576024600483013592013583811515918261092d575b5050610901576108fc9350611b9d565b610224565b837f1f8d29ab000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b1415905083866108ec565b847f1f8d29ab000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7fffffffff000000000000000000000000000000000000000000000000000000005f61079d565b73ffffffffffffffffffffffffffffffffffffffff907fc9cca839000000000000000000000000000000000000000000000000000000005f52336004521660245260445ffd5b905073ffffffffffffffffffffffffffffffffffffffff8216141586610761565b3461011957602060031936011261011957600435610a0e6113d1565b610a1781611b0d565b9081549167ffffffffffffffff8360a01c168015610b6557804210610b325750907fac224d5e8447e9a6f2e94f53b8d592514e520428025ab76a27d159bc708494a3610aba604093600281015460a01c9182600183015460a01c03917c01000000000000000000000000000000000000000000000000000000007fffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffff825416179055565b93908151908152846020820152a280610af2575f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b73ffffffffffffffffffffffffffffffffffffffff61027392167f0000000000000000000000000000000000000000000000000000000000000000611818565b827f86f31f0f000000000000000000000000000000000000000000000000000000005f526004526024524260445260645ffd5b827f021c6ed2000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b34610119575f60031936011261011957610c49610bcd7f0000000000000000000000000000000000000000000000000000000000000000611f86565b610bf67f0000000000000000000000000000000000000000000000000000000000000000611f86565b6020610c5760405192610c09838561128c565b5f84525f3681376040519586957f0f00000000000000000000000000000000000000000000000000000000000000875260e08588015260e08701906111ea565b9085820360408701526111ea565b4660608501523060808501525f60a085015283810360c08501528180845192838152019301915f5b828110610c8e57505050500390f35b835185528695509381019392810192600101610c7f565b34610119576020600319360112610119575f60c0604051610cc581611243565b8281528260208201528260408201528260608201528260808201528260a082015201526004355f52600260205260e060405f206bffffffffffffffffffffffff60405191610d1283611243565b73ffffffffffffffffffffffffffffffffffffffff815493838286169586835283602084019567ffffffffffffffff8360a01c16875260ff60408601938b1c161515835260018101549267ffffffffffffffff600260608801938587168552608089019660a01c875201549860c060a0890198868c168a52019960a01c8a526040519b8c52511660208b015251151560408a01525116606088015251166080860152511660a0840152511660c0820152f35b3461011957602060031936011261011957600435610de181611b0d565b805473ffffffffffffffffffffffffffffffffffffffff81163303610eef5760a01c67ffffffffffffffff1680610ec0575060207fb5da4f2aea39e4c2ab4be6ce80f5f0c303eb4f7fb88ffb2e87a48a2ce25637b991610e617f00000000000000000000000000000000000000000000000000000000000000004261131a565b81547fffffffff0000000000000000ffffffffffffffffffffffffffffffffffffffff1660a082901b7bffffffffffffffff0000000000000000000000000000000000000000161790915560405167ffffffffffffffff9091168152a2005b827fee87f007000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b827fe8ad9247000000000000000000000000000000000000000000000000000000005f526004523360245260445ffd5b34610119575f6003193601126101195760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b3461011957602060031936011261011957600435610f7681611b0d565b805473ffffffffffffffffffffffffffffffffffffffff81163303610eef5760a01c67ffffffffffffffff1615610ff3577fffffffff0000000000000000ffffffffffffffffffffffffffffffffffffffff81541690557fd3ed566e29c5a4437e1b8443c16d09c4ea82affd779cf3cdfb0b219df0a95e405f80a2005b507f021c6ed2000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b3461011957608060031936011261011957602061105c61103d611181565b6110456111a4565b9061104e6113d1565b6064359160443591336118e2565b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d604051908152f35b3461011957608060031936011261011957602061066b6110a5611181565b6110ad6111a4565b6110b56111c7565b90606435926112cd565b34610119576110e16110d03661114a565b926110dc9291926113d1565b611445565b91825192836111155761022483837f0000000000000000000000000000000000000000000000000000000000000000611818565b6020849101fd5b9181601f840112156101195782359167ffffffffffffffff8311610119576020838186019501011161011957565b60606003198201126101195760043591602435916044359067ffffffffffffffff82116101195761117d9160040161111c565b9091565b6004359073ffffffffffffffffffffffffffffffffffffffff8216820361011957565b6024359073ffffffffffffffffffffffffffffffffffffffff8216820361011957565b6044359073ffffffffffffffffffffffffffffffffffffffff8216820361011957565b907fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0601f602080948051918291828752018686015e5f8582860101520116010190565b6003196040910112610119576004359060243590565b60e0810190811067ffffffffffffffff82111761125f57604052565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff82111761125f57604052565b92909173ffffffffffffffffffffffffffffffffffffffff90816040519481602087019716875216604085015216606083015260808201526080815261131460a08261128c565b51902090565b919082018092116104f557565b359073ffffffffffffffffffffffffffffffffffffffff8216820361011957565b6042916040519060208201927f5e172d4a19b08b5b7f0354399a080f05a28476f34f987f7cd87e69a4065d4ec08452604083015260608201526060815261139060808261128c565b51902061139b611fdd565b90604051917f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522090565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c61141d5760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b91939093606092805f52600260205260405f20805473ffffffffffffffffffffffffffffffffffffffff8116156117d25760ff8160e01c1661178c5760a01c67ffffffffffffffff1680151580611782575b61173757506001810154908160a01c8089116116e15750600201958654908160a01c94858a111561166557906114d6916114d18b87611348565b611ce6565b506004819392931015611638571590811591611601575b506115985750604061158a9773ffffffffffffffffffffffffffffffffffffffff7f8dfe2e4992c35f0c2e1a1ae78bde2b832d7fabb19bb9e73ec22c5cc2ee89db2393169889958203986bffffffffffffffffffffffff831673ffffffffffffffffffffffffffffffffffffffff7fffffffffffffffffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b8151908882526020820152a3565b9396505093505073ffffffffffffffffffffffffffffffffffffffff9150604051927fb0aacfb60000000000000000000000000000000000000000000000000000000060208501526024840152166044820152604481526115fa60648261128c565b5f915f9190565b73ffffffffffffffffffffffffffffffffffffffff91501673ffffffffffffffffffffffffffffffffffffffff821614155f6114ed565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52602160045260245ffd5b50506040517fd8a47ecf00000000000000000000000000000000000000000000000000000000602082015260248101939093525050604481019590955260648501529291506115fa905081608481015b037fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0810183528261128c565b6040517f400b57e90000000000000000000000000000000000000000000000000000000060208201526024810194909452604484019890985250506064810195909552509291506115fa905081608481016116b5565b9450509350509250604051917f7091ec0300000000000000000000000000000000000000000000000000000000602084015260248301526044820152604481526115fa60648261128c565b5080421015611497565b5050935050925050604051907fa35c1bff0000000000000000000000000000000000000000000000000000000060208301526024820152602481526115fa60448261128c565b5050935050925050604051907ff56630ae0000000000000000000000000000000000000000000000000000000060208301526024820152602481526115fa60448261128c565b9173ffffffffffffffffffffffffffffffffffffffff604051927fa9059cbb000000000000000000000000000000000000000000000000000000005f521660045260245260205f60448180865af19060015f51148216156118c1575b6040521561187f5750565b73ffffffffffffffffffffffffffffffffffffffff907f5274afe7000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b9060018115166118d957823b15153d15161690611874565b503d5f823e3d90fd5b9493909273ffffffffffffffffffffffffffffffffffffffff84169384158015611aef575b8015611ad0575b611a8a578115611a6257828461192492896112cd565b958692835f52600260205260405f209173ffffffffffffffffffffffffffffffffffffffff835416611a36576bffffffffffffffffffffffff60609373ffffffffffffffffffffffffffffffffffffffff9360026119a37fa78d7a9c89c00e9030043a3ea4f5211a5fa0b7a9342c51f09a0dc7fbbe895ed29886611d1a565b83548787167fffffffffffffffffffffffff000000000000000000000000000000000000000091821617855560a082901b1673ffffffffffffffffffffffffffffffffffffffff8d161760018501559201858a167fffffffffffffffffffffffff0000000000000000000000000000000000000000825416179055846040519916895260208901521660408701521693a4565b847f62dcfceb000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7fb5667867000000000000000000000000000000000000000000000000000000005f5260045ffd5b73ffffffffffffffffffffffffffffffffffffffff84867f529fd192000000000000000000000000000000000000000000000000000000005f526004521660245260445ffd5b5073ffffffffffffffffffffffffffffffffffffffff8716851461190e565b5073ffffffffffffffffffffffffffffffffffffffff841615611907565b90815f52600260205260405f2091825473ffffffffffffffffffffffffffffffffffffffff811615611b715760e01c60ff16611b465750565b7fa35c1bff000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b507ff56630ae000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b611ba682611b0d565b9267ffffffffffffffff845460a01c1680611cb757508015611a6257611bce60019183611d1a565b9301611bee6bffffffffffffffffffffffff825460a01c9516809561131a565b906bffffffffffffffffffffffff8211611c7b57805473ffffffffffffffffffffffffffffffffffffffff90811660a084901b7fffffffffffffffffffffffff000000000000000000000000000000000000000016179091557fb546bca823d6794e858dd6ca55add74d30c6870e1da8fbdca5d6e54f3f4312ce92604092835196875260208701521693a3565b507fb0930c7a000000000000000000000000000000000000000000000000000000005f526004526bffffffffffffffffffffffff60245260445ffd5b837fee87f007000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b9060418303611d1057611d099250602081013591604082359201355f1a90612100565b9192909190565b50505f9160029190565b906bffffffffffffffffffffffff8111611e8e577f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff811690604051927f70a08231000000000000000000000000000000000000000000000000000000008452306004850152602084602481865afa938415611efd575f94611f52575b5073ffffffffffffffffffffffffffffffffffffffff604051957f23b872dd000000000000000000000000000000000000000000000000000000005f52166004523060245260445260205f60648180855af19060015f5114821615611f33575b50836040525f60605215611f0857826024816020937f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa918215611efd575f92611ec9575b50808203918083116104f55714611a62576bffffffffffffffffffffffff8111611e8e576bffffffffffffffffffffffff1690565b7fb0930c7a000000000000000000000000000000000000000000000000000000005f526004526bffffffffffffffffffffffff60245260445ffd5b9091506020813d602011611ef5575b81611ee56020938361128c565b810103126101195751905f611e59565b3d9150611ed8565b6040513d5f823e3d90fd5b7f5274afe7000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b6001821516611f49573b15153d1516165f611e0b565b843d5f823e3d90fd5b9093506020813d602011611f7e575b81611f6e6020938361128c565b810103126101195751925f611dab565b3d9150611f61565b60ff811690601f8211611fb55760405191611fa260408461128c565b6020808452838101919036833783525290565b7fb3512b0c000000000000000000000000000000000000000000000000000000005f5260045ffd5b73ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000163014806120d7575b15612045577f000000000000000000000000000000000000000000000000000000000000000090565b60405160208101907f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f82527f000000000000000000000000000000000000000000000000000000000000000060408201527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a082015260a0815261131460c08261128c565b507f0000000000000000000000000000000000000000000000000000000000000000461461201c565b91907f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a08411612184579160209360809260ff5f9560405194855216868401526040830152606082015282805260015afa15611efd575f5173ffffffffffffffffffffffffffffffffffffffff81161561217a57905f905f90565b505f906001905f90565b5050505f916003919056fea2646970667358221220e0cf1b89f148f1c7adedf2837e8c89adace7fea58ca559f3187a85f6d859754764736f6c63430008250033" as const;
+export const paymentChannelsBytecode = "0x6101a080604052346102525760408161277680380380916100208285610256565b8339810103126102525780516001600160a01b03811691828203610252576020015191604051610051604082610256565b6017815260208101907f506f7374626f78205061796d656e744368616e6e656c7300000000000000000082526040519161008c604084610256565b600183526020830191603160f81b83526100a58161028d565b610120526100b28461028d565b61014052519020918260e05251902080610100524660a0526040519060208201927f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f8452604083015260608201524660808201523060a082015260a0815261011b60c082610256565b5190206080523060c0521561022457603c82108015610217575b6101e457610160526101805260405161247d90816102f98239608051816122db015260a05181612392015260c051816122ac015260e0518161232a0152610100518161235001526101205181610ba001526101405181610bc901526101605181818160f50152818161024f01528181610280015281816105230152818161061e0152818161072c01528181610b05015281816111740152611fe8015261018051818181610e2f0152610f8e0152f35b6040516336d205b760e01b815260206004820152600a602482015269636c6f7365477261636560b01b6044820152606490fd5b506301e133808211610135565b6040516336d205b760e01b81526020600482015260056024820152643a37b5b2b760d91b6044820152606490fd5b5f80fd5b601f909101601f19168101906001600160401b0382119082101761027957604052565b634e487b7160e01b5f52604160045260245ffd5b601f8151116102b85760208151910151602082106102a9571790565b5f198260200360031b1b161790565b604460209160405192839163305a27a960e01b83528160048401528051918291826024860152018484015e5f828201840152601f01601f19168101030190fdfe60806040526004361015610011575f80fd5b5f3560e01c806301a1c9f8146111425780632396ab691461110a57806348a2dad3146110a2578063531e2e8c14610fb15780635c915e4314610f775780636bf5fe6f14610ddb578063831c2b8214610c9c57806384b0196e14610b885780638e19899e146109e95780638f4ffcb1146106c457806394739e871461068a578063b67644b91461066a578063e55aee2614610649578063efac749f1461035b578063f9c1734b1461011d5763fc0c546a146100c9575f80fd5b34610119575f60031936011261011957602060405173ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000168152f35b5f80fd5b346101195761012b366111cd565b916101346114bf565b61013d84611cff565b9273ffffffffffffffffffffffffffffffffffffffff6001850154169283330361032b575f92826102ab575b50505082937fac224d5e8447e9a6f2e94f53b8d592514e520428025ab76a27d159bc708494a361020873ffffffffffffffffffffffffffffffffffffffff604096541696600281015460a01c9182600183015460a01c03917c01000000000000000000000000000000000000000000000000000000007fffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffff825416179055565b95908151908152866020820152a28061027a575b505080610249575b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b610273917f0000000000000000000000000000000000000000000000000000000000000000611906565b8080610224565b6102a4917f0000000000000000000000000000000000000000000000000000000000000000611906565b828061021c565b6102b6935086611533565b805195919250851515806102d7575b6102d0578195610169565b6020869101fd5b507fd8a47ecf000000000000000000000000000000000000000000000000000000007fffffffff0000000000000000000000000000000000000000000000000000000061032383611455565b1614156102c5565b857f9a3ba3f5000000000000000000000000000000000000000000000000000000005f526004523360245260445ffd5b346101195760206003193601126101195760043567ffffffffffffffff811161011957366023820112156101195780600401359067ffffffffffffffff8211610119573660248360051b8301011161011957906103b66114bf565b5f915f905f5f917fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7d81360301915b858410156105e05760248460051b83010135838112156101195782019060248201359160648101357fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe17fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdc833603010181121561011957810160240180359067ffffffffffffffff821161011957602001813603811361011957604461048b93013585611533565b809a929a9491945161057b5750507fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff811461054e576001019773ffffffffffffffffffffffffffffffffffffffff871673ffffffffffffffffffffffffffffffffffffffff821603610506575b5001926001905b01926103e4565b9095866001939761051d575b5050945f90916104f8565b610547917f0000000000000000000000000000000000000000000000000000000000000000611906565b8880610512565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52601160045260245ffd5b7faf643c380cb6eeede57ff48bd86edcc6b8bb9e9f5c5d884d6312f8517894d07791929a50600194506105b2602091989498611455565b7fffffffff0000000000000000000000000000000000000000000000000000000060405191168152a26104ff565b868560209280610618575b50505f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d604051908152f35b610642917f0000000000000000000000000000000000000000000000000000000000000000611906565b82806105eb565b3461011957602061066261065c366112b0565b906113cc565b604051908152f35b346101195761022461067b366112b0565b906106846114bf565b33611d8f565b34610119575f6003193601126101195760206040517f5e172d4a19b08b5b7f0354399a080f05a28476f34f987f7cd87e69a4065d4ec08152f35b34610119576080600319360112610119576106dd611204565b602435906106e961124a565b9160643567ffffffffffffffff81116101195761070a90369060040161119f565b9290936107156114bf565b73ffffffffffffffffffffffffffffffffffffffff7f000000000000000000000000000000000000000000000000000000000000000016803314908115916109c8575b5061098257506004831061095b5782600411610119577fffffffff00000000000000000000000000000000000000000000000000000000808535165b16927f48a2dad300000000000000000000000000000000000000000000000000000000840361088a578060041161011957600319856080928101030112610119576107e1600485016113ab565b906107ee602486016113ab565b93604486013584811515918261087f575b5050610854575073ffffffffffffffffffffffffffffffffffffffff80606461082e97013595169216906119d0565b505f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b7f1f8d29ab000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b1415905084886107ff565b7fb67644b90000000000000000000000000000000000000000000000000000000084959394145f1461092f5780600411610119576003198360409281010301126101195760246004830135920135838115159182610924575b50506108f8576108f39350611d8f565b610224565b837f1f8d29ab000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b1415905083866108e3565b847f1f8d29ab000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7fffffffff000000000000000000000000000000000000000000000000000000005f610794565b73ffffffffffffffffffffffffffffffffffffffff907fc9cca839000000000000000000000000000000000000000000000000000000005f52336004521660245260445ffd5b905073ffffffffffffffffffffffffffffffffffffffff8216141586610758565b3461011957602060031936011261011957600435610a056114bf565b610a0e81611cff565b9081549167ffffffffffffffff8360a01c168015610b5c57804210610b295750907fac224d5e8447e9a6f2e94f53b8d592514e520428025ab76a27d159bc708494a3610ab1604093600281015460a01c9182600183015460a01c03917c01000000000000000000000000000000000000000000000000000000007fffffff00ffffffffffffffffffffffffffffffffffffffffffffffffffffffff825416179055565b93908151908152846020820152a280610ae9575f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b73ffffffffffffffffffffffffffffffffffffffff61027392167f0000000000000000000000000000000000000000000000000000000000000000611906565b827f86f31f0f000000000000000000000000000000000000000000000000000000005f526004526024524260445260645ffd5b827f021c6ed2000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b34610119575f60031936011261011957610c40610bc47f000000000000000000000000000000000000000000000000000000000000000061223e565b610bed7f000000000000000000000000000000000000000000000000000000000000000061223e565b6020610c4e60405192610c008385611310565b5f84525f3681376040519586957f0f00000000000000000000000000000000000000000000000000000000000000875260e08588015260e087019061126d565b90858203604087015261126d565b4660608501523060808501525f60a085015283810360c08501528180845192838152019301915f5b828110610c8557505050500390f35b835185528695509381019392810192600101610c76565b34610119576020600319360112610119575f60e0604051610cbc816112c6565b8281528260208201528260408201528260608201528260808201528260a08201528260c082015201526004355f52600260205261010060405f206bffffffffffffffffffffffff60405191610d10836112c6565b73ffffffffffffffffffffffffffffffffffffffff815493838286169586835283602084019567ffffffffffffffff8360a01c168752604085019260ff8160e01c161515845260ff606087019160e81c161515815260018201549367ffffffffffffffff60026080890194868816865260a08a019760a01c885201549960e060c08a0199878d168b52019a60a01c8b526040519c8d52511660208c015251151560408b015251151560608a015251166080880152511660a0860152511660c0840152511660e0820152f35b3461011957602060031936011261011957600435610df881611cff565b805473ffffffffffffffffffffffffffffffffffffffff81163303610f475760a01c67ffffffffffffffff1680610f185750610e547f00000000000000000000000000000000000000000000000000000000000000004261139e565b9067ffffffffffffffff8211610ee75780547fffffffff0000000000000000ffffffffffffffffffffffffffffffffffffffff1660a083901b7bffffffffffffffff00000000000000000000000000000000000000001617905560405167ffffffffffffffff90911681527fb5da4f2aea39e4c2ab4be6ce80f5f0c303eb4f7fb88ffb2e87a48a2ce25637b990602090a2005b507f6dfcc650000000000000000000000000000000000000000000000000000000005f52604060045260245260445ffd5b827fee87f007000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b827fe8ad9247000000000000000000000000000000000000000000000000000000005f526004523360245260445ffd5b34610119575f6003193601126101195760206040517f00000000000000000000000000000000000000000000000000000000000000008152f35b3461011957602060031936011261011957600435610fce81611cff565b805473ffffffffffffffffffffffffffffffffffffffff81163303610f475767ffffffffffffffff8160a01c1615610b5c5760e81c60ff166110765780547fffff00ff0000000000000000ffffffffffffffffffffffffffffffffffffffff167d0100000000000000000000000000000000000000000000000000000000001790557fd3ed566e29c5a4437e1b8443c16d09c4ea82affd779cf3cdfb0b219df0a95e405f80a2005b507fce00e7f4000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b346101195760806003193601126101195760206110df6110c0611204565b6110c8611227565b906110d16114bf565b6064359160443591336119d0565b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d604051908152f35b34610119576080600319360112610119576020610662611128611204565b611130611227565b61113861124a565b9060643592611351565b3461011957611164611153366111cd565b9261115f9291926114bf565b611533565b91825192836111985761022483837f0000000000000000000000000000000000000000000000000000000000000000611906565b6020849101fd5b9181601f840112156101195782359167ffffffffffffffff8311610119576020838186019501011161011957565b60606003198201126101195760043591602435916044359067ffffffffffffffff8211610119576112009160040161119f565b9091565b6004359073ffffffffffffffffffffffffffffffffffffffff8216820361011957565b6024359073ffffffffffffffffffffffffffffffffffffffff8216820361011957565b6044359073ffffffffffffffffffffffffffffffffffffffff8216820361011957565b907fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0601f602080948051918291828752018686015e5f8582860101520116010190565b6003196040910112610119576004359060243590565b610100810190811067ffffffffffffffff8211176112e357604052565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52604160045260245ffd5b90601f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe0910116810190811067ffffffffffffffff8211176112e357604052565b92909173ffffffffffffffffffffffffffffffffffffffff90816040519481602087019716875216604085015216606083015260808201526080815261139860a082611310565b51902090565b9190820180921161054e57565b359073ffffffffffffffffffffffffffffffffffffffff8216820361011957565b6042916040519060208201927f5e172d4a19b08b5b7f0354399a080f05a28476f34f987f7cd87e69a4065d4ec084526040830152606082015260608152611414608082611310565b51902061141f612295565b90604051917f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522090565b90602082519201517fffffffff000000000000000000000000000000000000000000000000000000008116926004811061148d575050565b7fffffffff00000000000000000000000000000000000000000000000000000000929350829060040360031b1b161690565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c61150b5760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b91939093606092805f52600260205260405f20805473ffffffffffffffffffffffffffffffffffffffff8116156118c05760ff8160e01c1661187a5760a01c67ffffffffffffffff1680151580611870575b61182557506001810154908160a01c8089116117cf5750600201958654908160a01c94858a111561175357906115c4916115bf8b876113cc565b611fb1565b5060048193929310156117265715908115916116ef575b50611686575060406116789773ffffffffffffffffffffffffffffffffffffffff7f8dfe2e4992c35f0c2e1a1ae78bde2b832d7fabb19bb9e73ec22c5cc2ee89db2393169889958203986bffffffffffffffffffffffff831673ffffffffffffffffffffffffffffffffffffffff7fffffffffffffffffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b8151908882526020820152a3565b9396505093505073ffffffffffffffffffffffffffffffffffffffff9150604051927fb0aacfb60000000000000000000000000000000000000000000000000000000060208501526024840152166044820152604481526116e8606482611310565b5f915f9190565b73ffffffffffffffffffffffffffffffffffffffff91501673ffffffffffffffffffffffffffffffffffffffff821614155f6115db565b7f4e487b71000000000000000000000000000000000000000000000000000000005f52602160045260245ffd5b50506040517fd8a47ecf00000000000000000000000000000000000000000000000000000000602082015260248101939093525050604481019590955260648501529291506116e8905081608481015b037fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe08101835282611310565b6040517f400b57e90000000000000000000000000000000000000000000000000000000060208201526024810194909452604484019890985250506064810195909552509291506116e8905081608481016117a3565b9450509350509250604051917f7091ec0300000000000000000000000000000000000000000000000000000000602084015260248301526044820152604481526116e8606482611310565b5080421015611585565b5050935050925050604051907fa35c1bff0000000000000000000000000000000000000000000000000000000060208301526024820152602481526116e8604482611310565b5050935050925050604051907ff56630ae0000000000000000000000000000000000000000000000000000000060208301526024820152602481526116e8604482611310565b9173ffffffffffffffffffffffffffffffffffffffff604051927fa9059cbb000000000000000000000000000000000000000000000000000000005f521660045260245260205f60448180865af19060015f51148216156119af575b6040521561196d5750565b73ffffffffffffffffffffffffffffffffffffffff907f5274afe7000000000000000000000000000000000000000000000000000000005f521660045260245ffd5b9060018115166119c757823b15153d15161690611962565b503d5f823e3d90fd5b909294939473ffffffffffffffffffffffffffffffffffffffff84169384158015611ce1575b8015611cc2575b611c7c578115611c54578684611a139285611351565b95865f52600260205260405f2073ffffffffffffffffffffffffffffffffffffffff815416611c28576bffffffffffffffffffffffff8311611bec57837fa78d7a9c89c00e9030043a3ea4f5211a5fa0b7a9342c51f09a0dc7fbbe895ed29360609373ffffffffffffffffffffffffffffffffffffffff93848c98167fffffffffffffffffffffffff0000000000000000000000000000000000000000825416178155600260018201918b7fffffffffffffffffffffffff0000000000000000000000000000000000000000845416178355611b3d6bffffffffffffffffffffffff8616849073ffffffffffffffffffffffffffffffffffffffff7fffffffffffffffffffffffff000000000000000000000000000000000000000083549260a01b169116179055565b01858a167fffffffffffffffffffffffff0000000000000000000000000000000000000000825416179055611b728385611fe5565b6bffffffffffffffffffffffff8116938403611ba2575b50508360405198168852602088015260408701521693a4565b815473ffffffffffffffffffffffffffffffffffffffff1660a09190911b7fffffffffffffffffffffffff0000000000000000000000000000000000000000161790555f80611b89565b827fb0930c7a000000000000000000000000000000000000000000000000000000005f526004526bffffffffffffffffffffffff60245260445ffd5b877f62dcfceb000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b7fb5667867000000000000000000000000000000000000000000000000000000005f5260045ffd5b73ffffffffffffffffffffffffffffffffffffffff84867f529fd192000000000000000000000000000000000000000000000000000000005f526004521660245260445ffd5b5073ffffffffffffffffffffffffffffffffffffffff831685146119fd565b5073ffffffffffffffffffffffffffffffffffffffff8416156119f6565b90815f52600260205260405f2091825473ffffffffffffffffffffffffffffffffffffffff811615611d635760e01c60ff16611d385750565b7fa35c1bff000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b507ff56630ae000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b611d9882611cff565b67ffffffffffffffff815460a01c1680611f8257508315611c54576bffffffffffffffffffffffff8411611f465760010192835460a01c93611dda828661139e565b916bffffffffffffffffffffffff8311611bec57815473ffffffffffffffffffffffffffffffffffffffff1660a084901b7fffffffffffffffffffffffff0000000000000000000000000000000000000000161782556bffffffffffffffffffffffff611e478286611fe5565b169586918203611e9e575b50505073ffffffffffffffffffffffffffffffffffffffff7fb546bca823d6794e858dd6ca55add74d30c6870e1da8fbdca5d6e54f3f4312ce92604092835196875260208701521693a3565b611ea992935061139e565b906bffffffffffffffffffffffff8211611f0a5780547fffffffffffffffffffffffff000000000000000000000000000000000000000060a084901b1673ffffffffffffffffffffffffffffffffffffffff91821617909155846040611e52565b507fb0930c7a000000000000000000000000000000000000000000000000000000005f526004526bffffffffffffffffffffffff60245260445ffd5b837fb0930c7a000000000000000000000000000000000000000000000000000000005f526004526bffffffffffffffffffffffff60245260445ffd5b837fee87f007000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b9060418303611fdb57611fd49250602081013591604082359201355f1a906123b8565b9192909190565b50505f9160029190565b907f000000000000000000000000000000000000000000000000000000000000000073ffffffffffffffffffffffffffffffffffffffff811690604051927f70a08231000000000000000000000000000000000000000000000000000000008452306004850152602084602481865afa9384156121b5575f9461220a575b5073ffffffffffffffffffffffffffffffffffffffff604051957f23b872dd000000000000000000000000000000000000000000000000000000005f52166004523060245260445260205f60648180855af19060015f51148216156121eb575b50836040525f606052156121c057826024816020937f70a082310000000000000000000000000000000000000000000000000000000082523060048301525afa9182156121b5575f92612181575b508082039180831161054e5714611c54576bffffffffffffffffffffffff8111612146576bffffffffffffffffffffffff1690565b7fb0930c7a000000000000000000000000000000000000000000000000000000005f526004526bffffffffffffffffffffffff60245260445ffd5b9091506020813d6020116121ad575b8161219d60209383611310565b810103126101195751905f612111565b3d9150612190565b6040513d5f823e3d90fd5b7f5274afe7000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b6001821516612201573b15153d1516165f6120c3565b843d5f823e3d90fd5b9093506020813d602011612236575b8161222660209383611310565b810103126101195751925f612063565b3d9150612219565b60ff811690601f821161226d576040519161225a604084611310565b6020808452838101919036833783525290565b7fb3512b0c000000000000000000000000000000000000000000000000000000005f5260045ffd5b73ffffffffffffffffffffffffffffffffffffffff7f00000000000000000000000000000000000000000000000000000000000000001630148061238f575b156122fd577f000000000000000000000000000000000000000000000000000000000000000090565b60405160208101907f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f82527f000000000000000000000000000000000000000000000000000000000000000060408201527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a082015260a0815261139860c082611310565b507f000000000000000000000000000000000000000000000000000000000000000046146122d4565b91907f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0841161243c579160209360809260ff5f9560405194855216868401526040830152606082015282805260015afa156121b5575f5173ffffffffffffffffffffffffffffffffffffffff81161561243257905f905f90565b505f906001905f90565b5050505f916003919056fea2646970667358221220a121ba1004aa05e6dfe0d72020ed4604df8b63ea56d63f63c5d7bff34336b0c764736f6c63430008250033" as const;
 

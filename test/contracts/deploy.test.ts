@@ -42,5 +42,24 @@ describe("deployPostbox", () => {
       functionName: "priceDelay",
     });
     expect(priceDelay).toBe(networkParameters.local.priceDelay);
+    const read = <
+      F extends
+        | "slashPeriod"
+        | "slashRewardBps"
+        | "defaultAdminDelay"
+        | "disputes"
+        | "treasury"
+        | "defaultAdmin",
+    >(
+      functionName: F,
+    ) => publicClient.readContract({ address: deployed.registry, abi: mailboxRegistryAbi, functionName });
+    expect(await read("slashPeriod")).toBe(networkParameters.local.slashPeriod);
+    expect(await read("slashRewardBps")).toBe(networkParameters.local.slashRewardBps);
+    expect(BigInt(await read("defaultAdminDelay"))).toBe(networkParameters.local.adminDelay);
+    // Until the disputes contract exists, the deployer (an account the devnet's tests hold) stands in.
+    const deployer = getAddress(wallet!.account.address);
+    expect(await read("disputes")).toBe(deployer);
+    expect(await read("treasury")).toBe(deployer);
+    expect(await read("defaultAdmin")).toBe(deployer);
   });
 });

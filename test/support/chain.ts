@@ -1,5 +1,6 @@
-// The shared chain fixture of the payment tests: the contracts deployed on Hardhat's in-process
-// chain, an operator registered with prices, a funded payer, and helpers to send and open channels.
+// The shared chain fixture of the payment and contract tests: the contracts deployed on Hardhat's
+// in-process chain, an operator registered with prices, a funded payer, and helpers to send, fund,
+// register, read balances and open channels.
 
 import {
   deployPostbox,
@@ -17,7 +18,11 @@ type Viem = Awaited<ReturnType<typeof network.connect>>["viem"];
 
 export const PRICE = { pricePerQuery: parseEther("0.01"), pricePerMessage: parseEther("0.0001") };
 
-export async function postboxChain(viem: Viem) {
+/**
+ * Deploys and funds the fixture. `disputes`: the registry's disputes address (default: the
+ * deployer, as on the devnet).
+ */
+export async function postboxChain(viem: Viem, options: { disputes?: Address } = {}) {
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
   const [deployer, operatorWallet, payerWallet] = wallets as [
@@ -30,31 +35,39 @@ export async function postboxChain(viem: Viem) {
     walletClient: deployer,
     parameters: networkParameters.local,
     initialSupply: parseEther("10000000"),
+    ...(options.disputes ? { disputes: options.disputes } : {}),
   });
   const send = async (wallet: (typeof wallets)[0], to: Address, data: Hex) => {
     const receipt = await publicClient.waitForTransactionReceipt({
       hash: await wallet.sendTransaction({ to, data }),
     });
     expect(receipt.status).toBe("success");
+    return receipt;
   };
-  for (const w of wallets.slice(1, 4)) {
-    await send(
+  /** Sends `amount` SNT from the deployer to `to`. */
+  const fund = (to: Address, amount: bigint) =>
+    send(
       deployer,
       addresses.snt,
-      encodeFunctionData({
-        abi: sntAbi,
-        functionName: "transfer",
-        args: [w.account.address, parseEther("10000")],
-      }),
+      encodeFunctionData({ abi: sntAbi, functionName: "transfer", args: [to, amount] }),
     );
-  }
-  /** Registers `wallet` as a mailbox operator (stake 1,000 SNT, PRICE), at `endpoint`. */
+  /** `who`'s SNT balance. */
+  const balance = (who: Address) =>
+    publicClient.readContract({
+      address: addresses.snt,
+      abi: sntAbi,
+      functionName: "balanceOf",
+      args: [who],
+    });
+  for (const w of wallets.slice(1, 4)) await fund(w.account.address, parseEther("10000"));
+  /** Registers `wallet` as a mailbox operator (PRICE, one day's retention) at `endpoint`, staking `stake` of its SNT. */
   const register = async (
     wallet: (typeof wallets)[0],
-    endpoint: { peerId: string; multiaddrs: string[] } = {
+    endpoint: { peerId: string; multiaddrs: string[]; metadataURI?: string } = {
       peerId: "12D3KooWTest",
       multiaddrs: ["/ip4/127.0.0.1/tcp/1"],
     },
+    stake = parseEther("1000"),
   ) =>
     send(
       wallet,
@@ -64,14 +77,14 @@ export async function postboxChain(viem: Viem) {
         functionName: "approveAndCall",
         args: [
           addresses.registry,
-          parseEther("1000"),
+          stake,
           encodeFunctionData({
             abi: mailboxRegistryAbi,
             functionName: "register",
             args: [
               endpoint.peerId,
               endpoint.multiaddrs,
-              "",
+              endpoint.metadataURI ?? "",
               0n,
               PRICE.pricePerQuery,
               PRICE.pricePerMessage,
@@ -111,6 +124,8 @@ export async function postboxChain(viem: Viem) {
     payer: payerWallet.account.address,
     addresses,
     send,
+    fund,
+    balance,
     register,
     openChannel,
   };

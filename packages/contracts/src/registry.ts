@@ -8,11 +8,15 @@ export type RegistryMailbox = ContractFunctionReturnType<
   "getMailboxes"
 >[number];
 
-/** Every mailbox in a registry, whatever its status, read `pageSize` entries per call. */
+/**
+ * Every mailbox in a registry, whatever its status, read `pageSize` entries per call. An entry at
+ * every string limit costs about 322k gas to read, so the default page of 50 stays under 17M gas:
+ * inside geth's default `eth_call` cap (50M) and the providers' usual ones.
+ */
 export async function readMailboxes(
   client: PublicClient,
   registry: Address,
-  pageSize = 100n,
+  pageSize = 50n,
 ): Promise<RegistryMailbox[]> {
   const count = await client.readContract({
     address: registry,

@@ -370,6 +370,19 @@ export class PostboxClient {
     return this.#sender;
   }
 
+  /**
+   * The device key this client signs with (hex) and its certificate's validity (ms): made and
+   * certified on first use, certified again when less than 30 days remain.
+   */
+  async device(now = Date.now()): Promise<{ publicKey: string; notBefore: number; notAfter: number }> {
+    const { device, certificate } = await this.#device(BigInt(now));
+    return {
+      publicKey: toHex(device.publicKey),
+      notBefore: Number(certificate.notBefore),
+      notAfter: Number(certificate.notAfter),
+    };
+  }
+
   /** Seals a text for `dest`: a v2 message signed by the device key, in a fresh envelope. */
   async #seal(dest: Destination, text: string): Promise<Sealed> {
     const now = Date.now();
@@ -576,7 +589,7 @@ export class PostboxClient {
           errors.push(`${c.id}: ${reason}`);
           // A refusal of this envelope (bad request) is not the mailbox's failure.
           if (!(err instanceof MailboxStatusError && err.status === StatusCode.BAD_REQUEST))
-            await this.directory.failed(c.id, reason);
+            await this.#failed(c.id, err);
           this.#events.emit({ type: "failover", feed: conversation, from: c.id, to: queue[0]?.id, reason });
         }
       }
@@ -627,7 +640,7 @@ export class PostboxClient {
         deposit: this.#init.channelDeposit,
         feed: feed.feed,
         signal: options.signal,
-        onFailure: (c, err) => health.push(this.directory.failed(c.id, errorText(err))),
+        onFailure: (c, err) => health.push(this.#failed(c.id, err)),
         onSuccess: (c) => health.push(this.directory.succeeded(c.id)),
         onFailover: (from, to, reason) =>
           this.#events.emit({ type: "failover", feed: feed.feed, from: from.id, to: to?.id, reason }),
@@ -813,6 +826,16 @@ export class PostboxClient {
       this.#events.emit({ type: "mailbox", mailbox: c.id, state: "unreachable", error: errorText(err) });
       throw new MailboxUnreachableError(`ping: ${errorText(err)}`, err);
     }
+  }
+
+  /**
+   * Counts a mailbox's failure (graylisting it after two in a row), and says it could not be reached
+   * when that was the failure.
+   */
+  #failed(mailbox: string, err: unknown): Promise<boolean> {
+    if (err instanceof MailboxUnreachableError)
+      this.#events.emit({ type: "mailbox", mailbox, state: "unreachable", error: errorText(err) });
+    return this.directory.failed(mailbox, errorText(err));
   }
 
   /** Says a mailbox served us (with its last measured round trip, if any). */

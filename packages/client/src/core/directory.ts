@@ -134,24 +134,21 @@ export class MailboxDirectory {
 
   /**
    * Records a failure of the mailbox's own (never one of the client's refusals); returns true when
-   * this one graylists it. Says so as a `mailbox` event.
+   * this one graylists it, which is said as a `graylisted` mailbox event.
    */
   async failed(id: string, error?: string): Promise<boolean> {
     const mailbox = id.toLowerCase();
     const now = Date.now();
     const graylistMs = this.#init.graylistMs ?? 3_600_000;
     const graylisted = await this.#init.storage.mailboxFailed(mailbox, now, graylistMs);
-    this.#init.emit?.(
-      graylisted
-        ? {
-            type: "mailbox",
-            mailbox,
-            state: "graylisted",
-            until: now + graylistMs,
-            ...(error ? { error } : {}),
-          }
-        : { type: "mailbox", mailbox, state: "unreachable", ...(error ? { error } : {}) },
-    );
+    if (graylisted)
+      this.#init.emit?.({
+        type: "mailbox",
+        mailbox,
+        state: "graylisted",
+        until: now + graylistMs,
+        ...(error ? { error } : {}),
+      });
     return graylisted;
   }
 

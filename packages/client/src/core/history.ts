@@ -87,15 +87,21 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
   const span = Math.max(1, now - p.from);
 
   const errors: string[] = [];
+  /** The failures that were the client's own ({@link isOwnFailure}). */
+  const own: unknown[] = [];
   const slot = async () => {
     let from = p.from;
     let first = true;
     for (;;) {
       const mailbox = queue.shift();
-      if (!mailbox)
+      if (!mailbox) {
+        // Refused by the client's own rules everywhere (its cap, a closing channel): that is the
+        // answer, not a failure of every mailbox.
+        if (own.length > 0 && own.length === errors.length) throw own.at(-1);
         throw new BaseError("every mailbox failed", {
           details: `catching up ${p.feed}: ${errors.join("; ")}`,
         });
+      }
       served.push(mailbox.id);
       const ids = new Set<string>();
       try {
@@ -142,7 +148,8 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
         const e = err as BaseError;
         const reason = `${e.shortMessage ?? e.message}${e.shortMessage && e.details ? ` (${e.details})` : ""}`;
         errors.push(`${mailbox.id}: ${reason}`);
-        if (!isOwnFailure(err)) p.onFailure?.(mailbox, err as Error);
+        if (isOwnFailure(err)) own.push(err);
+        else p.onFailure?.(mailbox, err as Error);
         p.onFailover?.(mailbox, queue[0], reason);
         first = false;
       }

@@ -48,6 +48,17 @@ let devnet: Devnet | undefined;
 const abort = new AbortController();
 let exitCode = 0;
 
+/** What the stop waits for, in words: "3 mailboxes alpha, beta, gamma to redeem and close their databases". */
+function waitingFor(): string {
+  if (build) return "the build to end";
+  if (!devnet) return "what has started to stop";
+  const pending = devnet.pending();
+  const mailboxes = pending.filter((n) => n.startsWith("mailbox ")).map((n) => n.slice("mailbox ".length));
+  if (mailboxes.length === 0) return pending.join(", ");
+  const one = mailboxes.length === 1;
+  return `${one ? "mailbox" : `${mailboxes.length} mailboxes`} ${mailboxes.join(", ")} to redeem and close ${one ? "its" : "their"} databases`;
+}
+
 function onSignal(signal: NodeJS.Signals): void {
   const now = performance.now();
   if (now - lastPress < PRESS_MS) return;
@@ -59,14 +70,13 @@ function onSignal(signal: NodeJS.Signals): void {
     stop(0);
     return;
   }
-  const waiting = build ? ["the build"] : (devnet?.pending() ?? ["the network to finish starting"]);
   if (presses === 2) {
-    log(`stopping: waiting for ${waiting.join(", ")}… press Ctrl-C again to force`);
+    log(`stopping: waiting for ${waitingFor()}… press Ctrl-C again to force`);
     build?.kill(signal);
     return;
   }
   // Forced: the devnet's children run in their own process groups; its exit hook kills them.
-  log(`forced: killing ${waiting.join(", ")}`);
+  log(`forced: killing ${build ? "the build" : (devnet?.pending().join(", ") ?? "what has started")}`);
   build?.kill("SIGKILL");
   process.exit(130);
 }
@@ -85,9 +95,8 @@ function stop(code: number): void {
 /** Stops the network (if it is up), says whether everything stopped cleanly, and exits. */
 async function finish(): Promise<never> {
   const timer = setInterval(() => {
-    const waiting = devnet?.pending() ?? [];
-    if (waiting.length > 0)
-      log(`stopping: still waiting for ${waiting.join(", ")}… press Ctrl-C again to force`);
+    if ((devnet?.pending().length ?? 0) > 0)
+      log(`stopping: still waiting for ${waitingFor()}… press Ctrl-C again to force`);
   }, 10_000);
   const clean = devnet ? await devnet.stop({ killAfterMs: Number.POSITIVE_INFINITY }) : true;
   clearInterval(timer);

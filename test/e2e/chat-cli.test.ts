@@ -202,6 +202,8 @@ describe("chat through the CLI: stories A and B, groups, failover, omissions", (
       alpha.operator.toLowerCase(),
       net.mailboxes[1]!.operator.toLowerCase(),
     ]);
+    // Said as it happened, by the mailboxes' names, not only in a log.
+    expect(stderr).toMatch(/mailbox alpha not used \(.+\) — using beta/);
     const lines = stdout
       .trim()
       .split("\n")

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
-import { ChannelManager, createClientHost, pushEnvelope, queryStore } from "@postbox/client";
+import { createChannelManager, createClientHost, pushEnvelope, queryStore } from "@postbox/client";
 import {
   deployPostbox,
   mailboxRegistryAbi,
@@ -169,8 +169,8 @@ describe("paid mailbox crash", () => {
           }),
         );
       }
-      const manager = new ChannelManager({
-        dataDir: join(dir, "client"),
+      const manager = await createChannelManager({
+        location: join(dir, "client"),
         publicClient,
         wallet: wallet(2),
         chainId: 31337,
@@ -242,8 +242,8 @@ describe("paid mailbox crash", () => {
             payload: new Uint8Array([i]),
           }),
         );
-      const manager = new ChannelManager({
-        dataDir: join(dir, "client-down"),
+      const manager = await createChannelManager({
+        location: join(dir, "client-down"),
         publicClient,
         wallet: wallet(2),
         chainId: 31337,

@@ -9,7 +9,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalStore, MailboxDirectory } from "@postbox/client";
+import { DatabaseSync } from "node:sqlite";
+import { defaultPlatform, MailboxDirectory } from "@postbox/client";
 import { mailboxRegistryAbi } from "@postbox/contracts";
 import { FIGURE_MIN_SAMPLES, type MailboxReport } from "@postbox/protocol";
 import { Agent, fetch } from "undici";
@@ -232,10 +233,10 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
   });
 
   it("feeds the client's choice: the best-measured mailbox ranks first and is the one picked", async () => {
-    const store = new LocalStore(join(dir, "client"));
+    const storage = await defaultPlatform().openStorage(join(dir, "client"));
     try {
       const directory = new MailboxDirectory({
-        store,
+        storage,
         chain: { publicClient: net.publicClient, registry: net.addresses.registry },
         proberUrl: `http://127.0.0.1:${proberPort}`,
       });
@@ -247,10 +248,10 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
       expect(list.find((c) => c.id === operator("gamma"))!.factors.completeness).toBeLessThan(0.9);
       expect((await directory.choose(1))[0]!.id).toBe(operator("alpha"));
       // A pin overrides the score.
-      directory.pin(operator("gamma"));
+      await directory.pin(operator("gamma"));
       expect((await directory.choose(1))[0]!.id).toBe(operator("gamma"));
     } finally {
-      store.close();
+      await storage.close();
     }
   });
 
@@ -262,4 +263,36 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
     expect(after.probesOk).toBeGreaterThanOrEqual(before.probesOk);
     expect(after.canariesExpected).toBeGreaterThanOrEqual(before.canariesExpected);
   }, 60_000);
+
+  it("replaces a channel record that no longer holds on the chain, and loses no canary to it", async () => {
+    // What a reset chain leaves: the prober's record of its channel to alpha names a channel the
+    // chain does not know.
+    const before = (await report()).byName("alpha");
+    await stopProber();
+    const db = new DatabaseSync(join(dir, "prober", "channels.db"));
+    const rows = db.prepare("SELECT key, value FROM records WHERE key LIKE 'channel:%'").all() as {
+      key: string;
+      value: string;
+    }[];
+    const row = rows.find((r) => r.key.endsWith(operator("alpha")))!;
+    const stale = { ...JSON.parse(row.value), channelId: `0x${"5a".repeat(32)}` };
+    db.prepare("UPDATE records SET value = ? WHERE key = ?").run(JSON.stringify(stale), row.key);
+    db.close();
+    prober = await startProber();
+    // Checked before its first canary query: archived, a new channel opened, the canaries bought back.
+    await vi.waitFor(
+      async () => {
+        const a = (await report()).byName("alpha");
+        expect(a.canariesExpected).toBeGreaterThanOrEqual(before.canariesExpected + 3);
+        expect(a.canariesFound).toBe(a.canariesExpected);
+      },
+      { timeout: 60_000, interval: 250 },
+    );
+    const check = new DatabaseSync(join(dir, "prober", "channels.db"), { readOnly: true });
+    const archived = check
+      .prepare("SELECT value FROM records WHERE key = ?")
+      .get(`archived:${stale.channelId}`) as { value: string } | undefined;
+    check.close();
+    expect(JSON.parse(archived!.value).reason).toMatch(/not on this chain/);
+  }, 90_000);
 });

@@ -47,6 +47,21 @@ describe("canary accounting", () => {
     }
   });
 
+  it("never counts a canary lost for the prober's own refusal (a channel record that no longer holds, its cap), however long", () => {
+    const s = settleCanaries(
+      due,
+      {
+        answered: false,
+        found: new Set(),
+        unanswered: "query: the channel to 0xa does not hold on this chain: it was archived",
+        ownFault: true,
+        latencyMs: null,
+      },
+      NOW + 30 * CANARY_GIVE_UP_MS,
+    );
+    expect(s).toEqual([]);
+  });
+
   it("counts what came back before a page failed as found, and leaves the rest due", () => {
     const s = settleCanaries(
       due,

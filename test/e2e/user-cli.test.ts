@@ -140,6 +140,26 @@ describe("a payer's CLI: payment notice, channel listing, a chain restart, follo
     for (const c of before) expect(table).toContain(c.channel);
   });
 
+  it("a spending cap stops a paid read before it authorises more, says so, and counts against no mailbox", () => {
+    cli("alice", ["room", "join", "#capped"]);
+    cli("bob", ["chat", "send", "--to", "#capped", "beyond the cap"]);
+    const capped = run("alice", ["chat", "read", "#capped", "--spending-cap", "0.001", "--json"]);
+    expect(capped.status).toBe(1);
+    expect(capped.stdout).toBe("");
+    // Each mailbox is passed over for it as it happens, then one line says why the read stopped.
+    expect(capped.stderr).toMatch(
+      /mailbox (alpha|beta) not used \(spending cap reached .*\) — using (alpha|beta)/,
+    );
+    expect(capped.stderr.trim().split("\n").at(-1)).toMatch(
+      /^postbox: PaymentRefusedError: spending cap reached \(the next voucher to 0x[0-9a-fA-F]{40} \(.* SNT\) would take the channel above your spending cap of 0\.001 SNT: raise it to continue\)$/,
+    );
+    const list = jsonLines<{ id: string; graylisted: boolean }>(cli("alice", ["mailboxes", "--json"]).stdout);
+    expect(list.filter((m) => m.graylisted)).toEqual([]);
+    // Raised (here: none), the same read pays and reads.
+    const read = cli("alice", ["chat", "read", "#capped", "--json"]);
+    expect(jsonLines<Line>(read.stdout).map((l) => l.text)).toEqual(["beyond the cap"]);
+  });
+
   it("after a restart on a fresh chain, the same data folder reads, lists its channels, graylists nothing", async () => {
     await net.stop();
     net = await startDevnet(options());

@@ -40,6 +40,7 @@ export const CLIENT_OPTIONS = {
   k: { type: "string" },
   deposit: { type: "string" },
   "max-page-cost": { type: "string" },
+  "spending-cap": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -58,6 +59,7 @@ export const CLIENT_HELP = `Client options (or environment variables):
   --k N                 use N mailboxes at once (POSTBOX_K; default 1)
   --deposit SNT         deposit of a channel opened on first use (POSTBOX_CHANNEL_DEPOSIT)
   --max-page-cost SNT   never pay more for a 100-message page (POSTBOX_MAX_PAGE_COST)
+  --spending-cap SNT    never let one channel authorise more in all (POSTBOX_SPENDING_CAP)
   --json                print JSON
   -h, --help            this help`;
 
@@ -146,7 +148,10 @@ export function chainContext(values: ClientValues, options: { requireWallet: boo
 }
 
 /** The channel manager of the client's data folder (needs a wallet); close it when done. */
-export function channelManager(ctx: ChainContext, maxPageCost?: bigint): Promise<ChannelManager> {
+export function channelManager(
+  ctx: ChainContext,
+  limits: { maxPageCost?: bigint | undefined; spendingCap?: bigint | undefined } = {},
+): Promise<ChannelManager> {
   if (!ctx.wallet) throw new ConfigError("wallet-key", "required: --wallet-key-file or POSTBOX_WALLET_KEY");
   return createChannelManager({
     location: ctx.dataDir,
@@ -156,18 +161,24 @@ export function channelManager(ctx: ChainContext, maxPageCost?: bigint): Promise
     snt: ctx.snt,
     registry: ctx.registry,
     channels: ctx.channels,
-    ...(maxPageCost !== undefined ? { maxPageCost } : {}),
+    maxPageCost: limits.maxPageCost,
+    spendingCap: limits.spendingCap,
   });
 }
 
-/** What the user allows to be paid: the cap per 100-message page and a new channel's deposit. */
+/**
+ * What the user allows to be paid: the cap per 100-message page, the cap on what one channel may
+ * authorise in all, and a new channel's deposit.
+ */
 export function paymentSettings(values: ClientValues): {
   maxPageCost: bigint | undefined;
+  spendingCap: bigint | undefined;
   deposit: bigint | undefined;
 } {
   const get = getter(values);
   return {
     maxPageCost: amount("max-page-cost", get("max-page-cost", "POSTBOX_MAX_PAGE_COST")),
+    spendingCap: amount("spending-cap", get("spending-cap", "POSTBOX_SPENDING_CAP")),
     deposit: amount("deposit", get("deposit", "POSTBOX_CHANNEL_DEPOSIT")),
   };
 }
@@ -176,7 +187,7 @@ export function paymentSettings(values: ClientValues): {
 export async function openClient(values: ClientValues): Promise<PostboxClient> {
   const get = getter(values);
   const ctx = chainContext(values, { requireWallet: false });
-  const { maxPageCost, deposit } = paymentSettings(values);
+  const { maxPageCost, spendingCap, deposit } = paymentSettings(values);
   const k = Number(get("k", "POSTBOX_K") ?? 1);
   if (!Number.isInteger(k) || k < 1 || k > 8) throw new ConfigError("k", "must be an integer from 1 to 8");
   const listed = (values.mailbox as string[] | undefined) ?? process.env.POSTBOX_MAILBOXES?.split(",") ?? [];
@@ -187,7 +198,7 @@ export async function openClient(values: ClientValues): Promise<PostboxClient> {
       if (!m.includes("/p2p/")) throw new ConfigError("mailbox", `needs /p2p/<peer id>: ${m}`);
       return { multiaddr: m };
     });
-  const channels = ctx.wallet ? await channelManager(ctx, maxPageCost) : undefined;
+  const channels = ctx.wallet ? await channelManager(ctx, { maxPageCost, spendingCap }) : undefined;
   return createPostboxClient({
     location: ctx.dataDir,
     chain: { publicClient: ctx.publicClient, registry: ctx.registry },

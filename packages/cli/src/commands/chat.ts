@@ -29,8 +29,9 @@ messages as they arrive, until Ctrl-C.
 
 A paid mailbox is paid through a payment channel, opened on first use: before it is opened, what is
 paid, to whom, the deposit and your cap per page are printed on stderr (--deposit and
---max-page-cost change them). A channel record that does not hold on the chain you use (a local
-chain that was restarted, another deployment) is set aside as archived and a new one opened.
+--max-page-cost change them; --spending-cap caps what one channel may authorise in all). A
+channel record that does not hold on the chain you use (a local chain that was restarted, another
+deployment) is set aside as archived and a new one opened.
 
 ${CLIENT_HELP}`,
   id: `Usage: postbox id [--export [--yes]]
@@ -118,13 +119,16 @@ function printMessages(
   }
 }
 
-/** Says on stderr when a catch-up or a send moves from one mailbox to the next, as it happens. */
+/**
+ * Says on stderr when a catch-up or a send moves from one mailbox to the next, as it happens, and
+ * why (the mailbox failed, or the client's own rules refused to pay it).
+ */
 function printFailovers(client: PostboxClient, io: Output, names: Map<string, string | undefined>) {
   const name = (id: string) => names.get(id) ?? (id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id);
   client.onEvent((e) => {
     if (e.type === "failover")
       io.err(
-        `mailbox ${name(e.from)} failed (${e.reason}) — ${e.to ? `using ${name(e.to)}` : "no other mailbox left"}`,
+        `mailbox ${name(e.from)} not used (${e.reason}) — ${e.to ? `using ${name(e.to)}` : "no other mailbox left"}`,
       );
   });
 }

@@ -1,6 +1,7 @@
 import type { Metadata, Viewport } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
+import { Nav } from "../components/Nav";
 import { WalletPicker } from "../components/WalletPicker";
 import "./globals.css";
 import { Providers } from "./providers";
@@ -21,12 +22,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
             <Link href="/" className="brand">
               Postbox
             </Link>
-            <nav>
-              <Link href="/">Mailboxes</Link>
-              <Link href="/operate">Operate</Link>
-              <Link href="/channels">Channels</Link>
-              <Link href="/methodology">Methodology</Link>
-            </nav>
+            <Nav />
             <WalletPicker />
           </header>
           <main>{children}</main>

@@ -1,25 +1,23 @@
 "use client";
 
+import { formatSnt, PRICE_REFERENCE_LABEL } from "@postbox/protocol";
 import Link from "next/link";
 import { useState } from "react";
-import { parseEther } from "viem";
+import { Field } from "../components/Field";
+import { NetworkOverview } from "../components/NetworkOverview";
 import { Sparkline } from "../components/Sparkline";
-import {
-  countdown,
-  formatAge,
-  formatMs,
-  formatPct,
-  formatSnt,
-  scoreLabel,
-  shortAddress,
-} from "../lib/format";
-import { arrange, referencePagePrice, type SortKey } from "../lib/mailboxes";
-import { useMailboxes } from "../lib/prober";
+import { checkAmount, checkPercent } from "../lib/amount";
+import { figuresOf, scoreLabel } from "../lib/figures";
+import { countdown, formatAge, formatMs, shortAddress } from "../lib/format";
+import { arrange, exact, referencePagePrice, type SortKey } from "../lib/mailboxes";
+import { metadataOf, useMailboxes } from "../lib/prober";
+
+const PRICE_HEADER = `Price ${PRICE_REFERENCE_LABEL}`;
 
 const COLUMNS: { key: SortKey | null; label: string }[] = [
   { key: null, label: "Mailbox" },
   { key: "stake", label: "Stake" },
-  { key: "price", label: "SNT / 50 msgs" },
+  { key: "price", label: PRICE_HEADER },
   { key: "uptime24h", label: "Up 24 h" },
   { key: null, label: "Up 7 d" },
   { key: "latency", label: "Latency" },
@@ -36,45 +34,53 @@ export default function MailboxesPage() {
   const [minUptime, setMinUptime] = useState("");
   const now = Math.floor(Date.now() / 1000);
 
-  let maxPagePrice: bigint | undefined;
-  try {
-    maxPagePrice = maxPrice ? parseEther(maxPrice) : undefined;
-  } catch {
-    maxPagePrice = undefined;
-  }
+  const price = maxPrice.trim() === "" ? undefined : checkAmount(maxPrice);
+  const uptime = checkPercent(minUptime);
   const rows = data
     ? arrange(data.mailboxes, sort, {
-        maxPagePrice,
-        minUptime: minUptime ? Number(minUptime) / 100 : undefined,
+        maxPagePrice: price?.ok ? price.value : undefined,
+        minUptime: uptime.ok ? uptime.value : undefined,
       })
     : [];
 
   return (
     <>
       <h1>Mailboxes</h1>
+      <NetworkOverview />
       <p className="muted">
-        Every registered mailbox, measured by the prober: uptime, latency and canaries it stored and returned.
-        Click a column to sort.
+        Every registered mailbox, measured by the prober: uptime, latency and canaries it stored and returned,
+        each with the number of samples behind it. Prices are {PRICE_REFERENCE_LABEL}, as the CLI's{" "}
+        <code>--max-page-cost</code>.
       </p>
       <div className="filters">
-        <label>
-          Max SNT per 50 messages
-          <input
-            inputMode="decimal"
-            value={maxPrice}
-            onChange={(e) => setMaxPrice(e.target.value)}
-            placeholder="any"
-          />
-        </label>
-        <label>
-          Min uptime 24 h (%)
-          <input
-            inputMode="numeric"
-            value={minUptime}
-            onChange={(e) => setMinUptime(e.target.value)}
-            placeholder="any"
-          />
-        </label>
+        <Field
+          label={`Max SNT ${PRICE_REFERENCE_LABEL}`}
+          name="maxPrice"
+          inputMode="decimal"
+          value={maxPrice}
+          onChange={setMaxPrice}
+          placeholder="any"
+          error={price && !price.ok ? price.message : undefined}
+        />
+        <Field
+          label="Min uptime 24 h (%)"
+          name="minUptime"
+          inputMode="decimal"
+          value={minUptime}
+          onChange={setMinUptime}
+          placeholder="any"
+          error={uptime.ok ? undefined : uptime.message}
+        />
+        <div className="field">
+          <label htmlFor="sort">Sort by</label>
+          <select id="sort" value={sort} onChange={(e) => setSort(e.target.value as SortKey)}>
+            {COLUMNS.filter((c) => c.key).map((c) => (
+              <option key={c.key} value={c.key!}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </div>
       </div>
       {error ? (
         <p className="error">Cannot reach the prober: {error.message}</p>
@@ -86,11 +92,11 @@ export default function MailboxesPage() {
         </p>
       ) : (
         <div className="table-wrap">
-          <table data-testid="mailboxes">
+          <table data-testid="mailboxes" className="cards">
             <thead>
               <tr>
                 {COLUMNS.map((c) => (
-                  <th key={c.label}>
+                  <th key={c.label} aria-sort={c.key && sort === c.key ? "descending" : undefined}>
                     {c.key ? (
                       <button type="button" onClick={() => setSort(c.key!)} aria-pressed={sort === c.key}>
                         {c.label}
@@ -105,37 +111,40 @@ export default function MailboxesPage() {
             </thead>
             <tbody>
               {rows.map((m) => {
-                const score = scoreLabel(m.score);
+                const score = scoreLabel(m);
+                const f = figuresOf(m);
+                const name = metadataOf(m)?.name;
                 return (
                   <tr key={m.address} data-address={m.address}>
-                    <td>
-                      <Link href={`/mailbox/${m.address}`}>{shortAddress(m.address)}</Link>
+                    <td data-label="Mailbox" className="title-cell">
+                      <Link href={`/mailbox/${m.address}`}>{name ?? shortAddress(m.address)}</Link>
+                      {name ? <div className="muted small">{shortAddress(m.address)}</div> : null}
                     </td>
-                    <td>{formatSnt(m.stake, 0)}</td>
-                    <td>
-                      {formatSnt(referencePagePrice(m))}
+                    <td data-label="Stake">{formatSnt(m.stake, { digits: 0 })}</td>
+                    <td data-label={PRICE_HEADER}>
+                      {formatSnt(referencePagePrice(m), exact)}
                       {m.pendingPrice ? (
                         <div className="fair" data-testid="pending-price">
-                          → {formatSnt(referencePagePrice(m.pendingPrice))}{" "}
+                          → {formatSnt(referencePagePrice(m.pendingPrice), exact)}{" "}
                           {countdown(m.pendingPrice.effectiveAt, now)}
                         </div>
                       ) : null}
                     </td>
-                    <td data-testid="uptime24h">{formatPct(m.uptime24h)}</td>
-                    <td>{formatPct(m.uptime7d)}</td>
-                    <td>{formatMs(m.latencyP50Ms)}</td>
-                    <td>
-                      {formatPct(m.completeness)}
-                      <span className="muted">
-                        {" "}
-                        ({m.canariesFound}/{m.canariesExpected})
-                      </span>
+                    <td data-label="Up 24 h" data-testid="uptime24h" className="figure">
+                      {f.uptime24h}
                     </td>
-                    <td className={score.tone} data-testid="score">
+                    <td data-label="Up 7 d" className="figure">
+                      {f.uptime7d}
+                    </td>
+                    <td data-label="Latency">{formatMs(m.latencyP50Ms)}</td>
+                    <td data-label="Canaries" data-testid="canaries" className="figure">
+                      {f.canaries}
+                    </td>
+                    <td data-label="Score" className={score.tone} data-testid="score" title={score.title}>
                       {score.text}
                     </td>
-                    <td>{formatAge(m.registeredAt, now)}</td>
-                    <td>
+                    <td data-label="Age">{formatAge(m.registeredAt, now)}</td>
+                    <td data-label="24 h">
                       <Sparkline points={m.sparkline} />
                     </td>
                   </tr>

@@ -1,4 +1,4 @@
-import { addressesFor } from "@postbox/contracts";
+import { addressesFor, DEVNET_ACCOUNTS, type DevnetAccount } from "@postbox/contracts";
 import { type Address, defineChain } from "viem";
 
 /** Chain settings from the environment (NEXT_PUBLIC_*), defaulting to `npm start`'s devnet. */
@@ -16,6 +16,8 @@ export const settings = {
   fromBlock: BigInt(process.env.NEXT_PUBLIC_FROM_BLOCK ?? known?.fromBlock ?? 0n),
   /** The local devnet: offer its funded accounts as wallets. */
   devnet: chainId === 31337,
+  /** A block explorer (links to `${explorerUrl}/tx/HASH`); without one, the dashboard's own /tx pages. */
+  explorerUrl: process.env.NEXT_PUBLIC_EXPLORER_URL?.replace(/\/+$/, "") || undefined,
 };
 
 export const chain = defineChain({
@@ -25,13 +27,14 @@ export const chain = defineChain({
   rpcUrls: { default: { http: [rpcUrl] } },
 });
 
-/** Hardhat's public development accounts #1–#7 (funded by `npm start`; never use elsewhere). */
-export const DEVNET_ACCOUNTS: Address[] = [
-  "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-  "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
-  "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
-  "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65",
-  "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc",
-  "0x976EA74026E726554dB657fA54763abd0C3a0aa9",
-  "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955",
-];
+/** The devnet's funded accounts #1–#7 with their roles under `npm start` (#0 deployed the contracts). */
+export const WALLET_ACCOUNTS: readonly DevnetAccount[] = DEVNET_ACCOUNTS.filter((a) => a.index > 0);
+
+/** A Postbox contract's address as a person knows it ("the mailbox registry"), else undefined. */
+export function contractName(a: string): string | undefined {
+  const l = a.toLowerCase();
+  if (l === settings.registry?.toLowerCase()) return "the mailbox registry";
+  if (l === settings.channels?.toLowerCase()) return "the payment channels contract";
+  if (l === settings.snt?.toLowerCase()) return "the SNT token";
+  return undefined;
+}

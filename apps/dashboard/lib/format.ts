@@ -1,34 +1,15 @@
-import { formatEther } from "viem";
+import { formatDuration } from "@postbox/protocol";
 
-/** An SNT amount (18 decimals) with at most `digits` decimals, trailing zeros dropped. */
-export function formatSnt(amount: bigint | string, digits = 4): string {
-  const s = formatEther(BigInt(amount));
-  const [whole, frac = ""] = s.split(".");
-  const cut = frac.slice(0, digits).replace(/0+$/, "");
-  const small = BigInt(amount) > 0n && whole === "0" && cut === "";
-  return small ? `< 0.${"0".repeat(digits - 1)}1` : cut ? `${whole}.${cut}` : (whole ?? "0");
-}
+// Amounts and durations: formatSnt and formatDuration from @postbox/protocol (one formatter for the
+// CLI, the dashboard and the scripts). What is only the dashboard's lives here.
 
-/** A share (0..1) as a percentage; an em dash when unknown. */
+/** A share (0..1) as a percentage, "99.5 %"; an em dash when unknown. */
 export function formatPct(x: number | null | undefined, digits = 1): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? "—" : `${(x * 100).toFixed(digits)}%`;
+  return x === null || x === undefined || !Number.isFinite(x) ? "—" : `${(x * 100).toFixed(digits)} %`;
 }
 
 export function formatMs(x: number | null | undefined): string {
   return x === null || x === undefined ? "—" : `${Math.round(x)} ms`;
-}
-
-/** A duration in seconds as "2 d 3 h", "4 h 5 min", "3 min 20 s" or "42 s". */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3_600);
-  const m = Math.floor((s % 3_600) / 60);
-  const r = s % 60;
-  if (d > 0) return `${d} d ${h} h`;
-  if (h > 0) return `${h} h ${m} min`;
-  if (m > 0) return `${m} min ${r} s`;
-  return `${r} s`;
 }
 
 /** "in 3 min 20 s" before `at`, "now" after (both in seconds since the epoch). */
@@ -36,17 +17,25 @@ export function countdown(at: number, now: number): string {
   return at <= now ? "now" : `in ${formatDuration(at - now)}`;
 }
 
-export function shortAddress(a: string): string {
-  return a.length > 12 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a;
+/** A chain time (seconds) as the reader's local date and time, "2025-06-01 14:03". */
+export function formatTime(seconds: number | bigint): string {
+  const d = new Date(Number(seconds) * 1000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-/** A score in [0, 1] as three decimals, and a word for it. */
-export function scoreLabel(score: number): { text: string; tone: "good" | "fair" | "poor" } {
-  const tone = score >= 0.5 ? "good" : score >= 0.2 ? "fair" : "poor";
-  return { text: score.toFixed(3), tone };
+export function shortAddress(a: string): string {
+  return a.length > 12 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a;
 }
 
 /** Age of a registration (seconds since the epoch) relative to `now`. */
 export function formatAge(registeredAt: number, now: number): string {
   return formatDuration(now - registeredAt);
+}
+
+/** The registry's statuses in words, in the contract's order (`MailboxStatus`). */
+export const STATUS_WORDS = ["not registered", "active", "exiting", "jailed"] as const;
+
+export function statusWord(status: number): string {
+  return STATUS_WORDS[status] ?? `status ${status}`;
 }

@@ -1,36 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { sumEarnings } from "./chain";
+import { mailboxFixture } from "./fixtures";
 import { bucket } from "./history";
-import { arrange, referencePagePrice } from "./mailboxes";
+import { arrange, priceText, referencePagePrice } from "./mailboxes";
 import type { MailboxFigures } from "./prober";
 
-const m = (address: string, over: Partial<MailboxFigures>): MailboxFigures => ({
-  address,
-  peerId: "p",
-  multiaddrs: [],
-  status: 1,
-  stake: "1000",
-  pricePerQuery: "10",
-  pricePerMessage: "1",
-  pendingPrice: null,
-  registeredAt: 0,
-  withdrawableAt: 0,
-  firstSeen: 0,
-  probesOk: 0,
-  probesFailed: 0,
-  uptime24h: 1,
-  uptime7d: 1,
-  uptime30d: 1,
-  latencyP50Ms: 10,
-  latencyP90Ms: 20,
-  canariesExpected: 0,
-  canariesFound: 0,
-  completeness: null,
-  availability: 0.9,
-  factors: { availability: 0.9, latency: 0.9, completeness: 0.9, stake: 1, price: 1 },
-  score: 0.5,
-  sparkline: [],
-  ...over,
-});
+const m = (address: string, over: Partial<MailboxFigures>) => mailboxFixture({ address, ...over });
 
 describe("the mailbox table", () => {
   const list = [
@@ -39,6 +14,28 @@ describe("the mailbox table", () => {
     m("0xc", { score: 0.6, status: 2 }),
     m("0xd", { score: 0.6, latencyP50Ms: null, uptime24h: null }),
   ];
+
+  it("writes a price in SNT with its reference page", () => {
+    expect(priceText({ pricePerQuery: 10n ** 16n, pricePerMessage: 5n * 10n ** 13n })).toBe(
+      "0.01 SNT per query + 0.00005 SNT per message (0.015 SNT per 100-message page)",
+    );
+  });
+
+  it("sums a mailbox's earnings and counts the channels that paid", () => {
+    const a = `0x${"aa".repeat(32)}` as const;
+    const b = `0x${"bb".repeat(32)}` as const;
+    const c = `0x${"cc".repeat(32)}` as const;
+    expect(
+      sumEarnings(
+        [
+          { channelId: a, amount: 3n },
+          { channelId: a, amount: 4n },
+          { channelId: b, amount: 5n },
+        ],
+        [{ channelId: a }, { channelId: b }, { channelId: c }],
+      ),
+    ).toEqual({ redeemed: 12n, payingChannels: 2, channels: 3 });
+  });
 
   it("prices a reference page of 100 messages", () => {
     expect(referencePagePrice(list[0]!)).toBe(200n);

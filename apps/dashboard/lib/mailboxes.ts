@@ -1,21 +1,31 @@
-import { PRICE_REFERENCE_PAGE, pageCost } from "@postbox/protocol";
+import { formatSnt, PRICE_REFERENCE_LABEL, PRICE_REFERENCE_PAGE, pageCost } from "@postbox/protocol";
 import type { MailboxFigures } from "./prober";
 
 export type SortKey = "score" | "price" | "uptime24h" | "latency" | "completeness" | "stake" | "age";
 
 export interface Filters {
-  /** Largest price of a 50-message page, in SNT base units (undefined: any). */
+  /** Largest price of the reference page (PRICE_REFERENCE_PAGE messages), in SNT base units (undefined: any). */
   maxPagePrice?: bigint | undefined;
   /** Smallest 24 h uptime (0..1). */
   minUptime?: number | undefined;
 }
 
-/** The price of a reference page (50 messages) at a mailbox's effective price. */
-export function referencePagePrice(m: Pick<MailboxFigures, "pricePerQuery" | "pricePerMessage">): bigint {
+type Prices = { pricePerQuery: bigint | string; pricePerMessage: bigint | string };
+
+/** The price of the reference page (PRICE_REFERENCE_PAGE messages) at a mailbox's prices. */
+export function referencePagePrice(m: Prices): bigint {
   return pageCost(
     { pricePerQuery: BigInt(m.pricePerQuery), pricePerMessage: BigInt(m.pricePerMessage) },
     PRICE_REFERENCE_PAGE,
   );
+}
+
+/** Prices are shown exactly (a per-message price is often below 0.0001 SNT). */
+export const exact = { digits: 18 } as const;
+
+/** "0.01 SNT per query + 0.0001 SNT per message (0.02 SNT per 100-message page)". */
+export function priceText(m: Prices): string {
+  return `${formatSnt(m.pricePerQuery, exact)} per query + ${formatSnt(m.pricePerMessage, exact)} per message (${formatSnt(referencePagePrice(m), exact)} ${PRICE_REFERENCE_LABEL})`;
 }
 
 const num = (x: number | null) => (x === null ? -1 : x);

@@ -74,3 +74,58 @@ describe("prober hooks", () => {
     expect(result.current.data).toBeUndefined();
   });
 });
+
+describe("what the prober reports about a mailbox, read defensively", () => {
+  const base = { address: "0xa" } as never;
+
+  it("keeps only well-typed sample counts", async () => {
+    const { samplesOf } = await import("./prober");
+    const samples = { probes24h: 5, probes7d: 40, probes30d: 40, canaries7d: 3 };
+    expect(samplesOf({ ...(base as object), samples } as never)).toEqual(samples);
+    expect(samplesOf(base)).toBeUndefined();
+    expect(
+      samplesOf({ ...(base as object), samples: { ...samples, probes7d: "40" } } as never),
+    ).toBeUndefined();
+  });
+
+  it("keeps the metadata's strings as text, cut to a sane length", async () => {
+    const { metadataOf } = await import("./prober");
+    expect(metadataOf({ ...(base as object), metadata: null } as never)).toBeUndefined();
+    expect(metadataOf(base)).toBeUndefined();
+    expect(
+      metadataOf({
+        ...(base as object),
+        metadata: { name: ` ${"n".repeat(200)} `, contact: 42, terms: "", description: "<b>hi</b>" },
+      } as never),
+    ).toEqual({ name: "n".repeat(80), description: "<b>hi</b>" });
+  });
+
+  it("reads the info answer only when every field has its type", async () => {
+    const { infoOf } = await import("./prober");
+    const info = {
+      version: "0.1.0",
+      retentionSeconds: 2_592_000,
+      maxPageSize: 100,
+      maxContentTopics: 10,
+      maxEnvelopeBytes: 65_536,
+      envelopes: 12,
+      free: false,
+      chainId: 31337,
+      at: 1_700_000_000_000,
+    };
+    expect(infoOf({ ...(base as object), info } as never)).toEqual(info);
+    expect(infoOf({ ...(base as object), info: { ...info, free: "no" } } as never)).toBeUndefined();
+    expect(infoOf({ ...(base as object), info: null } as never)).toBeUndefined();
+  });
+
+  it("links only https: and mailto: (and bare e-mail addresses)", async () => {
+    const { safeHref } = await import("./prober");
+    expect(safeHref("https://example.org/terms")).toBe("https://example.org/terms");
+    expect(safeHref("mailto:ops@example.org")).toBe("mailto:ops@example.org");
+    expect(safeHref("ops@example.org")).toBe("mailto:ops@example.org");
+    expect(safeHref("javascript:alert(1)")).toBeUndefined();
+    expect(safeHref("http://example.org")).toBeUndefined();
+    expect(safeHref("data:text/html,hi")).toBeUndefined();
+    expect(safeHref("@ops on Matrix")).toBeUndefined();
+  });
+});

@@ -1,20 +1,20 @@
 import { type Address, getAddress, numberToHex } from "viem";
 import { createConfig, createConnector, http } from "wagmi";
 import { injected } from "wagmi/connectors";
-import { chain, DEVNET_ACCOUNTS, settings } from "./env";
+import { chain, settings, WALLET_ACCOUNTS } from "./env";
 
 /**
  * A devnet account as a wallet: transactions go to the local chain's `eth_sendTransaction`, which
  * Hardhat signs for its unlocked development accounts. Only offered on chain 31337.
  */
-function devnetAccount(index: number, address: Address) {
+function devnetAccount(number: number, address: Address) {
   // Remembered across reloads (like an injected wallet's permission), per browser.
-  const key = `postbox.devnet.${index + 1}`;
+  const key = `postbox.devnet.${number}`;
   const remembered = () => typeof localStorage !== "undefined" && localStorage.getItem(key) === "1";
   let connected = false;
   return createConnector((config) => ({
-    id: `devnet-${index + 1}`,
-    name: `Devnet account #${index + 1}`,
+    id: `devnet-${number}`,
+    name: `Devnet account #${number}`,
     type: "devnet",
     async connect<withCapabilities extends boolean = false>() {
       connected = true;
@@ -47,8 +47,13 @@ function devnetAccount(index: number, address: Address) {
             headers: { "content-type": "application/json" },
             body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: params ?? [] }),
           });
-          const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-          if (body.error) throw new Error(body.error.message);
+          const body = (await res.json()) as {
+            result?: unknown;
+            error?: { code: number; message: string; data?: unknown };
+          };
+          // An EIP-1193 provider error, with the node's code and revert data kept: viem decodes a
+          // revert from them (a bare Error would read "An unknown RPC error occurred").
+          if (body.error) throw Object.assign(new Error(body.error.message), body.error);
           return body.result;
         },
       };
@@ -65,7 +70,10 @@ function devnetAccount(index: number, address: Address) {
 
 export const wagmiConfig = createConfig({
   chains: [chain],
-  connectors: [injected(), ...(settings.devnet ? DEVNET_ACCOUNTS.map((a, i) => devnetAccount(i, a)) : [])],
+  connectors: [
+    injected(),
+    ...(settings.devnet ? WALLET_ACCOUNTS.map((a) => devnetAccount(a.index, a.address)) : []),
+  ],
   transports: { [chain.id]: http(settings.rpcUrl) },
   ssr: true,
 });

@@ -1,15 +1,25 @@
 "use client";
 
 import { paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import { formatSnt, PRICE_REFERENCE_LABEL } from "@postbox/protocol";
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
-import { type Address, encodeFunctionData, type Hex, keccak256, parseEther, toHex } from "viem";
+import Link from "next/link";
+import { useSearchParams } from "next/navigation";
+import { Suspense, useState } from "react";
+import { type Address, encodeFunctionData, type Hex, keccak256, toHex } from "viem";
 import { useConnection, usePublicClient } from "wagmi";
+import { Field } from "../../components/Field";
+import { checkAddress, checkAmount } from "../../lib/amount";
+import { useSntBalance } from "../../lib/chain";
 import { useChainTime } from "../../lib/chain-time";
 import { settings } from "../../lib/env";
-import { countdown, formatPct, formatSnt, shortAddress } from "../../lib/format";
-import { useMailboxes } from "../../lib/prober";
+import { scoreLabel } from "../../lib/figures";
+import { countdown, shortAddress } from "../../lib/format";
+import { exact, referencePagePrice } from "../../lib/mailboxes";
+import { metadataOf, useMailboxes } from "../../lib/prober";
 import { TxStatus, useTransaction } from "../../lib/tx";
+
+type Tx = ReturnType<typeof useTransaction>;
 
 /** The connected wallet's channels, from ChannelOpened events, with their on-chain state. */
 function useMyChannels(payer: Address | undefined) {
@@ -27,7 +37,7 @@ function useMyChannels(payer: Address | undefined) {
         fromBlock: settings.fromBlock,
         toBlock: "latest",
       });
-      return Promise.all(
+      const list = await Promise.all(
         opened.map(async (l) => ({
           id: l.args.channelId as Hex,
           state: await client!.readContract({
@@ -38,6 +48,8 @@ function useMyChannels(payer: Address | undefined) {
           }),
         })),
       );
+      // Open channels first, newest first.
+      return list.reverse().sort((a, b) => Number(a.state.finalised) - Number(b.state.finalised));
     },
   });
 }
@@ -45,87 +57,28 @@ function useMyChannels(payer: Address | undefined) {
 export default function ChannelsPage() {
   const { address } = useConnection();
   const now = useChainTime();
-  const { send, status } = useTransaction();
-  const mailboxes = useMailboxes();
+  const tx = useTransaction();
   const channels = useMyChannels(address);
-  const [payee, setPayee] = useState("");
-  const [deposit, setDeposit] = useState("10");
-  const [signer, setSigner] = useState("");
-  const [topUp, setTopUp] = useState("5");
+  const balance = useSntBalance(address);
 
   if (!address) return <p className="notice">Connect a wallet (top right) to open and manage channels.</p>;
-  const active = (mailboxes.data?.mailboxes ?? []).filter((m) => m.status === 1);
 
   return (
     <>
       <h1>Payment channels</h1>
+      <p>
+        Wallet:{" "}
+        <strong data-testid="balance">{balance.data === undefined ? "…" : formatSnt(balance.data)}</strong>
+      </p>
       <p className="muted">
         A channel holds SNT for one mailbox; each page of history is paid with an off-chain voucher signed by
         the channel's signer (your wallet, or a session key your chat app keeps), and the mailbox redeems
         them.
       </p>
-      <TxStatus status={status} />
-      <div className="card">
-        <h2>Open a channel</h2>
-        <form
-          className="row"
-          onSubmit={(e) => {
-            e.preventDefault();
-            let amount: bigint;
-            try {
-              amount = parseEther(deposit);
-            } catch {
-              return;
-            }
-            const salt = keccak256(toHex(`${Date.now()}:${Math.random()}`));
-            const signerAddress = (signer.trim() || address) as Address;
-            void send("open channel", {
-              address: settings.snt,
-              abi: sntAbi,
-              functionName: "approveAndCall",
-              args: [
-                settings.channels,
-                amount,
-                encodeFunctionData({
-                  abi: paymentChannelsAbi,
-                  functionName: "open",
-                  args: [payee as Address, signerAddress, 0n, salt],
-                }),
-              ],
-            });
-          }}
-        >
-          <label>
-            Mailbox
-            <select name="payee" required value={payee} onChange={(e) => setPayee(e.target.value)}>
-              <option value="" disabled>
-                choose…
-              </option>
-              {active.map((m) => (
-                <option key={m.address} value={m.address}>
-                  {shortAddress(m.address)} · score {m.score.toFixed(3)} · up {formatPct(m.uptime24h)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Deposit (SNT)
-            <input name="deposit" value={deposit} onChange={(e) => setDeposit(e.target.value)} />
-          </label>
-          <label>
-            Signer (empty: this wallet)
-            <input
-              name="signer"
-              value={signer}
-              onChange={(e) => setSigner(e.target.value)}
-              placeholder="0x… session key"
-            />
-          </label>
-          <button className="primary" type="submit" disabled={status.busy || !payee}>
-            Open
-          </button>
-        </form>
-      </div>
+      {/* The payee can come from the URL (?payee=0x…: "Open a channel to this mailbox"). */}
+      <Suspense fallback={<p className="muted">Loading…</p>}>
+        <OpenChannel tx={tx} address={address} balance={balance.data} />
+      </Suspense>
       <h2>Your channels</h2>
       {channels.error ? (
         <p className="error">Cannot read channels: {channels.error.message.split("\n")[0]}</p>
@@ -135,7 +88,7 @@ export default function ChannelsPage() {
         <p className="notice">No channel yet.</p>
       ) : (
         <div className="table-wrap">
-          <table data-testid="channels">
+          <table data-testid="channels" className="cards">
             <thead>
               <tr>
                 <th>Channel</th>
@@ -146,93 +99,255 @@ export default function ChannelsPage() {
               </tr>
             </thead>
             <tbody>
-              {channels.data.map(({ id, state: c }) => {
-                const closing = c.closesAt !== 0n;
-                const due = closing && now !== undefined && now >= Number(c.closesAt);
-                return (
-                  <tr key={id} data-channel={id}>
-                    <td title={id}>{shortAddress(id)}</td>
-                    <td title={c.payee}>{shortAddress(c.payee)}</td>
-                    <td>
-                      {formatSnt(c.paid)} / {formatSnt(c.deposit)} SNT
-                    </td>
-                    <td data-testid="channel-state">
-                      {c.finalised
-                        ? "closed"
-                        : closing
-                          ? `closing: withdraw ${now === undefined ? "…" : countdown(Number(c.closesAt), now)}`
-                          : "open"}
-                    </td>
-                    <td>
-                      {c.finalised ? null : closing ? (
-                        <button
-                          type="button"
-                          disabled={!due || status.busy}
-                          onClick={() =>
-                            void send("withdraw", {
-                              address: settings.channels,
-                              abi: paymentChannelsAbi,
-                              functionName: "withdraw",
-                              args: [id],
-                            })
-                          }
-                        >
-                          Withdraw
-                        </button>
-                      ) : (
-                        <>
-                          <input
-                            aria-label="Top-up amount"
-                            size={5}
-                            value={topUp}
-                            onChange={(e) => setTopUp(e.target.value)}
-                          />{" "}
-                          <button
-                            type="button"
-                            disabled={status.busy}
-                            onClick={() =>
-                              void send("top up", {
-                                address: settings.snt,
-                                abi: sntAbi,
-                                functionName: "approveAndCall",
-                                args: [
-                                  settings.channels,
-                                  parseEther(topUp || "0"),
-                                  encodeFunctionData({
-                                    abi: paymentChannelsAbi,
-                                    functionName: "topUp",
-                                    args: [id, 0n],
-                                  }),
-                                ],
-                              })
-                            }
-                          >
-                            Top up
-                          </button>{" "}
-                          <button
-                            type="button"
-                            disabled={status.busy}
-                            onClick={() =>
-                              void send("request close", {
-                                address: settings.channels,
-                                abi: paymentChannelsAbi,
-                                functionName: "requestClose",
-                                args: [id],
-                              })
-                            }
-                          >
-                            Close
-                          </button>
-                        </>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
+              {channels.data.map(({ id, state }) => (
+                <ChannelRow key={id} id={id} c={state} now={now} tx={tx} balance={balance.data} />
+              ))}
             </tbody>
           </table>
         </div>
       )}
     </>
+  );
+}
+
+function OpenChannel({ tx, address, balance }: { tx: Tx; address: Address; balance: bigint | undefined }) {
+  const mailboxes = useMailboxes();
+  const params = useSearchParams();
+  const [payee, setPayee] = useState(() => params.get("payee")?.toLowerCase() ?? "");
+  const [deposit, setDeposit] = useState("10");
+  const [signer, setSigner] = useState("");
+  const active = (mailboxes.data?.mailboxes ?? []).filter((m) => m.status === 1);
+  const chosen = active.find((m) => m.address === payee);
+  const cd = checkAmount(deposit, {
+    positive: true,
+    ...(balance === undefined ? {} : { max: { amount: balance, name: "your balance" } }),
+  });
+  const cs = checkAddress(signer, address);
+  const own = payee !== "" && payee === address.toLowerCase();
+  const unknownPayee = payee !== "" && mailboxes.data !== undefined && !chosen;
+  const payeeError = own
+    ? "This is your own mailbox: a channel pays someone else."
+    : unknownPayee
+      ? `${shortAddress(payee)} is not an active mailbox.`
+      : undefined;
+  const valid = cd.ok && cs.ok && !!chosen && !own;
+  return (
+    <div className="card">
+      <h2>Open a channel</h2>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!cd.ok || !cs.ok || !chosen) return;
+          const salt = keccak256(toHex(`${Date.now()}:${Math.random()}`));
+          void tx.send(
+            "open",
+            "Open channel",
+            {
+              address: settings.snt,
+              abi: sntAbi,
+              functionName: "approveAndCall",
+              args: [
+                settings.channels,
+                cd.value,
+                encodeFunctionData({
+                  abi: paymentChannelsAbi,
+                  functionName: "open",
+                  args: [chosen.address as Address, cs.value, 0n, salt],
+                }),
+              ],
+            },
+            { snt: cd.value, spender: settings.channels },
+          );
+        }}
+      >
+        <div className="field">
+          <label htmlFor="payee">Mailbox</label>
+          <select
+            id="payee"
+            name="payee"
+            required
+            value={chosen || !payee ? payee : ""}
+            onChange={(e) => setPayee(e.target.value)}
+            aria-invalid={payeeError ? true : undefined}
+            aria-describedby={payeeError ? "payee-note" : undefined}
+          >
+            <option value="" disabled>
+              choose…
+            </option>
+            {active.map((m) => (
+              <option key={m.address} value={m.address}>
+                {metadataOf(m)?.name ?? shortAddress(m.address)} · {formatSnt(referencePagePrice(m), exact)}{" "}
+                {PRICE_REFERENCE_LABEL} · score {scoreLabel(m).text}
+              </option>
+            ))}
+          </select>
+          {payeeError ? (
+            <span id="payee-note" className="field-error" data-testid="field-error">
+              {payeeError}
+            </span>
+          ) : null}
+        </div>
+        <Field
+          label="Deposit (SNT)"
+          name="deposit"
+          inputMode="decimal"
+          value={deposit}
+          onChange={setDeposit}
+          error={cd.ok ? undefined : cd.message}
+        />
+        <Field
+          label="Signer (empty: this wallet)"
+          name="signer"
+          value={signer}
+          onChange={setSigner}
+          placeholder="0x… session key"
+          error={cs.ok ? undefined : cs.message}
+        />
+        <button className="primary" type="submit" disabled={tx.status.busy || !valid}>
+          Open
+        </button>
+      </form>
+      {chosen ? (
+        <p className="muted small">
+          Paying <Link href={`/mailbox/${chosen.address}`}>{metadataOf(chosen)?.name ?? chosen.address}</Link>
+          : {formatSnt(referencePagePrice(chosen), exact)} {PRICE_REFERENCE_LABEL}
+          {cd.ok && referencePagePrice(chosen) > 0n
+            ? `; ${formatSnt(cd.value, { unit: false })} SNT buys about ${(cd.value / referencePagePrice(chosen)).toLocaleString("en-US")} full pages.`
+            : "."}
+        </p>
+      ) : null}
+      <TxStatus status={tx.status} scope="open" />
+    </div>
+  );
+}
+
+function ChannelRow({
+  id,
+  c,
+  now,
+  tx,
+  balance,
+}: {
+  id: Hex;
+  c: { payee: Address; paid: bigint; deposit: bigint; closesAt: bigint; finalised: boolean };
+  now: number | undefined;
+  tx: Tx;
+  balance: bigint | undefined;
+}) {
+  const [topUp, setTopUp] = useState("5");
+  const scope = `channel-${id}`;
+  const closing = c.closesAt !== 0n;
+  const due = closing && now !== undefined && now >= Number(c.closesAt);
+  const ct = checkAmount(topUp, {
+    positive: true,
+    ...(balance === undefined ? {} : { max: { amount: balance, name: "your balance" } }),
+  });
+  return (
+    <tr data-channel={id}>
+      <td data-label="Channel" title={id} className="title-cell">
+        {shortAddress(id)}
+      </td>
+      <td data-label="Mailbox" title={c.payee}>
+        <Link href={`/mailbox/${c.payee.toLowerCase()}`}>{shortAddress(c.payee)}</Link>
+      </td>
+      <td data-label="Paid / deposit">
+        {formatSnt(c.paid, { unit: false })} / {formatSnt(c.deposit)}
+      </td>
+      <td data-label="State" data-testid="channel-state">
+        {c.finalised
+          ? "closed"
+          : closing
+            ? `closing: withdraw ${now === undefined ? "…" : countdown(Number(c.closesAt), now)}`
+            : "open"}
+      </td>
+      <td data-label="Actions" className="actions">
+        {c.finalised ? null : closing ? (
+          <div className="row">
+            <button
+              type="button"
+              className="primary"
+              disabled={!due || tx.status.busy}
+              onClick={() =>
+                void tx.send(scope, "Withdraw", {
+                  address: settings.channels,
+                  abi: paymentChannelsAbi,
+                  functionName: "withdraw",
+                  args: [id],
+                })
+              }
+            >
+              Withdraw
+            </button>
+            <button
+              type="button"
+              disabled={tx.status.busy}
+              onClick={() =>
+                void tx.send(scope, "Cancel close", {
+                  address: settings.channels,
+                  abi: paymentChannelsAbi,
+                  functionName: "cancelClose",
+                  args: [id],
+                })
+              }
+            >
+              Keep open
+            </button>
+          </div>
+        ) : (
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (!ct.ok) return;
+              void tx.send(
+                scope,
+                "Top up",
+                {
+                  address: settings.snt,
+                  abi: sntAbi,
+                  functionName: "approveAndCall",
+                  args: [
+                    settings.channels,
+                    ct.value,
+                    encodeFunctionData({ abi: paymentChannelsAbi, functionName: "topUp", args: [id, 0n] }),
+                  ],
+                },
+                { snt: ct.value, spender: settings.channels },
+              );
+            }}
+          >
+            <Field
+              label="Top-up amount (SNT)"
+              name="topUp"
+              inputMode="decimal"
+              size={6}
+              value={topUp}
+              onChange={setTopUp}
+              error={ct.ok ? undefined : ct.message}
+              className="compact"
+            />
+            <button type="submit" disabled={tx.status.busy || !ct.ok}>
+              Top up
+            </button>
+            <button
+              type="button"
+              disabled={tx.status.busy}
+              onClick={() =>
+                void tx.send(scope, "Close", {
+                  address: settings.channels,
+                  abi: paymentChannelsAbi,
+                  functionName: "requestClose",
+                  args: [id],
+                })
+              }
+            >
+              Close
+            </button>
+          </form>
+        )}
+        <TxStatus status={tx.status} scope={scope} />
+      </td>
+    </tr>
   );
 }

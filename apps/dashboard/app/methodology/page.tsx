@@ -1,10 +1,16 @@
 import {
   DEFAULT_SCORE_WEIGHTS,
   FACTOR_FLOOR,
+  FIGURE_MIN_SAMPLES,
+  LATENCY_GOOD_MS,
   LATENCY_HALF_MS,
+  PRICE_REFERENCE_LABEL,
   SCORE_PRIOR,
+  SELECTION_RATIO,
+  STAKE_FACTOR_AT_MINIMUM,
   STAKE_FULL_MULTIPLE,
 } from "@postbox/protocol";
+import { TONE_GOOD, TONE_POOR } from "../../lib/figures";
 
 export const metadata = { title: "How mailboxes are measured — Postbox" };
 
@@ -35,6 +41,18 @@ export default function MethodologyPage() {
           <li>Uptime 24 h / 7 d / 30 d: successful probes ÷ probes in the window.</li>
           <li>Latency p50 and p90: of successful probes over 24 h.</li>
           <li>Canary completeness: canaries returned ÷ canaries checked over 7 days.</li>
+          <li>
+            Each figure is shown with the number of samples it rests on ("100.0 % · 42 probes"), and as{" "}
+            <strong>new</strong> until it rests on {FIGURE_MIN_SAMPLES} samples.
+          </li>
+          <li>
+            The score's colour says whether the mailbox does its job: the weaker of its 7-day uptime and
+            canaries returned is <span className="good">good</span> from {TONE_GOOD * 100} %,{" "}
+            <span className="fair">fair</span> from {TONE_POOR * 100} % and <span className="poor">poor</span>{" "}
+            below; a median latency above {LATENCY_GOOD_MS} ms makes it fair at best, above {LATENCY_HALF_MS}{" "}
+            ms poor; a mailbox with fewer than {FIGURE_MIN_SAMPLES} probes is <span className="new">new</span>
+            . A low stake or a higher price lowers the score (and the chance to be chosen), not the colour.
+          </li>
         </ul>
       </div>
       <div className="card">
@@ -52,13 +70,18 @@ export default function MethodologyPage() {
             {SCORE_PRIOR.failures}) prior, so a new mailbox starts at 0.9.
           </li>
           <li>
-            Latency: {LATENCY_HALF_MS} ÷ ({LATENCY_HALF_MS} + p50 ms).
+            Latency: 1 up to a median of {LATENCY_GOOD_MS} ms, then {LATENCY_GOOD_MS} ÷ p50 ms (half at{" "}
+            {LATENCY_HALF_MS} ms); 1 while never measured.
           </li>
-          <li>Stake: √(stake ÷ ({STAKE_FULL_MULTIPLE} × minimum stake)), at most 1.</li>
-          <li>Price: the median price of a 50-message page ÷ this mailbox's, at most 1.</li>
           <li>
-            Every factor is clamped to [{FACTOR_FLOOR}, 1]. Clients pick among the best quarter, weighted by
-            score.
+            Stake: {STAKE_FACTOR_AT_MINIMUM} at the registry's minimum, + 0.1 · log₁₀(stake ÷ minimum), 1 from{" "}
+            {STAKE_FULL_MULTIPLE} × the minimum.
+          </li>
+          <li>Price: the median price {PRICE_REFERENCE_LABEL} ÷ this mailbox's, at most 1.</li>
+          <li>
+            Every factor is clamped to [{FACTOR_FLOOR}, 1]; a mailbox with nothing to hold against it scores
+            1. Clients draw among the best quarter and every mailbox within {SELECTION_RATIO * 100} % of the
+            best score, weighted by score.
           </li>
         </ul>
         <p className="muted">The full text is docs/methodology.md in the repository.</p>

@@ -1,20 +1,53 @@
 "use client";
 
-import { mailboxRegistryAbi, sntAbi } from "@postbox/contracts";
+import { mailboxRegistryAbi, type RegistryMailbox, sntAbi } from "@postbox/contracts";
+import { effectivePrice, formatDuration, formatSnt, PRICE_REFERENCE_LABEL } from "@postbox/protocol";
 import { useState } from "react";
-import { encodeFunctionData, parseEther } from "viem";
+import { type Address, encodeFunctionData } from "viem";
 import { useConnection, useReadContract } from "wagmi";
+import { Field } from "../../components/Field";
+import { StatusBadge } from "../../components/StatusBadge";
+import {
+  type Check,
+  checkAmount,
+  checkDays,
+  checkMultiaddrs,
+  checkPeerId,
+  MAX_CONTRACT_AMOUNT,
+} from "../../lib/amount";
+import { useRegistryRules, useSntBalance } from "../../lib/chain";
 import { useChainTime } from "../../lib/chain-time";
 import { settings } from "../../lib/env";
-import { countdown, formatSnt } from "../../lib/format";
+import { countdown, formatTime } from "../../lib/format";
+import { exact, priceText, referencePagePrice } from "../../lib/mailboxes";
 import { TxStatus, useTransaction } from "../../lib/tx";
 
-const STATUS = ["not registered", "active", "exiting", "jailed"];
+type Tx = ReturnType<typeof useTransaction>;
+type Rules = { minStake: bigint; unbondingPeriod: bigint; priceDelay: bigint };
+
+/** An amount as a field shows it: exact, no unit, no grouping ("0.0001"). */
+const plain = (x: bigint) => formatSnt(x, { digits: 18, unit: false, group: false });
+const err = <T,>(c: Check<T>) => (c.ok ? undefined : c.message);
+const PRICE_MAX = { amount: MAX_CONTRACT_AMOUNT, name: "the largest price the registry stores" };
+
+/** A metadata URI: empty, or a URL (https:, ipfs:, data: …). */
+function checkUri(input: string): Check<string> {
+  const t = input.trim();
+  if (t === "") return { ok: true, value: "" };
+  try {
+    new URL(t);
+    return { ok: true, value: t };
+  } catch {
+    return { ok: false, message: "Not a URL: for example https://example.org/mailbox.json." };
+  }
+}
 
 export default function OperatePage() {
   const { address } = useConnection();
   const now = useChainTime();
-  const { send, status } = useTransaction();
+  const tx = useTransaction();
+  const balance = useSntBalance(address);
+  const rules = useRegistryRules();
   const entry = useReadContract({
     address: settings.registry,
     abi: mailboxRegistryAbi,
@@ -22,11 +55,41 @@ export default function OperatePage() {
     args: address ? [address] : undefined,
     query: { enabled: !!address, refetchInterval: 5_000 },
   });
-  const minStake = useReadContract({
-    address: settings.registry,
-    abi: mailboxRegistryAbi,
-    functionName: "minStake",
-  });
+
+  if (!address) return <p className="notice">Connect a wallet (top right) to operate a mailbox.</p>;
+  const m = entry.data;
+  if (entry.error)
+    return <p className="error">Cannot read the registry: {entry.error.message.split("\n")[0]}</p>;
+  if (!m || !rules.data) return <p className="muted">Loading your registry entry…</p>;
+  const registered = m.status !== 0;
+
+  return (
+    <>
+      <h1>Operate a mailbox</h1>
+      <p>
+        Status:{" "}
+        <strong data-testid="operator-status">
+          {registered ? <StatusBadge status={m.status} /> : "not registered"}
+        </strong>
+        {registered ? ` · stake ${formatSnt(m.stake)}` : ""} · wallet{" "}
+        <strong data-testid="balance">{balance.data === undefined ? "…" : formatSnt(balance.data)}</strong>
+      </p>
+      {!registered ? (
+        <Register tx={tx} rules={rules.data} balance={balance.data} />
+      ) : (
+        <div className="grid">
+          <Prices tx={tx} m={m} now={now} rules={rules.data} />
+          <Stake tx={tx} m={m} address={address} balance={balance.data} />
+          <Endpoint tx={tx} m={m} />
+          <Retention tx={tx} m={m} />
+          <Exit tx={tx} m={m} now={now} rules={rules.data} />
+        </div>
+      )}
+    </>
+  );
+}
+
+function Register({ tx, rules, balance }: { tx: Tx; rules: Rules; balance: bigint | undefined }) {
   const [form, setForm] = useState({
     peerId: "",
     multiaddrs: "",
@@ -35,260 +98,472 @@ export default function OperatePage() {
     pricePerQuery: "0.01",
     pricePerMessage: "0.0001",
     retentionDays: "30",
-    addStake: "",
   });
-  const set = (k: keyof typeof form) => (e: { target: { value: string } }) =>
-    setForm({ ...form, [k]: e.target.value });
-
-  if (!address) return <p className="notice">Connect a wallet (top right) to operate a mailbox.</p>;
-  const m = entry.data;
-  if (entry.error)
-    return <p className="error">Cannot read the registry: {entry.error.message.split("\n")[0]}</p>;
-  if (!m) return <p className="muted">Loading your registry entry…</p>;
-  const registered = m.status !== 0;
-  const parse = (v: string, what: string) => {
-    try {
-      return parseEther(v);
-    } catch {
-      throw new Error(`${what} must be an SNT amount`);
-    }
+  const set = (k: keyof typeof form) => (v: string) => setForm({ ...form, [k]: v });
+  const minimum = { amount: rules.minStake, name: "the minimum stake" };
+  const max = balance === undefined ? undefined : { amount: balance, name: "your balance" };
+  const stake: Check<bigint> =
+    form.stake.trim() === ""
+      ? balance !== undefined && balance < rules.minStake
+        ? {
+            ok: false,
+            message: `The minimum stake is ${formatSnt(rules.minStake)} and your balance is ${formatSnt(balance)}.`,
+          }
+        : { ok: true, value: rules.minStake }
+      : checkAmount(form.stake, { min: minimum, ...(max ? { max } : {}) });
+  const checks = {
+    peerId: checkPeerId(form.peerId),
+    multiaddrs: checkMultiaddrs(form.multiaddrs),
+    metadataURI: checkUri(form.metadataURI),
+    stake,
+    pricePerQuery: checkAmount(form.pricePerQuery, { max: PRICE_MAX }),
+    pricePerMessage: checkAmount(form.pricePerMessage, { max: PRICE_MAX }),
+    retention: checkDays(form.retentionDays),
   };
-
+  const c = checks;
+  const valid = Object.values(checks).every((x) => x.ok);
+  const decimal = { inputMode: "decimal" } as const;
+  const fields: [
+    keyof typeof form,
+    string,
+    Check<unknown>,
+    { placeholder?: string; inputMode?: "decimal" },
+  ][] = [
+    ["peerId", "Peer id", c.peerId, { placeholder: "12D3KooW…" }],
+    ["multiaddrs", "Multiaddrs (space separated)", c.multiaddrs, { placeholder: "/ip4/…/tcp/…" }],
+    ["metadataURI", "Metadata URI (optional)", c.metadataURI, { placeholder: "https://…/mailbox.json" }],
+    [
+      "stake",
+      "Stake (SNT)",
+      c.stake,
+      { ...decimal, placeholder: `minimum, ${formatSnt(rules.minStake, { unit: false })}` },
+    ],
+    ["pricePerQuery", "Price per query (SNT)", c.pricePerQuery, decimal],
+    ["pricePerMessage", "Price per message (SNT)", c.pricePerMessage, decimal],
+    ["retentionDays", "Retention (days)", c.retention, decimal],
+  ];
   return (
-    <>
-      <h1>Operate a mailbox</h1>
-      <p>
-        Status: <strong data-testid="operator-status">{STATUS[m.status]}</strong>
-        {registered ? ` · stake ${formatSnt(m.stake)} SNT` : ""}
+    <div className="card">
+      <h2>Register</h2>
+      <p className="muted">
+        One transaction: SNT <code>approveAndCall</code> into the registry with your stake (at least{" "}
+        {formatSnt(rules.minStake)}). The peer id and addresses are what <code>postbox node init</code>{" "}
+        prints.
       </p>
-      <TxStatus status={status} />
-      {!registered ? (
-        <div className="card">
-          <h2>Register</h2>
-          <p className="muted">
-            One transaction: SNT <code>approveAndCall</code> into the registry with your stake (at least{" "}
-            {minStake.data !== undefined ? formatSnt(minStake.data) : "…"} SNT).
-          </p>
-          <form
-            className="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              const stake = form.stake ? parse(form.stake, "stake") : (minStake.data ?? 0n);
-              void send("register", {
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!valid || !c.peerId.ok || !c.multiaddrs.ok || !c.metadataURI.ok || !c.stake.ok) return;
+          if (!c.pricePerQuery.ok || !c.pricePerMessage.ok || !c.retention.ok) return;
+          void tx.send(
+            "register",
+            "Register",
+            {
+              address: settings.snt,
+              abi: sntAbi,
+              functionName: "approveAndCall",
+              args: [
+                settings.registry,
+                c.stake.value,
+                encodeFunctionData({
+                  abi: mailboxRegistryAbi,
+                  functionName: "register",
+                  args: [
+                    c.peerId.value,
+                    c.multiaddrs.value,
+                    c.metadataURI.value,
+                    0n,
+                    c.pricePerQuery.value,
+                    c.pricePerMessage.value,
+                    c.retention.value,
+                  ],
+                }),
+              ],
+            },
+            { snt: c.stake.value, spender: settings.registry },
+          );
+        }}
+      >
+        {fields.map(([name, label, check, extra]) => (
+          <Field
+            key={name}
+            label={label}
+            name={name}
+            value={form[name]}
+            onChange={set(name)}
+            error={err(check)}
+            {...extra}
+          />
+        ))}
+        <button className="primary" type="submit" disabled={tx.status.busy || !valid}>
+          Register
+        </button>
+      </form>
+      {c.pricePerQuery.ok && c.pricePerMessage.ok ? (
+        <p className="muted small">
+          That is{" "}
+          {formatSnt(
+            referencePagePrice({
+              pricePerQuery: c.pricePerQuery.value,
+              pricePerMessage: c.pricePerMessage.value,
+            }),
+            exact,
+          )}{" "}
+          {PRICE_REFERENCE_LABEL}.
+        </p>
+      ) : null}
+      <TxStatus status={tx.status} scope="register" />
+    </div>
+  );
+}
+
+function Prices({
+  tx,
+  m,
+  now,
+  rules,
+}: {
+  tx: Tx;
+  m: RegistryMailbox;
+  now: number | undefined;
+  rules: Rules;
+}) {
+  const { price, pending } = effectivePrice(m, now ?? Math.floor(Date.now() / 1000));
+  // The form starts from the latest announced price (pending, or the one in force): announcing
+  // without editing would change nothing, so the button waits for an edit.
+  const latest = pending ?? price;
+  const [edit, setEdit] = useState<{ q?: string; m?: string }>({});
+  const q = edit.q ?? plain(latest.pricePerQuery);
+  const msg = edit.m ?? plain(latest.pricePerMessage);
+  const cq = checkAmount(q, { max: PRICE_MAX });
+  const cm = checkAmount(msg, { max: PRICE_MAX });
+  const changed =
+    cq.ok && cm.ok && (cq.value !== latest.pricePerQuery || cm.value !== latest.pricePerMessage);
+  const increase = cq.ok && cm.ok && (cq.value > price.pricePerQuery || cm.value > price.pricePerMessage);
+  return (
+    <div className="card">
+      <h2>Prices</h2>
+      <p data-testid="current-price">Now: {priceText(price)}</p>
+      {pending ? (
+        <p className="fair" data-testid="price-countdown">
+          Announced: {priceText(pending)}, applies{" "}
+          {now === undefined ? "…" : countdown(pending.effectiveAt, now)}
+        </p>
+      ) : null}
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!cq.ok || !cm.ok || !changed) return;
+          void tx
+            .send("prices", "Announce price", {
+              address: settings.registry,
+              abi: mailboxRegistryAbi,
+              functionName: "announcePrice",
+              args: [cq.value, cm.value],
+            })
+            .then((ok) => ok && setEdit({}));
+        }}
+      >
+        <Field
+          label="Per query (SNT)"
+          name="newPricePerQuery"
+          inputMode="decimal"
+          value={q}
+          onChange={(v) => setEdit({ ...edit, q: v })}
+          error={err(cq)}
+        />
+        <Field
+          label="Per message (SNT)"
+          name="newPricePerMessage"
+          inputMode="decimal"
+          value={msg}
+          onChange={(v) => setEdit({ ...edit, m: v })}
+          error={err(cm)}
+        />
+        <button className="primary" type="submit" disabled={tx.status.busy || m.status !== 1 || !changed}>
+          Announce price
+        </button>
+      </form>
+      <p className="muted small" data-testid="price-note">
+        {m.status !== 1
+          ? "Only an active mailbox can change its price."
+          : !changed
+            ? "Edit a price to announce a new one."
+            : `New: ${formatSnt(referencePagePrice({ pricePerQuery: cq.ok ? cq.value : 0n, pricePerMessage: cm.ok ? cm.value : 0n }), exact)} ${PRICE_REFERENCE_LABEL}, ${increase ? `applies ${formatDuration(Number(rules.priceDelay))} after the announcement (an increase)` : "applies at once (a decrease)"}.`}
+      </p>
+      <TxStatus status={tx.status} scope="prices" />
+    </div>
+  );
+}
+
+function Stake({
+  tx,
+  m,
+  address,
+  balance,
+}: {
+  tx: Tx;
+  m: RegistryMailbox;
+  address: Address;
+  balance: bigint | undefined;
+}) {
+  const [amount, setAmount] = useState("");
+  const c = checkAmount(amount, {
+    positive: true,
+    ...(balance === undefined ? {} : { max: { amount: balance, name: "your balance" } }),
+  });
+  const allowed = m.status === 1 || m.status === 3;
+  return (
+    <div className="card">
+      <h2>Stake</h2>
+      <p>
+        Staked: <strong>{formatSnt(m.stake)}</strong>
+      </p>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!c.ok) return;
+          void tx
+            .send(
+              "stake",
+              "Add stake",
+              {
                 address: settings.snt,
                 abi: sntAbi,
                 functionName: "approveAndCall",
                 args: [
                   settings.registry,
-                  stake,
+                  c.value,
                   encodeFunctionData({
                     abi: mailboxRegistryAbi,
-                    functionName: "register",
-                    args: [
-                      form.peerId.trim(),
-                      form.multiaddrs.split(/[\s,]+/).filter(Boolean),
-                      form.metadataURI,
-                      0n,
-                      parse(form.pricePerQuery, "price per query"),
-                      parse(form.pricePerMessage, "price per message"),
-                      BigInt(Math.round(Number(form.retentionDays) * 86_400)),
-                    ],
+                    functionName: "addStake",
+                    args: [address, 0n],
                   }),
                 ],
-              });
-            }}
-          >
-            <label>
-              Peer id
-              <input
-                required
-                name="peerId"
-                value={form.peerId}
-                onChange={set("peerId")}
-                placeholder="12D3KooW…"
-              />
-            </label>
-            <label>
-              Multiaddrs (space separated)
-              <input
-                required
-                name="multiaddrs"
-                value={form.multiaddrs}
-                onChange={set("multiaddrs")}
-                placeholder="/ip4/…/tcp/…"
-              />
-            </label>
-            <label>
-              Stake (SNT)
-              <input name="stake" value={form.stake} onChange={set("stake")} placeholder="minimum" />
-            </label>
-            <label>
-              Price per query (SNT)
-              <input name="pricePerQuery" value={form.pricePerQuery} onChange={set("pricePerQuery")} />
-            </label>
-            <label>
-              Price per message (SNT)
-              <input name="pricePerMessage" value={form.pricePerMessage} onChange={set("pricePerMessage")} />
-            </label>
-            <label>
-              Retention (days)
-              <input name="retentionDays" value={form.retentionDays} onChange={set("retentionDays")} />
-            </label>
-            <button className="primary" type="submit" disabled={status.busy}>
-              Register
+              },
+              { snt: c.value, spender: settings.registry },
+            )
+            .then((ok) => ok && setAmount(""));
+        }}
+      >
+        <Field
+          label="Add (SNT)"
+          name="addStake"
+          inputMode="decimal"
+          value={amount}
+          onChange={setAmount}
+          error={err(c)}
+        />
+        <button className="primary" type="submit" disabled={tx.status.busy || !allowed || !c.ok}>
+          Add stake
+        </button>
+      </form>
+      {!allowed ? <p className="muted small">An exiting mailbox cannot add stake.</p> : null}
+      <TxStatus status={tx.status} scope="stake" />
+    </div>
+  );
+}
+
+function Endpoint({ tx, m }: { tx: Tx; m: RegistryMailbox }) {
+  // Starts from what the registry holds, and returns to it after an update.
+  const [edit, setEdit] = useState<{ peerId?: string; multiaddrs?: string; metadataURI?: string }>({});
+  const peerId = edit.peerId ?? m.peerId;
+  const multiaddrs = edit.multiaddrs ?? m.multiaddrs.join(" ");
+  const metadataURI = edit.metadataURI ?? m.metadataURI;
+  const cp = checkPeerId(peerId);
+  const ca = checkMultiaddrs(multiaddrs);
+  const cu = checkUri(metadataURI);
+  const changed =
+    cp.ok &&
+    ca.ok &&
+    cu.ok &&
+    (cp.value !== m.peerId || ca.value.join(" ") !== m.multiaddrs.join(" ") || cu.value !== m.metadataURI);
+  return (
+    <div className="card">
+      <h2>Endpoint</h2>
+      <form
+        className="column"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!cp.ok || !ca.ok || !cu.ok) return;
+          void tx
+            .send("endpoint", "Update endpoint", {
+              address: settings.registry,
+              abi: mailboxRegistryAbi,
+              functionName: "updateEndpoint",
+              args: [cp.value, ca.value, cu.value],
+            })
+            .then((ok) => ok && setEdit({}));
+        }}
+      >
+        <Field
+          label="Peer id"
+          name="newPeerId"
+          value={peerId}
+          onChange={(v) => setEdit({ ...edit, peerId: v })}
+          error={err(cp)}
+        />
+        <Field
+          label="Multiaddrs (space separated)"
+          name="newMultiaddrs"
+          value={multiaddrs}
+          onChange={(v) => setEdit({ ...edit, multiaddrs: v })}
+          error={err(ca)}
+        />
+        <Field
+          label="Metadata URI"
+          name="newMetadataURI"
+          value={metadataURI}
+          onChange={(v) => setEdit({ ...edit, metadataURI: v })}
+          error={err(cu)}
+        />
+        <div className="row">
+          <button type="submit" disabled={tx.status.busy || !changed}>
+            Update endpoint
+          </button>
+          {Object.keys(edit).length ? (
+            <button type="button" onClick={() => setEdit({})}>
+              Undo changes
             </button>
-          </form>
+          ) : null}
         </div>
-      ) : (
-        <div className="grid">
-          <div className="card">
-            <h2>Prices</h2>
-            <p>
-              Now: {formatSnt(m.pricePerQuery)} SNT per query + {formatSnt(m.pricePerMessage)} SNT per message
-            </p>
-            {m.priceEffectiveAt !== 0n ? (
-              <p className="fair" data-testid="price-countdown">
-                Announced: {formatSnt(m.pendingPricePerQuery)} + {formatSnt(m.pendingPricePerMessage)},
-                applies {now === undefined ? "…" : countdown(Number(m.priceEffectiveAt), now)}
-              </p>
-            ) : null}
-            <form
-              className="row"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void send("announce price", {
-                  address: settings.registry,
-                  abi: mailboxRegistryAbi,
-                  functionName: "announcePrice",
-                  args: [
-                    parse(form.pricePerQuery, "price per query"),
-                    parse(form.pricePerMessage, "price per message"),
-                  ],
-                });
-              }}
-            >
-              <label>
-                Per query
-                <input name="newPricePerQuery" value={form.pricePerQuery} onChange={set("pricePerQuery")} />
-              </label>
-              <label>
-                Per message
-                <input
-                  name="newPricePerMessage"
-                  value={form.pricePerMessage}
-                  onChange={set("pricePerMessage")}
-                />
-              </label>
-              <button className="primary" type="submit" disabled={status.busy || m.status !== 1}>
-                Announce price
-              </button>
-            </form>
-            <p className="muted">Increases apply after the registry's delay; decreases at once.</p>
-          </div>
-          <div className="card">
-            <h2>Stake</h2>
-            <form
-              className="row"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void send("add stake", {
-                  address: settings.snt,
-                  abi: sntAbi,
-                  functionName: "approveAndCall",
-                  args: [
-                    settings.registry,
-                    parse(form.addStake, "stake"),
-                    encodeFunctionData({
-                      abi: mailboxRegistryAbi,
-                      functionName: "addStake",
-                      args: [address, 0n],
-                    }),
-                  ],
-                });
-              }}
-            >
-              <label>
-                Add (SNT)
-                <input name="addStake" value={form.addStake} onChange={set("addStake")} />
-              </label>
-              <button className="primary" type="submit" disabled={status.busy || m.status === 2}>
-                Add stake
-              </button>
-            </form>
-          </div>
-          <div className="card">
-            <h2>Endpoint</h2>
-            <p className="muted">{m.multiaddrs.join(" · ")}</p>
-            <form
-              className="row"
-              onSubmit={(e) => {
-                e.preventDefault();
-                void send("update endpoint", {
-                  address: settings.registry,
-                  abi: mailboxRegistryAbi,
-                  functionName: "updateEndpoint",
-                  args: [
-                    form.peerId || m.peerId,
-                    form.multiaddrs ? form.multiaddrs.split(/[\s,]+/).filter(Boolean) : [...m.multiaddrs],
-                    form.metadataURI || m.metadataURI,
-                  ],
-                });
-              }}
-            >
-              <label>
-                Multiaddrs
-                <input
-                  name="newMultiaddrs"
-                  value={form.multiaddrs}
-                  onChange={set("multiaddrs")}
-                  placeholder={m.multiaddrs.join(" ")}
-                />
-              </label>
-              <button type="submit" disabled={status.busy}>
-                Update endpoint
-              </button>
-            </form>
-          </div>
-          <div className="card">
-            <h2>Exit</h2>
-            {m.status === 2 ? (
-              <>
-                <p data-testid="withdraw-countdown">
-                  Stake withdrawable {now === undefined ? "…" : countdown(Number(m.withdrawableAt), now)}
-                </p>
-                <button
-                  type="button"
-                  className="primary"
-                  disabled={status.busy || now === undefined || now < Number(m.withdrawableAt)}
-                  onClick={() =>
-                    void send("withdraw stake", {
-                      address: settings.registry,
-                      abi: mailboxRegistryAbi,
-                      functionName: "withdrawStake",
-                    })
-                  }
-                >
-                  Withdraw stake
-                </button>
-              </>
-            ) : (
-              <button
-                type="button"
-                disabled={status.busy}
-                onClick={() =>
-                  void send("request exit", {
+      </form>
+      <TxStatus status={tx.status} scope="endpoint" />
+    </div>
+  );
+}
+
+function Retention({ tx, m }: { tx: Tx; m: RegistryMailbox }) {
+  const current = String(Number(m.retention) / 86_400);
+  const [days, setDays] = useState<string | undefined>(undefined);
+  const value = days ?? current;
+  const c = checkDays(value);
+  const changed = c.ok && c.value !== m.retention;
+  return (
+    <div className="card">
+      <h2>Retention</h2>
+      <p>
+        Promised: <strong>{formatDuration(Number(m.retention))}</strong>
+      </p>
+      <form
+        className="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!c.ok) return;
+          void tx
+            .send("retention", "Set retention", {
+              address: settings.registry,
+              abi: mailboxRegistryAbi,
+              functionName: "setRetention",
+              args: [c.value],
+            })
+            .then((ok) => ok && setDays(undefined));
+        }}
+      >
+        <Field
+          label="Days"
+          name="retentionDays"
+          inputMode="decimal"
+          value={value}
+          onChange={setDays}
+          error={err(c)}
+        />
+        <button type="submit" disabled={tx.status.busy || !changed}>
+          Set retention
+        </button>
+      </form>
+      <TxStatus status={tx.status} scope="retention" />
+    </div>
+  );
+}
+
+function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number | undefined; rules: Rules }) {
+  const [confirming, setConfirming] = useState(false);
+  const unbonding = Number(rules.unbondingPeriod);
+  const clock = now ?? Math.floor(Date.now() / 1000);
+  return (
+    <div className="card">
+      <h2>Exit</h2>
+      {m.status === 2 ? (
+        <>
+          <p data-testid="withdraw-countdown">
+            Stake of {formatSnt(m.stake)} withdrawable{" "}
+            {now === undefined ? "…" : countdown(Number(m.withdrawableAt), now)} (
+            {formatTime(m.withdrawableAt)})
+          </p>
+          <button
+            type="button"
+            className="primary"
+            disabled={tx.status.busy || now === undefined || now < Number(m.withdrawableAt)}
+            onClick={() =>
+              void tx.send("exit", "Withdraw stake", {
+                address: settings.registry,
+                abi: mailboxRegistryAbi,
+                functionName: "withdrawStake",
+              })
+            }
+          >
+            Withdraw stake
+          </button>
+        </>
+      ) : m.status === 3 ? (
+        <p>A jailed mailbox cannot exit until the registry's jailer releases it.</p>
+      ) : confirming ? (
+        <div role="alertdialog" aria-labelledby="exit-title" aria-describedby="exit-text" className="confirm">
+          <p id="exit-title">
+            <strong>Request an exit?</strong>
+          </p>
+          <p id="exit-text" data-testid="exit-confirmation">
+            The mailbox leaves the list at once: clients stop choosing it and its prices are frozen. Your
+            stake of {formatSnt(m.stake)} stays locked for the registry's unbonding period of{" "}
+            {formatDuration(unbonding)}, so that misbehaviour found meanwhile can still be slashed: if you
+            confirm now, it becomes withdrawable at {formatTime(clock + unbonding)} (in{" "}
+            {formatDuration(unbonding)}). An exit cannot be undone; to serve again, register anew after
+            withdrawing.
+          </p>
+          <div className="row">
+            <button
+              type="button"
+              className="danger"
+              disabled={tx.status.busy}
+              onClick={() =>
+                void tx
+                  .send("exit", "Request exit", {
                     address: settings.registry,
                     abi: mailboxRegistryAbi,
                     functionName: "requestExit",
                   })
-                }
-              >
-                Request exit
-              </button>
-            )}
+                  .then(() => setConfirming(false))
+              }
+            >
+              Confirm exit
+            </button>
+            <button type="button" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
           </div>
         </div>
+      ) : (
+        <>
+          <p className="muted small">
+            Unbonding period: {formatDuration(unbonding)} from the exit until the stake can be withdrawn.
+          </p>
+          <button
+            type="button"
+            disabled={tx.status.busy}
+            onClick={() => {
+              tx.clear();
+              setConfirming(true);
+            }}
+          >
+            Request exit…
+          </button>
+        </>
       )}
-    </>
+      <TxStatus status={tx.status} scope="exit" />
+    </div>
   );
 }

@@ -1,0 +1,269 @@
+import { mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import { formatDuration, formatSnt, BaseError as PostboxError } from "@postbox/protocol";
+import {
+  type Abi,
+  type Address,
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  type Hex,
+  HttpRequestError,
+  InsufficientFundsError,
+  isHex,
+  UserRejectedRequestError,
+} from "viem";
+import { contractName as knownName, settings } from "./env";
+import { shortAddress as short, statusWord } from "./format";
+
+/**
+ * Every error the dashboard shows, in words a person can act on: the contracts' custom errors
+ * (decoded from a revert, whichever contract in the call chain raised it), the wallet's refusals,
+ * an unreachable chain, and the dashboard's own checks before it sends anything.
+ */
+
+/** The dashboard refused to send a transaction that would fail, and says what is missing. */
+export class PreflightError extends PostboxError {
+  override name = "PreflightError" as const;
+}
+
+/** Every custom error of SNT, the registry and the channels (the spec: contracts/interfaces). */
+type AbiError = Extract<Abi[number], { type: "error" }>;
+
+export const contractErrorsAbi: readonly AbiError[] = (() => {
+  const seen = new Set<string>();
+  const out: AbiError[] = [];
+  for (const item of [...sntAbi, ...mailboxRegistryAbi, ...paymentChannelsAbi] as Abi) {
+    if (item.type !== "error" || seen.has(item.name)) continue;
+    seen.add(item.name);
+    out.push(item);
+  }
+  return out;
+})();
+
+/** No browser wallet: what to do instead. */
+export const NO_WALLET_MESSAGE = settings.devnet
+  ? "No browser wallet was found. Install one (for example MetaMask or Rabby) and reload, or pick a devnet account in this menu: they are funded on the local chain."
+  : "No browser wallet was found. Install one (for example MetaMask or Rabby), then reload this page.";
+
+/** A contract address as a person knows it. */
+const contractName = (a: Address) => knownName(String(a)) ?? short(String(a));
+
+/** "in 1 min 40 s (at 14:03:20 UTC)" or "already" for a chain time. */
+function when(at: bigint, now: number): string {
+  const s = Number(at);
+  const clock = new Date(s * 1000).toISOString().slice(11, 19);
+  return s <= now ? `since ${clock} UTC` : `in ${formatDuration(s - now)} (at ${clock} UTC)`;
+}
+
+const UINT96_MAX = 2n ** 96n - 1n;
+
+/**
+ * One custom error in words. `args` are as viem decodes them (bigint amounts and times, addresses,
+ * numbers for enums); `now` is the chain's clock in seconds.
+ */
+export function describeContractError(
+  name: string,
+  args: readonly unknown[] | undefined,
+  now: number = Math.floor(Date.now() / 1000),
+): string {
+  const a: readonly unknown[] = args ?? [];
+  switch (name) {
+    // SNT (OpenZeppelin ERC-20 and the MiniMe approval rule).
+    case "ERC20InsufficientBalance": {
+      const [, balance, needed] = a as unknown as [Address, bigint, bigint];
+      return `Not enough SNT: this needs ${formatSnt(needed)} and the account holds ${formatSnt(balance)} (${formatSnt(needed - balance)} missing).`;
+    }
+    case "ERC20InsufficientAllowance": {
+      const [spender, allowance, needed] = a as unknown as [Address, bigint, bigint];
+      return `${cap(contractName(spender))} may take ${formatSnt(allowance)} of this account's SNT but needs ${formatSnt(needed)}.`;
+    }
+    case "SNTAllowanceMustBeZeroFirst": {
+      const [, spender, current] = a as unknown as [Address, Address, bigint, bigint];
+      return `An earlier approval still lets ${contractName(spender)} take ${formatSnt(current)} of this account's SNT, and SNT changes an approval only to or from 0: reset it to 0 first.`;
+    }
+    case "ERC20InvalidReceiver":
+    case "ERC20InvalidSender":
+    case "ERC20InvalidSpender":
+    case "ERC20InvalidApprover":
+      return `The SNT token refused the address ${short(String(a[0]))}.`;
+    // The registry.
+    case "MailboxRegistryAlreadyRegistered":
+      return `${short(String(a[0]))} already has a mailbox in the registry: one mailbox per operator account.`;
+    case "MailboxRegistryInvalidStatus": {
+      const [operator, status] = a as unknown as [Address, number];
+      const word = statusWord(status);
+      const what =
+        status === 0
+          ? "register a mailbox first"
+          : status === 1
+            ? "request an exit first, then withdraw after the unbonding period"
+            : status === 2
+              ? "only withdrawing the stake is possible once the unbonding period ends"
+              : "a jailed mailbox can only be released by the registry's jailer";
+      return `The mailbox of ${short(operator)} is ${word}: ${what}.`;
+    }
+    case "MailboxRegistryStakeTooLow": {
+      const [stake, minStake] = a as unknown as [bigint, bigint];
+      return `The minimum stake is ${formatSnt(minStake)} (this offers ${formatSnt(stake)}).`;
+    }
+    case "MailboxRegistryAmountTooLarge":
+      return `${String(a[0])} is too large for the registry: amounts go up to ${formatSnt(UINT96_MAX)}, retention up to 136 years.`;
+    case "MailboxRegistryZeroAmount":
+    case "PaymentChannelsZeroAmount":
+      return "The amount must be more than 0 SNT.";
+    case "MailboxRegistryInvalidEndpoint":
+      return "The endpoint needs a peer id (1 to 128 bytes) and 1 to 8 multiaddrs.";
+    case "MailboxRegistryStillUnbonding": {
+      const [, withdrawableAt] = a as unknown as [Address, bigint];
+      return `The stake is still unbonding: it becomes withdrawable ${when(withdrawableAt, now)}.`;
+    }
+    case "MailboxRegistrySlashTooLarge": {
+      const [, amount, capAmount] = a as unknown as [Address, bigint, bigint];
+      return `A slash of ${formatSnt(amount)} is above the allowed ${formatSnt(capAmount)}.`;
+    }
+    case "MailboxRegistryStringTooLong": {
+      const [field, length, max] = a as unknown as [string, bigint, bigint];
+      return `The ${field} is ${length} bytes long; the registry takes at most ${max}.`;
+    }
+    case "MailboxRegistryStillJailed": {
+      const [, until] = a as unknown as [Address, bigint];
+      return `The mailbox is jailed: it is released ${when(until, now)}.`;
+    }
+    case "MailboxRegistryDeclaredAmountMismatch": {
+      const [declared, approved] = a as unknown as [bigint, bigint];
+      return `The call declares ${formatSnt(declared)} but approves ${formatSnt(approved)}.`;
+    }
+    case "MailboxRegistryNotDisputes":
+      return "Only the registry's disputes contract can do this.";
+    case "MailboxRegistryDisputeAlreadySlashed":
+      return `Dispute ${short(String(a[0]))} was slashed already.`;
+    case "MailboxRegistryInvalidJailTerm":
+      return "That jail term is outside what the registry allows.";
+    case "MailboxRegistryInvalidTreasury":
+      return `The registry refused ${short(String(a[0]))} as its treasury.`;
+    case "MailboxRegistryInvalidParameter":
+    case "PaymentChannelsInvalidParameter":
+      return `The registry refused the parameter "${String(a[0])}".`;
+    case "MailboxRegistryInvalidApproval":
+    case "PaymentChannelsInvalidApproval": {
+      const [caller] = a as unknown as [Address, Address];
+      return `Only SNT's approveAndCall can pay in; the call came from ${contractName(caller)}.`;
+    }
+    case "MailboxRegistryUnsupportedCall":
+    case "PaymentChannelsUnsupportedCall":
+      return `The contract does not accept this call through approveAndCall (selector ${String(a[0])}).`;
+    case "AccessControlUnauthorizedAccount":
+      return `${short(String(a[0]))} does not have the role this needs.`;
+    case "OwnableUnauthorizedAccount":
+      return `${short(String(a[0]))} is not the contract's owner.`;
+    // The payment channels.
+    case "PaymentChannelsChannelExists":
+      return `Channel ${short(String(a[0]))} exists already (or existed): open again to draw a new one.`;
+    case "PaymentChannelsUnknownChannel":
+      return `There is no channel ${short(String(a[0]))} on this chain.`;
+    case "PaymentChannelsChannelFinalised":
+      return `Channel ${short(String(a[0]))} is closed already.`;
+    case "PaymentChannelsNotPayer": {
+      const [id, caller] = a as unknown as [Hex, Address];
+      return `Only the payer of channel ${short(id)} can do this, and ${short(caller)} is not its payer.`;
+    }
+    case "PaymentChannelsNotPayee": {
+      const [id, caller] = a as unknown as [Hex, Address];
+      return `Only the mailbox of channel ${short(id)} can do this, and ${short(caller)} is not its mailbox.`;
+    }
+    case "PaymentChannelsInvalidParty": {
+      const [payee, signer] = a as unknown as [Address, Address];
+      return `A channel needs a mailbox other than the payer and a signer (mailbox ${short(payee)}, signer ${short(signer)}).`;
+    }
+    case "PaymentChannelsAmountTooLarge": {
+      const [amount, max] = a as unknown as [bigint, bigint];
+      return `${formatSnt(amount)} is more than a channel can hold (at most ${formatSnt(max)}).`;
+    }
+    case "PaymentChannelsClosePending": {
+      const [, closesAt] = a as unknown as [Hex, bigint];
+      return `This channel is closing (its deposit can be withdrawn ${when(closesAt, now)}): it cannot be topped up or closed again.`;
+    }
+    case "PaymentChannelsCloseNotCancellable":
+      return "This channel's close can no longer be cancelled: withdraw once the grace ends.";
+    case "PaymentChannelsNoClosePending":
+      return "This channel has no close pending: close it first.";
+    case "PaymentChannelsCloseNotDue": {
+      const [, closesAt] = a as unknown as [Hex, bigint, bigint];
+      return `The close grace is not over: the deposit can be withdrawn ${when(closesAt, now)}.`;
+    }
+    case "PaymentChannelsCloseDeadlinePassed": {
+      const [, closesAt] = a as unknown as [Hex, bigint];
+      return `The close grace ended ${when(closesAt, now)}: the mailbox can no longer redeem.`;
+    }
+    case "PaymentChannelsInvalidSignature":
+      return `The voucher is not signed by the channel's signer (it recovers to ${short(String(a[1]))}).`;
+    case "PaymentChannelsInsufficientDeposit": {
+      const [, amount, deposit] = a as unknown as [Hex, bigint, bigint];
+      return `The voucher's ${formatSnt(amount)} is more than the channel's deposit of ${formatSnt(deposit)}.`;
+    }
+    case "PaymentChannelsStaleVoucher": {
+      const [, amount, paid] = a as unknown as [Hex, bigint, bigint];
+      return `The voucher's ${formatSnt(amount)} is not above the ${formatSnt(paid)} already paid.`;
+    }
+    case "ReentrancyGuardReentrantCall":
+      return "The contract refused a re-entrant call.";
+    case "SafeERC20FailedOperation":
+      return "The SNT transfer failed.";
+    default:
+      return `The contract refused: ${name}.`;
+  }
+}
+
+const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** Decodes revert data against every contract's errors (undefined: not one of ours). */
+export function decodeRevert(data: unknown): { errorName: string; args: readonly unknown[] } | undefined {
+  const hex =
+    typeof data === "object" && data !== null && "data" in data ? (data as { data: unknown }).data : data;
+  if (typeof hex !== "string" || !isHex(hex) || hex.length < 10) return undefined;
+  try {
+    const d = decodeErrorResult({ abi: contractErrorsAbi, data: hex });
+    if (d.errorName === "Error" || d.errorName === "Panic") return undefined;
+    return { errorName: d.errorName, args: (d.args ?? []) as readonly unknown[] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Any error the dashboard meets, in one line of words (no stack, no RPC dump). */
+export function explainError(err: unknown, now: number = Math.floor(Date.now() / 1000)): string {
+  if (err instanceof PostboxError) return err.shortMessage;
+  if (err instanceof BaseError) {
+    const rejected = err.walk(
+      (e) => e instanceof UserRejectedRequestError || (e as { code?: unknown }).code === 4001,
+    );
+    if (rejected) return "You rejected the request in your wallet.";
+    const reverted = err.walk(
+      (e) => e instanceof ContractFunctionRevertedError,
+    ) as ContractFunctionRevertedError | null;
+    const named = reverted?.data?.errorName;
+    if (named && named !== "Error" && named !== "Panic")
+      return describeContractError(named, reverted.data?.args as readonly unknown[], now);
+    // A revert that reached us as raw data (decoded against the wrong ABI, or an RPC error).
+    let raw = decodeRevert(reverted?.raw);
+    for (let e: unknown = err; e && !raw; e = (e as { cause?: unknown }).cause)
+      raw = decodeRevert((e as { data?: unknown }).data);
+    if (raw) return describeContractError(raw.errorName, raw.args, now);
+    const reason = reverted?.reason?.replace(/^execution reverted:?\s*/i, "");
+    if (reason) return `The contract refused: ${reason}.`;
+    if (reverted) return "The contract refused the call without a reason.";
+    if (err.walk((e) => e instanceof InsufficientFundsError))
+      return "This account has no ETH to pay for gas.";
+    if (err.walk((e) => e instanceof HttpRequestError))
+      return `Cannot reach the chain at ${settings.rpcUrl}: is it running?`;
+    return firstLine(err.shortMessage);
+  }
+  if (err instanceof Error) {
+    if (err.name === "ProviderNotFoundError") return NO_WALLET_MESSAGE;
+    const short = (err as { shortMessage?: unknown }).shortMessage;
+    return firstLine(typeof short === "string" ? short : err.message);
+  }
+  return firstLine(String(err));
+}
+
+const firstLine = (s: string) => s.split("\n")[0]!.trim();

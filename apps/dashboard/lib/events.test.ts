@@ -1,0 +1,88 @@
+import { mailboxRegistryAbi, paymentChannelsAbi } from "@postbox/contracts";
+import { encodeAbiParameters, encodeEventTopics, type Hex } from "viem";
+import { describe, expect, it } from "vitest";
+import { describeEvent, describeLog, metadataText } from "./events";
+
+process.env.TZ = "UTC";
+const SNT = 10n ** 18n;
+const OP = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+describe("contract events in words", () => {
+  it("writes registry amounts in SNT with the reference page, not in wei", () => {
+    // Issue #17 point 12: "Price and stake history" showed raw wei.
+    const e = describeEvent("PriceAnnounced", {
+      operator: OP,
+      oldPricePerQuery: SNT / 100n,
+      oldPricePerMessage: SNT / 10_000n,
+      newPricePerQuery: SNT / 20n,
+      newPricePerMessage: SNT / 10_000n,
+      effectiveAt: 1_700_000_060n,
+    });
+    expect(e.title).toBe("Price announced");
+    expect(e.details).toEqual([
+      "from 0.01 SNT per query + 0.0001 SNT per message (0.02 SNT per 100-message page)",
+      "to 0.05 SNT per query + 0.0001 SNT per message (0.06 SNT per 100-message page)",
+      "applies 2023-11-14 22:14",
+    ]);
+    expect(e.details.join(" ")).not.toMatch(/\d{10,}/);
+    expect(
+      describeEvent("StakeAdded", { operator: OP, from: OP, amount: 500n * SNT, stake: 1500n * SNT }).details,
+    ).toEqual(["+500 SNT", "stake now 1,500 SNT"]);
+    expect(
+      describeEvent("MailboxRegistered", {
+        operator: OP,
+        peerId: "12D3KooWx",
+        multiaddrs: ["/ip4/127.0.0.1/tcp/9"],
+        metadataURI: "",
+        stake: 1000n * SNT,
+        pricePerQuery: SNT / 50n,
+        pricePerMessage: 5n * 10n ** 13n,
+        retention: 30n * 86_400n,
+      }).details,
+    ).toEqual([
+      "stake 1,000 SNT",
+      "0.02 SNT per query + 0.00005 SNT per message (0.025 SNT per 100-message page)",
+      "retention 30 d 0 h",
+      "peer 12D3KooWx",
+      "at /ip4/127.0.0.1/tcp/9",
+    ]);
+  });
+
+  it("shows a metadata URI briefly: an inline document by its kind, a long URL cut", () => {
+    expect(metadataText("")).toBeUndefined();
+    expect(
+      metadataText(`data:application/json,${encodeURIComponent(JSON.stringify({ name: "alpha" }))}`),
+    ).toBe("metadata inline (application/json)");
+    expect(metadataText("https://example.org/m.json")).toBe("metadata https://example.org/m.json");
+    expect(metadataText(`https://example.org/${"x".repeat(100)}`)).toHaveLength("metadata ".length + 80);
+  });
+
+  it("decodes a receipt's log of either contract, and skips others", () => {
+    const channelId = `0x${"11".repeat(32)}` as Hex;
+    const topics = encodeEventTopics({
+      abi: paymentChannelsAbi,
+      eventName: "Redeemed",
+      args: { channelId, payee: OP },
+    });
+    const data = encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [SNT / 10n, SNT / 5n]);
+    expect(describeLog({ topics: topics as [Hex, ...Hex[]], data })).toEqual({
+      event: "Redeemed",
+      title: "Redeemed",
+      details: ["channel 0x1111…1111", "0.1 SNT paid to 0x7099…79C8", "0.2 SNT in total"],
+    });
+    const exit = encodeEventTopics({
+      abi: mailboxRegistryAbi,
+      eventName: "ExitRequested",
+      args: { operator: OP },
+    });
+    const exitData = encodeAbiParameters(
+      [{ type: "uint256" }, { type: "uint256" }],
+      [1000n * SNT, 1_700_000_120n],
+    );
+    expect(describeLog({ topics: exit as [Hex, ...Hex[]], data: exitData })?.details).toEqual([
+      "stake 1,000 SNT",
+      "withdrawable 2023-11-14 22:15",
+    ]);
+    expect(describeLog({ topics: [`0x${"00".repeat(32)}`], data: "0x" })).toBeUndefined();
+  });
+});

@@ -1,15 +1,22 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core) against a running
 // local network: two mailboxes and a prober on a Hardhat chain. The mailboxes appear with the
-// prober's figures; an operator registers a new mailbox and it appears; a price announcement shows
-// its countdown; a user opens a channel and sees it. Screenshots go to test-results/dashboard/.
+// prober's figures and their sample counts, a network overview and each mailbox's card; the
+// wallet menu says what each devnet account is for; an operator's and a user's bad input is
+// explained next to the field; an operator registers, announces a price, updates the endpoint and
+// exits after a confirmation; a user opens and tops up a channel, and a revert reads in words;
+// every page fits a phone's width. No page logs an error. Screenshots go to test-results/dashboard/.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { DEVNET_KEYS, mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import { computeChannelId, formatSnt, signVoucher } from "@postbox/protocol";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { Agent, fetch } from "undici";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Address, encodeFunctionData, type Hex, keccak256, parseEther, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Devnet, ROOT, startDevnet } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 
@@ -20,6 +27,7 @@ const CHROMIUM = process.env.POSTBOX_CHROMIUM ?? "/usr/bin/chromium";
 const SHOTS = join(ROOT, "test-results", "dashboard");
 const APP = join(ROOT, "apps", "dashboard");
 const NEXT = join(ROOT, "node_modules", ".bin", "next");
+const PHONE = { width: 390, height: 844 };
 
 describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real browser", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-dashboard-"));
@@ -30,8 +38,17 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
   let web: ChildProcess | undefined;
   let browser: Browser;
   let page: Page;
-  const consoleErrors: string[] = [];
+  let alpha: string;
+  /** Every console error and uncaught exception of every page: each test ends with none. */
+  const browserErrors: string[] = [];
   const url = (path: string) => `http://127.0.0.1:${webPort}${path}`;
+
+  const watch = (p: Page) => {
+    p.on("console", (m) => {
+      if (m.type() === "error") browserErrors.push(`console: ${m.text()}`);
+    });
+    p.on("pageerror", (e) => browserErrors.push(`pageerror: ${e.message}`));
+  };
 
   beforeAll(async () => {
     net = await startDevnet({
@@ -57,6 +74,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
       },
       stdio: "ignore",
     });
+    alpha = net.mailboxes[0]!.operator.toLowerCase();
     const env = {
       ...process.env,
       NEXT_TELEMETRY_DISABLED: "1",
@@ -85,12 +103,14 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(m.text());
-    });
-    page.on("pageerror", (e) => consoleErrors.push(e.message));
+    watch(page);
     mkdirSync(SHOTS, { recursive: true });
   }, 300_000);
+
+  afterEach(() => {
+    const seen = browserErrors.splice(0);
+    expect(seen, "the browser logged errors").toEqual([]);
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -100,57 +120,255 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The wallet menu's option for devnet account #n. */
+  const walletOption = (p: Page, n: number) =>
+    p
+      .getByLabel("Wallet", { exact: true })
+      .locator("option", { hasText: new RegExp(`^Devnet account #${n}\\b`) });
+
   // Picks a devnet account in the wallet menu. The dashboard remembers the last one across
   // reloads (and reconnects it asynchronously), so start from a browser that remembers nothing.
-  const connect = async (account: number) => {
-    await page.evaluate(() => localStorage.clear());
-    await page.reload();
-    const select = page.getByLabel("Wallet", { exact: true });
-    const value = await select
-      .locator("option", { hasText: `Devnet account #${account}` })
-      .getAttribute("value");
-    await select.selectOption(value!);
-    await page
+  const connect = async (account: number, p: Page = page) => {
+    await p.evaluate(() => localStorage.clear());
+    await p.reload();
+    const value = await walletOption(p, account).getAttribute("value");
+    await p.getByLabel("Wallet", { exact: true }).selectOption(value!);
+    await p
       .getByTestId("account")
       .waitFor({ timeout: 15_000 })
       .catch(async () => {
-        throw new Error(`not connected: ${await page.locator("header").textContent()}`);
+        throw new Error(`not connected: ${await p.locator("header").textContent()}`);
       });
-    expect(await page.getByTestId("account").textContent()).toContain(`Devnet account #${account}`);
+    expect(await p.getByTestId("account").textContent()).toContain(`Devnet account #${account}`);
   };
 
-  it("lists the mailboxes with the prober's figures", async () => {
+  /** How wide the page's content is (more than the viewport: a sideways scroll). */
+  const pageWidth = (p: Page) => p.evaluate<number>("document.documentElement.scrollWidth");
+
+  /** What the page says next to a field: its aria-invalid and the text aria-describedby points at. */
+  const note = async (input: Locator) => {
+    const id = await input.getAttribute("aria-describedby");
+    return {
+      invalid: await input.getAttribute("aria-invalid"),
+      text: id ? await input.page().locator(`[id="${id}"]`).textContent() : null,
+    };
+  };
+
+  /** Types into a field and waits until the page says `text` next to it (and marks it invalid). */
+  const expectRefused = async (input: Locator, value: string, text: string) => {
+    await input.fill(value);
+    await expect.poll(() => note(input)).toEqual({ invalid: "true", text });
+  };
+
+  /** Sends a transaction from a devnet key, the way the CLI would, and waits for its block. */
+  const sendAs = async (key: number, to: Address, data: Hex) => {
+    const hash = await net.wallet(key).sendTransaction({ to, data });
+    const receipt = await net.publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status).toBe("success");
+    return receipt;
+  };
+
+  /** SNT redeemed (by `payee`, or by every mailbox), from the channels' events on the chain. */
+  const redeemed = async (payee?: string) => {
+    const logs = await net.publicClient.getContractEvents({
+      address: net.addresses.channels,
+      abi: paymentChannelsAbi,
+      eventName: "Redeemed",
+      ...(payee ? { args: { payee: payee as Address } } : {}),
+      fromBlock: 0n,
+    });
+    return logs.reduce((a, l) => a + (l.args.amount ?? 0n), 0n);
+  };
+
+  it("lists the mailboxes with their figures and sample counts, under a network overview", async () => {
     await page.goto(url("/"));
     const rows = page.locator("table[data-testid=mailboxes] tbody tr");
     await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
+    const row = page.locator(`tr[data-address="${alpha}"]`);
+    // Each figure with the samples behind it; "new" until there are enough.
     await expect
-      .poll(() => page.locator("td[data-testid=uptime24h]").first().textContent(), { timeout: 30_000 })
-      .toBe("100.0%");
-    const alpha = page.locator(`tr[data-address="${net.mailboxes[0]!.operator.toLowerCase()}"]`);
-    await expect.poll(() => alpha.locator("td[data-testid=score]").textContent()).toMatch(/^0\.\d{3}$/);
+      .poll(() => row.getByTestId("uptime24h").textContent(), { timeout: 30_000 })
+      .toMatch(/^100\.0 % · \d+ probes( · since .*)?$/);
+    expect(await row.getByTestId("canaries").textContent()).toMatch(
+      /^(new · \d+ canar(y|ies)|\d+\.\d % · \d+ canaries)$/,
+    );
+    // A mailbox that answers every probe is never coloured as bad.
+    await expect.poll(() => row.getByTestId("score").getAttribute("class"), { timeout: 30_000 }).toBe("good");
+    // Amounts with their unit, prices per the one reference page.
+    expect(await page.locator("table[data-testid=mailboxes] thead").textContent()).toContain(
+      "Price per 100-message page",
+    );
+    expect(await row.locator("td[data-label=Stake]").textContent()).toBe("2,000 SNT");
+    expect(await row.locator("td[data-label='Price per 100-message page']").textContent()).toBe("0.02 SNT");
+    expect(await row.locator("td").first().textContent()).toContain("alpha");
+    // The overview, from the chain.
+    await expect
+      .poll(() => page.getByTestId("total-stake").textContent(), { timeout: 20_000 })
+      .toBe("4,000 SNT");
+    expect(await page.getByTestId("active-mailboxes").textContent()).toBe("2");
+    expect(await page.getByTestId("redeemed-24h").textContent()).toMatch(/ SNT$/);
+    // The navigation marks where we are.
+    const nav = page.getByRole("navigation", { name: "Main" });
+    expect(await nav.getByRole("link", { name: "Mailboxes" }).getAttribute("aria-current")).toBe("page");
+    expect(await nav.getByRole("link", { name: "Operate" }).getAttribute("aria-current")).toBeNull();
     await page.screenshot({ path: join(SHOTS, "mailboxes.png"), fullPage: true });
-    // The detail page: score breakdown, charts and the registry history.
-    await alpha.locator("a").first().click();
-    await page.getByTestId("detail-score").waitFor();
-    await expect
-      .poll(() => page.locator("table[data-testid=history] tbody tr").count(), { timeout: 20_000 })
-      .toBeGreaterThan(0);
-    expect(await page.locator("table[data-testid=history]").textContent()).toContain("MailboxRegistered");
-    await page.screenshot({ path: join(SHOTS, "mailbox.png"), fullPage: true });
   }, 90_000);
 
-  it("an operator registers a new mailbox, and it appears", async () => {
+  it("a mailbox's page: its card, status, earnings, history in SNT and its transactions", async () => {
+    // A user pays alpha 0.25 SNT through a channel, and alpha redeems it (as the CLI and the node do).
+    const payer = privateKeyToAccount(DEVNET_KEYS[3]);
+    const salt = keccak256(toHex("dashboard-earnings"));
+    await sendAs(
+      3,
+      net.addresses.snt,
+      encodeFunctionData({
+        abi: sntAbi,
+        functionName: "approveAndCall",
+        args: [
+          net.addresses.channels,
+          parseEther("1"),
+          encodeFunctionData({
+            abi: paymentChannelsAbi,
+            functionName: "open",
+            args: [alpha as Address, payer.address, 0n, salt],
+          }),
+        ],
+      }),
+    );
+    const channelId = computeChannelId({
+      payer: payer.address,
+      payee: alpha as Address,
+      signer: payer.address,
+      salt,
+    });
+    const voucher = { channelId, cumulativeAmount: parseEther("0.25") };
+    const signature = await signVoucher(
+      payer,
+      { chainId: 31337, verifyingContract: net.addresses.channels },
+      voucher,
+    );
+    await sendAs(
+      1,
+      net.addresses.channels,
+      encodeFunctionData({
+        abi: paymentChannelsAbi,
+        functionName: "redeem",
+        args: [channelId, voucher.cumulativeAmount, signature],
+      }),
+    );
+    expect(await redeemed(alpha)).toBeGreaterThanOrEqual(parseEther("0.25"));
+
+    await page.goto(url("/"));
+    await page.locator(`tr[data-address="${alpha}"] a`).first().click();
+    await page.getByTestId("registry-status").waitFor();
+    expect(await page.locator("h1").textContent()).toContain("alpha");
+    expect(await page.getByTestId("registry-status").textContent()).toContain("active");
+    // Its card, from its metadata: text, and links only to mailto:/https:.
+    const about = page.getByTestId("about");
+    await expect.poll(() => about.textContent(), { timeout: 20_000 }).toContain("Devnet mailbox alpha");
+    expect(
+      await about.getByRole("link", { name: "mailto:ops@alpha.devnet.invalid" }).getAttribute("href"),
+    ).toBe("mailto:ops@alpha.devnet.invalid");
+    // Its earnings and the channels paying it, from the chain.
+    await expect
+      .poll(async () => [await page.getByTestId("earned").textContent(), formatSnt(await redeemed(alpha))], {
+        timeout: 20_000,
+      })
+      .toSatisfy(([shown, onChain]) => shown === onChain);
+    expect(await page.getByTestId("paying-channels").textContent()).toMatch(/^[1-9]\d* of \d+ opened to it$/);
+    // Its history: amounts in SNT, prices per the reference page, no raw base units.
+    const history = page.getByTestId("history");
+    await expect.poll(() => history.textContent(), { timeout: 20_000 }).toContain("Registered");
+    const text = (await history.textContent()) ?? "";
+    expect(text).toContain("stake 2,000 SNT");
+    expect(text).toContain("0.01 SNT per query + 0.0001 SNT per message (0.02 SNT per 100-message page)");
+    expect(text).not.toMatch(/\d{13,}/);
+    // "Open a channel to this mailbox" names it for /channels.
+    expect(await page.getByTestId("open-channel-here").getAttribute("href")).toBe(`/channels?payee=${alpha}`);
+    await page.screenshot({ path: join(SHOTS, "mailbox.png"), fullPage: true });
+    // An event's transaction: the receipt and its events in words.
+    await history.getByRole("link", { name: "transaction" }).last().click();
+    await page.getByTestId("tx-status").waitFor();
+    expect(await page.getByTestId("tx-status").textContent()).toBe("succeeded");
+    const events = (await page.getByTestId("tx-events").textContent()) ?? "";
+    expect(events).toContain("Registered");
+    expect(events).toContain("stake 2,000 SNT");
+    // The overview counts the redemption.
+    await page.goto(url("/"));
+    await expect
+      .poll(async () => [await page.getByTestId("redeemed-24h").textContent(), formatSnt(await redeemed())], {
+        timeout: 20_000,
+      })
+      .toSatisfy(([shown, onChain]) => shown === onChain);
+  }, 90_000);
+
+  it("the wallet menu says what each devnet account is for, and what to do without a browser wallet", async () => {
+    await page.goto(url("/operate"));
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    // Labels follow the registry: alpha and beta are registered here, gamma's account is not.
+    await expect
+      .poll(() => walletOption(page, 3).textContent(), { timeout: 20_000 })
+      .toBe("Devnet account #3 — free (no mailbox registered)");
+    const labels = await page.getByLabel("Wallet", { exact: true }).locator("option").allTextContents();
+    expect(labels).toEqual([
+      "Connect a wallet…",
+      "Browser wallet (none found)",
+      "Devnet account #1 — operates mailbox alpha",
+      "Devnet account #2 — operates mailbox beta",
+      "Devnet account #3 — free (no mailbox registered)",
+      "Devnet account #4 — the CLI user (npm start's export line)",
+      "Devnet account #5 — free",
+      "Devnet account #6 — the prober's key (pays for canaries)",
+      "Devnet account #7 — free",
+    ]);
+    // No browser wallet: say so, and what to do instead.
+    const menu = page.getByLabel("Wallet", { exact: true });
+    await menu.selectOption("injected");
+    await expect
+      .poll(async () => (await note(menu)).text)
+      .toBe(
+        "No browser wallet was found. Install one (for example MetaMask or Rabby) and reload, or pick a devnet account in this menu: they are funded on the local chain.",
+      );
+  }, 60_000);
+
+  it("an operator's bad input is explained next to each field; registering then works", async () => {
     await page.goto(url("/operate"));
     await connect(5);
     await expect
       .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 20_000 })
       .toBe("not registered");
+    await expect.poll(() => page.getByTestId("balance").textContent()).toBe("1,000,000 SNT");
     await page.locator("input[name=peerId]").fill("12D3KooWDashboardTestPeer");
     await page.locator("input[name=multiaddrs]").fill("/ip4/127.0.0.1/tcp/9");
-    await page.getByRole("button", { name: "Register" }).click();
+    const stake = page.locator("input[name=stake]");
+    const register = page.getByRole("button", { name: "Register" });
+    await expectRefused(
+      stake,
+      "1,500",
+      "Use a dot for decimals and no thousands separator (for example 1500).",
+    );
+    expect(await register.isDisabled()).toBe(true);
+    await expectRefused(stake, "999", "The minimum stake is 1,000 SNT.");
+    await expectRefused(stake, "2000000", "That is more than your balance (1,000,000 SNT).");
+    await expectRefused(stake, "1.0000000000000000001", "SNT has at most 18 decimals.");
+    await expectRefused(
+      page.locator("input[name=multiaddrs]"),
+      "127.0.0.1:9",
+      '"127.0.0.1:9" is not a multiaddr: it starts with a protocol, as /ip4/… or /dns4/….',
+    );
+    expect(await register.isDisabled()).toBe(true);
+    await page.screenshot({ path: join(SHOTS, "operate-invalid.png"), fullPage: true });
+    await page.locator("input[name=multiaddrs]").fill("/ip4/127.0.0.1/tcp/9");
+    await stake.fill("1500");
+    await page.locator("input[name=pricePerQuery]").fill("0.03");
+    await page.locator("input[name=pricePerMessage]").fill("0.0002");
+    expect(await note(stake)).toEqual({ invalid: null, text: null });
+    await register.click();
     await expect
       .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 30_000 })
       .toBe("active");
+    await expect.poll(() => page.getByTestId("balance").textContent()).toBe("998,500 SNT");
     await page.goto(url("/"));
     const address = net.wallet(5).account.address.toLowerCase();
     await expect
@@ -159,44 +377,203 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     await page.screenshot({ path: join(SHOTS, "registered.png"), fullPage: true });
   }, 90_000);
 
-  it("a price announcement shows its countdown", async () => {
+  it("announcing a price starts from the price on-chain and waits for an edit", async () => {
     await page.goto(url("/operate"));
-    await page.getByTestId("operator-status").waitFor();
-    await page.locator("input[name=newPricePerQuery]").fill("0.05");
-    await page.getByRole("button", { name: "Announce price" }).click();
+    await page.getByTestId("current-price").waitFor();
+    // The form holds the registered price (not a default), so announcing it unedited is impossible.
+    const perQuery = page.locator("input[name=newPricePerQuery]");
+    expect(await perQuery.inputValue()).toBe("0.03");
+    expect(await page.locator("input[name=newPricePerMessage]").inputValue()).toBe("0.0002");
+    const announce = page.getByRole("button", { name: "Announce price" });
+    expect(await announce.isDisabled()).toBe(true);
+    await expectRefused(
+      perQuery,
+      "0,05",
+      "Use a dot for decimals and no thousands separator (for example 0.05).",
+    );
+    expect(await announce.isDisabled()).toBe(true);
+    await perQuery.fill("0.05");
+    expect(await page.getByTestId("price-note").textContent()).toBe(
+      "New: 0.07 SNT per 100-message page, applies 1 min 0 s after the announcement (an increase).",
+    );
+    await announce.click();
     await expect
       .poll(() => page.getByTestId("price-countdown").textContent(), { timeout: 30_000 })
-      .toMatch(/applies in \d+ (min|s)/);
+      .toMatch(
+        /^Announced: 0\.05 SNT per query \+ 0\.0002 SNT per message \(0\.07 SNT per 100-message page\), applies in \d+ (min|s)/,
+      );
+    expect(await perQuery.inputValue()).toBe("0.05");
+    expect(await announce.isDisabled()).toBe(true);
     await page.screenshot({ path: join(SHOTS, "price-countdown.png"), fullPage: true });
   }, 60_000);
 
-  it("a user opens a channel and sees it", async () => {
-    await page.goto(url("/channels"));
-    await connect(7);
-    const alpha = net.mailboxes[0]!.operator.toLowerCase();
+  it("the endpoint form starts from the registry, not from earlier text", async () => {
+    await page.reload();
+    const field = page.locator("input[name=newMultiaddrs]");
+    await field.waitFor();
+    expect(await field.inputValue()).toBe("/ip4/127.0.0.1/tcp/9");
+    const update = page.getByRole("button", { name: "Update endpoint" });
+    expect(await update.isDisabled()).toBe(true);
+    await field.fill("/ip4/127.0.0.1/tcp/10");
+    await update.click();
     await expect
-      .poll(() => page.locator(`select[name=payee] option[value="${alpha}"]`).count(), { timeout: 20_000 })
-      .toBe(1);
-    await page.locator("select[name=payee]").selectOption(alpha);
-    await page.locator("input[name=deposit]").fill("12");
-    await page.getByRole("button", { name: "Open" }).click();
+      .poll(() => page.getByTestId("status-endpoint").textContent(), { timeout: 30_000 })
+      .toMatch(/^Update endpoint: done in block \d+\. View the transaction$/);
+    await page.reload();
+    await field.waitFor();
+    expect(await field.inputValue()).toBe("/ip4/127.0.0.1/tcp/10");
+  }, 60_000);
+
+  it("requesting an exit asks first, stating the unbonding period and when the stake is withdrawable", async () => {
+    await page.getByRole("button", { name: "Request exit…" }).click();
+    const text = await page.getByTestId("exit-confirmation").textContent();
+    expect(text).toContain(
+      "Your stake of 1,500 SNT stays locked for the registry's unbonding period of 2 min 0 s",
+    );
+    expect(text).toMatch(/it becomes withdrawable at \d{4}-\d\d-\d\d \d\d:\d\d \(in 2 min 0 s\)/);
+    await page.screenshot({ path: join(SHOTS, "exit-confirmation.png"), fullPage: true });
+    await page.getByRole("button", { name: "Cancel" }).click();
+    expect(await page.getByTestId("operator-status").textContent()).toBe("active");
+    await page.getByRole("button", { name: "Request exit…" }).click();
+    await page.getByRole("button", { name: "Confirm exit" }).click();
+    await expect
+      .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 30_000 })
+      .toBe("exiting");
+    expect(await page.getByTestId("withdraw-countdown").textContent()).toMatch(
+      /^Stake of 1,500 SNT withdrawable in (1|2) min \d+ s \(/,
+    );
+  }, 60_000);
+
+  it("a user's bad input on /channels is explained; opening and topping up work", async () => {
+    // "Open a channel to this mailbox" preselects it.
+    await page.goto(url(`/channels?payee=${alpha}`));
+    await connect(7);
+    await expect.poll(() => page.locator("select[name=payee]").inputValue(), { timeout: 20_000 }).toBe(alpha);
+    await expect.poll(() => page.getByTestId("balance").textContent()).toBe("1,000,000 SNT");
+    const deposit = page.locator("input[name=deposit]");
+    const open = page.getByRole("button", { name: "Open", exact: true });
+    await expectRefused(
+      deposit,
+      "1,5",
+      "Use a dot for decimals and no thousands separator (for example 1.5).",
+    );
+    expect(await open.isDisabled()).toBe(true);
+    await expectRefused(deposit, "1000001", "That is more than your balance (1,000,000 SNT).");
+    await expectRefused(deposit, "0", "Enter an amount above 0.");
+    await expectRefused(
+      page.locator("input[name=signer]"),
+      "0x1234",
+      "Not an address: 0x followed by 40 hexadecimal digits.",
+    );
+    await page.locator("input[name=signer]").fill("");
+    await deposit.fill("12");
+    await open.click();
     const row = page.locator("table[data-testid=channels] tbody tr");
     await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(1);
-    expect(await row.first().textContent()).toContain("0 / 12 SNT");
+    expect(await row.first().locator("td[data-label='Paid / deposit']").textContent()).toBe("0 / 12 SNT");
     expect(await row.first().getByTestId("channel-state").textContent()).toBe("open");
-    // Close: the withdraw countdown starts.
-    await row.first().getByRole("button", { name: "Close" }).click();
+    await expect.poll(() => page.getByTestId("status-open").textContent()).toMatch(/^Open channel: done/);
+    // A bad top-up is explained at its field; a good one replaces the previous action's line.
+    const topUp = row.first().locator("input[name=topUp]");
+    const topUpButton = row.first().getByRole("button", { name: "Top up" });
+    await expectRefused(topUp, "abc", '"abc" is not an amount: use digits and at most one dot.');
+    expect(await topUpButton.isDisabled()).toBe(true);
+    await topUp.fill("3");
+    await topUpButton.click();
     await expect
-      .poll(() => row.first().getByTestId("channel-state").textContent(), { timeout: 30_000 })
-      .toMatch(/closing: withdraw in \d+ (min|s)/);
+      .poll(() => row.first().locator("td[data-label='Paid / deposit']").textContent(), { timeout: 30_000 })
+      .toBe("0 / 15 SNT");
+    expect(await page.getByTestId("status-open").count()).toBe(0);
+    expect(await row.first().getByRole("status").textContent()).toMatch(/^Top up: done in block \d+\./);
     await page.screenshot({ path: join(SHOTS, "channels.png"), fullPage: true });
   }, 90_000);
 
-  it("works on a phone-sized screen and logged no browser errors", async () => {
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto(url("/"));
-    await page.locator("table[data-testid=mailboxes]").waitFor();
-    await page.screenshot({ path: join(SHOTS, "phone.png"), fullPage: true });
-    expect(consoleErrors).toEqual([]);
-  }, 60_000);
+  it("a transaction the chain would refuse is not sent, and the refusal reads in words", async () => {
+    // A second tab whose view is about to be stale: the chat app (here: the same key, as the CLI
+    // would) starts closing the channel, and the tab tops it up before its next refresh. The
+    // tab's timers are held so that the refresh cannot come first.
+    const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      await context.clock.install();
+      const tab = await context.newPage();
+      watch(tab);
+      await tab.goto(url("/channels"));
+      await connect(7, tab);
+      const row = tab.locator("table[data-testid=channels] tbody tr").first();
+      await expect
+        .poll(() => row.getByTestId("channel-state").textContent(), { timeout: 30_000 })
+        .toBe("open");
+      await row.locator("input[name=topUp]").fill("1");
+      const id = (await row.getAttribute("data-channel")) as Hex;
+      await context.clock.pauseAt(Date.now() + 1_000);
+      await sendAs(
+        7,
+        net.addresses.channels,
+        encodeFunctionData({ abi: paymentChannelsAbi, functionName: "requestClose", args: [id] }),
+      );
+      const channel = () =>
+        net.publicClient.readContract({
+          address: net.addresses.channels,
+          abi: paymentChannelsAbi,
+          functionName: "getChannel",
+          args: [id],
+        });
+      const before = await channel();
+      await row.getByRole("button", { name: "Top up" }).click();
+      await expect
+        .poll(() => row.getByRole("status").textContent(), { timeout: 20_000 })
+        .toMatch(
+          /^Top up: This channel is closing \(its deposit can be withdrawn in \d+ min \d+ s \(at \d\d:\d\d:\d\d UTC\)\): it cannot be topped up or closed again\.$/,
+        );
+      expect((await channel()).deposit).toBe(before.deposit); // nothing was sent
+      await tab.screenshot({ path: join(SHOTS, "revert-in-words.png"), fullPage: true });
+      await context.clock.resume();
+      await expect
+        .poll(() => row.getByTestId("channel-state").textContent(), { timeout: 30_000 })
+        .toMatch(/^closing: withdraw in \d+ (min|s)/);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
+
+  it("every page fits a phone's width, with every action in view", async () => {
+    await page.setViewportSize(PHONE);
+    const receipt = await net.publicClient.getContractEvents({
+      address: net.addresses.registry,
+      abi: mailboxRegistryAbi,
+      eventName: "MailboxRegistered",
+      fromBlock: 0n,
+    });
+    const pages: [string, string][] = [
+      ["/", "table[data-testid=mailboxes] tbody tr"],
+      [`/mailbox/${alpha}`, "[data-testid=history] li"],
+      ["/channels", "table[data-testid=channels] tbody tr"],
+      ["/operate", "[data-testid=operator-status]"],
+      ["/methodology", "h1"],
+      [`/tx/${receipt[0]!.transactionHash}`, "[data-testid=tx-events] li"],
+    ];
+    for (const [path, ready] of pages) {
+      await page.goto(url(path));
+      await page.locator(ready).first().waitFor({ timeout: 20_000 });
+      const width = await pageWidth(page);
+      await page.screenshot({
+        path: join(SHOTS, `phone${path.replace(/[/?=]+/g, "-")}.png`),
+        fullPage: true,
+      });
+      expect(width, `${path} is ${width} px wide`).toBeLessThanOrEqual(PHONE.width);
+    }
+    // The channel's actions are on screen, not behind a sideways scroll.
+    await page.goto(url("/channels"));
+    const row = page.locator("table[data-testid=channels] tbody tr").first();
+    for (const name of ["Withdraw", "Keep open"]) {
+      const box = await row.getByRole("button", { name }).boundingBox();
+      expect(box!.x + box!.width, name).toBeLessThanOrEqual(PHONE.width);
+    }
+    // The operator's page once registered (account #5, exiting).
+    await connect(5);
+    await page.goto(url("/operate"));
+    await page.getByTestId("withdraw-countdown").waitFor();
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
+    await page.screenshot({ path: join(SHOTS, "phone-operate-registered.png"), fullPage: true });
+  }, 90_000);
 });

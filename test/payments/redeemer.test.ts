@@ -123,6 +123,23 @@ describe("Redeemer", () => {
     await ledger.close();
   }, 60_000);
 
+  it("never sends vouchers of a channel this chain does not have, pass after pass", async () => {
+    const { ids, ledger, redeemer, state, publicClient, operator } = await served(1);
+    // The ledger also holds a settled voucher of a channel from another chain (a restarted devnet).
+    const real = (await ledger.get(fromHex(ids[0]!)))!;
+    await ledger.put({ ...real, channelId: new Uint8Array(32).fill(7) });
+    const r = redeemer(200);
+    r.start();
+    const nonce = await publicClient.getTransactionCount({ address: operator });
+    await r.run("test");
+    await r.run("test");
+    expect(await publicClient.getTransactionCount({ address: operator })).toBe(nonce); // nothing sent
+    await r.stop(); // shutdown redeems the real channel only
+    expect((await state(ids[0]!)).paid).toBe(FULL);
+    expect(await publicClient.getTransactionCount({ address: operator })).toBe(nonce + 1);
+    await ledger.close();
+  }, 60_000);
+
   it("finds a close request on its interval pass while the event watch fails", async () => {
     let watchFailures = 0;
     const { ids, ledger, redeemer, state, requestClose, redeemedBeforeDeadline } = await served(2, {

@@ -33,8 +33,14 @@ export const STATE_READS_AT_ONCE = 8;
  * the current block and can fail, so a request made while the mailbox was down, or while the watch
  * was failing, would be missed and the payer would withdraw everything after `closesAt`. So every
  * pass (the first one at start, then every `intervalMs`) also reads the on-chain state of each
- * channel that holds a settled voucher below the threshold, and redeems at once those whose close
- * is pending: one `getChannel` call per such channel per pass, {@link STATE_READS_AT_ONCE} at a time.
+ * channel that holds an unredeemed settled voucher, and redeems at once those whose close is
+ * pending: one `getChannel` call per such channel per pass, {@link STATE_READS_AT_ONCE} at a time.
+ *
+ * The same read sets aside what cannot be redeemed: a channel finalised before it was redeemed
+ * (its value is lost), and one that does not exist on this chain or pays another operator (the
+ * ledger holds vouchers of another chain or deployment, say a restarted local chain). Those stay
+ * in the ledger, are logged once, and are not sent to `redeemMany` pass after pass, which would
+ * spend gas on redemptions the contract can only skip.
  */
 export class Redeemer {
   readonly #init: RedeemerInit;
@@ -42,8 +48,8 @@ export class Redeemer {
   #unwatch: (() => void) | undefined;
   #running: Promise<number> | undefined;
   readonly #urgent = new Set<string>();
-  /** Channels finalised before their settled vouchers were redeemed: warned about once. */
-  readonly #lost = new Set<string>();
+  /** Channels that cannot be redeemed here (finalised, or not on this chain): warned about once. */
+  readonly #unredeemable = new Set<string>();
 
   constructor(init: RedeemerInit) {
     this.#init = init;
@@ -99,14 +105,10 @@ export class Redeemer {
       log.error({ err }, "cannot read the ledger");
       return 0;
     }
-    const due: ChannelAccount[] = [];
-    const below: ChannelAccount[] = [];
-    for (const a of accounts) {
+    const due = (await this.#redeemableHere(accounts)).filter((a) => {
       const id = `0x${toHex(a.channelId)}`;
-      if (all || this.#urgent.has(id) || a.settledAmount - a.redeemed >= this.#init.minAmount) due.push(a);
-      else below.push(a);
-    }
-    due.push(...(await this.#closing(below)));
+      return all || this.#urgent.has(id) || a.settledAmount - a.redeemed >= this.#init.minAmount;
+    });
     let redeemed = 0;
     for (let i = 0; i < due.length; i += this.#init.batch ?? 20) {
       const slice = due.slice(i, i + (this.#init.batch ?? 20));
@@ -150,42 +152,57 @@ export class Redeemer {
   }
 
   /**
-   * The accounts among `accounts` whose channel has a close pending on-chain (read fresh, not from
-   * the cache), marked urgent. A channel already finalised can no longer be redeemed: what it owed
-   * is lost, which is logged once.
+   * The accounts among `accounts` that this chain can still redeem, read fresh (not from the
+   * cache); those whose close is pending are marked urgent. A channel that is finalised, does not
+   * exist here or pays another operator is left out and logged once; one whose state cannot be
+   * read is kept (the redemption itself will tell).
    */
-  async #closing(accounts: ChannelAccount[]): Promise<ChannelAccount[]> {
+  async #redeemableHere(accounts: ChannelAccount[]): Promise<ChannelAccount[]> {
     const { chain, log } = this.#init;
-    const closing: ChannelAccount[] = [];
+    const operator = chain.settings.operator.toLowerCase();
+    const kept: ChannelAccount[] = [];
+    const candidates = accounts.filter((a) => !this.#unredeemable.has(`0x${toHex(a.channelId)}`));
     let next = 0;
     const reader = async () => {
-      while (next < accounts.length) {
-        const a = accounts[next++]!;
+      while (next < candidates.length) {
+        const a = candidates[next++]!;
         const id = `0x${toHex(a.channelId)}` as Hex;
+        let state: Awaited<ReturnType<ChainReader["channel"]>>;
         try {
-          const state = await chain.channel(id, true);
-          if (state.finalised) {
-            if (!this.#lost.has(id)) {
-              this.#lost.add(id);
-              log.warn(
-                { channelId: id, unredeemed: (a.settledAmount - state.paid).toString() },
-                "channel finalised before its settled vouchers were redeemed",
-              );
-            }
-          } else if (state.closesAt !== 0n) {
-            this.#urgent.add(id);
-            closing.push(a);
-            log.info({ channelId: id, closesAt: state.closesAt.toString() }, "close request found on-chain");
-          }
+          state = await chain.channel(id, true);
         } catch (err) {
           log.warn({ err, channelId: id }, "cannot read a channel's state; will retry");
+          kept.push(a);
+          continue;
+        }
+        const unredeemed = (a.settledAmount - a.redeemed).toString();
+        if (state.payer === ZERO || state.payee.toLowerCase() !== operator) {
+          this.#unredeemable.add(id);
+          log.warn(
+            { channelId: id, unredeemed },
+            "the ledger holds vouchers of a channel this chain does not have (another chain or deployment); not redeemed",
+          );
+        } else if (state.finalised) {
+          this.#unredeemable.add(id);
+          log.warn(
+            { channelId: id, unredeemed },
+            "channel finalised before its settled vouchers were redeemed",
+          );
+        } else {
+          if (state.closesAt !== 0n && !this.#urgent.has(id.toLowerCase())) {
+            this.#urgent.add(id.toLowerCase());
+            log.info({ channelId: id, closesAt: state.closesAt.toString() }, "close request found on-chain");
+          }
+          kept.push(a);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(STATE_READS_AT_ONCE, accounts.length) }, reader));
-    return closing;
+    await Promise.all(Array.from({ length: Math.min(STATE_READS_AT_ONCE, candidates.length) }, reader));
+    return kept;
   }
 }
+
+const ZERO = "0x0000000000000000000000000000000000000000";
 
 function fromHexId(id: Hex): Uint8Array {
   const out = new Uint8Array(32);

@@ -127,7 +127,8 @@ describe("Redeemer", () => {
     const { ids, ledger, redeemer, state, publicClient, operator } = await served(1);
     // The ledger also holds a settled voucher of a channel from another chain (a restarted devnet).
     const real = (await ledger.get(fromHex(ids[0]!)))!;
-    await ledger.put({ ...real, channelId: new Uint8Array(32).fill(7) });
+    // It is far above the threshold, so every pass would try it.
+    await ledger.put({ ...real, channelId: new Uint8Array(32).fill(7), settledAmount: parseEther("2000") });
     const r = redeemer(200);
     r.start();
     const nonce = await publicClient.getTransactionCount({ address: operator });

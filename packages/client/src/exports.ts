@@ -29,6 +29,19 @@ export {
   type SendResult,
 } from "./core/client.js";
 export {
+  ACK_DELAY_MS,
+  DeliveryTracker,
+  type DeliveryTrackerInit,
+  failureText,
+  type MailboxFailure,
+  NotStoredError,
+  type OutgoingStatus,
+  type PendingCopy,
+  RESEND_WINDOW_MS,
+  type ReceivedMessage,
+  SEND_TIMEOUT_MS,
+} from "./core/delivery.js";
+export {
   blankCandidate,
   type MailboxCandidate,
   MailboxDirectory,
@@ -63,6 +76,7 @@ export type {
   Feed,
   MailboxHealth,
   MessageQuery,
+  OutgoingQuery,
   OutgoingRecord,
   StoredAck,
   StoredMessage,

@@ -47,13 +47,24 @@ import type {
   ClientStorage,
   Contact,
   ConversationSummary,
+  DeliveryState,
   Feed,
   MessageQuery,
+  OutgoingQuery,
+  OutgoingRecord,
   StoredMessage,
   StoredReceipt,
 } from "../storage/types.js";
 import { type DialPolicy, dialableAddresses } from "./addresses.js";
 import type { ChannelManager } from "./channels.js";
+import {
+  DeliveryTracker,
+  type MailboxFailure,
+  NotStoredError,
+  type OutgoingStatus,
+  RESEND_WINDOW_MS,
+  type ReceivedMessage,
+} from "./delivery.js";
 import { type MailboxCandidate, MailboxDirectory, type StaticMailbox } from "./directory.js";
 import { type CatchUpProgress, type ClientEvent, Listeners } from "./events.js";
 import { fetchHistory, type MailboxGap, withBackoff } from "./history.js";
@@ -100,6 +111,10 @@ export interface PostboxClientInit {
   host?: ClientHost | undefined;
   /** How long a mailbox stays graylisted after two failures in a row (ms; default 1 h). */
   graylistMs?: number | undefined;
+  /** A sent message no mailbox stored within this long is `not-stored` (ms; default 10 s). */
+  sendTimeoutMs?: number | undefined;
+  /** Live messages are acknowledged this long after the first of a conversation arrives (ms; default 1 s). */
+  ackDelayMs?: number | undefined;
   random?: (() => number) | undefined;
   fetch?: typeof globalThis.fetch | undefined;
 }
@@ -121,6 +136,10 @@ export interface SendResult {
   receipts: StoredReceipt[];
   /** Whether it was also published to live peers over gossipsub. */
   gossiped: boolean;
+  /** Its delivery state when the call returned (`sending` while gossip's copy is being confirmed). */
+  state: DeliveryState;
+  /** A retry that sealed the message again: the message id of the copy it replaces. */
+  replaces?: string;
 }
 
 export interface FeedCatchUp {
@@ -170,6 +189,7 @@ export class PostboxClient {
   readonly #policy: DialPolicy;
   readonly #messages = new Listeners<StoredMessage>();
   readonly #events = new Listeners<ClientEvent>();
+  readonly #delivery: DeliveryTracker;
   /** Certificates known good, by cache key (workers are told, so that they do not check them again). */
   readonly #knownCertificates = new Set<string>();
   #certificatesLoaded: Promise<void> | undefined;
@@ -222,6 +242,14 @@ export class PostboxClient {
     this.identity = identity;
     this.#policy = init.dialPolicy ?? platform.dialPolicy();
     if (init.host) this.#host = init.host;
+    this.#delivery = new DeliveryTracker({
+      storage,
+      self: toHex(identity.publicKey),
+      emit: (e) => this.#events.emit(e),
+      send: (conversation, body) => this.#sendControl(conversation, body),
+      sendTimeoutMs: init.sendTimeoutMs,
+      ackDelayMs: init.ackDelayMs,
+    });
     this.directory = new MailboxDirectory({
       storage,
       dialPolicy: this.#policy,
@@ -288,7 +316,10 @@ export class PostboxClient {
     this.#topics = undefined;
   }
 
-  /** Creates a group: share its id and key with its members out of band. */
+  /**
+   * Creates a group: share its id and key with its members out of band. Like {@link joinGroup},
+   * it announces this member on the group's topic.
+   */
   async createGroup(): Promise<{ id: string; key: string }> {
     const id = toHex(createGroupKey().subarray(0, 16));
     const key = toHex(createGroupKey());
@@ -296,11 +327,28 @@ export class PostboxClient {
     return { id, key };
   }
 
+  /**
+   * Follows a group from now on, and announces this member on its topic once (a `join` message:
+   * members count each other by them, for "delivered to N of M"). If no mailbox takes the join
+   * now, it is sent after a later catch-up or before a later message to the group; `joinAnnounced`
+   * says which.
+   */
   async joinGroup(id: string, key: string, since = Date.now()): Promise<string> {
     if (!/^[0-9a-f]{64}$/i.test(key)) throw new BaseError("a group key is 32 bytes, hex");
     await this.storage.follow({ feed: `group:${id}`, topic: groupTopic(id), since, key: key.toLowerCase() });
     this.#topics = undefined;
+    await this.#delivery.join(`group:${id}`);
     return `group:${id}`;
+  }
+
+  /** Whether this member's join message to a group was stored by a mailbox. */
+  async joinAnnounced(conversation: string): Promise<boolean> {
+    return (await this.storage.get(`join:${conversation}`)) === "sent";
+  }
+
+  /** A group's other members seen so far (their join, text or ack on its topic), by public key. */
+  groupMembers(conversation: string): Promise<string[]> {
+    return this.#delivery.members(conversation);
   }
 
   feeds(): Promise<Feed[]> {
@@ -383,12 +431,14 @@ export class PostboxClient {
     };
   }
 
-  /** Seals a text for `dest`: a v2 message signed by the device key, in a fresh envelope. */
-  async #seal(dest: Destination, text: string): Promise<Sealed> {
+  /** Seals a body for `dest`: a v2 message signed by the device key, in a fresh envelope. */
+  async #sealBody(
+    dest: Destination,
+    body: MessageBody,
+  ): Promise<{ envelope: IdentifiedEnvelope; messageId: string; timestamp: number }> {
     const now = Date.now();
     const timestamp = BigInt(now);
     const sender = await this.#device(timestamp);
-    const body: MessageBody = { type: "text", text };
     const sealed: SealedMessage =
       dest.kind === "dm"
         ? await sealDirectV2(sender, dest.publicKey, body, timestamp)
@@ -398,14 +448,20 @@ export class PostboxClient {
     const envelope = identify(
       createEnvelope({ contentTopic: sealed.contentTopic, payload: sealed.payload, timestamp }),
     );
+    return { envelope, messageId: toHex(sealed.messageId), timestamp: now };
+  }
+
+  /** Seals a text for `dest`, and the message as it is kept. */
+  async #seal(dest: Destination, text: string): Promise<Sealed> {
+    const { envelope, messageId, timestamp } = await this.#sealBody(dest, { type: "text", text });
     return {
       envelope,
       message: {
         id: toHex(envelope.id),
-        messageId: toHex(sealed.messageId),
+        messageId,
         version: 2,
         conversation: conversationOf(dest),
-        timestamp: now,
+        timestamp,
         sender: this.publicKey,
         text,
         outgoing: true,
@@ -420,10 +476,22 @@ export class PostboxClient {
     );
   }
 
+  /** Publishes an envelope over gossipsub when in the mesh; whether it went out. */
+  async #gossip(envelope: IdentifiedEnvelope): Promise<boolean> {
+    if (!this.inMesh) return false;
+    return this.#host!.services.pubsub.publish(DEFAULT_PUBSUB_TOPIC, Envelope.encode(envelope)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   /**
-   * Sends a message. In the mesh ({@link start}), it is published over gossipsub (ask for
-   * `receipt` to also push it); otherwise it is pushed to `k` mailboxes, whose signed store
-   * receipts are checked and kept.
+   * Sends a message. Its delivery state starts `sending` ({@link outgoing}, `message-state`
+   * events). In the mesh ({@link start}) it is published over gossipsub and pushed to a mailbox in
+   * the background for a receipt (or at once with `receipt`); otherwise it is pushed to `k`
+   * mailboxes, whose signed store receipts are checked and kept: `stored`. When no mailbox stores
+   * it, it is kept as `not-stored` and a {@link NotStoredError} says why, mailbox by mailbox;
+   * {@link retry} sends it again.
    */
   async send(
     to: string | Destination,
@@ -431,34 +499,125 @@ export class PostboxClient {
     options: { receipt?: boolean } = {},
   ): Promise<SendResult> {
     const dest = typeof to === "string" ? await this.resolve(to) : to;
+    if (dest.kind === "group") await this.#delivery.join(conversationOf(dest));
     const { envelope, message } = await this.#seal(dest, text);
     await this.storage.saveMessages([message]);
-    let gossiped = false;
-    if (this.inMesh) {
-      await this.#host!.services.pubsub.publish(DEFAULT_PUBSUB_TOPIC, Envelope.encode(envelope)).then(
-        () => {
-          gossiped = true;
-        },
-        () => undefined,
-      );
-    }
-    const receipts =
-      gossiped && !options.receipt ? [] : await this.#pushOrThrow(envelope, message.id, message.conversation);
-    return {
+    await this.#delivery.sealed(outgoingRecord(message), {
+      copy: { envelope: Envelope.encode(envelope), text },
+    });
+    const gossiped = await this.#gossip(envelope);
+    const result = {
       id: message.id,
       messageId: message.messageId,
       conversation: message.conversation,
       timestamp: message.timestamp,
-      receipts,
       gossiped,
     };
+    if (gossiped && !options.receipt) {
+      // Gossip gives no receipt: a push of the same envelope does (a mailbox keeps it once).
+      void this.#pushOrThrow(envelope, message).catch(() => undefined);
+      return { ...result, receipts: [], state: "sending" };
+    }
+    const receipts = await this.#pushOrThrow(envelope, message);
+    return { ...result, receipts, state: "stored" };
+  }
+
+  /**
+   * Sends again a message no mailbox stored (`not-stored`, or `sending` from a client that
+   * stopped): first a free presence query asks whether a mailbox holds it after all (a gossiped
+   * copy, a receipt lost on the way); if not, the same envelope is pushed while its timestamp is
+   * within {@link RESEND_WINDOW_MS} of now, else the text is sealed again under a new id (the
+   * record and the kept message are replaced: `replaces` names the old id). A stored or delivered
+   * message is left as it is. Throws {@link NotStoredError} when no mailbox takes it this time.
+   */
+  async retry(messageId: string): Promise<SendResult> {
+    const record = await this.#delivery.record(messageId);
+    if (!record) throw new BaseError("no such sent message", { details: messageId });
+    const resultOf = (r: OutgoingRecord, receipts: StoredReceipt[]): SendResult => ({
+      id: r.envelopeId,
+      messageId: r.messageId,
+      conversation: r.conversation,
+      timestamp: r.timestamp,
+      receipts,
+      gossiped: false,
+      state: r.state,
+    });
+    if (record.state === "stored" || record.state === "delivered")
+      return resultOf(record, await this.storage.receipts(record.envelopeId));
+    const copy = await this.#delivery.pendingCopy(messageId);
+    const held = await this.#heldBy(record, copy);
+    if (held) {
+      await this.#delivery.confirmed(messageId, held);
+      return resultOf((await this.#delivery.record(messageId)) ?? record, []);
+    }
+    if (copy?.envelope && Math.abs(Date.now() - record.timestamp) <= RESEND_WINDOW_MS) {
+      await this.#delivery.attempt(messageId);
+      const receipts = await this.#pushOrThrow(identify(Envelope.decode(copy.envelope)), record);
+      return resultOf({ ...record, state: "stored" }, receipts);
+    }
+    const text =
+      copy?.text ??
+      (await this.storage.messages(record.conversation)).find((m) => m.messageId === messageId)?.text;
+    if (text === undefined)
+      throw new BaseError("the text of this message is no longer kept", { details: messageId });
+    const dest = await this.resolve(record.conversation);
+    const { envelope, message } = await this.#seal(dest, text);
+    await this.storage.saveMessages([message]);
+    await this.#delivery.sealed(
+      { ...outgoingRecord(message), attempts: record.attempts + 1 },
+      { copy: { envelope: Envelope.encode(envelope), text }, replaces: messageId },
+    );
+    await this.storage.deleteMessage(record.envelopeId);
+    const receipts = await this.#pushOrThrow(envelope, message);
+    return { ...resultOf(outgoingRecord(message), receipts), state: "stored", replaces: messageId };
+  }
+
+  /** The first of the chosen mailboxes that holds a sent message (a free presence query), if any. */
+  async #heldBy(record: OutgoingRecord, copy: { envelope?: Uint8Array | undefined } | undefined) {
+    try {
+      const topic = copy?.envelope
+        ? Envelope.decode(copy.envelope).contentTopic
+        : topicOf(await this.resolve(record.conversation));
+      const host = await this.#ensureHost();
+      const k = this.#init.k ?? 1;
+      for (const c of (await this.directory.choose(k)).slice(0, Math.max(k, 2))) {
+        const res = await queryStore(host, this.#addresses(c), {
+          contentTopics: [topic],
+          includeData: false,
+          ids: [fromHex(record.envelopeId)],
+        }).catch(() => undefined);
+        if (res?.status === StatusCode.OK && res.ids.some((id) => toHex(id) === record.envelopeId))
+          return c.id;
+      }
+    } catch {
+      // No mailbox to ask: the message is sent again.
+    }
+    return undefined;
+  }
+
+  /** Seals an ack or a join and gets it stored (gossiped when in the mesh, and pushed). */
+  async #sendControl(conversation: string, body: MessageBody): Promise<void> {
+    const dest = await this.resolve(conversation);
+    if (dest.kind === "room") throw new BaseError("rooms are never acknowledged or joined");
+    const { envelope } = await this.#sealBody(dest, body);
+    const gossiped = await this.#gossip(envelope);
+    const failures: MailboxFailure[] = [];
+    const what = body.type === "ack" ? "the acknowledgement" : "the join";
+    let receipts: StoredReceipt[] = [];
+    try {
+      receipts = await this.#push(envelope, conversation, failures);
+    } catch (err) {
+      if (!gossiped) throw new NotStoredError("", failures, what, errorText(err));
+    }
+    if (receipts.length === 0 && !gossiped) throw new NotStoredError("", failures, what);
   }
 
   /**
    * Sends many messages in batches of 500: each batch is sealed and published over gossipsub,
    * then confirmed with free presence queries to a mailbox; whatever it does not hold is pushed,
    * with its receipt (sealed afresh, a timestamp within the mailboxes' ±20 s window, when no
-   * mailbox takes the first copy any more). Nothing is lost if gossip drops some.
+   * mailbox takes the first copy any more). Nothing is lost if gossip drops some. Each message's
+   * delivery state follows (`stored` by the mailbox that confirmed or receipted it).
    */
   async sendMany(
     to: string | Destination,
@@ -467,6 +626,7 @@ export class PostboxClient {
   ): Promise<{ sent: number; confirmed: number; pushed: number }> {
     const dest = typeof to === "string" ? await this.resolve(to) : to;
     if (!this.#started) await this.start();
+    if (dest.kind === "group") await this.#delivery.join(conversationOf(dest));
     const host = this.#host!;
     for (let i = 0; i < 100 && !this.inMesh; i++) await new Promise((r) => setTimeout(r, 50));
     let confirmed = 0;
@@ -476,6 +636,7 @@ export class PostboxClient {
       const sealed: Sealed[] = [];
       for (const t of batch) sealed.push(await this.#seal(dest, t));
       await this.storage.saveMessages(sealed.map((s) => s.message));
+      for (const s of sealed) await this.#delivery.sealed(outgoingRecord(s.message), { timer: false });
       if (this.inMesh) {
         for (const s of sealed)
           await host.services.pubsub
@@ -504,10 +665,12 @@ export class PostboxClient {
         } catch {
           // Unconfirmed: pushed below.
         }
-        chunk.forEach((s, j) => {
-          if (held.has(s.message.id)) confirmed++;
-          else missing.push(i + j);
-        });
+        for (const [j, s] of chunk.entries()) {
+          if (held.has(s.message.id)) {
+            confirmed++;
+            await this.#delivery.confirmed(s.message.messageId, mailbox!.id);
+          } else missing.push(i + j);
+        }
       }
       let next = 0;
       await Promise.all(
@@ -520,12 +683,16 @@ export class PostboxClient {
             // takes it (its timestamp has left their ±20 s window, where gossip cannot bring it
             // either) is it sealed again with a fresh timestamp.
             try {
-              await this.#pushOrThrow(old.envelope, old.message.id, old.message.conversation);
+              await this.#pushOrThrow(old.envelope, old.message);
             } catch {
-              await this.storage.deleteMessage(old.message.id);
               const s = await this.#seal(dest, batch[at]!);
               await this.storage.saveMessages([s.message]);
-              await this.#pushOrThrow(s.envelope, s.message.id, s.message.conversation);
+              await this.#delivery.sealed(outgoingRecord(s.message), {
+                replaces: old.message.messageId,
+                timer: false,
+              });
+              await this.storage.deleteMessage(old.message.id);
+              await this.#pushOrThrow(s.envelope, s.message);
             }
             pushed++;
           }
@@ -541,24 +708,39 @@ export class PostboxClient {
     return dialableAddresses(c, this.#policy);
   }
 
+  /**
+   * Pushes a sent message's envelope to k mailboxes: each verified receipt makes it `stored`; if
+   * none stores it, it is `not-stored` and a {@link NotStoredError} says why, mailbox by mailbox.
+   */
   async #pushOrThrow(
     envelope: IdentifiedEnvelope,
-    id: string,
-    conversation: string,
+    message: { messageId: string; conversation: string },
   ): Promise<StoredReceipt[]> {
-    const errors: string[] = [];
-    const receipts = await this.#push(envelope, id, conversation, errors);
-    if (receipts.length === 0)
-      throw new BaseError("no mailbox stored the message", { details: errors.join("; ") || "no mailbox" });
+    const failures: MailboxFailure[] = [];
+    let receipts: StoredReceipt[];
+    try {
+      receipts = await this.#push(envelope, message.conversation, failures, (r) =>
+        this.#delivery.receipt(message.messageId, r),
+      );
+    } catch (err) {
+      // No mailbox to push to at all.
+      await this.#delivery.failed(message.messageId, errorText(err));
+      throw new NotStoredError(message.messageId, failures, "the message", errorText(err));
+    }
+    if (receipts.length === 0) {
+      await this.#delivery.failed(message.messageId, failures);
+      throw new NotStoredError(message.messageId, failures);
+    }
     return receipts;
   }
 
   async #push(
     envelope: IdentifiedEnvelope,
-    id: string,
     conversation: string,
-    errors: string[],
+    failures: MailboxFailure[],
+    onReceipt?: (r: StoredReceipt) => Promise<void>,
   ): Promise<StoredReceipt[]> {
+    const id = toHex(envelope.id);
     const k = this.#init.k ?? 1;
     const host = await this.#ensureHost();
     const queue = await this.directory.choose(k);
@@ -581,12 +763,13 @@ export class PostboxClient {
           };
           await this.storage.saveReceipt(receipt);
           receipts.push(receipt);
+          await onReceipt?.(receipt);
           await this.directory.succeeded(c.id);
           this.#connected(c.id);
           return;
         } catch (err) {
           const reason = errorText(err);
-          errors.push(`${c.id}: ${reason}`);
+          failures.push({ mailbox: c.id, name: c.name, reason: shortReason(err) });
           // A refusal of this envelope (bad request) is not the mailbox's failure.
           if (!(err instanceof MailboxStatusError && err.status === StatusCode.BAD_REQUEST))
             await this.#failed(c.id, err);
@@ -601,6 +784,17 @@ export class PostboxClient {
   /** The receipts mailboxes signed for a sent message. */
   receipts(envelopeId: string): Promise<StoredReceipt[]> {
     return this.storage.receipts(envelopeId);
+  }
+
+  /**
+   * The messages this client sent (in a conversation, or matching a query), oldest first, each
+   * with its delivery state: `sending`, `stored` (`storedBy`: the mailboxes), `delivered`
+   * (`deliveredTo`: the identities that acknowledged it; in a group `members` is M of "N of M"),
+   * or `not-stored` (`error` says why; {@link retry} sends it again). `message-state` events
+   * report each change.
+   */
+  outgoing(query: ConversationId | OutgoingQuery = {}): Promise<OutgoingStatus[]> {
+    return this.#delivery.outgoing(typeof query === "string" ? { conversation: query } : query);
   }
 
   /**
@@ -656,10 +850,14 @@ export class PostboxClient {
           saved = saved.then(async () => {
             const results = await opening;
             const opened: StoredMessage[] = [];
+            const received: ReceivedMessage[] = [];
             results.forEach((m, i) => {
               if (!m) skipped++;
-              else if (m.type === "text") opened.push(this.#stored(feed, envelopes[i]!, m));
-              // Acks and joins are not messages: delivery states (issue 18) read them.
+              else {
+                // Acks and joins are not kept as messages: the delivery tracker reads them.
+                if (m.type === "text") opened.push(this.#stored(feed, envelopes[i]!, m));
+                received.push(this.#receivedOf(feed, m));
+              }
             });
             const last = envelopes.at(-1);
             // With k = 1 pages arrive in order: the mark moves with them (crash-safe progress).
@@ -670,6 +868,8 @@ export class PostboxClient {
                 : undefined,
             );
             added += fresh.length;
+            // Only once saved: acks applied, members learnt, acks owed (sent at the end).
+            await this.#delivery.received(received);
             for (const m of fresh) this.#messages.emit(m);
             this.#events.emit({ type: "catch-up", progress });
             options.onProgress?.(progress);
@@ -703,6 +903,9 @@ export class PostboxClient {
         gaps: result.gaps,
       });
     }
+    // One ack per conversation for what was saved (100 message ids each), and joins still owed.
+    await this.#delivery.flush();
+    await this.#delivery.sendJoins();
     return out;
   }
 
@@ -763,6 +966,18 @@ export class PostboxClient {
       sender,
       text: m.text,
       outgoing: sender === this.publicKey,
+    };
+  }
+
+  /** What the delivery tracker is told of an opened message. */
+  #receivedOf(feed: Feed, m: OpenedMessage): ReceivedMessage {
+    const sender = toHex(m.sender);
+    return {
+      conversation: feed.feed === "inbox" ? `dm:${sender}` : feed.feed,
+      sender,
+      type: m.type,
+      acks: m.acks.map((a) => toHex(a)),
+      timestamp: Number(m.timestamp),
     };
   }
 
@@ -884,9 +1099,10 @@ export class PostboxClient {
   async #receive(e: IdentifiedEnvelope): Promise<void> {
     for (const feed of (await this.#feedsByTopic()).get(e.contentTopic) ?? []) {
       const m = await this.#open(feed, e);
-      if (m?.type !== "text") continue;
-      for (const saved of await this.storage.saveMessages([this.#stored(feed, e, m)]))
-        this.#messages.emit(saved);
+      if (!m) continue;
+      const saved = m.type === "text" ? await this.storage.saveMessages([this.#stored(feed, e, m)]) : [];
+      await this.#delivery.received([this.#receivedOf(feed, m)], { live: true });
+      for (const s of saved) this.#messages.emit(s);
     }
   }
 
@@ -905,6 +1121,7 @@ export class PostboxClient {
 
   /** Goes offline: stops the workers and the host, and closes the storage (unless they were handed in). */
   async stop(): Promise<void> {
+    await this.#delivery.close(); // sends the acks still waiting for their live delay
     await this.#pool?.close();
     this.#pool = undefined;
     if (this.#host && this.#ownsHost) await this.#host.stop();
@@ -921,6 +1138,32 @@ function conversationOf(d: Destination): ConversationId {
     : d.kind === "room"
       ? `room:${d.name}`
       : `group:${d.id}`;
+}
+
+/** A new message's outgoing record: `sending`, first attempt. */
+function outgoingRecord(m: StoredMessage): OutgoingRecord {
+  return {
+    messageId: m.messageId,
+    envelopeId: m.id,
+    conversation: m.conversation,
+    timestamp: m.timestamp,
+    state: "sending",
+    storedBy: [],
+    deliveredTo: [],
+    attempts: 1,
+  };
+}
+
+/** The content topic a destination's messages go on. */
+function topicOf(d: Destination): string {
+  return d.kind === "dm" ? inboxTopic(d.publicKey) : d.kind === "room" ? roomTopic(d.name) : groupTopic(d.id);
+}
+
+/** Why a mailbox did not store a message, in a word where there is one: `unreachable`, `RATE_LIMITED`. */
+function shortReason(err: unknown): string {
+  if (err instanceof MailboxUnreachableError) return "unreachable";
+  if (err instanceof MailboxStatusError) return StatusCode[err.status] ?? String(err.status);
+  return errorText(err);
 }
 
 /** What a feed's envelopes are opened with. */

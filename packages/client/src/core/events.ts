@@ -32,9 +32,17 @@ export type ClientEvent =
       type: "message-state";
       messageId: string;
       state: DeliveryState;
+      /** The mailboxes (ids) that store it. */
       storedBy: string[];
+      /** The identities (hex) that acknowledged it. */
       deliveredTo: string[];
       error?: string;
+      /** The conversation it was sent to. */
+      conversation?: string;
+      /** In a group: M of "delivered to N of M" (the other members known when it was sent). */
+      members?: number;
+      /** The message id of the copy this one replaces (a retry that sealed it again). */
+      replaces?: string;
     }
   | {
       type: "mailbox";

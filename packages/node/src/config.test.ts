@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig, loadSettings, parseDuration, parseSize } from "./config.js";
 import { ConfigError } from "./errors.js";
@@ -147,6 +147,71 @@ describe("configuration", () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, "{ nope");
     expect(() => loadConfig({ file: bad })).toThrow(/not valid JSON/);
+  });
+
+  describe("tls", () => {
+    const TLS_LISTEN = ["/ip4/0.0.0.0/tcp/4443/tls/ws", "/ip4/0.0.0.0/tcp/60002/ws"];
+
+    it("takes the certificate from the file, the environment or the flags, as absolute paths", () => {
+      const file = join(dir, "tls.json");
+      writeFileSync(
+        file,
+        JSON.stringify({ listen: TLS_LISTEN, tls: { cert: "certs/full.pem", key: "k.pem" } }),
+      );
+      const fromFile = loadConfig({ file });
+      expect(fromFile.tls).toEqual({ cert: resolve("certs/full.pem"), key: resolve("k.pem") });
+      const fromEnv = loadConfig({
+        file,
+        env: { POSTBOX_TLS_CERT: "/etc/le/fullchain.pem", POSTBOX_TLS_KEY: "/etc/le/privkey.pem" },
+      });
+      expect(fromEnv.tls).toEqual({ cert: "/etc/le/fullchain.pem", key: "/etc/le/privkey.pem" });
+      const fromFlags = loadConfig({
+        file,
+        env: { POSTBOX_TLS_CERT: "/etc/le/fullchain.pem" },
+        flags: { tls: { cert: "/x/c.pem", key: "/x/k.pem" } },
+      });
+      expect(fromFlags.tls).toEqual({ cert: "/x/c.pem", key: "/x/k.pem" });
+      expect(loadConfig({}).tls).toBeUndefined();
+    });
+
+    it.each([
+      ["/tls/ws", { listen: ["/ip4/0.0.0.0/tcp/4443/tls/ws"] }, "listen", /needs a certificate: --tls-cert/],
+      ["/wss", { listen: ["/ip4/127.0.0.1/tcp/4443/wss"] }, "listen", /needs a certificate/],
+      [
+        "/tls/sni/HOST/ws",
+        { listen: ["/ip4/127.0.0.1/tcp/4443/tls/sni/mbx.example.org/ws"] },
+        "listen",
+        /needs a certificate/,
+      ],
+      [
+        "a certificate without a /tls/ws listen address",
+        { tls: { cert: "/c.pem", key: "/k.pem" } },
+        "tls",
+        /no listen address serves it: add one such as --listen \/ip4\/0.0.0.0\/tcp\/4443\/tls\/ws/,
+      ],
+      [
+        "a certificate without its key",
+        { listen: TLS_LISTEN, tls: { cert: "/c.pem" } },
+        "tls.key",
+        /--tls-key/,
+      ],
+      [
+        "a key without its certificate",
+        { listen: TLS_LISTEN, tls: { key: "/k.pem" } },
+        "tls.cert",
+        /--tls-cert/,
+      ],
+    ])("refuses %s in one line naming the setting", (_, flags, setting, message) => {
+      try {
+        loadConfig({ flags: flags as never });
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        expect((e as ConfigError).setting).toBe(setting);
+        expect((e as Error).message).toMatch(message);
+        expect((e as Error).message.split("\n")).toHaveLength(1);
+      }
+    });
   });
 
   it("parses durations and sizes", () => {

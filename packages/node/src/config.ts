@@ -5,6 +5,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { DEFAULT_PUBSUB_TOPIC } from "@postbox/protocol";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
+import { isSecureWebSocket } from "./tls.js";
 
 const UNITS_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 const UNITS_B: Record<string, number> = {
@@ -88,6 +89,19 @@ export const NodeConfigSchema = z
     listen: z.array(addr).min(1).default(["/ip4/0.0.0.0/tcp/60001", "/ip4/0.0.0.0/tcp/60002/ws"]),
     /** Addresses to announce instead of the listen ones (public ones behind NAT). */
     announce: z.array(addr).default([]),
+    /**
+     * The certificate of the `/tls/ws` listen addresses (browsers on the internet dial only those):
+     * PEM files, re-read on SIGHUP. Required with a `/tls/ws` listen address, useless without one.
+     */
+    tls: z
+      .object({
+        /** The certificate, then any intermediates (Let's Encrypt's fullchain.pem). */
+        cert: z.string().min(1),
+        /** Its unencrypted private key (Let's Encrypt's privkey.pem). */
+        key: z.string().min(1),
+      })
+      .strict()
+      .optional(),
     /** Peers to connect to at start (other mailboxes, relays). */
     bootstrap: z.array(addr).default([]),
     peering: z
@@ -183,6 +197,8 @@ export const ENVIRONMENT = {
   POSTBOX_DATA_DIR: "dataDir",
   POSTBOX_LISTEN: "listen",
   POSTBOX_ANNOUNCE: "announce",
+  POSTBOX_TLS_CERT: "tls.cert",
+  POSTBOX_TLS_KEY: "tls.key",
   POSTBOX_BOOTSTRAP: "bootstrap",
   POSTBOX_DB: "db",
   POSTBOX_RETENTION: "retention.maxAge",
@@ -349,8 +365,46 @@ export function loadConfig(sources: ConfigSources = {}): NodeConfig {
       `chain.${missing[0]}`,
       `paid mode needs all five chain settings; missing ${missing.map((k) => `chain.${k} (${howToSet(k)})`).join(", ")}; given ${given.map((k) => `chain.${k} (${from(k)})`).join(", ")}. Without any of them the mailbox runs free`,
     );
+  checkTlsPair(merged);
   const config = parse(NodeConfigSchema, given.length === 0 ? { ...merged, chain: undefined } : merged);
-  return { ...config, dataDir: resolve(config.dataDir) };
+  const tls = config.tls && { cert: resolve(config.tls.cert), key: resolve(config.tls.key) };
+  checkTlsListen(config.listen, tls);
+  return { ...config, dataDir: resolve(config.dataDir), tls };
+}
+
+/** How a person sets the certificate, for messages. */
+const TLS_HOW = {
+  cert: "--tls-cert FILE or POSTBOX_TLS_CERT",
+  key: "--tls-key FILE or POSTBOX_TLS_KEY",
+} as const;
+
+/** The certificate and its key come together. */
+function checkTlsPair(merged: Json): void {
+  const tls = merged.tls;
+  if (typeof tls !== "object" || tls === null || Array.isArray(tls)) return;
+  const { cert, key } = tls as Json;
+  if (cert !== undefined && key === undefined)
+    throw new ConfigError(
+      "tls.key",
+      `required with tls.cert: the certificate's private key (${TLS_HOW.key})`,
+    );
+  if (key !== undefined && cert === undefined)
+    throw new ConfigError("tls.cert", `required with tls.key: the key's certificate (${TLS_HOW.cert})`);
+}
+
+/** A `/tls/ws` listen address needs a certificate, and a certificate a listen address to serve. */
+function checkTlsListen(listen: readonly string[], tls: NodeConfig["tls"]): void {
+  const secure = listen.filter((a) => isSecureWebSocket(multiaddr(a)));
+  if (secure.length > 0 && !tls)
+    throw new ConfigError(
+      "listen",
+      `${secure[0]} is WebSockets over TLS and needs a certificate: ${TLS_HOW.cert}, and ${TLS_HOW.key} (tls.cert, tls.key in --config FILE)`,
+    );
+  if (tls && secure.length === 0)
+    throw new ConfigError(
+      "tls",
+      `a certificate is set (${tls.cert}) but no listen address serves it: add one such as --listen /ip4/0.0.0.0/tcp/4443/tls/ws`,
+    );
 }
 
 /**
@@ -378,6 +432,8 @@ export function loadSettings<K extends SettingName, C extends ChainSettingName =
   const pickedChain = Object.fromEntries((uses.chain ?? []).map((k) => [k, chain[k]]));
   const settings: Json = parse(NodeConfigSchema.pick(mask), picked);
   if (typeof settings.dataDir === "string") settings.dataDir = resolve(settings.dataDir);
+  const tls = settings.tls as NodeConfig["tls"];
+  if (tls) settings.tls = { cert: resolve(tls.cert), key: resolve(tls.key) };
   const chainSettings = parse(ChainSchema.pick(chainMask), pickedChain, "chain.");
   return { ...settings, chain: chainSettings } as unknown as Pick<NodeConfig, K> & {
     chain: Pick<ChainConfig, C>;

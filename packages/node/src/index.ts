@@ -47,3 +47,12 @@ export { mailboxPush } from "./services/push/index.js";
 export { MailboxPush } from "./services/push/push.js";
 export { mailboxStore } from "./services/store/index.js";
 export { MailboxStore } from "./services/store/store.js";
+export {
+  isSecureWebSocket,
+  type MailboxWebSockets,
+  mailboxWebSockets,
+  readTlsCertificate,
+  spkiPin,
+  type TlsCertificate,
+  type TlsFiles,
+} from "./tls.js";

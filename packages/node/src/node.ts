@@ -5,7 +5,6 @@ import { identify } from "@libp2p/identify";
 import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
 import { RateLimiter } from "@libp2p/utils";
-import { webSockets } from "@libp2p/websockets";
 import { noise, tcp } from "@postbox/net";
 import {
   bigintToBytes,
@@ -52,6 +51,7 @@ import { RetentionTask } from "./retention.js";
 import { mailboxInfo } from "./services/info/index.js";
 import { mailboxPush } from "./services/push/index.js";
 import { mailboxStore } from "./services/store/index.js";
+import { type MailboxWebSockets, mailboxWebSockets, readTlsCertificate, type TlsCertificate } from "./tls.js";
 
 export const NODE_VERSION = "0.1.0";
 
@@ -103,6 +103,8 @@ export class MailboxNode {
   /** Paid mode's chain reader, ledger and redeemer (absent without a chain). */
   readonly payments: Payments | undefined;
   readonly #retention: RetentionTask;
+  readonly #websockets: MailboxWebSockets;
+  #certificate: TlsCertificate | undefined;
   #peering: Peering | undefined;
   #http: Awaited<ReturnType<typeof startHttp>> | undefined;
   #startedAt = 0;
@@ -121,6 +123,8 @@ export class MailboxNode {
       meter: QueryMeter;
       retention: RetentionTask;
       payments?: Payments;
+      websockets: MailboxWebSockets;
+      certificate?: TlsCertificate;
     },
   ) {
     this.payments = parts.payments;
@@ -133,6 +137,8 @@ export class MailboxNode {
     this.peerKey = parts.peerKey;
     this.meter = parts.meter;
     this.#retention = parts.retention;
+    this.#websockets = parts.websockets;
+    this.#certificate = parts.certificate;
   }
 
   /** Builds a node (opening its archive and peer key) without starting the network. */
@@ -144,6 +150,9 @@ export class MailboxNode {
         base: { service: "postbox-node" },
         serializers: { err: serializeError },
       });
+    // The certificate of the `/tls/ws` listen addresses (what browsers on the internet dial), checked
+    // before anything is opened.
+    const certificate = config.tls ? readTlsCertificate(config.tls) : undefined;
     let node: MailboxNode | undefined;
     const metrics = createMetrics({
       meshPeers: () => (node?.libp2p.status === "started" ? node.meshPeers() : 0),
@@ -224,6 +233,7 @@ export class MailboxNode {
     // burst to twice its rate across a window's edge: docs/protocol.md says so).
     const queryLimiter = new RateLimiter({ points: config.rateLimit.queriesPerSecond, duration: 1 });
     const pushLimiter = new RateLimiter({ points: config.rateLimit.pushesPerSecond, duration: 1 });
+    const websockets = mailboxWebSockets(certificate);
     const libp2p = await createLibp2p({
       privateKey: peerKey,
       addresses: {
@@ -235,7 +245,7 @@ export class MailboxNode {
         inboundConnectionThreshold: config.connections.perIpPerSecond,
         maxIncomingPendingConnections: config.connections.maxPending,
       },
-      transports: [tcp(), webSockets()],
+      transports: [tcp(), ...websockets.transports],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       services: {
@@ -297,6 +307,8 @@ export class MailboxNode {
       meter,
       retention,
       ...(payments ? { payments } : {}),
+      websockets,
+      ...(certificate ? { certificate } : {}),
     });
     if (created) log.info({ dataDir: config.dataDir }, "created a new peer key");
     return node;
@@ -379,6 +391,36 @@ export class MailboxNode {
       },
       "mailbox started",
     );
+    if (this.#certificate) this.#logCertificate(this.#certificate, "tls certificate");
+  }
+
+  /** The certificate the `/tls/ws` listen addresses serve to new connections (none without `tls`). */
+  get certificate(): TlsCertificate | undefined {
+    return this.#certificate;
+  }
+
+  /**
+   * Reads the certificate files again (after a renewal; `postbox node start` does it on SIGHUP):
+   * new TLS connections get the new certificate, open ones keep theirs. Throws {@link ConfigError}
+   * (and keeps serving the previous certificate) when the files are unreadable or do not match.
+   */
+  reloadCertificate(): TlsCertificate {
+    if (!this.config.tls)
+      throw new ConfigError("tls", "no certificate is configured, so none can be reloaded");
+    const certificate = readTlsCertificate(this.config.tls);
+    this.#websockets.renew(certificate);
+    this.#certificate = certificate;
+    this.#logCertificate(certificate, "tls certificate reloaded");
+    return certificate;
+  }
+
+  #logCertificate(c: TlsCertificate, message: string): void {
+    const fields = { subjectAltName: c.subjectAltName, validTo: c.validTo, spki: c.spki };
+    const left = Date.parse(c.validTo) - Date.now();
+    if (left <= 0) this.log.error(fields, `${message}: it has expired, browsers will refuse it`);
+    else if (left < 14 * 86_400_000)
+      this.log.warn(fields, `${message}: it expires in less than 14 days; renew it, then send SIGHUP`);
+    else this.log.info(fields, message);
   }
 
   /**

@@ -13,6 +13,8 @@ export const SETTING_OPTIONS = {
   listen: { type: "string", multiple: true },
   announce: { type: "string", multiple: true },
   bootstrap: { type: "string", multiple: true },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
   db: { type: "string" },
   retention: { type: "string" },
   "max-envelopes": { type: "string" },
@@ -50,6 +52,7 @@ export function settingSources(values: SettingValues): ConfigSources {
   if (list("listen")) flags.listen = list("listen");
   if (list("announce")) flags.announce = list("announce");
   if (list("bootstrap")) flags.bootstrap = list("bootstrap");
+  if (str("tls-cert") || str("tls-key")) flags.tls = { cert: str("tls-cert"), key: str("tls-key") };
   if (str("db")) flags.db = str("db");
   if (values.free) flags.free = true;
   if (str("log-level")) flags.logLevel = str("log-level");

@@ -42,6 +42,11 @@ Options:
                          (default /ip4/0.0.0.0/tcp/60001 and /ip4/0.0.0.0/tcp/60002/ws; env POSTBOX_LISTEN, comma-separated)
   --announce MULTIADDR   an address to announce instead (public address behind NAT); repeatable
                          (env POSTBOX_ANNOUNCE)
+  --tls-cert FILE        the PEM certificate (and chain) of the /tls/ws listen addresses, which browsers
+                         on the internet dial; required with one (env POSTBOX_TLS_CERT; docs/operators.md,
+                         "Reachable from browsers")
+  --tls-key FILE         its unencrypted PEM private key (env POSTBOX_TLS_KEY). SIGHUP re-reads both
+                         files: new connections get the renewed certificate, open ones keep theirs
   --bootstrap MULTIADDR  a peer to keep connected (another mailbox), dialled again when it drops;
                          repeatable (env POSTBOX_BOOTSTRAP)
   --db sqlite|sqlite:PATH|postgres://USER:PASS@HOST:PORT/DB
@@ -69,8 +74,8 @@ Options:
 export const NODE_INFO_HELP = `Usage: postbox node info [MULTIADDR] [--data-dir DIR]
 
 With MULTIADDR (ending in /p2p/PEER_ID): asks that mailbox over /postbox/info/1 (free) and prints
-its peer id, operator, prices (in SNT, and for a ${PRICE_REFERENCE_PAGE}-message page), retention, limits, version and
-archive size.
+its peer id, the addresses it announces (identify), operator, prices (in SNT, and for a
+${PRICE_REFERENCE_PAGE}-message page), retention, limits, version and archive size.
 Without: prints the local mailbox's peer id and archive size from its data folder (the node may be
 stopped; no chain settings or key needed). An empty folder: run postbox node init first.
 
@@ -128,6 +133,16 @@ export async function nodeStart(argv: string[], io: Output): Promise<number> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // With a certificate, SIGHUP re-reads it (after a renewal); a bad file keeps the previous one.
+  if (config.tls)
+    process.on("SIGHUP", () => {
+      if (stopping) return;
+      try {
+        node.reloadCertificate();
+      } catch (err) {
+        node.log.error({ err }, "tls certificate not reloaded: new connections keep the previous one");
+      }
+    });
   await node.start();
   return new Promise<number>(() => undefined); // runs until a signal
 }
@@ -182,6 +197,11 @@ async function remoteInfo(address: string, io: Output, json: boolean | undefined
   await host.start();
   try {
     const info = await fetchInfo(host, addr);
+    // Where it listens, as it announces itself (identify): its /tls/ws address among them.
+    const connection = host.getConnections().find((c) => c.remotePeer.toString() === info.peerId);
+    const identified = connection
+      ? await host.services.identify.identify(connection).catch(() => undefined)
+      : undefined;
     const price = {
       pricePerQuery: bytesToBigint(info.pricePerQuery),
       pricePerMessage: bytesToBigint(info.pricePerMessage),
@@ -199,6 +219,7 @@ async function remoteInfo(address: string, io: Output, json: boolean | undefined
       version: info.version,
       operator: info.operator || "(none)",
       mode: info.free ? "free" : "paid",
+      ...(identified ? { addresses: identified.listenAddrs.map(String) } : {}),
       chainId: Number(info.chainId),
       pricePerQuery: formatSnt(price.pricePerQuery, EXACT),
       pricePerMessage: formatSnt(price.pricePerMessage, EXACT),

@@ -23,6 +23,8 @@ const BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
 const DEPLOYER = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const OPERATOR = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const PAYER = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+/** Hardhat's account #3: the operator of the set-endpoint test. */
+const SECOND_OPERATOR = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
 
 describe("operator CLI against a JSON-RPC chain", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-operator-"));
@@ -34,6 +36,30 @@ describe("operator CLI against a JSON-RPC chain", () => {
   let snt = "";
   const keyFile = join(dir, "operator.key");
 
+  /** The chain and the contracts, as a client command takes them. */
+  const clientChain = () => [
+    "--rpc-url",
+    rpc,
+    "--chain-id",
+    "31337",
+    "--snt",
+    snt,
+    "--registry",
+    registry,
+    "--channels",
+    channels,
+  ];
+  /** The chain as an operator's command takes it, with the operator's key file. */
+  const operatorChain = (key: string) => [
+    "--rpc-url",
+    rpc,
+    "--chain-id",
+    "31337",
+    "--registry",
+    registry,
+    "--operator-key-file",
+    key,
+  ];
   const run = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
   // A fresh connection per call: the chain closes idle keep-alive sockets between tests.
@@ -81,7 +107,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
     registry = a.registry;
     channels = a.channels;
     snt = a.snt;
-    for (const key of [OPERATOR, PAYER]) {
+    for (const key of [OPERATOR, PAYER, SECOND_OPERATOR]) {
       const hash = await deployer.sendTransaction({
         to: a.snt,
         data: encodeFunctionData({
@@ -295,16 +321,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
     const flags = [
       "--mailbox",
       mailbox,
-      "--rpc-url",
-      rpc,
-      "--chain-id",
-      "31337",
-      "--snt",
-      snt,
-      "--registry",
-      registry,
-      "--channels",
-      channels,
+      ...clientChain(),
       "--wallet-key-file",
       walletKey,
       "--data-dir",
@@ -374,16 +391,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
   });
 
   it("register refuses a folder without a peer key and an address nobody can dial", () => {
-    const flags = [
-      "--rpc-url",
-      rpc,
-      "--chain-id",
-      "31337",
-      "--registry",
-      registry,
-      "--operator-key-file",
-      keyFile,
-    ];
+    const flags = operatorChain(keyFile);
     const empty = join(dir, "empty");
     const register = (address: string) =>
       run(["node", "register", ...flags, "--data-dir", empty, "--multiaddr", address]);
@@ -397,5 +405,121 @@ describe("operator CLI against a JSON-RPC chain", () => {
     expect(any.stderr).toMatch(
       /^postbox: invalid setting multiaddr: \/ip4\/0\.0\.0\.0\/tcp\/60001 means "every interface"/,
     );
+  });
+
+  it("set-endpoint lists a browser-reachable address in the registry, which postbox mailboxes shows", () => {
+    const dataDir = join(dir, "endpoint-mailbox");
+    const key = join(dir, "second-operator.key");
+    writeFileSync(key, SECOND_OPERATOR, { mode: 0o600 });
+    const chainFlags = operatorChain(key);
+    const setEndpoint = (...args: string[]) => run(["node", "set-endpoint", ...chainFlags, ...args]);
+    const mailboxes = () =>
+      run(["mailboxes", ...clientChain(), "--data-dir", join(dir, "endpoint-client"), "--json"]);
+    const listed = () => {
+      const r = mailboxes();
+      expect(r.stderr).toBe("");
+      const operator = privateKeyToAccount(SECOND_OPERATOR).address.toLowerCase();
+      return r.stdout
+        .trim()
+        .split("\n")
+        .map(
+          (l) => JSON.parse(l) as { id: string; peerId: string; multiaddrs: string[]; metadataURI: string },
+        )
+        .find((m) => m.id.toLowerCase() === operator);
+    };
+
+    // Not registered yet: nothing to update.
+    const unregistered = setEndpoint("--multiaddr", "/dns4/localhost/tcp/443/tls/ws");
+    expect(unregistered.status).toBe(2);
+    expect(unregistered.stderr).toBe(
+      `postbox: ${privateKeyToAccount(SECOND_OPERATOR).address} has no registry entry: list the mailbox first with postbox node register\n`,
+    );
+
+    const { peerId } = JSON.parse(run(["node", "init", "--data-dir", dataDir, "--json"]).stdout) as {
+      peerId: string;
+    };
+    const reg = run([
+      "node",
+      "register",
+      ...chainFlags,
+      "--data-dir",
+      dataDir,
+      "--multiaddr",
+      "/dns4/localhost/tcp/60001",
+      "--metadata-uri",
+      "https://mbx.example.org/card.json",
+      "--json",
+    ]);
+    expect(reg.stderr).toBe("");
+    expect(JSON.parse(reg.stdout).browsers).toMatch(/^not reachable: no address is WebSockets over TLS/);
+    expect(listed()).toMatchObject({ peerId, multiaddrs: ["/dns4/localhost/tcp/60001"] });
+
+    // Bad input: one line each, nothing sent.
+    const refusals: [string[], string][] = [
+      [
+        ["--multiaddr", `/dns4/localhost/tcp/443/tls/ws/p2p/${peerId}`],
+        `postbox: invalid setting multiaddr: /dns4/localhost/tcp/443/tls/ws/p2p/${peerId}: leave out /p2p/… (the registry lists the peer id beside the addresses)\n`,
+      ],
+      [
+        Array.from({ length: 9 }, (_, i) => ["--multiaddr", `/dns4/localhost/tcp/${443 + i}/tls/ws`]).flat(),
+        "postbox: invalid setting multiaddr: 9 addresses given; the registry lists at most 8\n",
+      ],
+      [
+        ["--multiaddr", "/dns4/localhost/tcp/443/tls/ws", "--metadata-uri", `data:,${"x".repeat(2_100)}`],
+        "postbox: invalid setting metadata-uri: 2106 bytes; the registry takes at most 2048\n",
+      ],
+      [
+        ["--multiaddr", "/ip4/0.0.0.0/tcp/4443/tls/ws"],
+        'postbox: invalid setting multiaddr: /ip4/0.0.0.0/tcp/4443/tls/ws means "every interface"',
+      ],
+    ];
+    for (const [args, stderr] of refusals) {
+      const r = setEndpoint("--data-dir", dataDir, ...args);
+      expect(r.status).toBe(2);
+      expect(r.stderr.startsWith(stderr.replace(/\n$/, ""))).toBe(true);
+      expect(r.stderr.split("\n")).toHaveLength(2);
+    }
+    expect(listed()?.multiaddrs).toEqual(["/dns4/localhost/tcp/60001"]);
+
+    // The browser-reachable address beside the TCP one; the metadata URI kept.
+    const added = setEndpoint(
+      "--data-dir",
+      dataDir,
+      "--multiaddr",
+      "/dns4/localhost/tcp/60001",
+      "--multiaddr",
+      "/dns4/localhost/tcp/443/tls/ws",
+      "--json",
+    );
+    expect(added.stderr).toBe("");
+    expect(JSON.parse(added.stdout)).toMatchObject({
+      peerId,
+      multiaddrs: ["/dns4/localhost/tcp/60001", "/dns4/localhost/tcp/443/tls/ws"],
+      metadataURI: "unchanged",
+      browsers: "reachable over /dns4/localhost/tcp/443/tls/ws",
+    });
+    expect(listed()).toMatchObject({
+      peerId,
+      multiaddrs: ["/dns4/localhost/tcp/60001", "/dns4/localhost/tcp/443/tls/ws"],
+      metadataURI: "https://mbx.example.org/card.json",
+    });
+
+    // Away from the mailbox (no data folder): the registered peer id is kept; a new metadata URI.
+    const away = setEndpoint(
+      "--data-dir",
+      join(dir, "no-such-folder"),
+      "--multiaddr",
+      "/dns4/localhost/tcp/443/tls/ws",
+      "--metadata-uri",
+      "https://mbx.example.org/v2.json",
+    );
+    expect(away.stderr).toBe("");
+    expect(away.stdout).toMatch(new RegExp(`^peerId +${peerId}$`, "m"));
+    expect(away.stdout).toMatch(/^metadataURI +https:\/\/mbx\.example\.org\/v2\.json$/m);
+    expect(listed()).toMatchObject({
+      peerId,
+      multiaddrs: ["/dns4/localhost/tcp/443/tls/ws"],
+      metadataURI: "https://mbx.example.org/v2.json",
+    });
   });
 });

@@ -18,7 +18,14 @@ import {
   nodeInit,
   nodeStart,
 } from "./commands/node.js";
-import { nodeExit, nodeRegister, nodeSetPrice, nodeWithdraw, OPERATOR_HELP } from "./commands/operator.js";
+import {
+  nodeExit,
+  nodeRegister,
+  nodeSetEndpoint,
+  nodeSetPrice,
+  nodeWithdraw,
+  OPERATOR_HELP,
+} from "./commands/operator.js";
 import { PROBER_START_HELP, proberStart } from "./commands/prober.js";
 import { type Output, stdio, UsageError } from "./output.js";
 
@@ -29,6 +36,8 @@ Commands:
   node start     run a mailbox (archive the network, serve history)
   node info      describe a mailbox (a remote one by MULTIADDR, or the local data folder)
   node register  list this mailbox in the registry with a stake and prices (one transaction)
+  node set-endpoint
+                 change the registered addresses (e.g. add /tls/ws for browsers) or metadata URI
   node set-price announce new prices (increases apply after the registry's delay)
   node exit      start leaving the registry (the stake unbonds)
   node withdraw  withdraw the stake after unbonding
@@ -54,6 +63,7 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "node start": { run: nodeStart, help: NODE_START_HELP },
   "node info": { run: nodeInfo, help: NODE_INFO_HELP },
   "node register": { run: nodeRegister, help: OPERATOR_HELP.register! },
+  "node set-endpoint": { run: nodeSetEndpoint, help: OPERATOR_HELP["set-endpoint"]! },
   "node set-price": { run: nodeSetPrice, help: OPERATOR_HELP["set-price"]! },
   "node exit": { run: nodeExit, help: OPERATOR_HELP.exit! },
   "node withdraw": { run: nodeWithdraw, help: OPERATOR_HELP.withdraw! },

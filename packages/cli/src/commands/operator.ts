@@ -54,6 +54,20 @@ Options:
                             retention.maxAge in --config; default 30d), so list what the node keeps
   --metadata-uri URI        optional name, contact and terms
 ${COMMON}`,
+  "set-endpoint": `Usage: postbox node set-endpoint --multiaddr ADDR [--multiaddr ADDR…] [--metadata-uri URI] [options]
+
+Replaces, in one transaction (the registry's updateEndpoint), where clients dial this mailbox: the
+list of addresses (the new one replaces the whole list) and, when given, the metadata URI (else the
+registered one is kept). To be reachable from web pages, list a WebSockets-over-TLS address beside
+the TCP one, e.g. /dns4/mbx.example.org/tcp/443/tls/ws (docs/operators.md, "Reachable from
+browsers"). The peer id is the data folder's (its peer.key); without one, the registered peer id
+is kept.
+
+Options:
+  --data-dir DIR            the mailbox's data folder (default ~/.postbox/node; POSTBOX_DATA_DIR)
+  --multiaddr ADDR          a public address of the mailbox, without /p2p/ (repeat; at most 8)
+  --metadata-uri URI        a new metadata URI (name, contact, terms); "" removes it
+${COMMON}`,
   "set-price": `Usage: postbox node set-price --price-per-query SNT --price-per-message SNT [options]
 
 Announces new prices. Decreases apply at once; increases after the registry's price delay (the
@@ -74,6 +88,9 @@ ${COMMON}`,
 };
 
 const STATUS = ["none", "active", "exiting", "jailed"];
+
+/** What a browser dials (WebSockets over TLS); a page on https can open nothing else off this machine. */
+const BROWSER_ADDRESS = /\/(tls(\/sni\/[^/]+)?\/ws|wss)(\/|$)/;
 
 /** The chain settings the operator's commands use (not the channels: only the running node does). */
 const OPERATOR_CHAIN = ["rpcUrl", "chainId", "registry", "operatorKey"] as const;
@@ -145,11 +162,78 @@ function countdown(at: bigint, now: bigint): string {
 function report(
   io: Output,
   json: boolean | undefined,
-  view: Record<string, string | number>,
+  view: Record<string, string | number | string[]>,
   exact: Record<string, string | number> = {},
 ) {
   if (json) io.out(JSON.stringify({ ...view, ...exact }));
-  else for (const [k, v] of Object.entries(view)) io.out(`${k.padEnd(16)} ${v}`);
+  else
+    for (const [k, v] of Object.entries(view))
+      io.out(`${k.padEnd(16)} ${Array.isArray(v) ? v.join(`\n${" ".repeat(17)}`) : v}`);
+}
+
+type Connection = ReturnType<typeof connect>;
+
+/**
+ * Checks an endpoint's addresses before anything else, so that a refusal is one line naming the
+ * flag: each a multiaddr someone can dial, without /p2p/ (the registry lists the peer id beside).
+ */
+function checkAddresses(multiaddrs: string[]): void {
+  for (const a of multiaddrs) {
+    let components: { name: string }[];
+    try {
+      components = multiaddr(a).getComponents();
+    } catch {
+      throw new ConfigError("multiaddr", `not a multiaddr: ${a}`);
+    }
+    if (/^\/ip4\/0\.0\.0\.0\/|^\/ip6\/::\//.test(a))
+      throw new ConfigError(
+        "multiaddr",
+        `${a} means "every interface" and cannot be dialled: register the public address clients reach the mailbox at (postbox node init prints them)`,
+      );
+    if (components.some((x) => x.name === "p2p"))
+      throw new ConfigError(
+        "multiaddr",
+        `${a}: leave out /p2p/… (the registry lists the peer id beside the addresses)`,
+      );
+  }
+}
+
+/**
+ * The registry's own limits (read from it: addresses per entry, bytes per address and per metadata
+ * URI), checked before the transaction: a refusal is one line, not a revert.
+ */
+async function checkLimits(c: Connection, multiaddrs: string[], metadataURI: string): Promise<void> {
+  const limit = (functionName: "MAX_MULTIADDRS" | "MAX_MULTIADDR_BYTES" | "MAX_METADATA_URI_BYTES") =>
+    c.publicClient.readContract({ address: c.registry, abi: mailboxRegistryAbi, functionName });
+  const [maxAddresses, maxAddressBytes, maxUriBytes] = await Promise.all([
+    limit("MAX_MULTIADDRS"),
+    limit("MAX_MULTIADDR_BYTES"),
+    limit("MAX_METADATA_URI_BYTES"),
+  ]);
+  if (BigInt(multiaddrs.length) > maxAddresses)
+    throw new ConfigError(
+      "multiaddr",
+      `${multiaddrs.length} addresses given; the registry lists at most ${maxAddresses}`,
+    );
+  for (const a of multiaddrs)
+    if (BigInt(Buffer.byteLength(a)) > maxAddressBytes)
+      throw new ConfigError(
+        "multiaddr",
+        `${a.slice(0, 40)}… is ${Buffer.byteLength(a)} bytes; the registry takes at most ${maxAddressBytes}`,
+      );
+  if (BigInt(Buffer.byteLength(metadataURI)) > maxUriBytes)
+    throw new ConfigError(
+      "metadata-uri",
+      `${Buffer.byteLength(metadataURI)} bytes; the registry takes at most ${maxUriBytes}`,
+    );
+}
+
+/** Whether web pages can use a mailbox that lists these addresses, in words. */
+function browsers(multiaddrs: readonly string[]): string {
+  const secure = multiaddrs.filter((a) => BROWSER_ADDRESS.test(a));
+  return secure.length
+    ? `reachable over ${secure.join(", ")}`
+    : 'not reachable: no address is WebSockets over TLS (/dns4/HOST/tcp/443/tls/ws), so web pages cannot use the mailbox (docs/operators.md, "Reachable from browsers")';
 }
 
 export async function nodeRegister(argv: string[], io: Output): Promise<number> {
@@ -172,18 +256,7 @@ export async function nodeRegister(argv: string[], io: Output): Promise<number> 
     return 0;
   }
   if (!values.multiaddr?.length) throw new UsageError("at least one --multiaddr is required");
-  for (const a of values.multiaddr) {
-    try {
-      multiaddr(a);
-    } catch {
-      throw new ConfigError("multiaddr", `not a multiaddr: ${a}`);
-    }
-    if (/^\/ip4\/0\.0\.0\.0\/|^\/ip6\/::\//.test(a))
-      throw new ConfigError(
-        "multiaddr",
-        `${a} means "every interface" and cannot be dialled: register the public address clients reach the mailbox at (postbox node init prints them)`,
-      );
-  }
+  checkAddresses(values.multiaddr);
   // The peer key, the retention it promises (the node's own setting, so that the registry lists
   // what the mailbox keeps) and the chain, from one set of layers.
   const { dataDir, retention, chain } = loadSettings(settingSources(values), {
@@ -195,6 +268,7 @@ export async function nodeRegister(argv: string[], io: Output): Promise<number> 
       `no mailbox key in ${dataDir} (no ${PEER_KEY_FILE}): create it first with postbox node init --data-dir ${dataDir}`,
     );
   const c = connect(chain);
+  await checkLimits(c, values.multiaddr, values["metadata-uri"] ?? "");
   const { key } = await loadOrCreatePeerKey(dataDir);
   const peerId = peerIdFromPrivateKey(key).toString();
   const [token, minStake] = await Promise.all([
@@ -232,6 +306,7 @@ export async function nodeRegister(argv: string[], io: Output): Promise<number> 
       stake: formatSnt(m.stake, EXACT),
       pricePerQuery: formatSnt(m.pricePerQuery, EXACT),
       pricePerMessage: formatSnt(m.pricePerMessage, EXACT),
+      browsers: browsers(m.multiaddrs),
       tx,
     },
     {
@@ -240,6 +315,66 @@ export async function nodeRegister(argv: string[], io: Output): Promise<number> 
       pricePerMessageWei: m.pricePerMessage.toString(),
     },
   );
+  return 0;
+}
+
+export async function nodeSetEndpoint(argv: string[], io: Output): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      ...operatorOptions(),
+      ...settingOptions("data-dir"),
+      multiaddr: { type: "string", multiple: true },
+      "metadata-uri": { type: "string" },
+    },
+  });
+  if (values.help) {
+    io.out(OPERATOR_HELP["set-endpoint"]!);
+    return 0;
+  }
+  if (!values.multiaddr?.length) throw new UsageError("at least one --multiaddr is required");
+  checkAddresses(values.multiaddr);
+  const { dataDir, chain } = loadSettings(settingSources(values), {
+    settings: ["dataDir"],
+    chain: OPERATOR_CHAIN,
+  });
+  const c = connect(chain);
+  const before = await c.entry();
+  if (before.status === 0)
+    throw new UsageError(
+      `${c.account.address} has no registry entry: list the mailbox first with postbox node register`,
+    );
+  const metadataURI = values["metadata-uri"] ?? before.metadataURI;
+  await checkLimits(c, values.multiaddr, metadataURI);
+  // The data folder's peer id (a new key replaces the registered one); without a folder, the
+  // registered one (the operator may run this away from the mailbox).
+  const keyFile = join(dataDir, PEER_KEY_FILE);
+  const peerId = existsSync(keyFile)
+    ? peerIdFromPrivateKey((await loadOrCreatePeerKey(dataDir)).key).toString()
+    : before.peerId;
+  const tx = await c.send(
+    c.registry,
+    encodeFunctionData({
+      abi: mailboxRegistryAbi,
+      functionName: "updateEndpoint",
+      args: [peerId, values.multiaddr, metadataURI],
+    }),
+  );
+  const m = await c.entry();
+  report(io, values.json, {
+    operator: c.account.address,
+    peerId: m.peerId === before.peerId ? m.peerId : `${m.peerId} (was ${before.peerId})`,
+    multiaddrs: [...m.multiaddrs],
+    metadataURI:
+      values["metadata-uri"] === undefined
+        ? "unchanged"
+        : m.metadataURI.length > 72
+          ? `${m.metadataURI.slice(0, 71)}…`
+          : m.metadataURI || "(none)",
+    browsers: browsers(m.multiaddrs),
+    tx,
+  });
   return 0;
 }
 

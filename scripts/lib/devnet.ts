@@ -33,6 +33,9 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
+import { TLS_FIXTURE } from "../../test/fixtures/tls/index.ts";
+
+export { TLS_FIXTURE, type TlsFixture } from "../../test/fixtures/tls/index.ts";
 
 /** `POSTBOX_PROFILE_DIR=DIR`: the mailboxes (and benchmarks' mailboxes) write V8 CPU profiles there. */
 export function profileArgs(): string[] {
@@ -87,6 +90,11 @@ export interface RunningMailbox {
   peerId: string;
   /** The TCP multiaddr with /p2p/. */
   addr: string;
+  /**
+   * With `tls`: the registered WebSockets-over-TLS multiaddr with /p2p/
+   * (`/dns4/localhost/tcp/{p+2}/tls/ws/p2p/…`), what a browser dials.
+   */
+  secureAddr: string | undefined;
   listen: string[];
   http: string;
   operator: Address;
@@ -102,8 +110,16 @@ export interface DevnetOptions {
   /** One port to lay the others out from: RPC on it, libp2p from +10, HTTP from +100. */
   basePort?: number;
   rpcPort?: number;
-  /** First libp2p TCP port: mailbox i listens on base + 10·i (TCP) and +1 (WebSockets). */
+  /** First libp2p TCP port: mailbox i listens on base + 10·i (TCP), +1 (WebSockets), +2 (`tls`). */
   p2pBase?: number;
+  /**
+   * Mailboxes also listen on `/ip4/127.0.0.1/tcp/{p+2}/tls/ws` with the test certificate
+   * ({@link TLS_FIXTURE}: localhost and 127.0.0.1) and register `/dns4/localhost/tcp/{p+2}/tls/ws`
+   * beside their TCP and `/ws` addresses, so that a page served over https can reach them; every
+   * process the devnet starts trusts that certificate (NODE_EXTRA_CA_CERTS). Chromium trusts it
+   * with `--ignore-certificate-errors-spki-list=${TLS_FIXTURE.spkiBase64}`.
+   */
+  tls?: boolean;
   /** First HTTP port (metrics, health): mailbox i on base + i. */
   httpBase?: number;
   mailboxes?: MailboxSpec[];
@@ -225,6 +241,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   mkdirSync(options.dataDir, { recursive: true });
   forgetPreviousChain(options.dataDir, log);
   const aborted = () => options.signal?.throwIfAborted();
+  /** With `tls`, every child trusts the test certificate (mailboxes dial each other's addresses). */
+  const tlsEnv: Record<string, string> = options.tls ? { NODE_EXTRA_CA_CERTS: TLS_FIXTURE.certPath } : {};
 
   const watch = (name: string, child: ChildProcess, operator?: Address) => {
     children.set(child, operator ? { name, operator } : { name });
@@ -403,6 +421,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       const dir = join(options.dataDir, `mailbox-${spec.name}`);
       const tcp = p2pBase + i * 10;
       const listen = [`/ip4/127.0.0.1/tcp/${tcp}`, `/ip4/127.0.0.1/tcp/${tcp + 1}/ws`];
+      // What the registry lists: the listen addresses, and the secure one by the certificate's name.
+      const registered = [...listen];
+      if (options.tls) {
+        listen.push(`/ip4/127.0.0.1/tcp/${tcp + 2}/tls/ws`);
+        registered.push(`/dns4/localhost/tcp/${tcp + 2}/tls/ws`);
+      }
       const keyFile = join(dir, "operator.key");
       mkdirSync(dir, { recursive: true });
       writeFileSync(keyFile, DEV_KEYS[spec.operator]!, { mode: 0o600 });
@@ -427,6 +451,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         addresses.channels,
         "--operator-key-file",
         keyFile,
+        ...(options.tls ? ["--tls-cert", TLS_FIXTURE.certPath, "--tls-key", TLS_FIXTURE.keyPath] : []),
         ...(spec.flags ?? []),
       ];
       for (const l of listen) flags.push("--listen", l);
@@ -437,6 +462,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           spawn(process.execPath, [...profileArgs(), POSTBOX_BIN, ...flags], {
             stdio: ["ignore", stdio, stdio],
             detached: true,
+            env: { ...process.env, ...tlsEnv },
           }),
           operator.account.address,
         );
@@ -471,7 +497,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           functionName: "register",
           args: [
             peerId,
-            listen,
+            registered,
             devnetMetadataURI(spec.name),
             0n,
             parseEther(spec.pricePerQuery),
@@ -494,6 +520,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         dir,
         peerId,
         addr: `${listen[0]}/p2p/${peerId}`,
+        secureAddr: options.tls ? `${registered[2]}/p2p/${peerId}` : undefined,
         listen,
         http: `http://127.0.0.1:${httpPort}`,
         operator: operator.account.address,
@@ -537,7 +564,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           {
             stdio: ["ignore", stdio, stdio],
             detached: true,
-            env: { ...process.env, POSTBOX_PROBER_KEY: DEV_KEYS[p.key]! },
+            env: { ...process.env, ...tlsEnv, POSTBOX_PROBER_KEY: DEV_KEYS[p.key]! },
           },
         ),
       );
@@ -566,7 +593,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
           spawn(process.execPath, args, {
             stdio: ["ignore", opts.stdout ?? stdio, stdio],
             detached: true,
-            env: { ...process.env, ...opts.env },
+            env: { ...process.env, ...tlsEnv, ...opts.env },
           }),
         ),
       stop,

@@ -99,12 +99,13 @@ export function describeContractError(
             ? "request an exit first, then withdraw after the unbonding period"
             : status === 2
               ? "only withdrawing the stake is possible once the unbonding period ends"
-              : "a jailed mailbox can only be released by the registry's jailer";
+              : "it returns with unjail after its term, with at least the minimum stake, or leaves with an exit";
       return `The mailbox of ${short(operator)} is ${word}: ${what}.`;
     }
     case "MailboxRegistryStakeTooLow": {
+      // Registering offers a stake; unjailing needs the one staked: both below the minimum.
       const [stake, minStake] = a as unknown as [bigint, bigint];
-      return `The minimum stake is ${formatSnt(minStake)} (this offers ${formatSnt(stake)}).`;
+      return `The minimum stake is ${formatSnt(minStake)} and this stake is ${formatSnt(stake)} (${formatSnt(minStake - stake)} short).`;
     }
     case "MailboxRegistryAmountTooLarge":
       return `${String(a[0])} is too large for the registry: amounts go up to ${formatSnt(UINT96_MAX)}, retention up to 136 years.`;
@@ -118,32 +119,40 @@ export function describeContractError(
       return `The stake is still unbonding: it becomes withdrawable ${when(withdrawableAt, now)}.`;
     }
     case "MailboxRegistrySlashTooLarge": {
-      const [, amount, capAmount] = a as unknown as [Address, bigint, bigint];
-      return `A slash of ${formatSnt(amount)} is above the allowed ${formatSnt(capAmount)}.`;
+      const [operator, amount, slashable] = a as unknown as [Address, bigint, bigint];
+      return `A slash of ${formatSnt(amount)} is more than the ${formatSnt(slashable)} that may still be taken from ${short(operator)} in this slash period.`;
     }
     case "MailboxRegistryStringTooLong": {
       const [field, length, max] = a as unknown as [string, bigint, bigint];
-      return `The ${field} is ${length} bytes long; the registry takes at most ${max}.`;
+      const what = FIELD_WORDS[field] ?? `The ${field}`;
+      return `${what} is ${count(length)} bytes long; the registry takes at most ${count(max)}.`;
     }
     case "MailboxRegistryStillJailed": {
-      const [, until] = a as unknown as [Address, bigint];
-      return `The mailbox is jailed: it is released ${when(until, now)}.`;
+      const [operator, until] = a as unknown as [Address, bigint];
+      return `The mailbox of ${short(operator)} is jailed until its term ends ${when(until, now)}: it can unjail, or register again, only after that.`;
     }
     case "MailboxRegistryDeclaredAmountMismatch": {
       const [declared, approved] = a as unknown as [bigint, bigint];
-      return `The call declares ${formatSnt(declared)} but approves ${formatSnt(approved)}.`;
+      return `The call declares ${formatSnt(declared)} but approves ${formatSnt(approved)}: the two must be equal (or declare 0).`;
     }
     case "MailboxRegistryNotDisputes":
-      return "Only the registry's disputes contract can do this.";
+      return `Only the registry's disputes address can slash or jail, and ${short(String(a[0]))} is not it.`;
     case "MailboxRegistryDisputeAlreadySlashed":
-      return `Dispute ${short(String(a[0]))} was slashed already.`;
-    case "MailboxRegistryInvalidJailTerm":
-      return "That jail term is outside what the registry allows.";
+      return `Dispute ${short(String(a[0]))} has slashed already: each dispute slashes once.`;
+    case "MailboxRegistryInvalidJailTerm": {
+      const [until, latest] = a as unknown as [bigint, bigint];
+      return `A jail term must end after now and no later than the unbonding period from now (${when(latest, now)}); this one ends ${Number(until) <= now ? "now or earlier" : when(until, now)}.`;
+    }
     case "MailboxRegistryInvalidTreasury":
-      return `The registry refused ${short(String(a[0]))} as its treasury.`;
+      return `${short(String(a[0]))} cannot be the treasury: not the zero address, the registry or the token.`;
     case "MailboxRegistryInvalidParameter":
-    case "PaymentChannelsInvalidParameter":
       return `The registry refused the parameter "${String(a[0])}".`;
+    case "PaymentChannelsInvalidParameter":
+      return `The payment channels contract refused the parameter "${String(a[0])}".`;
+    case "SafeCastOverflowedUintDowncast": {
+      const [bits] = a as unknown as [number];
+      return `A number is too large for the contract (it stores at most ${bits} bits).`;
+    }
     case "MailboxRegistryInvalidApproval":
     case "PaymentChannelsInvalidApproval": {
       const [caller] = a as unknown as [Address, Address];
@@ -184,7 +193,7 @@ export function describeContractError(
       return `This channel is closing (its deposit can be withdrawn ${when(closesAt, now)}): it cannot be topped up or closed again.`;
     }
     case "PaymentChannelsCloseNotCancellable":
-      return "This channel's close can no longer be cancelled: withdraw once the grace ends.";
+      return `The close of channel ${short(String(a[0]))} is final: a channel's close can be cancelled once, and this one's was. Withdraw once the grace ends.`;
     case "PaymentChannelsNoClosePending":
       return "This channel has no close pending: close it first.";
     case "PaymentChannelsCloseNotDue": {
@@ -215,6 +224,14 @@ export function describeContractError(
 }
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+const count = (n: bigint) => n.toLocaleString("en-US");
+
+/** The registry's names for its bounded strings (MailboxRegistryStringTooLong), in words. */
+const FIELD_WORDS: Record<string, string> = {
+  peerId: "The peer id",
+  multiaddr: "A multiaddr",
+  metadataURI: "The metadata URI",
+};
 
 /** Decodes revert data against every contract's errors (undefined: not one of ours). */
 export function decodeRevert(data: unknown): { errorName: string; args: readonly unknown[] } | undefined {

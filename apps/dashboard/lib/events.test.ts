@@ -85,4 +85,67 @@ describe("contract events in words", () => {
     ]);
     expect(describeLog({ topics: [`0x${"00".repeat(32)}`], data: "0x" })).toBeUndefined();
   });
+
+  it("a slash with its dispute, reward and treasury share; a jail with its term; a new treasury", () => {
+    // The registry's events since issue #20, decoded from logs as the chain encodes them.
+    const log = (eventName: string, args: Record<string, unknown>, types: string[], values: unknown[]) => ({
+      topics: encodeEventTopics({ abi: mailboxRegistryAbi, eventName, args } as never) as [Hex, ...Hex[]],
+      data: encodeAbiParameters(
+        types.map((type) => ({ type })),
+        values,
+      ),
+    });
+    const dispute = `0x${"d1".repeat(32)}` as Hex;
+    expect(
+      describeLog(
+        log(
+          "Slashed",
+          { operator: OP, disputeId: dispute },
+          ["uint256", "uint256", "uint256", "uint256"],
+          [100n * SNT, 50n * SNT, 50n * SNT, 900n * SNT],
+        ),
+      ),
+    ).toEqual({
+      event: "Slashed",
+      title: "Slashed",
+      details: [
+        "dispute 0xd1d1…d1d1",
+        "100 SNT taken",
+        "50 SNT reward to the disputes contract",
+        "50 SNT to the treasury",
+        "stake now 900 SNT",
+      ],
+    });
+    expect(
+      describeLog(log("Jailed", { operator: OP }, ["uint8", "uint256"], [1, 1_700_000_060n]))?.details,
+    ).toEqual(["was active", "until 2023-11-14 22:14"]);
+    // Jailed by a slash below the minimum, with no term.
+    expect(describeLog(log("Jailed", { operator: OP }, ["uint8", "uint256"], [1, 0n]))?.details).toEqual([
+      "was active",
+      "no term: until the stake is back at the minimum",
+    ]);
+    expect(describeLog(log("Unjailed", { operator: OP }, [], []))).toMatchObject({
+      title: "Unjailed",
+      details: ["active again"],
+    });
+    expect(
+      describeLog(
+        log(
+          "TreasuryScheduled",
+          {},
+          ["address", "address", "uint256"],
+          [OP, "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc", 1_700_000_060n],
+        ),
+      ),
+    ).toEqual({
+      event: "TreasuryScheduled",
+      title: "Treasury change scheduled",
+      details: [
+        "from 0x7099…79C8",
+        "to 0x9965…A4dc",
+        "applies 2023-11-14 22:14",
+        "receives the non-reward part of later slashes",
+      ],
+    });
+  });
 });

@@ -86,11 +86,45 @@ export function describeEvent(event: string, args: Record<string, unknown>): Des
     case "StakeWithdrawn":
       return d("Stake withdrawn", [snt(a.amount)]);
     case "Slashed":
-      return d("Slashed", [`${snt(a.amount)} taken`, `stake now ${snt(a.stake)}`]);
-    case "Jailed":
-      return d("Jailed", [`was ${statusWord(Number(a.previous))}`]);
+      return d("Slashed", [
+        `dispute ${addr(a.disputeId)}`,
+        `${snt(a.amount)} taken`,
+        `${snt(a.reward)} reward to the disputes contract`,
+        `${snt(a.toTreasury)} to the treasury`,
+        `stake now ${snt(a.stake)}`,
+      ]);
+    case "Jailed": {
+      // A slash that leaves an Active stake below the minimum jails with the term already set
+      // (0: none): what then bars unjailing is the stake alone.
+      const until = BigInt((a.until as bigint | undefined) ?? 0n);
+      return d("Jailed", [
+        `was ${statusWord(Number(a.previous))}`,
+        until > 0n ? `until ${formatTime(until)}` : "no term: until the stake is back at the minimum",
+      ]);
+    }
     case "Unjailed":
-      return d("Released from jail", []);
+      return d("Unjailed", ["active again"]);
+    case "TreasuryScheduled":
+      return d("Treasury change scheduled", [
+        `from ${addr(a.oldTreasury)}`,
+        `to ${addr(a.newTreasury)}`,
+        `applies ${formatTime(a.effectiveAt as bigint)}`,
+        "receives the non-reward part of later slashes",
+      ]);
+    case "DefaultAdminTransferScheduled":
+      return d("Admin transfer scheduled", [
+        `to ${addr(a.newAdmin)}`,
+        `can accept ${formatTime(BigInt(a.acceptSchedule as number | bigint))}`,
+      ]);
+    case "DefaultAdminTransferCanceled":
+      return d("Admin transfer cancelled", []);
+    case "DefaultAdminDelayChangeScheduled":
+      return d("Admin delay change scheduled", [
+        `to ${formatDuration(Number(a.newDelay))}`,
+        `applies ${formatTime(BigInt(a.effectSchedule as number | bigint))}`,
+      ]);
+    case "DefaultAdminDelayChangeCanceled":
+      return d("Admin delay change cancelled", []);
     // PaymentChannels
     case "ChannelOpened":
       return d("Channel opened", [

@@ -88,6 +88,35 @@ describe("figures read as what they mean", () => {
     expect(scoreTone(mailbox({ uptime7d: 1, latencyP50Ms: 2_000, samples: samples(42, 0) }))).toBe("poor");
   });
 
+  it("during the first 24 h of probes (no 7-day uptime yet) the 24-hour uptime and its probes decide", () => {
+    // The prober publishes uptime7d only after 24 h of probes: until then a mailbox is new for
+    // its first FIGURE_MIN_SAMPLES probes, not for its whole first day.
+    const now = 1_000 * 86_400_000;
+    const firstDay = (uptime24h: number, probes24h: number, over: Partial<MailboxFigures> = {}) =>
+      mailbox({
+        uptime24h,
+        uptime7d: null,
+        probedSince: now - 2 * 3_600_000,
+        latencyP50Ms: 90,
+        score: 0.76,
+        samples: { probes24h, probes7d: probes24h, probes30d: probes24h, canaries7d: 4 },
+        ...over,
+      });
+    expect(scoreLabel(firstDay(1, FIGURE_MIN_SAMPLES))).toMatchObject({ text: "0.760", tone: "good" });
+    expect(scoreLabel(firstDay(1, FIGURE_MIN_SAMPLES - 1))).toMatchObject({ text: "new", tone: "new" });
+    // What the first hours show is held against it as well.
+    expect(scoreTone(firstDay(0.97, 120))).toBe("fair");
+    expect(scoreTone(firstDay(0.5, 120))).toBe("poor");
+    expect(scoreTone(firstDay(1, 120, { latencyP50Ms: 2_000 }))).toBe("poor");
+    // Once the 7-day uptime is published, it and its probes decide.
+    const week = mailbox({
+      uptime24h: 1,
+      uptime7d: 0.9,
+      samples: { probes24h: 1_400, probes7d: 9_000, probes30d: 9_000, canaries7d: 300 },
+    });
+    expect(scoreTone(week)).toBe("poor");
+  });
+
   it("colours by the weaker of uptime and canaries once they rest on enough samples", () => {
     expect(scoreTone(mailbox({ uptime7d: 0.97, completeness: 1, samples: samples(100, 20) }))).toBe("fair");
     expect(scoreTone(mailbox({ uptime7d: 1, completeness: 0.5, samples: samples(100, 20) }))).toBe("poor");

@@ -100,16 +100,21 @@ export const TONE_POOR = 0.95;
  * against it (docs/methodology.md); its colour says whether what was *measured* holds something
  * against it — being young, a modest stake or a higher price lower the score and the chance to be
  * drawn, but are no fault. So: "new" (neutral) until the uptime rests on FIGURE_MIN_SAMPLES probes;
- * otherwise the worst of uptime over 7 days (or what was watched so far), canaries returned (once
- * FIGURE_MIN_SAMPLES were checked) — good from 99 %, poor below 95 % — and the median latency:
- * fair above LATENCY_GOOD_MS, where the score's latency factor starts to fall, poor above
- * LATENCY_HALF_MS.
+ * otherwise the worst of the uptime, canaries returned (once FIGURE_MIN_SAMPLES were checked) —
+ * good from 99 %, poor below 95 % — and the median latency: fair above LATENCY_GOOD_MS, where the
+ * score's latency factor starts to fall, poor above LATENCY_HALF_MS.
+ *
+ * The uptime is the 7-day one with its probes; the prober publishes none during a mailbox's first
+ * 24 h of probes (`uptime7d` null), and then the 24-hour uptime with `samples.probes24h` is the
+ * record: a mailbox is "new" for its first FIGURE_MIN_SAMPLES probes, not for its first day.
  */
 export function scoreTone(m: MailboxFigures): Tone {
   const s = samplesOf(m);
-  const probes = s?.probes7d ?? m.probesOk + m.probesFailed;
+  const weekly = m.uptime7d !== null && m.uptime7d !== undefined;
+  const uptime = weekly ? m.uptime7d : m.uptime24h;
+  // A prober that sends no counts: the probes its score used (7 days).
+  const probes = (weekly ? s?.probes7d : s?.probes24h) ?? m.probesOk + m.probesFailed;
   const canaries = s?.canaries7d ?? m.canariesExpected;
-  const uptime = m.uptime7d ?? m.uptime24h;
   if (probes < FIGURE_MIN_SAMPLES || uptime === null) return "new";
   const shares = [uptime];
   if (canaries >= FIGURE_MIN_SAMPLES && m.completeness !== null) shares.push(m.completeness);

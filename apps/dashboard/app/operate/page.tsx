@@ -4,7 +4,7 @@ import { mailboxRegistryAbi, type RegistryMailbox, sntAbi } from "@postbox/contr
 import { effectivePrice, formatDuration, formatSnt, PRICE_REFERENCE_LABEL } from "@postbox/protocol";
 import { useState } from "react";
 import { type Address, encodeFunctionData } from "viem";
-import { useConnection, useReadContract } from "wagmi";
+import { useBlock, useConnection, useReadContract } from "wagmi";
 import { Field } from "../../components/Field";
 import { StatusBadge } from "../../components/StatusBadge";
 import {
@@ -21,6 +21,7 @@ import { settings } from "../../lib/env";
 import { countdown, formatTime } from "../../lib/format";
 import { exact, priceText, referencePagePrice } from "../../lib/mailboxes";
 import { TxStatus, useTransaction } from "../../lib/tx";
+import { OperatorHistory } from "./History";
 
 type Tx = ReturnType<typeof useTransaction>;
 type Rules = { minStake: bigint; unbondingPeriod: bigint; priceDelay: bigint };
@@ -62,6 +63,9 @@ export default function OperatePage() {
     return <p className="error">Cannot read the registry: {entry.error.message.split("\n")[0]}</p>;
   if (!m || !rules.data) return <p className="muted">Loading your registry entry…</p>;
   const registered = m.status !== 0;
+  // A jail term outlives the entry: it also bars registering again after a withdrawal.
+  const jailedUntil = Number(m.jailedUntil);
+  const termRunning = jailedUntil > 0 && (now === undefined || now < jailedUntil);
 
   return (
     <>
@@ -71,25 +75,116 @@ export default function OperatePage() {
         <strong data-testid="operator-status">
           {registered ? <StatusBadge status={m.status} /> : "not registered"}
         </strong>
-        {registered ? ` · stake ${formatSnt(m.stake)}` : ""} · wallet{" "}
+        {registered ? ` · stake ${formatSnt(m.stake)}` : ""}
+        {m.status === 3 || termRunning ? (
+          <>
+            {" "}
+            ·{" "}
+            <span data-testid="jailed-until">
+              {jailedUntil === 0
+                ? "no jail term"
+                : `jailed until ${formatTime(jailedUntil)} (${termRunning ? (now === undefined ? "…" : countdown(jailedUntil, now)) : "over"})`}
+            </span>
+          </>
+        ) : null}{" "}
+        · wallet{" "}
         <strong data-testid="balance">{balance.data === undefined ? "…" : formatSnt(balance.data)}</strong>
       </p>
       {!registered ? (
-        <Register tx={tx} rules={rules.data} balance={balance.data} />
+        <Register
+          tx={tx}
+          rules={rules.data}
+          balance={balance.data}
+          jailedUntil={termRunning ? jailedUntil : undefined}
+        />
       ) : (
         <div className="grid">
+          {m.status === 3 ? <Jail tx={tx} m={m} now={now} rules={rules.data} /> : null}
           <Prices tx={tx} m={m} now={now} rules={rules.data} />
-          <Stake tx={tx} m={m} address={address} balance={balance.data} />
+          <Stake tx={tx} m={m} address={address} balance={balance.data} minStake={rules.data.minStake} />
           <Endpoint tx={tx} m={m} />
           <Retention tx={tx} m={m} />
           <Exit tx={tx} m={m} now={now} rules={rules.data} />
         </div>
       )}
+      <OperatorHistory operator={address} />
     </>
   );
 }
 
-function Register({ tx, rules, balance }: { tx: Tx; rules: Rules; balance: bigint | undefined }) {
+/**
+ * A jailed mailbox: its term and what unjailing needs. It is jailed by the disputes address (with a
+ * term) or by a slash that left its stake below the minimum (no term); it returns with unjail once
+ * the term is over and the stake is at least the minimum, or leaves with an exit.
+ */
+function Jail({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number | undefined; rules: Rules }) {
+  // The contract compares the term with the time of the block that runs unjail, and the call is
+  // simulated on the latest block first: the term is over once the latest block says so, which
+  // can be a few seconds after the clock passed it.
+  const latest = useBlock({ watch: true }).data?.timestamp;
+  const until = Number(m.jailedUntil);
+  const termOver = latest !== undefined && Number(latest) >= until;
+  const short = m.stake < rules.minStake ? rules.minStake - m.stake : 0n;
+  const reasons: string[] = [];
+  if (!termOver)
+    reasons.push(
+      now !== undefined && now >= until
+        ? "The jail term is over with the next block (a few seconds)."
+        : `The jail term runs until ${formatTime(until)} (${now === undefined ? "…" : countdown(until, now)}).`,
+    );
+  if (short > 0n)
+    reasons.push(
+      `The stake is ${formatSnt(m.stake)}, below the minimum of ${formatSnt(rules.minStake)}: add at least ${formatSnt(short)} first.`,
+    );
+  return (
+    <div className="card">
+      <h2>Jailed</h2>
+      <p data-testid="jail-term">
+        {until === 0
+          ? "No jail term: a slash left the stake below the minimum."
+          : `Term: until ${formatTime(until)}, ${termOver ? "over" : now === undefined ? "…" : countdown(until, now)}.`}
+      </p>
+      <p className="muted small">
+        A jailed mailbox is not listed: clients do not choose it. It returns with unjail after its term, with
+        at least the minimum stake of {formatSnt(rules.minStake)}, or leaves with an exit.
+      </p>
+      <button
+        type="button"
+        className="primary"
+        disabled={tx.status.busy || reasons.length > 0}
+        aria-describedby="unjail-note"
+        onClick={() =>
+          void tx.send("jail", "Unjail", {
+            address: settings.registry,
+            abi: mailboxRegistryAbi,
+            functionName: "unjail",
+          })
+        }
+      >
+        Unjail
+      </button>
+      <p id="unjail-note" className={reasons.length ? "muted small" : "small"} data-testid="unjail-note">
+        {reasons.length
+          ? reasons.join(" ")
+          : "The term is over and the stake meets the minimum: unjail to be listed again."}
+      </p>
+      <TxStatus status={tx.status} scope="jail" />
+    </div>
+  );
+}
+
+function Register({
+  tx,
+  rules,
+  balance,
+  jailedUntil,
+}: {
+  tx: Tx;
+  rules: Rules;
+  balance: bigint | undefined;
+  /** The end of a jail term still running (registering waits for it). */
+  jailedUntil: number | undefined;
+}) {
   const [form, setForm] = useState({
     peerId: "",
     multiaddrs: "",
@@ -121,7 +216,7 @@ function Register({ tx, rules, balance }: { tx: Tx; rules: Rules; balance: bigin
     retention: checkDays(form.retentionDays),
   };
   const c = checks;
-  const valid = Object.values(checks).every((x) => x.ok);
+  const valid = Object.values(checks).every((x) => x.ok) && jailedUntil === undefined;
   const decimal = { inputMode: "decimal" } as const;
   const fields: [
     keyof typeof form,
@@ -150,6 +245,11 @@ function Register({ tx, rules, balance }: { tx: Tx; rules: Rules; balance: bigin
         {formatSnt(rules.minStake)}). The peer id and addresses are what <code>postbox node init</code>{" "}
         prints.
       </p>
+      {jailedUntil !== undefined ? (
+        <p className="notice" data-testid="register-jailed">
+          This account's jail term runs until {formatTime(jailedUntil)}: it can register again after that.
+        </p>
+      ) : null}
       <form
         className="row"
         onSubmit={(e) => {
@@ -303,11 +403,13 @@ function Stake({
   m,
   address,
   balance,
+  minStake,
 }: {
   tx: Tx;
   m: RegistryMailbox;
   address: Address;
   balance: bigint | undefined;
+  minStake: bigint;
 }) {
   const [amount, setAmount] = useState("");
   const c = checkAmount(amount, {
@@ -361,7 +463,13 @@ function Stake({
           Add stake
         </button>
       </form>
-      {!allowed ? <p className="muted small">An exiting mailbox cannot add stake.</p> : null}
+      {!allowed ? (
+        <p className="muted small">An exiting mailbox cannot add stake.</p>
+      ) : m.stake < minStake ? (
+        <p className="muted small" data-testid="stake-short">
+          Below the minimum of {formatSnt(minStake)}: add at least {formatSnt(minStake - m.stake)}.
+        </p>
+      ) : null}
       <TxStatus status={tx.status} scope="stake" />
     </div>
   );
@@ -484,6 +592,12 @@ function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number |
   const [confirming, setConfirming] = useState(false);
   const unbonding = Number(rules.unbondingPeriod);
   const clock = now ?? Math.floor(Date.now() / 1000);
+  const jailedUntil = Number(m.jailedUntil);
+  // A jail term never delays a withdrawal, but registering again waits for it.
+  const term =
+    jailedUntil > clock
+      ? `Its jail term (until ${formatTime(jailedUntil)}) does not delay the withdrawal, but this account can register again only after it.`
+      : "";
   return (
     <div className="card">
       <h2>Exit</h2>
@@ -494,6 +608,7 @@ function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number |
             {now === undefined ? "…" : countdown(Number(m.withdrawableAt), now)} (
             {formatTime(m.withdrawableAt)})
           </p>
+          {term ? <p className="muted small">{term}</p> : null}
           <button
             type="button"
             className="primary"
@@ -509,20 +624,20 @@ function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number |
             Withdraw stake
           </button>
         </>
-      ) : m.status === 3 ? (
-        <p>A jailed mailbox cannot exit until the registry's jailer releases it.</p>
       ) : confirming ? (
         <div role="alertdialog" aria-labelledby="exit-title" aria-describedby="exit-text" className="confirm">
           <p id="exit-title">
             <strong>Request an exit?</strong>
           </p>
           <p id="exit-text" data-testid="exit-confirmation">
-            The mailbox leaves the list at once: clients stop choosing it and its prices are frozen. Your
-            stake of {formatSnt(m.stake)} stays locked for the registry's unbonding period of{" "}
+            {m.status === 3
+              ? "The mailbox, unlisted while jailed, leaves the registry instead of returning: it will not be listed again and its prices are frozen."
+              : "The mailbox leaves the list at once: clients stop choosing it and its prices are frozen."}{" "}
+            Your stake of {formatSnt(m.stake)} stays locked for the registry's unbonding period of{" "}
             {formatDuration(unbonding)}, so that misbehaviour found meanwhile can still be slashed: if you
             confirm now, it becomes withdrawable at {formatTime(clock + unbonding)} (in{" "}
-            {formatDuration(unbonding)}). An exit cannot be undone; to serve again, register anew after
-            withdrawing.
+            {formatDuration(unbonding)}).{term ? ` ${term}` : ""} An exit cannot be undone; to serve again,
+            register anew after withdrawing.
           </p>
           <div className="row">
             <button
@@ -549,7 +664,8 @@ function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number |
       ) : (
         <>
           <p className="muted small">
-            Unbonding period: {formatDuration(unbonding)} from the exit until the stake can be withdrawn.
+            {m.status === 3 ? "A jailed mailbox can leave at any time. " : ""}Unbonding period:{" "}
+            {formatDuration(unbonding)} from the exit until the stake can be withdrawn.
           </p>
           <button
             type="button"

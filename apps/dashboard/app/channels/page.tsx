@@ -230,7 +230,15 @@ function ChannelRow({
   balance,
 }: {
   id: Hex;
-  c: { payee: Address; paid: bigint; deposit: bigint; closesAt: bigint; finalised: boolean };
+  c: {
+    payee: Address;
+    paid: bigint;
+    deposit: bigint;
+    closesAt: bigint;
+    finalised: boolean;
+    /** The payer cancelled a close once: a channel's close can be cancelled only once. */
+    closeCancelled: boolean;
+  };
   now: number | undefined;
   tx: Tx;
   balance: bigint | undefined;
@@ -279,20 +287,22 @@ function ChannelRow({
             >
               Withdraw
             </button>
-            <button
-              type="button"
-              disabled={tx.status.busy}
-              onClick={() =>
-                void tx.send(scope, "Cancel close", {
-                  address: settings.channels,
-                  abi: paymentChannelsAbi,
-                  functionName: "cancelClose",
-                  args: [id],
-                })
-              }
-            >
-              Keep open
-            </button>
+            {c.closeCancelled ? null : (
+              <button
+                type="button"
+                disabled={tx.status.busy}
+                onClick={() =>
+                  void tx.send(scope, "Cancel close", {
+                    address: settings.channels,
+                    abi: paymentChannelsAbi,
+                    functionName: "cancelClose",
+                    args: [id],
+                  })
+                }
+              >
+                Keep open
+              </button>
+            )}
           </div>
         ) : (
           <form
@@ -333,6 +343,7 @@ function ChannelRow({
             <button
               type="button"
               disabled={tx.status.busy}
+              aria-describedby={c.closeCancelled ? `close-once-${id}` : undefined}
               onClick={() =>
                 void tx.send(scope, "Close", {
                   address: settings.channels,
@@ -346,6 +357,19 @@ function ChannelRow({
             </button>
           </form>
         )}
+        {c.closeCancelled && !c.finalised ? (
+          <p
+            id={`close-once-${id}`}
+            className="muted small"
+            data-testid="close-once"
+            // Table cells do not wrap; this sentence should, beside the buttons.
+            style={{ whiteSpace: "normal", maxWidth: "28em" }}
+          >
+            {closing
+              ? "This close is final: a channel's close can be cancelled once, and this one's was."
+              : "Closing again is final: a channel's close can be cancelled once, and this one's was."}
+          </p>
+        ) : null}
         <TxStatus status={tx.status} scope={scope} />
       </td>
     </tr>

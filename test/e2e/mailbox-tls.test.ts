@@ -10,15 +10,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { connect as tlsConnect } from "node:tls";
+import { mailboxRegistryAbi } from "@postbox/contracts";
 import { spkiPin } from "@postbox/node";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { DEFAULT_MAILBOXES, type Devnet, startDevnet } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 import { type BrowserHarness, REPO, RUN_BROWSER_TESTS, startBrowserHarness } from "../browser/harness.ts";
 import { chromiumTrustFlag, TLS_FIXTURE, TLS_FIXTURE_RENEWED } from "../fixtures/tls/index.ts";
 import type { ProbeResult } from "../fixtures/tls/probe.ts";
 
-// The mailbox: TCP on PORT, /ws on PORT + 1, /tls/ws on PORT + 2.
-const PORT = await freePortBlock(6_000, 3);
+// The mailbox: TCP on PORT, /ws on PORT + 1, /tls/ws on PORT + 2; the devnet from PORT + 10 (its
+// chain there, its mailbox from PORT + 20, HTTP from PORT + 110).
+const PORT = await freePortBlock(6_000, 120);
 const BIN = join(REPO, "packages", "cli", "bin", "postbox.js");
 const NODE_CLIENT = join(REPO, "test", "fixtures", "tls", "node-client.ts");
 
@@ -77,6 +80,38 @@ function nodeClient(address: string, env: Record<string, string>) {
     },
   };
 }
+
+/** Runs a probe in a page of `harness` against `address`. */
+async function probeFrom(harness: BrowserHarness, address: string, text: string): Promise<ProbeResult> {
+  const page = await harness.newPage();
+  try {
+    return await page.evaluate(
+      async ([a, t]) => {
+        const { openProbe } = globalThis as unknown as {
+          openProbe: (
+            a: string,
+          ) => Promise<{ probe(t: string): Promise<ProbeResult>; close(): Promise<void> }>;
+        };
+        const session = await openProbe(a);
+        try {
+          return await session.probe(t);
+        } finally {
+          await session.close();
+        }
+      },
+      [address, text] as const,
+    );
+  } finally {
+    await page.close();
+  }
+}
+
+/** The page of the browser probes: probe.ts, bundled for the browser. */
+const PROBE_PAGE = {
+  contents: `import { openProbe } from "./test/fixtures/tls/probe.ts";
+globalThis.openProbe = openProbe;
+globalThis.postboxSuites = {};`,
+};
 
 describe("a mailbox on /tls/ws", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-tls-"));
@@ -208,38 +243,11 @@ describe("a mailbox on /tls/ws", () => {
   });
 
   describe.runIf(RUN_BROWSER_TESTS)("Chromium", () => {
-    /** Runs a probe in a page of `harness` against `address`. */
-    const probeFrom = async (harness: BrowserHarness, address: string, text: string) => {
-      const page = await harness.newPage();
-      try {
-        return await page.evaluate(
-          async ([a, t]) => {
-            const { openProbe } = globalThis as unknown as {
-              openProbe: (
-                a: string,
-              ) => Promise<{ probe(t: string): Promise<ProbeResult>; close(): Promise<void> }>;
-            };
-            const session = await openProbe(a);
-            try {
-              return await session.probe(t);
-            } finally {
-              await session.close();
-            }
-          },
-          [address, text] as const,
-        );
-      } finally {
-        await page.close();
-      }
-    };
-    const entry = {
-      contents: `import { openProbe } from "./test/fixtures/tls/probe.ts";
-globalThis.openProbe = openProbe;
-globalThis.postboxSuites = {};`,
-    };
-
     it("dials it with the certificate's SPKI pin, from an http page, by IP and by name", async () => {
-      const harness = await startBrowserHarness({ entry, args: [chromiumTrustFlag(TLS_FIXTURE)] });
+      const harness = await startBrowserHarness({
+        entry: PROBE_PAGE,
+        args: [chromiumTrustFlag(TLS_FIXTURE)],
+      });
       try {
         for (const address of [tlsAddr, `/dns4/localhost/tcp/${PORT + 2}/tls/ws/p2p/${peerId}`]) {
           const r = await probeFrom(harness, address, `from chromium over ${address}`);
@@ -254,7 +262,7 @@ globalThis.postboxSuites = {};`,
     });
 
     it("cannot dial it without the pin (a certificate no browser trusts)", async () => {
-      const harness = await startBrowserHarness({ entry });
+      const harness = await startBrowserHarness({ entry: PROBE_PAGE });
       try {
         const r = await probeFrom(harness, tlsAddr, "never stored");
         expect(r.ok).toBe(false);
@@ -326,5 +334,97 @@ globalThis.postboxSuites = {};`,
     } finally {
       await renewed.close();
     }
+  });
+});
+
+describe("startDevnet({ tls: true })", () => {
+  const dir = mkdtempSync(join(tmpdir(), "postbox-tls-devnet-"));
+  let devnet: Devnet | undefined;
+
+  afterAll(async () => {
+    await devnet?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a mailbox listens on /tls/ws and registers /dns4/localhost/…/tls/ws, which Node, Chromium and postbox mailboxes reach", async () => {
+    devnet = await startDevnet({
+      dataDir: dir,
+      basePort: PORT + 10,
+      mailboxes: [DEFAULT_MAILBOXES[0]!],
+      tls: true,
+      stdio: "ignore",
+    });
+    const alpha = devnet.mailboxes[0]!;
+    const tcp = PORT + 20;
+    expect(alpha.listen).toEqual([
+      `/ip4/127.0.0.1/tcp/${tcp}`,
+      `/ip4/127.0.0.1/tcp/${tcp + 1}/ws`,
+      `/ip4/127.0.0.1/tcp/${tcp + 2}/tls/ws`,
+    ]);
+    expect(alpha.secureAddr).toBe(`/dns4/localhost/tcp/${tcp + 2}/tls/ws/p2p/${alpha.peerId}`);
+    const entry = await devnet.publicClient.readContract({
+      address: devnet.addresses.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "getMailbox",
+      args: [alpha.operator],
+    });
+    expect(entry.multiaddrs).toEqual([
+      `/ip4/127.0.0.1/tcp/${tcp}`,
+      `/ip4/127.0.0.1/tcp/${tcp + 1}/ws`,
+      `/dns4/localhost/tcp/${tcp + 2}/tls/ws`,
+    ]);
+    expect(await servedPin(tcp + 2)).toBe(TLS_FIXTURE.spkiBase64);
+
+    // A Node client (the receipt verified; the paid mailbox wants a payment for history).
+    const client = nodeClient(alpha.secureAddr!, { NODE_EXTRA_CA_CERTS: TLS_FIXTURE.certPath });
+    try {
+      expect(await client.probe("from node to the devnet")).toMatchObject({
+        ok: true,
+        peerId: alpha.peerId,
+        remoteAddr: alpha.secureAddr,
+        query: "PAYMENT_REQUIRED",
+      });
+    } finally {
+      await client.close();
+    }
+    if (RUN_BROWSER_TESTS) {
+      const harness = await startBrowserHarness({
+        entry: PROBE_PAGE,
+        args: [chromiumTrustFlag(TLS_FIXTURE)],
+      });
+      try {
+        const r = await probeFrom(harness, alpha.secureAddr!, "from chromium to the devnet");
+        expect(r.error).toBeUndefined();
+        expect(r).toMatchObject({ ok: true, remoteAddr: alpha.secureAddr, query: "PAYMENT_REQUIRED" });
+        expect(harness.problems).toEqual([]);
+      } finally {
+        await harness.close();
+      }
+    }
+    const listed = spawnSync(
+      process.execPath,
+      [
+        BIN,
+        "mailboxes",
+        "--rpc-url",
+        devnet.rpc,
+        "--registry",
+        devnet.addresses.registry,
+        "--snt",
+        devnet.addresses.snt,
+        "--channels",
+        devnet.addresses.channels,
+        "--data-dir",
+        join(dir, "client"),
+        "--json",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(listed.stderr).toBe("");
+    expect(JSON.parse(listed.stdout.trim())).toMatchObject({
+      peerId: alpha.peerId,
+      multiaddrs: entry.multiaddrs,
+      reachable: true,
+    });
   });
 });

@@ -125,6 +125,8 @@ export class DeliveryTracker {
   /** Conversations that may owe acks, and the live ones' pending flush. */
   readonly #owed = new Set<string>();
   readonly #ackTimers = new Map<string, Timer>();
+  /** Messages whose copy for a retry this process wrote or read (deleted once stored). */
+  readonly #copies = new Set<string>();
   #swept = false;
   #closed = false;
 
@@ -160,10 +162,14 @@ export class DeliveryTracker {
     options: { copy?: PendingCopy | undefined; replaces?: string | undefined; timer?: boolean } = {},
   ): Promise<void> {
     await this.#serial(record.messageId, async () => {
-      if (options.copy) await this.#d.storage.setObject(PENDING + record.messageId, options.copy);
+      if (options.copy) {
+        await this.#d.storage.setObject(PENDING + record.messageId, options.copy);
+        this.#copies.add(record.messageId);
+      }
       await this.#d.storage.putOutgoing(record, options.replaces);
       if (options.replaces && options.replaces !== record.messageId) {
         await this.#d.storage.setObject(PENDING + options.replaces, undefined);
+        this.#copies.delete(options.replaces);
         this.#stopTimer(options.replaces);
       }
     });
@@ -199,7 +205,7 @@ export class DeliveryTracker {
         error: undefined,
       };
     });
-    await this.#d.storage.setObject(PENDING + messageId, undefined);
+    if (this.#copies.delete(messageId)) await this.#d.storage.setObject(PENDING + messageId, undefined);
   }
 
   /** No mailbox stored the message: `not-stored`, saying why (unless one did meanwhile). */
@@ -212,8 +218,10 @@ export class DeliveryTracker {
   }
 
   /** What a retry of `messageId` sends: the envelope (if still kept) and the text. */
-  pendingCopy(messageId: string): Promise<PendingCopy | undefined> {
-    return this.#d.storage.getObject<PendingCopy>(PENDING + messageId);
+  async pendingCopy(messageId: string): Promise<PendingCopy | undefined> {
+    const copy = await this.#d.storage.getObject<PendingCopy>(PENDING + messageId);
+    if (copy) this.#copies.add(messageId);
+    return copy;
   }
 
   /** One record, with its group's member count. */

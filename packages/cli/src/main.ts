@@ -2,7 +2,9 @@ import { CHANNEL_HELP, channelCommand } from "./commands/channel.js";
 import {
   CHAT_HELP,
   chatRead,
+  chatRetry,
   chatSend,
+  chatStatus,
   contactCommand,
   groupCommand,
   identityCommand,
@@ -44,7 +46,9 @@ Commands:
   channel open | topup | status | close | withdraw
                  pay a mailbox for history through an SNT payment channel
   chat send      send a message to a contact, #room or group (stored by your mailboxes)
-  chat read      catch up (paid, with progress) and print a conversation
+  chat read      catch up (paid, with progress) and print a conversation, with your messages' states
+  chat retry     send again a message no mailbox stored
+  chat status    a sent message's state: stored (by which mailboxes), delivered (to whom)
   id             your public key (and --export the private one)
   contact add | list, room join | leave, group create | join
                  who and what you follow
@@ -74,6 +78,8 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   "channel withdraw": { run: channelCommand("withdraw"), help: CHANNEL_HELP.withdraw! },
   "chat send": { run: chatSend, help: CHAT_HELP.send! },
   "chat read": { run: chatRead, help: CHAT_HELP.read! },
+  "chat retry": { run: chatRetry, help: CHAT_HELP.retry! },
+  "chat status": { run: chatStatus, help: CHAT_HELP.status! },
   id: { run: identityCommand, help: CHAT_HELP.id! },
   "contact add": { run: contactCommand("add"), help: CHAT_HELP.contact! },
   "contact list": { run: contactCommand("list"), help: CHAT_HELP.contact! },

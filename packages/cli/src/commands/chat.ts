@@ -1,6 +1,15 @@
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import type { CatchUpProgress, MailboxCandidate, PostboxClient, StoredMessage } from "@postbox/client";
+import {
+  type CatchUpProgress,
+  failureText,
+  type MailboxCandidate,
+  NotStoredError,
+  type OutgoingStatus,
+  type PostboxClient,
+  type SendResult,
+  type StoredMessage,
+} from "@postbox/client";
 import {
   FIGURE_MIN_SAMPLES,
   formatSnt,
@@ -17,15 +26,37 @@ export const CHAT_HELP: Record<string, string> = {
        postbox chat send --to DEST --stdin       (one message per input line)
 
 Sends a message: encrypted and signed, pushed to your mailbox(es), which answer with signed store
-receipts (printed). A contact is a name you added or a public key.
+receipts. A contact is a name you added or a public key. Prints the message's state: "stored by
+alpha" (with each receipt), or, when no mailbox stored it, "not stored (alpha: unreachable; …) —
+retry: postbox chat retry ID" and exit code 1 (the message is kept). Once the recipient's client
+has saved it, "chat read" and "chat status" say "delivered" ("delivered to N of M" in a group).
+
+${CLIENT_HELP}`,
+  retry: `Usage: postbox chat retry ID
+
+Sends again a message no mailbox stored (ID: its message id, or the first 8 or more characters of
+it, as "chat send" and "chat read" print it). If a mailbox holds it after all, it is marked stored;
+otherwise the same envelope is pushed while it is less than 15 s old, and after that the message is
+sealed again under a new id (mailboxes refuse envelopes more than 20 s off their clock). Exit code
+1 when no mailbox stored it this time.
+
+${CLIENT_HELP}`,
+  status: `Usage: postbox chat status ID
+
+Prints a sent message's delivery state (no network): sending, stored (by which mailboxes, with
+their receipts), delivered (to whom; in a group "delivered to N of M"), or not stored (and why).
+A state changes when you "chat read" (acks arrive on your inbox or the group) or "chat retry".
 
 ${CLIENT_HELP}`,
   read: `Usage: postbox chat read [CONVERSATION] [--last N] [--follow]
 
 Catches up every conversation you follow (your inbox, joined rooms and groups) from your mailboxes
 — paid through your channel, with a progress bar — then prints CONVERSATION's messages in order
-(a contact, #room or group:ID), or every conversation's. --follow stays online and prints new
-messages as they arrive, until Ctrl-C.
+(a contact, #room or group:ID), or every conversation's. Each of your messages shows its state:
+[stored by alpha], [delivered], [delivered to 1 of 2] in a group, or [not stored … — retry:
+postbox chat retry ID]. Reading tells the senders of what you saved that you have it (an encrypted
+acknowledgement: one per conversation, 1:1 and groups, never rooms). --follow stays online and
+prints new messages (and your messages' new states) as they arrive, until Ctrl-C.
 
 A paid mailbox is paid through a payment channel, opened on first use: before it is opened, what is
 paid, to whom, the deposit and your cap per page are printed on stderr (--deposit and
@@ -108,15 +139,113 @@ function printMessages(
   io: Output,
   messages: StoredMessage[],
   json: boolean,
+  states: Map<string, OutgoingStatus> = new Map(),
+  mailboxName: (id: string) => string = (id) => id,
 ) {
   for (const m of messages) {
+    const state = m.outgoing ? states.get(m.messageId) : undefined;
     if (json) {
-      io.out(JSON.stringify({ ...m, senderName: nameOf(m.sender) }));
+      io.out(
+        JSON.stringify({
+          ...m,
+          senderName: nameOf(m.sender),
+          ...(state
+            ? {
+                state: state.state,
+                storedBy: state.storedBy.map(mailboxName),
+                deliveredTo: state.deliveredTo.map(nameOf),
+                ...(state.members === undefined ? {} : { members: state.members }),
+                delivery: stateText(state, mailboxName),
+              }
+            : {}),
+        }),
+      );
     } else {
       const when = new Date(m.timestamp).toISOString().replace("T", " ").slice(0, 19);
-      io.out(`${when}  ${nameOf(m.sender).padEnd(12)} ${m.text}`);
+      io.out(
+        `${when}  ${nameOf(m.sender).padEnd(12)} ${m.text}${state ? `  [${stateText(state, mailboxName)}]` : ""}`,
+      );
     }
   }
+}
+
+/** The short id a person types: the first 16 hex digits of a message id. */
+const shortMessageId = (messageId: string) => messageId.slice(0, 16);
+
+/** `not stored (alpha: unreachable; beta: RATE_LIMITED) — retry: postbox chat retry ID` */
+function notStoredText(messageId: string, why: string | undefined): string {
+  return `not stored${why ? ` (${why})` : ""} — retry: postbox chat retry ${shortMessageId(messageId)}`;
+}
+
+/** A sent message's state in words: "stored by alpha", "delivered", "delivered to 1 of 2", … */
+export function stateText(s: OutgoingStatus, mailboxName: (id: string) => string): string {
+  switch (s.state) {
+    case "sending":
+      return "sending";
+    case "stored":
+      return `stored by ${s.storedBy.map(mailboxName).join(", ")}`;
+    case "not-stored":
+      return notStoredText(s.messageId, s.error);
+    case "delivered":
+      return s.members === undefined ? "delivered" : `delivered to ${s.deliveredTo.length} of ${s.members}`;
+  }
+}
+
+/** Names mailboxes as the directory knows them ("alpha"), or by a short id. */
+async function mailboxNamer(client: PostboxClient): Promise<(id: string) => string> {
+  const names = new Map((await client.mailboxes().catch(() => [])).map((m) => [m.id, m.name] as const));
+  return (id) => names.get(id) ?? (id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id);
+}
+
+/** A sent message by its message id or a unique prefix of it (8 hex digits or more). */
+async function sentMessage(client: PostboxClient, id: string | undefined): Promise<OutgoingStatus> {
+  const prefix = id?.replace(/^0x/, "").toLowerCase();
+  if (!prefix || !/^[0-9a-f]{8,64}$/.test(prefix))
+    throw new UsageError("a message id (8 to 64 hex digits, as chat send prints it) is required");
+  const matches = (await client.outgoing()).filter((r) => r.messageId.startsWith(prefix));
+  if (matches.length === 0) throw new UsageError(`no message you sent has the id ${prefix}`);
+  if (matches.length > 1)
+    throw new UsageError(`${prefix} is the start of ${matches.length} message ids: give more of it`);
+  return matches[0]!;
+}
+
+/**
+ * Prints what a send or a retry did: "sent ID · stored by alpha" and each receipt; or, when no
+ * mailbox stored it, "not stored (why) — retry: …" on stderr and exit code 1.
+ */
+async function printSent(
+  client: PostboxClient,
+  io: Output,
+  json: boolean,
+  send: () => Promise<SendResult>,
+): Promise<number> {
+  const mailboxName = await mailboxNamer(client);
+  let r: SendResult;
+  try {
+    r = await send();
+  } catch (err) {
+    if (!(err instanceof NotStoredError) || !err.messageId) throw err;
+    const why =
+      failureText(err.failures.map((f) => ({ ...f, name: f.name ?? mailboxName(f.mailbox) }))) || err.details;
+    if (json) io.out(JSON.stringify({ messageId: err.messageId, state: "not-stored", error: why }));
+    io.err(notStoredText(err.messageId, why));
+    return 1;
+  }
+  const record = (await client.outgoing({ messageIds: [r.messageId] }))[0];
+  if (json) {
+    io.out(JSON.stringify({ ...r, state: record?.state ?? r.state, storedBy: record?.storedBy ?? [] }));
+    return 0;
+  }
+  if (r.replaces)
+    io.out(
+      `sealed again as ${shortMessageId(r.messageId)} (the first copy, ${shortMessageId(r.replaces)}, was too old for the mailboxes' clock window)`,
+    );
+  io.out(`sent ${shortMessageId(r.messageId)} · ${record ? stateText(record, mailboxName) : r.state}`);
+  for (const receipt of r.receipts)
+    io.out(
+      `  receipt: stored by mailbox ${receipt.mailbox} until ${new Date(receipt.retainUntil).toISOString()} (${mailboxName(receipt.mailbox)})`,
+    );
+  return 0;
 }
 
 /**
@@ -169,15 +298,60 @@ export async function chatSend(argv: string[], io: Output): Promise<number> {
       const r = await client.sendMany(dest, texts, (done, total) => io.err(`sent ${done}/${total}`));
       io.err(`${r.confirmed} confirmed stored by a mailbox, ${r.pushed} pushed with a receipt`);
       if (values.json) io.out(JSON.stringify(r));
-    } else {
-      const r = await client.send(dest, texts[0]!);
-      if (values.json) io.out(JSON.stringify(r));
-      else
-        for (const receipt of r.receipts)
-          io.out(
-            `sent ${r.id.slice(0, 16)} · stored by mailbox ${receipt.mailbox} until ${new Date(receipt.retainUntil).toISOString()}`,
-          );
+      return 0;
     }
+    const off = client.onEvent((e) => {
+      if (e.type === "message-state" && e.state === "sending" && !e.replaces)
+        io.err(`sending ${shortMessageId(e.messageId)} to ${to}`);
+    });
+    try {
+      return await printSent(client, io, values.json ?? false, () => client.send(dest, texts[0]!));
+    } finally {
+      off();
+    }
+  });
+}
+
+/** `postbox chat retry ID`: sends again a message no mailbox stored. */
+export async function chatRetry(argv: string[], io: Output): Promise<number> {
+  const { values, positionals } = parse(argv);
+  return withClient(values, async (client) => {
+    const record = await sentMessage(client, positionals[0]);
+    const mailboxName = await mailboxNamer(client);
+    if (record.state === "stored" || record.state === "delivered") {
+      io.out(`${shortMessageId(record.messageId)} needs no retry: ${stateText(record, mailboxName)}`);
+      return 0;
+    }
+    printFailovers(client, io, new Map((await client.mailboxes()).map((m) => [m.id, m.name] as const)));
+    return printSent(client, io, values.json ?? false, () => client.retry(record.messageId));
+  });
+}
+
+/** `postbox chat status ID`: a sent message's delivery state, from what this client knows. */
+export async function chatStatus(argv: string[], io: Output): Promise<number> {
+  const { values, positionals } = parse(argv);
+  return withClient(values, async (client) => {
+    const record = await sentMessage(client, positionals[0]);
+    const mailboxName = await mailboxNamer(client);
+    const nameOf = await namer(client);
+    const receipts = await client.receipts(record.envelopeId);
+    if (values.json) {
+      io.out(JSON.stringify({ ...record, delivery: stateText(record, mailboxName), receipts }));
+      return 0;
+    }
+    io.out(
+      `${shortMessageId(record.messageId)} to ${record.conversation}: ${stateText(record, mailboxName)}`,
+    );
+    io.out(
+      `  message id ${record.messageId}, sent ${new Date(record.timestamp).toISOString()}, ${record.attempts} attempt(s)`,
+    );
+    for (const r of receipts)
+      io.out(
+        `  receipt: stored by mailbox ${r.mailbox} until ${new Date(r.retainUntil).toISOString()} (${mailboxName(r.mailbox)})`,
+      );
+    if (record.deliveredTo.length > 0) io.out(`  delivered to ${record.deliveredTo.map(nameOf).join(", ")}`);
+    if (record.members !== undefined && record.deliveredTo.length < record.members)
+      io.out(`  waiting for ${record.members - record.deliveredTo.length} more member(s) to acknowledge it`);
     return 0;
   });
 }
@@ -220,14 +394,33 @@ export async function chatRead(argv: string[], io: Output): Promise<number> {
       ? [conversation]
       : (await client.conversations()).map((c) => c.conversation);
     const nameOf = await namer(client);
+    const mailboxName = (id: string) =>
+      known.get(id)?.name ?? (id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id);
     for (const c of conversations) {
       if (!conversation && !values.json) io.out(`— ${c}`);
-      printMessages(nameOf, io, await client.messages(c, last), values.json ?? false);
+      const states = new Map((await client.outgoing(c)).map((r) => [r.messageId, r] as const));
+      printMessages(nameOf, io, await client.messages(c, last), values.json ?? false, states, mailboxName);
     }
     if (values.follow) {
       client.onMessage((m) => {
         if (!conversation || m.conversation === conversation)
           printMessages(nameOf, io, [m], values.json ?? false);
+      });
+      client.onEvent((e) => {
+        if (e.type !== "message-state" || (conversation && e.conversation !== conversation)) return;
+        const r: OutgoingStatus = {
+          messageId: e.messageId,
+          envelopeId: "",
+          conversation: e.conversation ?? "",
+          timestamp: 0,
+          state: e.state,
+          storedBy: e.storedBy,
+          deliveredTo: e.deliveredTo,
+          attempts: 0,
+          ...(e.error === undefined ? {} : { error: e.error }),
+          ...(e.members === undefined ? {} : { members: e.members }),
+        };
+        io.err(`${shortMessageId(e.messageId)}: ${stateText(r, mailboxName)}`);
       });
       await client.start();
       io.err("waiting for new messages… (Ctrl-C to stop)");
@@ -300,6 +493,9 @@ export function roomCommand(sub: "join" | "leave") {
   };
 }
 
+const JOIN_LATER =
+  "note: no mailbox took your join message (members count each other by it); it is sent again after your next chat read";
+
 export function groupCommand(sub: "create" | "join") {
   return async (argv: string[], io: Output): Promise<number> => {
     const { values, positionals } = parse(argv);
@@ -307,10 +503,13 @@ export function groupCommand(sub: "create" | "join") {
       if (sub === "create") {
         const g = await client.createGroup();
         io.out(values.json ? JSON.stringify(g) : `group:${g.id}\nkey ${g.key}`);
+        if (!(await client.joinAnnounced(`group:${g.id}`))) io.err(JOIN_LATER);
       } else {
         const [id, key] = positionals;
         if (!id || !key) throw new UsageError("postbox group join ID KEY");
-        io.out(`following ${await client.joinGroup(id.replace(/^group:/, ""), key)}`);
+        const conversation = await client.joinGroup(id.replace(/^group:/, ""), key);
+        io.out(`following ${conversation}`);
+        if (!(await client.joinAnnounced(conversation))) io.err(JOIN_LATER);
       }
       return 0;
     });

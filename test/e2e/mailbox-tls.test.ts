@@ -21,7 +21,7 @@ import type { ProbeResult } from "../fixtures/tls/probe.ts";
 
 // The mailbox: TCP on PORT, /ws on PORT + 1, /tls/ws on PORT + 2; the devnet from PORT + 10 (its
 // chain there, its mailbox from PORT + 20, HTTP from PORT + 110).
-const PORT = await freePortBlock(6_000, 120);
+const PORT = await freePortBlock(4_000, 120);
 const BIN = join(REPO, "packages", "cli", "bin", "postbox.js");
 const NODE_CLIENT = join(REPO, "test", "fixtures", "tls", "node-client.ts");
 

@@ -3,8 +3,9 @@
  * The isomorphic core of Postbox, shared by the mailbox node, the client SDK, the prober and the
  * dashboard (browser and Node alike: no `node:` imports): envelopes and their ids, content
  * topics, end-to-end encryption, the wire formats of `/postbox/store/1`, `/postbox/push/1` and
- * `/postbox/info/1`, store receipts and page commitments, EIP-712 vouchers and price math. The
- * vouchers and price math match the contracts exactly.
+ * `/postbox/info/1`, store receipts and page commitments, EIP-712 vouchers and price math, and
+ * the typed worker pool (`./pool`) the platforms give their workers to. The vouchers and price
+ * math match the contracts exactly.
  */
 
 export {
@@ -155,6 +156,19 @@ export {
   Voucher as WireVoucher,
 } from "./pb/messages.js";
 export { skipRepeatedProtocolMerges } from "./peer-store.js";
+export {
+  inlinePool,
+  type JobHandler,
+  type JobOutput,
+  type PoolPort,
+  type PoolWorker,
+  serveJobs,
+  WorkerError,
+  type WorkerErrorReason,
+  type WorkerPool,
+  type WorkerPoolOptions,
+  workerPool,
+} from "./pool.js";
 export { effectivePrice, maxPageCost, type Price, type PricedEntry, pageCost } from "./price.js";
 export type {
   FigureSamples,

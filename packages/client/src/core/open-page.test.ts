@@ -19,11 +19,10 @@ import {
   toHex,
 } from "@postbox/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BaseError } from "../errors.js";
 import { nodePlatform } from "../platform/node/index.js";
 import { native } from "../platform/node/secp256k1.js";
 import { type OpenPageJob, type OpenPageResult, openPageHandler, packPage } from "./open-page.js";
-import { type PoolWorker, type WorkerPool, workerPool } from "./pool.js";
+import { type PoolWorker, WorkerError, type WorkerPool, workerPool } from "./pool.js";
 
 const alice = createIdentity();
 const bob = createIdentity();
@@ -180,7 +179,7 @@ describe("a worker that fails", () => {
   it("fails its jobs, and every later one, with a typed error", async () => {
     const pool = workerPool<OpenPageJob, OpenPageResult>({ size: 1, spawn: broken });
     const { job: j } = await job();
-    await expect(pool.run(j)).rejects.toThrow(BaseError);
+    await expect(pool.run(j)).rejects.toThrow(WorkerError);
     await expect(pool.run((await job()).job)).rejects.toThrow(/a worker failed/);
     await pool.close();
   });

@@ -1,11 +1,7 @@
 // A page-opening worker thread (see pool.ts): requests in, opened messages out.
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
+import { serveParent } from "@postbox/net/worker";
 import { openPageHandler } from "../../core/open-page.js";
-import { serveJobs } from "../../core/pool.js";
 import { type NodeCryptoOptions, nodeCrypto } from "./crypto.js";
 
-const port = parentPort!;
-serveJobs(
-  { post: (m, transfer) => port.postMessage(m, transfer), listen: (on) => port.on("message", on) },
-  openPageHandler(nodeCrypto(workerData as NodeCryptoOptions)),
-);
+serveParent(openPageHandler(nodeCrypto(workerData as NodeCryptoOptions)));

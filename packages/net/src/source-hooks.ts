@@ -1,5 +1,6 @@
-// Loaded (`--import`) into the page-opening workers only when the client runs from its TypeScript
-// sources (tests): the sources import each other as `.js`, which exists only once built.
+// Loaded (`--import`) into a worker thread only when its module is a TypeScript source (tests run
+// the packages from their sources): the sources import each other as `.js`, which exists only once
+// built, so a relative `.js` import that does not resolve is tried as `.ts`.
 import { registerHooks } from "node:module";
 
 registerHooks({

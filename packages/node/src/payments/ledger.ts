@@ -1,9 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { Worker } from "node:worker_threads";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { threadPool } from "@postbox/net/worker";
+import { WorkerError, type WorkerPool } from "@postbox/protocol/pool";
 import type pg from "pg";
 import { ArchiveError } from "../errors.js";
+import type { LedgerWriterInit } from "./ledger-writer.worker.js";
 
 /** What the mailbox knows about one channel it is paid through. Amounts in token base units. */
 export interface ChannelAccount {
@@ -82,29 +84,23 @@ function params(a: ChannelAccount) {
 
 const key = (id: Uint8Array) => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
 
+/** One row of a commit: the index of its statement, then the statement's parameters. */
+export type CommitRow = [statement: number, ...values: SQLInputValue[]];
+
 /**
- * Commits ledger batches on a worker thread with its own connection to the archive's file, so the
- * fsync of each commit (`synchronous=FULL`) does not stop the mailbox's event loop. Plain
- * JavaScript evaluated in the worker: it needs nothing but node:sqlite.
+ * A ledger batch in one transaction: on the ledger's own connection in memory, and on the writer
+ * thread's (`ledger-writer.worker.ts`) for a file. Throws (after rolling back) when it fails.
  */
-const WRITER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { DatabaseSync } = require("node:sqlite");
-const db = new DatabaseSync(workerData.path);
-db.exec("PRAGMA busy_timeout = 5000; PRAGMA synchronous = " + workerData.synchronous + ";");
-const statements = workerData.statements.map((sql) => db.prepare(sql));
-parentPort.on("message", ({ seq, rows }) => {
+export function commitRows(db: DatabaseSync, statements: StatementSync[], rows: CommitRow[]): void {
   try {
     db.exec("BEGIN IMMEDIATE");
-    for (const [statement, ...values] of rows) statements[statement].run(...values);
+    for (const [statement, ...values] of rows) statements[statement]!.run(...values);
     db.exec("COMMIT");
-    parentPort.postMessage({ seq });
   } catch (err) {
     if (db.isTransaction) db.exec("ROLLBACK");
-    parentPort.postMessage({ seq, error: String(err && err.message || err) });
+    throw err;
   }
-});
-`;
+}
 
 export interface SqliteLedgerOptions {
   /** The ledger's own database file (next to the archive's), or ":memory:". */
@@ -132,16 +128,17 @@ type Change = { account: ChannelAccount; whole: boolean; waiters: Waiter[] };
  * The SQLite ledger, in its own database file next to the archive's: its commits would otherwise
  * invalidate the archive connection's page cache on every paid page (measured: the page query cost
  * doubled). Writes are group-committed: the accounts changed while the previous commit was running
- * share the next transaction and its fsync. On a file the commits run on a worker thread (see
- * `WRITER_SOURCE`); in memory they run inline. Accounts are cached after their first read: the
- * mailbox is the ledger's only writer.
+ * share the next transaction and its fsync. On a file the commits run on a worker thread with its
+ * own connection (`ledger-writer.worker.ts`, a pool of one), so the fsync of each commit
+ * (`synchronous=FULL`) does not stop the mailbox's event loop; in memory they run inline. Accounts
+ * are cached after their first read: the mailbox is the ledger's only writer.
  */
 export class SqliteLedger implements Ledger {
   readonly #db: DatabaseSync;
   readonly #get: StatementSync;
   readonly #statements: StatementSync[];
   readonly #all: StatementSync;
-  readonly #writer: Worker | undefined;
+  readonly #writer: WorkerPool<CommitRow[], null> | undefined;
   /** Changed, not yet handed to a commit. */
   readonly #pending = new Map<string, Change>();
   /** In the commit under way. */
@@ -149,7 +146,6 @@ export class SqliteLedger implements Ledger {
   /** Committed accounts (bounded; a miss reads the database). */
   readonly #cache = new Map<string, ChannelAccount>();
   #scheduled = false;
-  #seq = 0;
   #closed = false;
   #dead: ArchiveError | undefined;
 
@@ -175,19 +171,27 @@ export class SqliteLedger implements Ledger {
     this.#all = db.prepare(`SELECT ${COLUMNS} FROM channel_accounts`);
     if (options.importFrom) this.#import(options.importFrom);
     if (path !== ":memory:") {
-      const synchronous = options.synchronous ?? "FULL";
-      this.#writer = new Worker(WRITER_SOURCE, { eval: true, workerData: { path, synchronous, statements } });
-      this.#writer.on("message", (m: { seq: number; error?: string }) => this.#committed(m.error));
-      // A writer that died takes no more writes: what waits is refused, and so is what follows.
-      const died = (why: string) => {
-        if (this.#closed) return;
-        this.#dead = new ArchiveError("ledger write failed", new Error(`the ledger writer ${why}`));
-        this.#committed(this.#dead); // refuses the commit under way, then (in #flush) what waits
-      };
-      this.#writer.on("error", (err) => died(`failed: ${err.message}`));
-      this.#writer.on("exit", (code) => died(`exited (${code})`));
-      this.#writer.unref();
+      const init: LedgerWriterInit = { path, synchronous: options.synchronous ?? "FULL", statements };
+      // It does not keep the process alive while it has nothing to commit.
+      this.#writer = threadPool(import.meta.url, "ledger-writer", {
+        workerData: init,
+        name: "postbox ledger writer",
+      });
     }
+  }
+
+  /**
+   * Why writes are refused: a writer that died (it should not) takes no more writes, so what waits
+   * is refused, and so is what follows.
+   */
+  #refusal(): ArchiveError | undefined {
+    const failure = this.#writer?.failure;
+    if (!this.#dead && failure && !this.#closed)
+      this.#dead = new ArchiveError(
+        "ledger write failed",
+        new Error(`the ledger writer failed: ${failure.details}`),
+      );
+    return this.#dead;
   }
 
   /**
@@ -230,8 +234,9 @@ export class SqliteLedger implements Ledger {
    */
   put(a: ChannelAccount): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (this.#closed || this.#dead) {
-        reject(this.#dead ?? new ArchiveError("ledger write failed", new Error("the ledger is closed")));
+      const dead = this.#refusal();
+      if (this.#closed || dead) {
+        reject(dead ?? new ArchiveError("ledger write failed", new Error("the ledger is closed")));
         return;
       }
       this.#change(a, true, { resolve, reject });
@@ -266,31 +271,40 @@ export class SqliteLedger implements Ledger {
   }
 
   #flush(): void {
-    if (this.#dead) {
-      for (const { waiters } of this.#pending.values()) for (const w of waiters) w.reject(this.#dead);
+    const dead = this.#refusal();
+    if (dead) {
+      for (const { waiters } of this.#pending.values()) for (const w of waiters) w.reject(dead);
       this.#pending.clear();
       return;
     }
     if (this.#inflight.size > 0 || this.#pending.size === 0) return;
     this.#inflight = new Map(this.#pending);
     this.#pending.clear();
-    const rows = [...this.#inflight.values()].map(({ account, whole }) =>
-      whole ? [0, ...params(account)] : [1, account.redeemed.toString(), account.channelId],
+    const rows = [...this.#inflight.values()].map(
+      ({ account, whole }): CommitRow =>
+        whole ? [0, ...params(account)] : [1, account.redeemed.toString(), account.channelId],
     );
     if (this.#writer) {
       // Byte fields are often views into a stream's large receive buffer; structured cloning a
       // view copies its whole buffer, so each goes to the worker as a copy of just its bytes.
-      const copies = rows.map((row) => row.map((x) => (x instanceof Uint8Array ? x.slice() : x)));
-      this.#writer.postMessage({ seq: ++this.#seq, rows: copies });
+      const copies = rows.map(
+        (row) => row.map((x) => (x instanceof Uint8Array ? x.slice() : x)) as CommitRow,
+      );
+      this.#writer.run(copies).then(
+        () => this.#committed(),
+        (err: unknown) => {
+          // The writer died: this commit is refused, then (in #flush) what waits.
+          if (err instanceof WorkerError && err.reason === "worker failed")
+            this.#committed(this.#refusal() ?? err);
+          else this.#committed(err);
+        },
+      );
       return;
     }
     try {
-      this.#db.exec("BEGIN IMMEDIATE");
-      for (const [statement, ...values] of rows) this.#statements[statement as number]!.run(...values);
-      this.#db.exec("COMMIT");
+      commitRows(this.#db, this.#statements, rows);
       this.#committed();
     } catch (cause) {
-      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       this.#committed(cause);
     }
   }
@@ -323,7 +337,8 @@ export class SqliteLedger implements Ledger {
   markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void> {
     const account = this.#latest(channelId);
     if (!account) return Promise.resolve();
-    if (this.#dead) return Promise.reject(this.#dead);
+    const dead = this.#refusal();
+    if (dead) return Promise.reject(dead);
     // Only the column changes: a charge committed in between keeps its amounts.
     return new Promise((resolve, reject) =>
       this.#change({ ...account, redeemed }, false, { resolve, reject }),
@@ -344,7 +359,7 @@ export class SqliteLedger implements Ledger {
       await new Promise((r) => setTimeout(r, 5));
     }
     this.#closed = true;
-    await this.#writer?.terminate();
+    await this.#writer?.close();
     if (this.#db.isOpen) this.#db.close();
   }
 }

@@ -3,15 +3,28 @@
 // prober's figures and their sample counts, a network overview and each mailbox's card; the
 // wallet menu says what each devnet account is for; an operator's and a user's bad input is
 // explained next to the field; an operator registers, announces a price, updates the endpoint and
-// exits after a confirmation; a user opens and tops up a channel, and a revert reads in words;
-// every page fits a phone's width. No page logs an error. Screenshots go to test-results/dashboard/.
+// exits after a confirmation; an operator slashed and jailed by the disputes address (account #0
+// on the devnet) sees its term and what unjailing needs, tops up, unjails, and exits from jail; a
+// user opens and tops up a channel, a revert reads in words, and a channel's close is cancelled
+// once; every page fits a phone's width. No page logs an error. Screenshots go to
+// test-results/dashboard/.
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEVNET_KEYS, mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
-import { computeChannelId, formatSnt, signVoucher } from "@postbox/protocol";
+import {
+  computeChannelId,
+  formatSnt,
+  LATENCY_GOOD_MS,
+  SELECTION_RATIO,
+  STAKE_FACTOR_AT_MINIMUM,
+  STAKE_FULL_MULTIPLE,
+  selectionChances,
+  signVoucher,
+  stakeFactor,
+} from "@postbox/protocol";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { Agent, fetch } from "undici";
 import { type Address, encodeFunctionData, type Hex, keccak256, parseEther, toHex } from "viem";
@@ -168,6 +181,14 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     return receipt;
   };
 
+  /** Pays SNT into `spender` and calls it in one transaction (SNT's approveAndCall), as the CLI does. */
+  const approveAndCall = (key: number, spender: Address, amount: bigint, data: Hex) =>
+    sendAs(
+      key,
+      net.addresses.snt,
+      encodeFunctionData({ abi: sntAbi, functionName: "approveAndCall", args: [spender, amount, data] }),
+    );
+
   /** SNT redeemed (by `payee`, or by every mailbox), from the channels' events on the chain. */
   const redeemed = async (payee?: string) => {
     const logs = await net.publicClient.getContractEvents({
@@ -214,25 +235,46 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     await page.screenshot({ path: join(SHOTS, "mailboxes.png"), fullPage: true });
   }, 90_000);
 
+  it("the methodology page states today's formulas and draw rule, with the protocol's constants", async () => {
+    await page.goto(url("/methodology"));
+    const text = (id: string) => page.getByTestId(id).textContent({ timeout: 5_000 });
+    expect(await text("formula-latency")).toContain(
+      `1 up to a median (p50) of ${LATENCY_GOOD_MS} ms; above it ${LATENCY_GOOD_MS} ÷ p50`,
+    );
+    expect(await text("formula-stake")).toContain(
+      `${STAKE_FACTOR_AT_MINIMUM} at the registry's minimum, rising by the same step for every doubling`,
+    );
+    expect(await text("formula-stake")).toContain(
+      `to 1 at ${STAKE_FULL_MULTIPLE} × the minimum (2 ×: ${Number(stakeFactor(2n, 1n).toFixed(2))}`,
+    );
+    expect(await text("formula-price")).toMatch(
+      /^Price: the median price of a 100-message page among the active mailboxes ÷ this mailbox's, at most 1/,
+    );
+    expect(await text("draw-rule")).toContain(
+      `every candidate scoring at least ${SELECTION_RATIO * 100} % of the best score, and the best quarter`,
+    );
+    expect(await text("draw-rule")).toContain("in proportion to score");
+    // The worked example is the client's own computation.
+    const chances = selectionChances([0.9, 0.85, 0.7, 0.5], 1).map(
+      (c) => `${Number((c * 100).toFixed(1))} %`,
+    );
+    expect(await text("draw-example")).toContain(`the chances are ${chances.join(", ")}.`);
+    // A mailbox's first day: the 24-hour uptime decides its colour, not "new" for the whole day.
+    expect(await text("figure-tone")).toContain("over 24 h during its first day of probes");
+  }, 30_000);
+
   it("a mailbox's page: its card, status, earnings, history in SNT and its transactions", async () => {
     // A user pays alpha 0.25 SNT through a channel, and alpha redeems it (as the CLI and the node do).
     const payer = privateKeyToAccount(DEVNET_KEYS[3]);
     const salt = keccak256(toHex("dashboard-earnings"));
-    await sendAs(
+    await approveAndCall(
       3,
-      net.addresses.snt,
+      net.addresses.channels,
+      parseEther("1"),
       encodeFunctionData({
-        abi: sntAbi,
-        functionName: "approveAndCall",
-        args: [
-          net.addresses.channels,
-          parseEther("1"),
-          encodeFunctionData({
-            abi: paymentChannelsAbi,
-            functionName: "open",
-            args: [alpha as Address, payer.address, 0n, salt],
-          }),
-        ],
+        abi: paymentChannelsAbi,
+        functionName: "open",
+        args: [alpha as Address, payer.address, 0n, salt],
       }),
     );
     const channelId = computeChannelId({
@@ -444,6 +486,122 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     );
   }, 60_000);
 
+  it("a jailed operator sees its term and what unjailing needs, unjails, and can leave from jail", async () => {
+    // Account #3 registers with exactly the minimum stake (as the CLI would).
+    const op = net.wallet(3).account.address;
+    const registry = net.addresses.registry;
+    const read = <T>(functionName: string, args: unknown[] = []) =>
+      net.publicClient.readContract({
+        address: registry,
+        abi: mailboxRegistryAbi,
+        functionName,
+        args,
+      } as never) as Promise<T>;
+    const minStake = await read<bigint>("minStake");
+    await approveAndCall(
+      3,
+      registry,
+      minStake,
+      encodeFunctionData({
+        abi: mailboxRegistryAbi,
+        functionName: "register",
+        args: ["12D3KooWDashboardPeer3", ["/ip4/127.0.0.1/tcp/11"], "", 0n, parseEther("0.01"), 0n, 86_400n],
+      }),
+    );
+    // The disputes address (the devnet's deployer, #0) slashes what a slash period allows (10 %):
+    // the stake falls below the minimum, so the entry is jailed at once; then it jails it for a term.
+    const dispute = keccak256(toHex("dashboard-dispute-1"));
+    const amount = await read<bigint>("slashable", [op]);
+    expect(amount).toBe(minStake / 10n);
+    await sendAs(
+      0,
+      registry,
+      encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "slash", args: [op, amount, dispute] }),
+    );
+    const head = await net.publicClient.getBlock();
+    const until = head.timestamp + 30n;
+    await sendAs(
+      0,
+      registry,
+      encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "jail", args: [op, until] }),
+    );
+
+    await page.goto(url("/operate"));
+    await connect(3);
+    await expect
+      .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 20_000 })
+      .toBe("jailed");
+    expect(await page.getByTestId("jailed-until").textContent()).toMatch(
+      /^jailed until \d{4}-\d\d-\d\d \d\d:\d\d \(in \d+ s\)$/,
+    );
+    const unjail = page.getByRole("button", { name: "Unjail" });
+    const unjailNote = page.getByTestId("unjail-note");
+    expect(await unjail.isDisabled()).toBe(true);
+    expect(await unjailNote.textContent()).toMatch(
+      /^The jail term runs until \d{4}-\d\d-\d\d \d\d:\d\d \(in \d+ s\)\. The stake is 900 SNT, below the minimum of 1,000 SNT: add at least 100 SNT first\.$/,
+    );
+    expect(await unjail.getAttribute("aria-describedby")).toBe(await unjailNote.getAttribute("id"));
+    // Its history: the slash with its dispute, reward and treasury share, and both jailings.
+    const history = page.getByTestId("operator-history");
+    await expect
+      .poll(() => history.locator("li[data-event=Slashed]").textContent(), { timeout: 20_000 })
+      .toContain(
+        `dispute ${dispute.slice(0, 6)}…${dispute.slice(-4)} · 100 SNT taken · 50 SNT reward to the disputes contract · 50 SNT to the treasury · stake now 900 SNT`,
+      );
+    const jailings = await history.locator("li[data-event=Jailed]").allTextContents();
+    expect(jailings).toHaveLength(2);
+    expect(jailings[0]).toMatch(/was jailed · until \d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(jailings[1]).toMatch(/was active · no term: until the stake is back at the minimum$/);
+    // A jailed operator's page fits a phone too.
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: join(SHOTS, "phone-operate-jailed.png"), fullPage: true });
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // Topping the stake up leaves only the term in the way.
+    await page.locator("input[name=addStake]").fill("100");
+    await page.getByRole("button", { name: "Add stake" }).click();
+    await expect
+      .poll(() => unjailNote.textContent(), { timeout: 30_000 })
+      .toMatch(
+        /^The jail term (runs until .* \(in \d+ s\)|is over with the next block \(a few seconds\))\.$/,
+      );
+    expect(await unjail.isDisabled()).toBe(true);
+    // Once the term is over, unjail.
+    await expect.poll(() => unjail.isEnabled(), { timeout: 60_000 }).toBe(true);
+    expect(await unjailNote.textContent()).toBe(
+      "The term is over and the stake meets the minimum: unjail to be listed again.",
+    );
+    await unjail.click();
+    await expect
+      .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 30_000 })
+      .toBe("active");
+    expect(await read<{ status: number }>("getMailbox", [op]).then((m) => m.status)).toBe(1);
+    await expect.poll(() => history.locator("li[data-event=Unjailed]").count(), { timeout: 20_000 }).toBe(1);
+    // Jailed again, it leaves instead: an exit from jail, confirmed first.
+    const later = (await net.publicClient.getBlock()).timestamp + 100n;
+    await sendAs(
+      0,
+      registry,
+      encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "jail", args: [op, later] }),
+    );
+    await expect
+      .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 30_000 })
+      .toBe("jailed");
+    await page.getByRole("button", { name: "Request exit…" }).click();
+    const confirmation = (await page.getByTestId("exit-confirmation").textContent()) ?? "";
+    expect(confirmation).toContain(
+      "The mailbox, unlisted while jailed, leaves the registry instead of returning",
+    );
+    expect(confirmation).toMatch(
+      /Its jail term \(until \d{4}-\d\d-\d\d \d\d:\d\d\) does not delay the withdrawal, but this account can register again only after it\./,
+    );
+    await page.getByRole("button", { name: "Confirm exit" }).click();
+    await expect
+      .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 30_000 })
+      .toBe("exiting");
+    expect(await page.getByTestId("jailed-until").textContent()).toMatch(/^jailed until .* \(in \d+ (min|s)/);
+  }, 180_000);
+
   it("a user's bad input on /channels is explained; opening and topping up work", async () => {
     // "Open a channel to this mailbox" preselects it.
     await page.goto(url(`/channels?payee=${alpha}`));
@@ -536,6 +694,55 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     }
   }, 90_000);
 
+  it("a channel's close can be cancelled once: Keep open, then a second close is final", async () => {
+    // The channel the previous test left closing.
+    await page.goto(url("/channels"));
+    await connect(7);
+    const row = page.locator("table[data-testid=channels] tbody tr").first();
+    const state = () => row.getByTestId("channel-state").textContent();
+    await expect.poll(state, { timeout: 30_000 }).toMatch(/^closing: withdraw in/);
+    expect(await row.getByTestId("close-once").count()).toBe(0);
+    const keepOpen = row.getByRole("button", { name: "Keep open" });
+    // At a phone's width, Keep open is in view.
+    await page.setViewportSize(PHONE);
+    const box = await keepOpen.boundingBox();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await keepOpen.click();
+    await expect.poll(state, { timeout: 30_000 }).toBe("open");
+    const note = row.getByTestId("close-once");
+    expect(await note.textContent()).toBe(
+      "Closing again is final: a channel's close can be cancelled once, and this one's was.",
+    );
+    const id = (await row.getAttribute("data-channel")) as Hex;
+    const channel = await net.publicClient.readContract({
+      address: net.addresses.channels,
+      abi: paymentChannelsAbi,
+      functionName: "getChannel",
+      args: [id],
+    });
+    expect(channel.closeCancelled).toBe(true);
+    const close = row.getByRole("button", { name: "Close", exact: true });
+    expect(await close.getAttribute("aria-describedby")).toBe(await note.getAttribute("id"));
+    await close.click();
+    await expect.poll(state, { timeout: 30_000 }).toMatch(/^closing: withdraw in/);
+    expect(await row.getByRole("button", { name: "Keep open" }).count()).toBe(0);
+    expect(await note.textContent()).toBe(
+      "This close is final: a channel's close can be cancelled once, and this one's was.",
+    );
+    // The contract agrees: a second cancel would be refused.
+    await expect(
+      net.publicClient.simulateContract({
+        account: net.wallet(7).account,
+        address: net.addresses.channels,
+        abi: paymentChannelsAbi,
+        functionName: "cancelClose",
+        args: [id],
+      }),
+    ).rejects.toThrow(/PaymentChannelsCloseNotCancellable/);
+    await page.screenshot({ path: join(SHOTS, "channel-close-final.png"), fullPage: true });
+  }, 90_000);
+
   it("every page fits a phone's width, with every action in view", async () => {
     await page.setViewportSize(PHONE);
     const receipt = await net.publicClient.getContractEvents({
@@ -562,12 +769,13 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
       });
       expect(width, `${path} is ${width} px wide`).toBeLessThanOrEqual(PHONE.width);
     }
-    // The channel's actions are on screen, not behind a sideways scroll.
+    // The channel's actions are on screen, not behind a sideways scroll (its close is final, so
+    // there is no Keep open: the previous test checked that one at this width).
     await page.goto(url("/channels"));
     const row = page.locator("table[data-testid=channels] tbody tr").first();
-    for (const name of ["Withdraw", "Keep open"]) {
-      const box = await row.getByRole("button", { name }).boundingBox();
-      expect(box!.x + box!.width, name).toBeLessThanOrEqual(PHONE.width);
+    for (const target of [row.getByRole("button", { name: "Withdraw" }), row.getByTestId("close-once")]) {
+      const box = await target.boundingBox();
+      expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
     }
     // The operator's page once registered (account #5, exiting).
     await connect(5);

@@ -29,7 +29,7 @@ import {
   toHex,
 } from "@postbox/protocol";
 import { parseEther } from "viem";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 
@@ -263,38 +263,76 @@ describe("delivery states through the CLI", () => {
     expect(new Set(read("alice", [g]).map((l) => l.delivery))).toEqual(new Set(["delivered to 2 of 2"]));
   }, 240_000);
 
-  it("no mailbox reachable: not stored, exit 1; after they restart, chat retry stores it", async () => {
+  it("no mailbox reachable: not stored, exit 1; after they restart, chat retry stores it (again as it was, or sealed anew)", async () => {
     const [alpha, beta] = net.mailboxes as [Devnet["mailboxes"][0], Devnet["mailboxes"][0]];
     await Promise.all([alpha.stop("SIGKILL"), beta.stop("SIGKILL")]);
-    const failed = run("alice", ["chat", "send", "--to", "bob", "are you there?"]);
-    expect(failed.status, failed.stderr).toBe(1);
-    const id =
-      /^not stored \(alpha: unreachable; beta: unreachable\) — retry: postbox chat retry ([0-9a-f]{16})$/m.exec(
-        failed.stderr,
-      )?.[1];
-    expect(id, failed.stderr).toBeDefined();
-    expect(failed.stderr).toContain(`sending ${id} to bob`);
-    // Kept, and shown as not stored with the retry.
-    expect(cli("alice", ["chat", "status", id!]).stdout).toContain(
-      `not stored (alpha: unreachable; beta: unreachable) — retry: postbox chat retry ${id}`,
-    );
-
+    const send = (text: string) => {
+      const failed = run("alice", ["chat", "send", "--to", "bob", text]);
+      expect(failed.status, failed.stderr).toBe(1);
+      const id =
+        /^not stored \(alpha: unreachable; beta: unreachable\) — retry: postbox chat retry ([0-9a-f]{16})$/m.exec(
+          failed.stderr,
+        )?.[1];
+      expect(id, failed.stderr).toBeDefined();
+      expect(failed.stderr).toContain(`sending ${id} to bob`);
+      // Kept, and shown as not stored with the retry.
+      expect(cli("alice", ["chat", "status", id!]).stdout).toContain(
+        `not stored (alpha: unreachable; beta: unreachable) — retry: postbox chat retry ${id}`,
+      );
+      const { timestamp } = JSON.parse(cli("alice", ["chat", "status", id!, "--json"]).stdout) as {
+        timestamp: number;
+      };
+      return { id: id!, timestamp };
+    };
+    const first = send("are you there?");
+    const second = send("hello?");
     await Promise.all([alpha.restart(), beta.restart()]);
-    const retried = cli("alice", ["chat", "retry", id!]);
-    // Pushed again as it was, or (more than 15 s later) sealed again under a new id.
-    const resealed = /^sealed again as ([0-9a-f]{16})/m.exec(retried.stdout)?.[1];
-    const now = resealed ?? id!;
-    expect(retried.stdout).toContain(`sent ${now} · stored by alpha`);
-    expect(cli("alice", ["chat", "status", now]).stdout).toMatch(/: stored by alpha$/m);
-    if (resealed)
-      expect(run("alice", ["chat", "status", id!]).stderr).toContain(`no message you sent has the id ${id}`);
-    // Retrying a stored message changes nothing.
-    expect(cli("alice", ["chat", "retry", now]).stdout).toContain(`${now} needs no retry: stored by alpha`);
-    // Bob gets it once; Alice's copy is the one that was stored.
-    expect(read("bob", ["alice"]).filter((l) => l.text === "are you there?")).toHaveLength(1);
-    const copies = read("alice", ["bob"]).filter((l) => l.text === "are you there?");
-    expect(copies).toHaveLength(1);
-    expect(copies[0]).toMatchObject({ state: "delivered" });
-    expect(copies[0]!.messageId.startsWith(now)).toBe(true);
+
+    /** Retries; returns the id the message is stored under. */
+    const retry = (m: { id: string; timestamp: number }) => {
+      const before = Date.now();
+      const out = cli("alice", ["chat", "retry", m.id]).stdout;
+      const fresh = /^sealed again as ([0-9a-f]{16}) \(the first copy, ([0-9a-f]{16}), was too old/m.exec(
+        out,
+      );
+      // Sealed again only when the first copy had left the 15 s window when the retry ran.
+      if (fresh) expect(Date.now() - m.timestamp).toBeGreaterThan(15_000);
+      else expect(before - m.timestamp).toBeLessThanOrEqual(15_000);
+      if (fresh) expect(fresh[2]).toBe(m.id);
+      const now = fresh?.[1] ?? m.id;
+      expect(out).toContain(`sent ${now} · stored by alpha`);
+      expect(out).toMatch(/receipt: stored by mailbox 0x[0-9a-f]{40} until .+ \(alpha\)/);
+      expect(cli("alice", ["chat", "status", now]).stdout).toMatch(/: stored by alpha$/m);
+      // The replaced record is gone; retrying a stored message changes nothing.
+      if (fresh)
+        expect(run("alice", ["chat", "status", m.id]).stderr).toContain(
+          `no message you sent has the id ${m.id}`,
+        );
+      expect(cli("alice", ["chat", "retry", now]).stdout).toContain(`${now} needs no retry: stored by alpha`);
+      return { now, resealed: Boolean(fresh) };
+    };
+    // The first at once: pushed as it was while within 15 s of its timestamp, else sealed again.
+    const { now: firstNow } = retry(first);
+    // The second once it is too old for any mailbox: sealed again under a new id.
+    await vi.waitFor(() => expect(Date.now() - second.timestamp).toBeGreaterThan(16_000), {
+      timeout: 30_000,
+    });
+    const { now: secondNow, resealed } = retry(second);
+    expect(resealed).toBe(true);
+
+    // Bob gets each once; Alice's copies are the ones that were stored, and are delivered.
+    const bob = read("bob", ["alice"]);
+    for (const text of ["are you there?", "hello?"])
+      expect(bob.filter((l) => l.text === text)).toHaveLength(1);
+    const mine = read("alice", ["bob"]);
+    for (const [text, now] of [
+      ["are you there?", firstNow],
+      ["hello?", secondNow],
+    ] as const) {
+      const copies = mine.filter((l) => l.text === text);
+      expect(copies).toHaveLength(1);
+      expect(copies[0]).toMatchObject({ state: "delivered" });
+      expect(copies[0]!.messageId.startsWith(now)).toBe(true);
+    }
   }, 180_000);
 });

@@ -425,6 +425,7 @@ describe("startDevnet({ tls: true })", () => {
       peerId: alpha.peerId,
       multiaddrs: entry.multiaddrs,
       reachable: true,
+      browserReachable: true, // a /tls/ws address: web pages on https can dial it
     });
   });
 });

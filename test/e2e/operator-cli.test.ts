@@ -423,7 +423,14 @@ describe("operator CLI against a JSON-RPC chain", () => {
         .trim()
         .split("\n")
         .map(
-          (l) => JSON.parse(l) as { id: string; peerId: string; multiaddrs: string[]; metadataURI: string },
+          (l) =>
+            JSON.parse(l) as {
+              id: string;
+              peerId: string;
+              multiaddrs: string[];
+              metadataURI: string;
+              browserReachable: boolean;
+            },
         )
         .find((m) => m.id.toLowerCase() === operator);
     };
@@ -479,7 +486,9 @@ describe("operator CLI against a JSON-RPC chain", () => {
       expect(r.stderr.startsWith(stderr.replace(/\n$/, ""))).toBe(true);
       expect(r.stderr.split("\n")).toHaveLength(2);
     }
-    expect(listed()?.multiaddrs).toEqual(["/dns4/localhost/tcp/60001"]);
+    expect(listed()).toMatchObject({ multiaddrs: ["/dns4/localhost/tcp/60001"], browserReachable: false });
+    const table = run(["mailboxes", ...clientChain(), "--data-dir", join(dir, "endpoint-client")]);
+    expect(table.stdout).toMatch(/no browser: no \/tls\/ws address/);
 
     // The browser-reachable address beside the TCP one; the metadata URI kept.
     const added = setEndpoint(
@@ -502,6 +511,7 @@ describe("operator CLI against a JSON-RPC chain", () => {
       peerId,
       multiaddrs: ["/dns4/localhost/tcp/60001", "/dns4/localhost/tcp/443/tls/ws"],
       metadataURI: "https://mbx.example.org/card.json",
+      browserReachable: true,
     });
 
     // Away from the mailbox (no data folder): the registered peer id is kept; a new metadata URI.

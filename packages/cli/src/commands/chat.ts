@@ -1,7 +1,9 @@
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import {
+  browserDialPolicy,
   type CatchUpProgress,
+  dialableAddresses,
   failureText,
   type MailboxCandidate,
   NotStoredError,
@@ -548,8 +550,13 @@ function mailboxRow(m: MailboxCandidate): string[] {
       : "—",
     m.score.toFixed(3),
     m.graylisted ? "graylisted" : m.reachable ? pct(m.chance) : "unreachable",
-    m.pinned ? "pinned" : "",
+    [m.pinned ? "pinned" : "", browserReachable(m) ? "" : "no browser"].filter(Boolean).join(" "),
   ];
+}
+
+/** Whether a web page on https could dial the mailbox (a /tls/ws address: docs/operators.md). */
+function browserReachable(m: MailboxCandidate): boolean {
+  return dialableAddresses(m, browserDialPolicy("https:")).length > 0;
 }
 
 export async function mailboxesCommand(argv: string[], io: Output): Promise<number> {
@@ -560,7 +567,12 @@ export async function mailboxesCommand(argv: string[], io: Output): Promise<numb
       for (const m of list)
         io.out(
           JSON.stringify(
-            { ...m, referencePage: PRICE_REFERENCE_PAGE, pageCost: pageCost(m.price, PRICE_REFERENCE_PAGE) },
+            {
+              ...m,
+              referencePage: PRICE_REFERENCE_PAGE,
+              pageCost: pageCost(m.price, PRICE_REFERENCE_PAGE),
+              browserReachable: browserReachable(m),
+            },
             (_, v) => (typeof v === "bigint" ? v.toString() : v),
           ),
         );
@@ -580,6 +592,8 @@ export async function mailboxesCommand(argv: string[], io: Output): Promise<numb
     ];
     for (const line of table(head, list.map(mailboxRow))) io.out(line);
     if (list.some((m) => m.pendingPrice)) io.out("* a price change is pending");
+    if (list.some((m) => !browserReachable(m)))
+      io.out("no browser: no /tls/ws address, so web pages on https cannot reach it (docs/operators.md)");
     if (list.some((m) => m.figures))
       io.out(
         `(n): the samples a figure rests on (probes over 24 h for up 24h and latency, over 7 d for up 7d; canaries over 7 d); "new" below ${FIGURE_MIN_SAMPLES}`,

@@ -128,7 +128,14 @@ describe("Redeemer", () => {
     // The ledger also holds a settled voucher of a channel from another chain (a restarted devnet).
     const real = (await ledger.get(fromHex(ids[0]!)))!;
     // It is far above the threshold, so every pass would try it.
-    await ledger.put({ ...real, channelId: new Uint8Array(32).fill(7), settledAmount: parseEther("2000") });
+    const foreign = parseEther("2000");
+    await ledger.put({
+      ...real,
+      channelId: new Uint8Array(32).fill(7),
+      spent: foreign,
+      authorizedAmount: foreign,
+      settledAmount: foreign,
+    });
     const r = redeemer(200);
     r.start();
     const nonce = await publicClient.getTransactionCount({ address: operator });

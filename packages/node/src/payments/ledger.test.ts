@@ -8,7 +8,10 @@ import { PostgresArchive } from "../archive/postgres.js";
 import { SqliteArchive } from "../archive/sqlite.js";
 import { type ChannelAccount, type Ledger, PostgresLedger, SqliteLedger } from "./ledger.js";
 
+/** An account; one given only a `spent` amount is settled up to it (settled ≤ spent always holds). */
 function account(id: number, patch: Partial<ChannelAccount> = {}): ChannelAccount {
+  const settled =
+    patch.spent !== undefined && patch.settledAmount === undefined ? { settledAmount: patch.spent } : {};
   return {
     channelId: new Uint8Array(32).fill(id),
     spent: 10n ** 20n + 5n, // beyond 64 bits on purpose
@@ -19,6 +22,7 @@ function account(id: number, patch: Partial<ChannelAccount> = {}): ChannelAccoun
     redeemed: 0n,
     updatedAt: 1_700_000_000_000,
     ...patch,
+    ...settled,
   };
 }
 
@@ -31,6 +35,19 @@ function ledgerSuite(name: string, open: () => Promise<{ ledger: Ledger; close: 
       expect(await ledger.get(account(1).channelId)).toEqual(account(1));
       await ledger.put(account(1, { spent: 42n }));
       expect((await ledger.get(account(1).channelId))?.spent).toBe(42n);
+      await close();
+    });
+
+    it("refuses an account that claims more than it served, or served more than was authorised", async () => {
+      const { ledger, close } = await open();
+      await ledger.put(account(5, { spent: 100n }));
+      await expect(ledger.put(account(5, { spent: 100n, settledAmount: 101n }))).rejects.toThrow(
+        /ledger write refused: settled 101 ≤ spent 100/,
+      );
+      await expect(ledger.put(account(5, { spent: 10n ** 21n }))).rejects.toThrow(/ledger write refused/);
+      expect((await ledger.get(account(5).channelId))?.spent).toBe(100n); // nothing written
+      await ledger.put(account(5, { spent: 200n })); // and the ledger still takes good writes
+      expect((await ledger.redeemable()).find((a) => a.channelId[0] === 5)?.settledAmount).toBe(200n);
       await close();
     });
 

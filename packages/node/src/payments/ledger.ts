@@ -7,10 +7,13 @@ import type pg from "pg";
 import { ArchiveError } from "../errors.js";
 import type { LedgerWriterInit } from "./ledger-writer.worker.js";
 
-/** What the mailbox knows about one channel it is paid through. Amounts in token base units. */
+/**
+ * What the mailbox knows about one channel it is paid through. Amounts in token base units;
+ * always `settledAmount ≤ spent ≤ authorizedAmount` (the ledger refuses a write that breaks it).
+ */
 export interface ChannelAccount {
   channelId: Uint8Array;
-  /** Cumulative cost of everything served on this channel. */
+  /** Cumulative cost of everything served on this channel (as of this write). */
   spent: bigint;
   /** The highest voucher accepted (authorises up to this much). */
   authorizedAmount: bigint;
@@ -24,13 +27,23 @@ export interface ChannelAccount {
 }
 
 /**
- * The mailbox's record of vouchers and charges: a channel's voucher and the charge for the page it
- * pays are one row, committed in one transaction before the page is sent, so an accepted voucher
- * survives a crash and nothing is charged twice.
+ * The mailbox's record of vouchers and charges, one row per channel, each write one transaction.
+ * What is durable when (the channel meter decides, see `ChannelMeter`):
+ * - a newly accepted voucher, with the spent amount after the page it pays, is committed before
+ *   that page is sent, so an accepted voucher survives a crash and is never accepted twice;
+ * - pages drawn from a voucher's credit are charged in the meter's memory (and reported in each
+ *   response), and committed with the next voucher or settlement, on close, or shortly after;
+ *   a crash loses at most those charges — pages served and not paid for, never a payer's loss;
+ * - a settlement (a voucher for exactly the spent amount) is committed before it is answered.
+ * The redeemer claims only what a committed row proves: its settled voucher, which is never above
+ * the spent amount committed with it, so a payer never pays for a page the ledger does not hold.
  */
 export interface Ledger {
   get(channelId: Uint8Array): Promise<ChannelAccount | undefined>;
-  /** Writes the account (insert or replace) in one transaction. */
+  /**
+   * Writes the account (insert or replace) in one transaction; refuses (`ArchiveError`) one whose
+   * settled voucher is above its spent amount, or whose spent amount is above its voucher.
+   */
   put(account: ChannelAccount): Promise<void>;
   /** Records what the channel has paid on-chain. */
   markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void>;
@@ -66,6 +79,14 @@ function fromRow(r: Row): ChannelAccount {
     redeemed: BigInt(r.redeemed),
     updatedAt: Number(r.updated_at),
   };
+}
+
+/** Why an account may not be written (see {@link ChannelAccount}), or undefined. */
+function unprovable(a: ChannelAccount): ArchiveError | undefined {
+  if (a.settledAmount <= a.spent && a.spent <= a.authorizedAmount) return undefined;
+  return new ArchiveError(
+    `ledger write refused: settled ${a.settledAmount} ≤ spent ${a.spent} ≤ authorised ${a.authorizedAmount} does not hold`,
+  );
 }
 
 /** Amounts are stored as decimal text: uint96 does not fit a 64-bit column. */
@@ -239,6 +260,11 @@ export class SqliteLedger implements Ledger {
         reject(dead ?? new ArchiveError("ledger write failed", new Error("the ledger is closed")));
         return;
       }
+      const refused = unprovable(a);
+      if (refused) {
+        reject(refused);
+        return;
+      }
       this.#change(a, true, { resolve, reject });
     });
   }
@@ -409,6 +435,8 @@ export class PostgresLedger implements Ledger {
   }
 
   put(a: ChannelAccount): Promise<void> {
+    const refused = unprovable(a);
+    if (refused) return Promise.reject(refused);
     const p = params(a);
     return this.#inOrder(a.channelId, async () => {
       try {

@@ -3,6 +3,7 @@
 import { formatSnt, PRICE_REFERENCE_LABEL } from "@postbox/protocol";
 import Link from "next/link";
 import { useState } from "react";
+import { UseMailboxButton } from "../components/chat/UseMailboxButton";
 import { Field } from "../components/Field";
 import { NetworkOverview } from "../components/NetworkOverview";
 import { Sparkline } from "../components/Sparkline";
@@ -119,6 +120,9 @@ export default function MailboxesPage() {
                     <td data-label="Mailbox" className="title-cell">
                       <Link href={`/mailbox/${m.address}`}>{name ?? shortAddress(m.address)}</Link>
                       {name ? <div className="muted small">{shortAddress(m.address)}</div> : null}
+                      {m.status === 1 ? (
+                        <UseMailboxButton address={m.address} name={name ?? shortAddress(m.address)} />
+                      ) : null}
                     </td>
                     <td data-label="Stake">{formatSnt(m.stake, { digits: 0 })}</td>
                     <td data-label={PRICE_HEADER}>

@@ -5,6 +5,7 @@ import { usePathname } from "next/navigation";
 
 const LINKS = [
   { href: "/", label: "Mailboxes", also: ["/mailbox/"] },
+  { href: "/chat", label: "Chat", also: [] },
   { href: "/operate", label: "Operate", also: [] },
   { href: "/channels", label: "Channels", also: [] },
   { href: "/methodology", label: "Methodology", also: [] },

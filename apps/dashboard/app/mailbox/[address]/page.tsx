@@ -9,6 +9,7 @@ import { useMemo } from "react";
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { type Address, isAddress } from "viem";
 import { useReadContract } from "wagmi";
+import { UseMailboxButton } from "../../../components/chat/UseMailboxButton";
 import { StatusBadge } from "../../../components/StatusBadge";
 import { TxLink } from "../../../components/TxLink";
 import { useMailboxChain } from "../../../lib/chain";
@@ -136,7 +137,8 @@ export default function MailboxPage() {
         <p>
           <Link className="button primary" href={`/channels?payee=${id}`} data-testid="open-channel-here">
             Open a channel to this mailbox
-          </Link>
+          </Link>{" "}
+          <UseMailboxButton address={id} name={meta?.name ?? "this mailbox"} />
         </p>
       ) : null}
       {error ? <p className="error">Cannot reach the prober: {error.message}</p> : null}

@@ -1,14 +1,24 @@
 // A paid mailbox killed with SIGKILL right after serving, then restarted: every voucher it accepted
 // is still redeemable, a replayed voucher is refused (nothing is charged twice), and on shutdown it
-// redeems exactly what it served. A mailbox down while its payer asks to close still redeems
+// redeems exactly what it served. With a credit window (pages drawn from a voucher without a commit
+// each), a kill between two vouchers loses only the draws not yet committed — the mailbox's loss —
+// and the chain still pays exactly what the ledger proves. A mailbox down while its payer asks to close still redeems
 // before the close deadline once it is back. Real processes, a real JSON-RPC chain (`hardhat node`).
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { multiaddr } from "@multiformats/multiaddr";
-import { createChannelManager, createClientHost, pushEnvelope, queryStore } from "@postbox/client";
+import { DatabaseSync } from "node:sqlite";
+import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
+import {
+  type ChannelManagerInit,
+  type ClientHost,
+  createChannelManager,
+  createClientHost,
+  pushEnvelope,
+  queryStore,
+} from "@postbox/client";
 import {
   deployPostbox,
   mailboxRegistryAbi,
@@ -16,7 +26,7 @@ import {
   paymentChannelsAbi,
   sntAbi,
 } from "@postbox/contracts";
-import { bytesToBigint, createEnvelope, StatusCode } from "@postbox/protocol";
+import { bytesToBigint, createEnvelope, fromHex, StatusCode } from "@postbox/protocol";
 import { createPublicClient, createWalletClient, encodeFunctionData, type Hex, http, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
@@ -146,11 +156,48 @@ describe("paid mailbox crash", () => {
         });
         child.on("exit", (code) => reject(new Error(`node exited ${code}: ${buf}`)));
       });
-    return { rpc, publicClient, wallet, a, send, start };
+    /** The payer's channel manager (wallet 2) in the folder `folder` of the test's directory. */
+    const manager = (folder: string, extra: Partial<ChannelManagerInit> = {}) =>
+      createChannelManager({
+        location: join(dir, folder),
+        publicClient,
+        wallet: wallet(2),
+        chainId: 31337,
+        snt: a.snt,
+        registry: a.registry,
+        channels: a.channels,
+        ...extra,
+      });
+    /** The channel's state on the chain now. */
+    const onChain = (id: Hex) =>
+      publicClient.readContract({
+        address: a.channels,
+        abi: paymentChannelsAbi,
+        functionName: "getChannel",
+        args: [id],
+      });
+    return { rpc, publicClient, wallet, a, send, start, manager, onChain };
+  }
+
+  /** Pushes `count` envelopes on `topic` (payload i + 1), 40 a second at most (the limit is 100). */
+  async function push(host: ClientHost, addr: Multiaddr, topic: string, count: number) {
+    let batch = Date.now();
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && i % 40 === 0) {
+        await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(batch + 1_000), { timeout: 5_000 });
+        batch = Date.now();
+      }
+      const envelope = createEnvelope({
+        contentTopic: topic,
+        timestamp: BigInt(Date.now() + i),
+        payload: new Uint8Array([i + 1]),
+      });
+      await pushEnvelope(host, addr, envelope);
+    }
   }
 
   it("keeps accepted vouchers through SIGKILL and never charges twice", async () => {
-    const { publicClient, wallet, a, start } = chain;
+    const { wallet, start } = chain;
     const port = await freePortBlock(14_000, 1);
     const data = join(dir, "mailbox");
     let { child, peerId } = await start(data, port);
@@ -158,26 +205,8 @@ describe("paid mailbox crash", () => {
     const host = await createClientHost();
     await host.start();
     try {
-      for (let i = 0; i < 30; i++) {
-        await pushEnvelope(
-          host,
-          addr,
-          createEnvelope({
-            contentTopic: "/t/paid",
-            timestamp: BigInt(Date.now() + i),
-            payload: new Uint8Array([i + 1]),
-          }),
-        );
-      }
-      const manager = await createChannelManager({
-        location: join(dir, "client"),
-        publicClient,
-        wallet: wallet(2),
-        chainId: 31337,
-        snt: a.snt,
-        registry: a.registry,
-        channels: a.channels,
-      });
+      await push(host, addr, "/t/paid", 30);
+      const manager = await chain.manager("client", { creditPages: 1 });
       const record = await manager.open(wallet(1).account.address, parseEther("1"));
       const operator = wallet(1).account.address;
       let cursor: Uint8Array | undefined;
@@ -210,20 +239,109 @@ describe("paid mailbox crash", () => {
       // On a clean stop the redeemer claims what the ledger kept through the crash.
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
-      const c = await publicClient.readContract({
-        address: a.channels,
-        abi: paymentChannelsAbi,
-        functionName: "getChannel",
-        args: [record.channelId],
-      });
+      const c = await chain.onChain(record.channelId);
       expect(c.paid).toBe(spent);
     } finally {
       await host.stop();
     }
   }, 90_000);
 
+  it("with a credit window: a SIGKILL between two vouchers loses only uncommitted draws, never charges twice, and settles exactly", async () => {
+    const { wallet, start } = chain;
+    const port = await freePortBlock(14_000, 1);
+    const data = join(dir, "mailbox-credit");
+    let { child, peerId } = await start(data, port);
+    const addr = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`);
+    const host = await createClientHost();
+    await host.start();
+    try {
+      await push(host, addr, "/t/credit", 120);
+      // The default window: a voucher pays 8 pages ahead.
+      const manager = await chain.manager("client-credit");
+      const operator = wallet(1).account.address;
+      const record = await manager.open(operator, parseEther("1"));
+      const max = PQ + 10n * PM;
+      const amounts = new Set<bigint>();
+      const costs: bigint[] = [];
+      let cursor: Uint8Array | undefined;
+      /** Reads `n` pages (or to the end); each answer's spent is the previous figure plus its cost. */
+      const read = async (n: number, from: bigint) => {
+        let mailboxSpent = from;
+        for (let page = 0; page < n; page++) {
+          const voucher = await manager.voucherFor(operator, 10);
+          amounts.add(bytesToBigint(voucher.cumulativeAmount));
+          const res = await queryStore(host, addr, {
+            contentTopics: ["/t/credit"],
+            pageSize: 10,
+            voucher,
+            ...(cursor ? { cursor } : {}),
+          });
+          expect(res.status, res.statusDesc).toBe(StatusCode.OK);
+          manager.record(operator, res, voucher);
+          costs.push(bytesToBigint(res.cost));
+          mailboxSpent += bytesToBigint(res.cost);
+          expect(bytesToBigint(res.spent)).toBe(mailboxSpent);
+          cursor = res.nextCursor;
+          if (!cursor) break;
+        }
+        return mailboxSpent;
+      };
+      const settle = async () => {
+        const res = await queryStore(host, addr, {
+          contentTopics: [],
+          includeData: false,
+          voucher: await manager.settlementFor(operator),
+        });
+        expect(res.status, res.statusDesc).toBe(StatusCode.OK);
+      };
+      // Three pages on one voucher, settled (committed); two more drawn from its credit.
+      const settled = await read(3, 0n);
+      await settle();
+      const drawn = await read(2, settled);
+      expect([...amounts]).toEqual([8n * max]);
+      // Killed without warning between two vouchers, right after serving.
+      child.kill("SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+      await host.hangUp(addr).catch(() => undefined);
+      // On disk: the accepted voucher and the settlement; the draws after it only if their commit
+      // (at most 1 s after a draw) ran before the kill.
+      const db = new DatabaseSync(join(data, "ledger.sqlite"), { readOnly: true });
+      const row = db
+        .prepare("SELECT spent, authorized_amount, settled_amount FROM channel_accounts WHERE channel_id = ?")
+        .get(fromHex(record.channelId)) as {
+        spent: string;
+        authorized_amount: string;
+        settled_amount: string;
+      };
+      db.close();
+      expect(BigInt(row.authorized_amount)).toBe(8n * max);
+      expect(BigInt(row.settled_amount)).toBe(settled);
+      const committed = BigInt(row.spent);
+      expect([settled, settled + costs[3]!, drawn]).toContain(committed);
+
+      ({ child } = await start(data, port));
+      // The reader goes on with the same voucher: the mailbox charges from what it committed (the
+      // pages it lost are its own loss, never charged again), then takes a new voucher.
+      const end = await read(100, committed);
+      expect(cursor).toBeUndefined();
+      expect(amounts.size).toBe(2);
+      expect(manager.channelTo(operator)!.spent).toBe(end.toString());
+      await settle();
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      const c = await chain.onChain(record.channelId);
+      // Exactly what the mailbox's ledger proves; never more than the pages it served cost.
+      const servedCost = costs.reduce((x, y) => x + y, 0n);
+      expect(c.paid).toBe(end);
+      expect(c.paid).toBe(servedCost - (drawn - committed));
+      await manager.close();
+    } finally {
+      await host.stop();
+    }
+  }, 90_000);
+
   it("redeems a close requested while it was down before the close deadline", async () => {
-    const { publicClient, wallet, a, start } = chain;
+    const { publicClient, wallet, start } = chain;
     const port = await freePortBlock(14_000, 1);
     const data = join(dir, "mailbox-down");
     let { child, peerId } = await start(data, port);
@@ -232,25 +350,8 @@ describe("paid mailbox crash", () => {
     await host.start();
     try {
       // A full page, so that its voucher is exactly what was spent (settled, redeemable).
-      for (let i = 0; i < 10; i++)
-        await pushEnvelope(
-          host,
-          addr,
-          createEnvelope({
-            contentTopic: "/t/down",
-            timestamp: BigInt(Date.now() + i),
-            payload: new Uint8Array([i]),
-          }),
-        );
-      const manager = await createChannelManager({
-        location: join(dir, "client-down"),
-        publicClient,
-        wallet: wallet(2),
-        chainId: 31337,
-        snt: a.snt,
-        registry: a.registry,
-        channels: a.channels,
-      });
+      await push(host, addr, "/t/down", 10);
+      const manager = await chain.manager("client-down", { creditPages: 1 });
       const operator = wallet(1).account.address;
       const record = await manager.open(operator, parseEther("1"));
       const res = await queryStore(host, addr, {
@@ -268,13 +369,7 @@ describe("paid mailbox crash", () => {
       await host.hangUp(addr).catch(() => undefined);
       await manager.requestClose(operator);
       await publicClient.request({ method: "hardhat_mine" as never, params: ["0x5"] as never });
-      const channel = () =>
-        publicClient.readContract({
-          address: a.channels,
-          abi: paymentChannelsAbi,
-          functionName: "getChannel",
-          args: [record.channelId],
-        });
+      const channel = () => chain.onChain(record.channelId);
       expect((await channel()).closesAt).toBeGreaterThan(0);
       ({ child } = await start(data, port));
       // Back up: it finds the pending close on-chain and redeems before the deadline.

@@ -373,7 +373,10 @@ describe("paid history end to end", () => {
 
 type Chain = Awaited<ReturnType<typeof postboxChain>>;
 
-/** The reader's channel manager on the test chain, paying from the payer's wallet. */
+/**
+ * The reader's channel manager on the test chain, paying from the payer's wallet: a voucher per page
+ * (`creditPages` 1, as before credit windows) unless `extra` says otherwise.
+ */
 function readerChannels(
   dataDir: string,
   chain: Pick<Chain, "publicClient" | "payerWallet" | "addresses">,
@@ -388,6 +391,7 @@ function readerChannels(
     snt: addresses.snt,
     registry: addresses.registry,
     channels: addresses.channels,
+    creditPages: 1,
     ...extra,
   });
 }

@@ -41,6 +41,7 @@ export const CLIENT_OPTIONS = {
   deposit: { type: "string" },
   "max-page-cost": { type: "string" },
   "spending-cap": { type: "string" },
+  "credit-pages": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -60,6 +61,8 @@ export const CLIENT_HELP = `Client options (or environment variables):
   --deposit SNT         deposit of a channel opened on first use (POSTBOX_CHANNEL_DEPOSIT)
   --max-page-cost SNT   never pay more for a 100-message page (POSTBOX_MAX_PAGE_COST)
   --spending-cap SNT    never let one channel authorise more in all (POSTBOX_SPENDING_CAP)
+  --credit-pages N      let a voucher pay up to N pages ahead, 1 to 1000 (POSTBOX_CREDIT_PAGES;
+                        default 8; 1 signs a voucher for every page)
   --json                print JSON
   -h, --help            this help`;
 
@@ -150,7 +153,11 @@ export function chainContext(values: ClientValues, options: { requireWallet: boo
 /** The channel manager of the client's data folder (needs a wallet); close it when done. */
 export function channelManager(
   ctx: ChainContext,
-  limits: { maxPageCost?: bigint | undefined; spendingCap?: bigint | undefined } = {},
+  limits: {
+    maxPageCost?: bigint | undefined;
+    spendingCap?: bigint | undefined;
+    creditPages?: number | undefined;
+  } = {},
 ): Promise<ChannelManager> {
   if (!ctx.wallet) throw new ConfigError("wallet-key", "required: --wallet-key-file or POSTBOX_WALLET_KEY");
   return createChannelManager({
@@ -163,22 +170,31 @@ export function channelManager(
     channels: ctx.channels,
     maxPageCost: limits.maxPageCost,
     spendingCap: limits.spendingCap,
+    creditPages: limits.creditPages,
   });
 }
 
 /**
  * What the user allows to be paid: the cap per 100-message page, the cap on what one channel may
- * authorise in all, and a new channel's deposit.
+ * authorise in all, how many pages a voucher may pay ahead, and a new channel's deposit.
  */
 export function paymentSettings(values: ClientValues): {
   maxPageCost: bigint | undefined;
   spendingCap: bigint | undefined;
+  creditPages: number | undefined;
   deposit: bigint | undefined;
 } {
   const get = getter(values);
+  const pages = get("credit-pages", "POSTBOX_CREDIT_PAGES");
+  if (pages !== undefined && !/^\d+$/.test(pages.trim()))
+    throw new ConfigError("credit-pages", `"${pages}": must be a whole number from 1 to 1000`);
+  const creditPages = pages === undefined ? undefined : Number(pages);
+  if (creditPages !== undefined && (creditPages < 1 || creditPages > 1000))
+    throw new ConfigError("credit-pages", `"${pages}": must be a whole number from 1 to 1000`);
   return {
     maxPageCost: amount("max-page-cost", get("max-page-cost", "POSTBOX_MAX_PAGE_COST")),
     spendingCap: amount("spending-cap", get("spending-cap", "POSTBOX_SPENDING_CAP")),
+    creditPages,
     deposit: amount("deposit", get("deposit", "POSTBOX_CHANNEL_DEPOSIT")),
   };
 }
@@ -187,7 +203,7 @@ export function paymentSettings(values: ClientValues): {
 export async function openClient(values: ClientValues): Promise<PostboxClient> {
   const get = getter(values);
   const ctx = chainContext(values, { requireWallet: false });
-  const { maxPageCost, spendingCap, deposit } = paymentSettings(values);
+  const { maxPageCost, spendingCap, creditPages, deposit } = paymentSettings(values);
   const k = Number(get("k", "POSTBOX_K") ?? 1);
   if (!Number.isInteger(k) || k < 1 || k > 8) throw new ConfigError("k", "must be an integer from 1 to 8");
   const listed = (values.mailbox as string[] | undefined) ?? process.env.POSTBOX_MAILBOXES?.split(",") ?? [];
@@ -198,7 +214,9 @@ export async function openClient(values: ClientValues): Promise<PostboxClient> {
       if (!m.includes("/p2p/")) throw new ConfigError("mailbox", `needs /p2p/<peer id>: ${m}`);
       return { multiaddr: m };
     });
-  const channels = ctx.wallet ? await channelManager(ctx, { maxPageCost, spendingCap }) : undefined;
+  const channels = ctx.wallet
+    ? await channelManager(ctx, { maxPageCost, spendingCap, creditPages })
+    : undefined;
   return createPostboxClient({
     location: ctx.dataDir,
     chain: { publicClient: ctx.publicClient, registry: ctx.registry },

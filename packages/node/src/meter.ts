@@ -10,7 +10,11 @@ export interface Charge {
 export type MeterDecision =
   | {
       ok: true;
-      /** Records the charge for `messages` returned; resolves once it is durably committed. */
+      /**
+       * Records the charge for `messages` returned. Paid by a new voucher, it resolves once the
+       * voucher and the charge are durably committed; drawn from the credit of one accepted before,
+       * at once (the charge is committed later: see `ChannelMeter`).
+       */
       charge(messages: number): Promise<Charge>;
       /** Releases a reservation when nothing is served (an error after authorisation). */
       release(): void;

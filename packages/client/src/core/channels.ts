@@ -96,14 +96,54 @@ export interface ChannelManagerInit {
    * fall below `below` (token base units). Without it, a low channel refuses with a typed error.
    */
   autoTopUp?: { below: bigint; amount: bigint } | undefined;
+  /**
+   * How many pages a voucher may pay ahead (default {@link DEFAULT_CREDIT_PAGES}; a whole number
+   * from 1 to {@link MAX_CREDIT_PAGES}): the client authorises up to this many pages at their
+   * largest beyond what it has spent — never beyond `spendingCap` or the deposit — and the mailbox
+   * draws each page's actual cost from that credit with no new voucher. The most a mailbox could
+   * take without serving is this many pages' worth. 1 signs a voucher for every page.
+   */
+  creditPages?: number | undefined;
 }
+
+/** Pages a voucher pays ahead unless `creditPages` says otherwise. */
+export const DEFAULT_CREDIT_PAGES = 8;
+/** The most `creditPages` may be. */
+export const MAX_CREDIT_PAGES = 1_000;
+
+/**
+ * A page in flight on a voucher (its largest cost), held against the channel's credit until its
+ * answer is recorded, the query is {@link ChannelManager.release}d, or {@link HOLD_MS} pass.
+ */
+interface Hold {
+  max: bigint;
+  at: number;
+  /** Which hand-out of the channel's vouchers this was (see `Credit.handed`). */
+  seq: number;
+  /** Whether no other page was in flight on the channel when it was handed out. */
+  alone: boolean;
+  released: boolean;
+}
+
+/** The voucher signed last on a channel (reused while its credit covers a page) and its pages in flight. */
+interface Credit {
+  amount: bigint;
+  signature: Uint8Array;
+  holds: Hold[];
+  /** Vouchers handed out so far (new ones and draws). */
+  handed: number;
+}
+
+/** A hold outlives any query's time-outs (15 s, and once more on a fresh stream) after this. */
+const HOLD_MS = 60_000;
 
 /**
  * The client's side of paid history: it keeps a session key (so a chat app signs vouchers without
  * wallet pop-ups), finds or opens a channel to a mailbox with one `approveAndCall`, tops it up,
- * signs one cumulative voucher per query — never above the mailbox's on-chain price or the user's
- * cap — records what the mailbox charged, and settles, closes and withdraws. Its records survive a
- * restart, so no credit is lost.
+ * signs cumulative vouchers that pay up to `creditPages` pages ahead — never above the mailbox's
+ * on-chain price or the user's caps — and hands the same voucher out again while its credit
+ * covers the next page; it records what the mailbox charged, and settles, closes and withdraws.
+ * Its records survive a restart, so no credit is lost.
  *
  * A record belongs to one chain and PaymentChannels contract. Before its first use in a process it
  * is checked against the chain (the channel exists, pays this payee, was opened by this wallet for
@@ -131,6 +171,11 @@ export class ChannelManager {
   /** Checks under way, so that one record is checked (and archived) once. */
   readonly #checking = new Map<Hex, Promise<ChannelCheck>>();
   readonly #listeners = new Set<(event: ChannelEvent) => void>();
+  readonly #creditPages: bigint;
+  /** Per channel: the voucher signed last in this process and the pages in flight on its credit. */
+  readonly #credit = new Map<Hex, Credit>();
+  /** The hold of each voucher handed out (while the voucher object lives). */
+  readonly #holds = new WeakMap<object, Hold>();
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn, fn);
@@ -148,6 +193,9 @@ export class ChannelManager {
     platform: Pick<Platform, "name" | "openChannelStore" | "crypto">,
     init: ChannelManagerInit,
   ): Promise<ChannelManager> {
+    const pages = init.creditPages ?? DEFAULT_CREDIT_PAGES;
+    if (!Number.isInteger(pages) || pages < 1 || pages > MAX_CREDIT_PAGES)
+      throw new BaseError("creditPages must be a whole number from 1 to 1000", { details: String(pages) });
     const location = init.location ?? init.dataDir ?? (platform.name === "browser" ? "postbox" : undefined);
     if (!init.store && location === undefined)
       throw new BaseError("where are the channel records kept?", { details: "give location (or store)" });
@@ -172,6 +220,7 @@ export class ChannelManager {
     crypto: Platform["crypto"],
   ) {
     this.#init = init;
+    this.#creditPages = BigInt(init.creditPages ?? DEFAULT_CREDIT_PAGES);
     this.#store = store;
     this.#ownsStore = ownsStore;
     for (const r of records) this.#records.set(r.payee.toLowerCase(), r);
@@ -348,9 +397,14 @@ export class ChannelManager {
   }
 
   /**
-   * The voucher for the next query to `payee`: what was spent plus the page at its largest, at the
-   * mailbox's on-chain price. Refuses a quote above the chain's price or the user's cap, and a
-   * record that does not hold on this chain ({@link StaleChannelError}, after archiving it).
+   * The voucher for the next query to `payee`, at the mailbox's on-chain price. While the voucher
+   * signed last covers what was spent, the pages in flight and this page at its largest, that same
+   * voucher again (a draw on its credit: no signature, no write). Otherwise a new one for what was
+   * spent plus `creditPages` pages at their largest (one page with `creditPages` 1) beside those in
+   * flight, within the user's spending cap and the deposit, written down before it leaves. Refuses
+   * a quote above the chain's price or the user's caps, and a record that does not hold on this
+   * chain ({@link StaleChannelError}, after archiving it). Give the voucher back to
+   * {@link record} with the answer, or to {@link release} if none came.
    */
   async voucherFor(
     payee: Address,
@@ -374,24 +428,132 @@ export class ChannelManager {
         `a ${pageSize}-message page costs up to ${formatSnt(max)}, above your cap of ${formatSnt(this.#init.maxPageCost)}`,
       );
     }
-    let amount = BigInt(record.spent) + max;
-    if (amount <= BigInt(record.authorized)) amount = BigInt(record.authorized) + 1n;
-    const cap = this.#init.spendingCap;
-    if (cap !== undefined && amount > cap) {
-      throw new PaymentRefusedError("spending cap reached", {
-        details: `the next voucher to ${payee} (${formatSnt(amount)}) would take the channel above your spending cap of ${formatSnt(cap)}: raise it to continue`,
-      });
-    }
+    let plan = this.#plan(record, payee, max);
     const top = this.#init.autoTopUp;
-    if (top && BigInt(record.deposit) - amount < top.below) {
+    if (plan.sign && top && BigInt(record.deposit) - plan.amount < top.below) {
       await this.topUp(payee, top.amount);
+      plan = this.#plan(record, payee, max); // what was spent or signed meanwhile counts too
     }
-    if (amount > BigInt(record.deposit)) {
+    // From here to the voucher nothing waits: two calls at once never sign from the same figures.
+    if (!plan.sign) return this.#hand(record, max);
+    const deposit = BigInt(record.deposit);
+    if (plan.least > deposit) {
       throw new PaymentRefusedError(`the channel to ${payee} needs a top-up`, {
-        details: `the next voucher (${formatSnt(amount)}) is above its deposit (${formatSnt(BigInt(record.deposit))})`,
+        details: `the next voucher (${formatSnt(plan.least)}) is above its deposit (${formatSnt(deposit)})`,
       });
     }
-    return this.#sign(record, amount);
+    const amount = plan.amount < deposit ? plan.amount : deposit;
+    const voucher = this.#voucher(record, amount);
+    record.authorized = amount.toString();
+    if (this.#creditPages > 1n) {
+      const credit = this.#creditOf(record.channelId);
+      credit.amount = amount;
+      credit.signature = voucher.signature;
+      this.#hold(voucher, credit, max);
+    }
+    try {
+      // Persist the authorisation before it leaves: after a crash we never sign below it.
+      await this.#write(record);
+    } catch (err) {
+      this.release(voucher);
+      throw err;
+    }
+    return voucher;
+  }
+
+  /**
+   * Whether the next voucher to `payee` is the one signed last (its credit covers what was spent,
+   * the pages in flight and this page at its largest) or a new one: `amount` within the spending
+   * cap, at least `least` (what this page needs above the last authorisation).
+   */
+  #plan(
+    record: ChannelRecord,
+    payee: Address,
+    max: bigint,
+  ): { sign: false } | { sign: true; amount: bigint; least: bigint } {
+    const spent = BigInt(record.spent);
+    const authorized = BigInt(record.authorized);
+    const credit = this.#creditPages > 1n ? this.#creditOf(record.channelId) : undefined;
+    const held = credit ? this.#held(credit) : 0n;
+    const cap = this.#init.spendingCap;
+    // A draw spends within what was authorised, and within the cap if it was lowered since.
+    const covered = spent + held + max;
+    if (credit && authorized >= covered && (cap === undefined || covered <= cap)) return { sign: false };
+    // The least a new voucher may be: it covers this page and is above the last one.
+    let least = spent + max;
+    if (least <= authorized) least = authorized + 1n;
+    let amount = spent + held + this.#creditPages * max;
+    if (amount < least) amount = least;
+    if (cap !== undefined && least > cap) {
+      throw new PaymentRefusedError("spending cap reached", {
+        details: `the next voucher to ${payee} (${formatSnt(least)}) would take the channel above your spending cap of ${formatSnt(cap)}: raise it to continue`,
+      });
+    }
+    if (cap !== undefined && amount > cap) amount = cap;
+    return { sign: true, amount, least };
+  }
+
+  /** The credit of a channel (created empty: nothing signed in this process yet). */
+  #creditOf(channelId: Hex): Credit {
+    let credit = this.#credit.get(channelId);
+    if (!credit) {
+      credit = { amount: -1n, signature: new Uint8Array(0), holds: [], handed: 0 };
+      this.#credit.set(channelId, credit);
+    }
+    return credit;
+  }
+
+  /** What the pages in flight on a channel may cost at most (holds past their time are dropped). */
+  #held(credit: Credit): bigint {
+    const now = Date.now();
+    credit.holds = credit.holds.filter((h) => !h.released && now - h.at < HOLD_MS);
+    return credit.holds.reduce((sum, h) => sum + h.max, 0n);
+  }
+
+  /**
+   * Hands out the channel's last authorised voucher again (a draw on its credit; signed again if
+   * this process has not signed it: the record says it was authorised), holding `max` against it.
+   */
+  #hand(record: ChannelRecord, max: bigint): NonNullable<StoreQuery["voucher"]> {
+    const credit = this.#creditOf(record.channelId);
+    const authorized = BigInt(record.authorized);
+    if (credit.amount !== authorized) {
+      credit.amount = authorized;
+      credit.signature = this.#signVoucher({ channelId: record.channelId, cumulativeAmount: authorized });
+    }
+    const out = {
+      channelId: fromHex(record.channelId),
+      cumulativeAmount: bigintToBytes(authorized),
+      signature: credit.signature,
+    };
+    this.#hold(out, credit, max);
+    return out;
+  }
+
+  #hold(voucher: object, credit: Credit, max: bigint): void {
+    const alone = this.#held(credit) === 0n;
+    const hold: Hold = { max, at: Date.now(), seq: ++credit.handed, alone, released: false };
+    credit.holds.push(hold);
+    this.#holds.set(voucher, hold);
+  }
+
+  /**
+   * Whether a refusal of `voucher` (from {@link voucherFor}) may come from other pages in flight on
+   * the channel at the same time rather than from a fault — they used its credit up first, or a
+   * newer voucher signed for one of them reached the mailbox first — so that asking for the next
+   * voucher cures it. Never with `creditPages` 1, nor for a query that was alone in flight.
+   */
+  mayRetry(payee: Address, voucher: object): boolean {
+    const hold = this.#holds.get(voucher);
+    const record = this.channelTo(payee);
+    const credit = record && this.#credit.get(record.channelId);
+    return hold !== undefined && credit !== undefined && (!hold.alone || credit.handed !== hold.seq);
+  }
+
+  /** Ends the hold of a voucher whose query got no answer (no need when its answer was recorded). */
+  release(voucher: object): void {
+    const hold = this.#holds.get(voucher);
+    if (hold) hold.released = true;
   }
 
   /**
@@ -415,15 +577,10 @@ export class ChannelManager {
   /** A settlement voucher for exactly what was spent, so the mailbox redeems only that. */
   async settlementFor(payee: Address): Promise<NonNullable<StoreQuery["voucher"]>> {
     const record = this.#require(payee);
-    return this.#sign(record, BigInt(record.spent), false);
+    return this.#voucher(record, BigInt(record.spent));
   }
 
-  async #sign(record: ChannelRecord, amount: bigint, raise = true) {
-    if (raise) {
-      // Persist the authorisation before it leaves: after a crash we never sign below it.
-      record.authorized = amount.toString();
-      await this.#write(record);
-    }
+  #voucher(record: ChannelRecord, amount: bigint): NonNullable<StoreQuery["voucher"]> {
     return {
       channelId: fromHex(record.channelId),
       cumulativeAmount: bigintToBytes(amount),
@@ -436,14 +593,33 @@ export class ChannelManager {
    * mailbox's figure is authoritative when it lies within what we authorised; above it, something
    * is wrong and we keep ours. A refusal's quote may only raise it: a mailbox whose answer we lost
    * charged a page we never saw, and until we know its figure, every voucher we sign falls short.
+   * `voucher` (the one the query carried) ends its page's hold on the credit.
    */
-  record(payee: Address, response: Pick<StoreResponse, "status" | "spent" | "quote">): boolean {
+  record(
+    payee: Address,
+    response: Pick<StoreResponse, "status" | "spent" | "quote">,
+    voucher?: object,
+  ): boolean {
     const record = this.#require(payee);
+    const credit = this.#credit.get(record.channelId);
+    // Whether other pages were in flight on the channel beside this one (then answers can arrive
+    // out of order, and a lower figure than ours may be an earlier page's).
+    let concurrent = false;
+    if (credit) {
+      // The page is no longer in flight (without its voucher: the oldest page in flight).
+      const hold = voucher ? this.#holds.get(voucher) : credit.holds.find((h) => !h.released);
+      if (hold) hold.released = true;
+      concurrent = hold ? !hold.alone || credit.handed !== hold.seq : this.#held(credit) > 0n;
+    }
     const ok = response.status === StatusCode.OK;
     const reported = ok ? response.spent : response.quote?.spent;
     if (!reported || reported.length === 0) return false;
     const spent = bytesToBigint(reported);
     if (spent > BigInt(record.authorized) || (!ok && spent < BigInt(record.spent))) return false;
+    // With pages in flight at once, an earlier page's answer can arrive after a later one's: a
+    // lower figure is taken only from a page that was alone in flight (the mailbox's own figure,
+    // after it lost charges in a crash, say).
+    if (spent < BigInt(record.spent) && concurrent) return false;
     if (spent.toString() === record.spent) return false;
     record.spent = spent.toString();
     this.#writeSoon(record);
@@ -471,6 +647,7 @@ export class ChannelManager {
     const record = await this.#usable(payee);
     const receipt = await this.#serial(() => this.#send("withdraw", record.channelId));
     this.#records.delete(payee.toLowerCase());
+    this.#credit.delete(record.channelId);
     this.#dirty.delete(record); // a pending write must not bring the record back
     await this.#store.remove(this.#key(payee));
     const [finalised] = parseEventLogs({
@@ -620,6 +797,7 @@ export class ChannelManager {
     const archived: ArchivedChannelRecord = { ...record, reason, archivedAt: Date.now() };
     await this.#store.archive(archived);
     this.#records.delete(record.payee.toLowerCase());
+    this.#credit.delete(record.channelId);
     this.#dirty.delete(record);
     this.#checked.delete(record.channelId);
     this.#emit({ type: "archived", record: archived });

@@ -203,6 +203,7 @@ async function query(
       details: mailbox.id,
     });
   let repaid = false;
+  let retries = 0;
   let reopened = false;
   for (;;) {
     let voucher: Awaited<ReturnType<ChannelManager["voucherFor"]>> | undefined;
@@ -211,24 +212,42 @@ async function query(
       await channels.open(payee, p.deposit ?? defaultDeposit(mailbox, p.pageSize));
       voucher = await channels.voucherFor(payee, p.pageSize);
     }
-    const res = await queryStore(
-      p.host,
-      p.addresses(mailbox),
-      {
-        contentTopics: p.topics,
-        timeStart: BigInt(Math.max(0, from)),
-        pageSize: p.pageSize,
-        ...(cursor ? { cursor } : {}),
-        ...(voucher ? { voucher } : {}),
-      },
-      p.signal ? { signal: p.signal } : {},
-    );
+    let res: StoreResponse;
+    try {
+      res = await queryStore(
+        p.host,
+        p.addresses(mailbox),
+        {
+          contentTopics: p.topics,
+          timeStart: BigInt(Math.max(0, from)),
+          pageSize: p.pageSize,
+          ...(cursor ? { cursor } : {}),
+          ...(voucher ? { voucher } : {}),
+        },
+        p.signal ? { signal: p.signal } : {},
+      );
+    } catch (err) {
+      if (voucher) channels?.release(voucher); // no answer: the page is no longer in flight
+      throw err;
+    }
     // A refusal that reports more spent than we knew (an answer we lost) is paid again once, with a
     // voucher on the mailbox's figure.
-    const reconciled = channels?.record(payee, res) ?? false;
+    const reconciled = channels?.record(payee, res, voucher) ?? false;
     if (res.status === StatusCode.OK) return res;
     if (channels && reconciled && !repaid && REPAYABLE.has(res.status)) {
       repaid = true;
+      continue;
+    }
+    // One that pages in flight at once explain (a draw whose credit they used up, a voucher a newer
+    // one overtook) asks for the next voucher: a few times, as each retry takes the newest.
+    if (
+      channels &&
+      voucher &&
+      retries < 8 &&
+      REPAYABLE.has(res.status) &&
+      channels.mayRetry(payee, voucher)
+    ) {
+      retries++;
       continue;
     }
     if (channels && OWN_RECORD.has(res.status)) {

@@ -1,5 +1,6 @@
 import {
   bigintToBytes,
+  bytesEqual,
   bytesToBigint,
   InvalidVoucherError,
   pageCost,
@@ -23,35 +24,93 @@ export interface ChannelMeterInit {
   exposureCap: bigint;
   /** Called when a channel reaches half its exposure cap: a hint to redeem now. */
   onExposure?: (channelId: Hex) => void;
+  /**
+   * The longest a page drawn from a voucher's credit stays charged in memory only (ms, default
+   * 1,000): a channel's spent amount is committed with every voucher the mailbox accepts, with
+   * every settlement, on close, and at the latest this long after a draw.
+   */
+  commitDelayMs?: number;
 }
 
 type Refusal = { ok: false; status: StatusCode; desc: string; quote?: Quote };
+
+/** A channel this process has charged: its account now, page by page, and what the ledger was given. */
+interface Live {
+  /** The account now: `spent` moves with every page; the vouchers with every acceptance. */
+  account: ChannelAccount;
+  /** The last account handed to the ledger (committed, or being committed). */
+  written: ChannelAccount | undefined;
+  /**
+   * Vouchers that a higher one replaced while they were still above `spent` (ascending, at most
+   * {@link EARLIER_KEPT}): the highest the spending passes becomes the settled (redeemable) one.
+   */
+  earlier: Voucher[];
+  /** Ledger writes under way. */
+  writes: number;
+  /** The commit of draws, due `commitDelayMs` after the first one not yet written. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Channels kept in memory once they are idle and written (the ledger has the rest). */
+const LIVE_CHANNELS = 10_000;
+/** Replaced vouchers kept per channel (see `Live.earlier`). */
+const EARLIER_KEPT = 4;
+
+type Voucher = { amount: bigint; signature: Uint8Array };
 
 /**
  * Paid access: every store query carries an EIP-712 voucher on a channel to this mailbox. A
  * voucher is accepted only if the channel is open on-chain and pays this operator, no close is due
  * within the safety margin, the signature is the channel's signer's (the same rules as the
  * contract), the amount is above every voucher accepted before, within the deposit, and covers the
- * page at its largest, and the unredeemed exposure stays under the cap. Queries on one channel are
- * serialised; the voucher and the charge are committed together before the page is sent.
+ * page at its largest, and the unredeemed exposure stays under the cap.
+ *
+ * A voucher may pay ahead (a credit window): a query that carries the voucher accepted last again
+ * draws its page from that voucher's credit while the credit covers the page at its largest, with
+ * no signature check (the bytes are those accepted) and no ledger commit; so does one carrying a
+ * voucher that the last replaced while it was still above the spent amount (queries in flight at
+ * once arrive out of order). Below that, a voucher is stale. Queries on one channel are serialised,
+ * so the spent amount moves page by page and never passes the accepted voucher.
+ *
+ * What is durable when: a newly accepted voucher is committed to the ledger with the spent amount
+ * after its page, before that page is sent; so is a settlement. Pages drawn from credit are
+ * charged in memory (and reported in each response) and committed with the next voucher, the next
+ * settlement, on {@link close}, or `commitDelayMs` after the draw. A crash loses at most the charges
+ * drawn since the last commit (pages served unpaid: the mailbox's loss, never the payer's), never an
+ * accepted voucher; the redeemer claims only the settled voucher the ledger holds, which is never
+ * above the spent amount committed with it.
  */
 export class ChannelMeter implements QueryMeter {
   readonly mode = "paid" as const;
   readonly #init: ChannelMeterInit;
   readonly #locks = new Map<string, Promise<void>>();
+  readonly #live = new Map<string, Live>();
+  readonly #commitDelayMs: number;
+  #closed = false;
 
   readonly #verifier: VoucherVerifier;
 
   constructor(init: ChannelMeterInit) {
     this.#init = init;
+    this.#commitDelayMs = init.commitDelayMs ?? 1_000;
     this.#verifier = new VoucherVerifier({
       chainId: init.chain.settings.chainId,
       verifyingContract: init.chain.settings.channels,
     });
   }
 
-  close(): Promise<void> {
-    return this.#verifier.close();
+  /** Commits every channel's charges not yet written, then stops the verifier's threads. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+    await this.#verifier.close();
+  }
+
+  /** Commits every channel's charges drawn from credit and not yet written. */
+  async flush(): Promise<void> {
+    const writes = [...this.#live.values()].map((live) => this.#commit(live));
+    const failed = (await Promise.allSettled(writes)).find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   async authorize(args: {
@@ -80,17 +139,18 @@ export class ChannelMeter implements QueryMeter {
     }
     if (v.channelId.length !== 32)
       return refuse(StatusCode.INVALID_VOUCHER, "malformed voucher: a channel id is 32 bytes", quote(0n));
+    const channelId = `0x${toHex(v.channelId)}` as Hex;
     if (v.cumulativeAmount.length > 32 || v.signature.length !== 65) {
       // Every refusal on a known channel carries what the channel has spent.
-      const known = await ledger.get(v.channelId);
+      const known = this.#live.get(channelId)?.account ?? (await ledger.get(v.channelId));
       return refuse(StatusCode.INVALID_VOUCHER, "malformed voucher", quote(known?.spent ?? 0n));
     }
-    const channelId = `0x${toHex(v.channelId)}` as Hex;
     const amount = bytesToBigint(v.cumulativeAmount);
     const release = await this.#lock(channelId);
     try {
       const channel = await chain.channel(channelId);
-      const account = await ledger.get(v.channelId);
+      const live = await this.#load(channelId, v.channelId);
+      const account = live?.account;
       const spent = account?.spent ?? 0n;
       const refusal = (status: StatusCode, desc: string): Refusal => {
         release();
@@ -106,36 +166,57 @@ export class ChannelMeter implements QueryMeter {
       if (channel.closesAt !== 0n && channel.closesAt - nowS < BigInt(this.#init.closeSafetyMarginSeconds)) {
         return refusal(StatusCode.CHANNEL_CLOSING, "the channel is closing; open another");
       }
-      try {
-        await this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
-      } catch (err) {
-        if (err instanceof InvalidVoucherError)
-          return refusal(StatusCode.INVALID_VOUCHER, `voucher: ${err.reason}`);
-        throw err;
+      // The voucher accepted last, again, draws on its credit; so does one it replaced while that
+      // one was still above the spent amount (queries in flight at once can arrive out of order,
+      // and such a voucher was never redeemable, so never public). The same bytes need no check;
+      // a copy signed again (deterministic signatures make it the same bytes, but a signer need not
+      // be) is checked like a new voucher.
+      const earlier = live?.earlier ?? [];
+      const overtaken = earlier.some((e) => amount === e.amount && bytesEqual(v.signature, e.signature));
+      const draw = overtaken || (account !== undefined && amount === account.authorizedAmount);
+      if (!overtaken && !(draw && bytesEqual(v.signature, account!.authorizedSignature))) {
+        try {
+          await this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
+        } catch (err) {
+          if (err instanceof InvalidVoucherError)
+            return refusal(StatusCode.INVALID_VOUCHER, `voucher: ${err.reason}`);
+          throw err;
+        }
       }
-      if (account && amount <= account.authorizedAmount) {
+      if (account && amount < account.authorizedAmount && !overtaken) {
         return refusal(
           StatusCode.INVALID_VOUCHER,
           `stale or replayed voucher: amounts must increase past ${account.authorizedAmount}`,
         );
       }
-      if (amount > channel.deposit) {
+      // What the page is paid from: the voucher accepted last (a draw), or this new one.
+      const paying = draw
+        ? { amount: account!.authorizedAmount, signature: account!.authorizedSignature }
+        : { amount, signature: v.signature };
+      if (paying.amount > channel.deposit) {
         return refusal(
           StatusCode.INSUFFICIENT_FUNDS,
-          `voucher of ${amount} exceeds the deposit of ${channel.deposit}; top up`,
+          `voucher of ${paying.amount} exceeds the deposit of ${channel.deposit}; top up`,
         );
       }
-      if (amount < spent + maxCost) {
+      if (paying.amount < spent + maxCost) {
+        if (draw) {
+          // A voucher seen before whose credit is used up: what a replay of it meets too.
+          return refusal(
+            StatusCode.INVALID_VOUCHER,
+            `replayed voucher: ${paying.amount - spent} of its credit is left, below this page's ${maxCost}; sign one past ${paying.amount}`,
+          );
+        }
         return refusal(
           StatusCode.INSUFFICIENT_FUNDS,
           `voucher must cover ${spent} spent plus ${maxCost} for this page`,
         );
       }
-      if (amount - channel.paid > this.#init.exposureCap) {
+      if (paying.amount - channel.paid > this.#init.exposureCap) {
         this.#init.onExposure?.(channelId);
         return refusal(StatusCode.RATE_LIMITED, "too much unredeemed credit on this channel; retry shortly");
       }
-      if ((amount - channel.paid) * 2n > this.#init.exposureCap) this.#init.onExposure?.(channelId);
+      if (!draw && (amount - channel.paid) * 2n > this.#init.exposureCap) this.#init.onExposure?.(channelId);
       let done = false;
       return {
         ok: true,
@@ -143,33 +224,56 @@ export class ChannelMeter implements QueryMeter {
           try {
             const cost = pageCost(price, messages);
             const newSpent = spent + cost;
-            // The redeemer claims only a voucher within what was served: this one if the page cost
-            // all it authorised, else the previous one once the spending has caught up with it.
             let settledAmount = account?.settledAmount ?? 0n;
             let settledSignature = account?.settledSignature ?? new Uint8Array(0);
-            if (amount === newSpent) {
-              settledAmount = amount;
-              settledSignature = v.signature;
-            } else if (
-              account &&
-              account.authorizedAmount <= newSpent &&
-              account.authorizedAmount > settledAmount
-            ) {
-              settledAmount = account.authorizedAmount;
-              settledSignature = account.authorizedSignature;
+            // The redeemer claims only a voucher within what was served: the one this page used if
+            // the spending has reached it exactly, else the highest one it replaced that the
+            // spending has caught up with.
+            let replaced = earlier;
+            if (!draw && account && account.authorizedAmount > settledAmount) {
+              const voucher = { amount: account.authorizedAmount, signature: account.authorizedSignature };
+              replaced = [...earlier, voucher].slice(-EARLIER_KEPT);
+            }
+            const reached = replaced.filter((e) => e.amount <= newSpent).at(-1);
+            if (reached) {
+              if (reached.amount > settledAmount) {
+                settledAmount = reached.amount;
+                settledSignature = reached.signature;
+              }
+              replaced = replaced.filter((e) => e.amount > newSpent);
+            }
+            if (paying.amount === newSpent && paying.amount > settledAmount) {
+              settledAmount = paying.amount;
+              settledSignature = paying.signature;
             }
             const next: ChannelAccount = {
               channelId: v.channelId,
               spent: newSpent,
-              authorizedAmount: amount,
-              authorizedSignature: v.signature,
+              authorizedAmount: paying.amount,
+              authorizedSignature: paying.signature,
               settledAmount,
               settledSignature,
-              redeemed: channel.paid,
+              redeemed: account && account.redeemed > channel.paid ? account.redeemed : channel.paid,
               updatedAt: Date.now(),
             };
-            await ledger.put(next);
-            return { cost, spent: next.spent };
+            const state = live ?? this.#adopt(channelId);
+            const before = { account: state.account, earlier: state.earlier };
+            state.account = next;
+            state.earlier = replaced;
+            if (draw) {
+              this.#commitLater(state);
+            } else {
+              // A new voucher is committed, with the spent amount after its page, before the page.
+              try {
+                await this.#commit(state);
+              } catch (err) {
+                // Not served: the page is not charged and the voucher not taken.
+                if (state.account === next) Object.assign(state, before);
+                if (!state.written) this.#live.delete(channelId);
+                throw err;
+              }
+            }
+            return { cost, spent: newSpent };
           } finally {
             done = true;
             release();
@@ -189,7 +293,7 @@ export class ChannelMeter implements QueryMeter {
   }
 
   async settle(args: { voucher: NonNullable<StoreQuery["voucher"]> }) {
-    const { chain, ledger } = this.#init;
+    const { chain } = this.#init;
     const v = args.voucher;
     if (v.channelId.length !== 32 || v.cumulativeAmount.length > 32 || v.signature.length !== 65) {
       return { ok: false as const, status: StatusCode.INVALID_VOUCHER, desc: "malformed voucher" };
@@ -198,9 +302,10 @@ export class ChannelMeter implements QueryMeter {
     const amount = bytesToBigint(v.cumulativeAmount);
     const release = await this.#lock(channelId);
     try {
-      const account = await ledger.get(v.channelId);
-      if (!account)
+      const live = await this.#load(channelId, v.channelId);
+      if (!live)
         return { ok: false as const, status: StatusCode.NOT_FOUND, desc: "nothing spent on this channel" };
+      const account = live.account;
       if (amount !== account.spent) {
         return {
           ok: false as const,
@@ -208,25 +313,107 @@ export class ChannelMeter implements QueryMeter {
           desc: `a settlement is for exactly ${account.spent}`,
         };
       }
-      if (amount <= account.settledAmount) return { ok: true as const, spent: account.spent };
-      const channel = await chain.channel(channelId);
+      const previous = { account: live.account, earlier: live.earlier };
+      if (amount > account.settledAmount) {
+        const known =
+          amount === account.authorizedAmount && bytesEqual(v.signature, account.authorizedSignature);
+        if (!known) {
+          const channel = await chain.channel(channelId);
+          try {
+            await this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
+          } catch (err) {
+            if (err instanceof InvalidVoucherError)
+              return {
+                ok: false as const,
+                status: StatusCode.INVALID_VOUCHER,
+                desc: `voucher: ${err.reason}`,
+              };
+            throw err;
+          }
+        }
+        live.account = {
+          ...account,
+          settledAmount: amount,
+          settledSignature: v.signature,
+          updatedAt: Date.now(),
+        };
+        live.earlier = live.earlier.filter((e) => e.amount > amount);
+      }
+      // Settled is committed before the answer, with everything drawn before it.
       try {
-        await this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
+        await this.#commit(live);
       } catch (err) {
-        if (err instanceof InvalidVoucherError)
-          return { ok: false as const, status: StatusCode.INVALID_VOUCHER, desc: `voucher: ${err.reason}` };
+        if (live.account !== previous.account) Object.assign(live, previous); // not settled
         throw err;
       }
-      await ledger.put({
-        ...account,
-        settledAmount: amount,
-        settledSignature: v.signature,
-        updatedAt: Date.now(),
-      });
       return { ok: true as const, spent: account.spent };
     } finally {
       release();
     }
+  }
+
+  /** The channel's state, from memory or the ledger (under the channel's lock). */
+  async #load(key: string, channelId: Uint8Array): Promise<Live | undefined> {
+    const known = this.#live.get(key);
+    if (known) {
+      // Most recently used last: idle channels are let go from the front.
+      this.#live.delete(key);
+      this.#live.set(key, known);
+      return known;
+    }
+    const account = await this.#init.ledger.get(channelId);
+    if (!account) return undefined;
+    return this.#adopt(key, account);
+  }
+
+  #adopt(key: string, account?: ChannelAccount): Live {
+    const live: Live = {
+      account: account as ChannelAccount, // set by the caller when new
+      written: account,
+      earlier: [],
+      writes: 0,
+      timer: undefined,
+    };
+    this.#live.set(key, live);
+    if (this.#live.size > LIVE_CHANNELS) {
+      for (const [k, l] of this.#live) {
+        if (this.#live.size <= LIVE_CHANNELS) break;
+        if (l.account === l.written && l.writes === 0 && !this.#locks.has(k)) this.#live.delete(k);
+      }
+    }
+    return live;
+  }
+
+  /** Hands the channel's account to the ledger (resolves once committed) unless it was already. */
+  async #commit(live: Live): Promise<void> {
+    if (live.timer) {
+      clearTimeout(live.timer);
+      live.timer = undefined;
+    }
+    const account = live.account;
+    if (account === live.written) return;
+    const before = live.written;
+    live.written = account;
+    live.writes++;
+    try {
+      await this.#init.ledger.put(account);
+    } catch (err) {
+      if (live.written === account) live.written = before;
+      throw err;
+    } finally {
+      live.writes--;
+    }
+  }
+
+  /** Commits the channel's draws `commitDelayMs` from now, unless something commits them first. */
+  #commitLater(live: Live): void {
+    if (live.timer || this.#closed) return;
+    live.timer = setTimeout(() => {
+      live.timer = undefined;
+      // A failing ledger refuses the next voucher's commit, which is what reports it.
+      this.#commit(live).catch(() => undefined);
+    }, this.#commitDelayMs);
+    live.timer.unref?.();
   }
 
   /** Serialises work on one channel. */

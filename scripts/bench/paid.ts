@@ -1,11 +1,16 @@
 // `npm run bench -- paid [--json] [--envelopes N]`
 //
 // The cost of payment: the same mailbox (its own process, `postbox node start`), archive, pages and
-// concurrency, first in paid mode (every page carries a voucher on a real channel — a `hardhat
-// node` chain over JSON-RPC — verified and committed with its charge), then in free mode.
-// 16 readers in this process, one channel each, 100-envelope pages; each mode three times, alternating,
-// 2 s of warm-up then 10 s measured; the figures are the means.
-// - paidPagesPerSec, freePagesPerSec, paidToFreeRatio (goal ≥ 0.9);
+// concurrency, in paid mode (every page pays through a real channel — a `hardhat node` chain over
+// JSON-RPC) and in free mode. Paid mode twice: with the client's default credit window (a voucher
+// pays `creditPages` = 8 pages ahead; the mailbox draws the pages in between from its credit
+// without a signature check or a ledger commit) and with `creditPages` 1 (a voucher per page,
+// verified and committed with its charge).
+// 16 readers in this process, one channel each per mode, 100-envelope pages; each of the three modes
+// three times, rotating their order every round, 2 s of warm-up then 10 s measured; the figures are
+// the means, with each run and each round's ratio beside them.
+// - paidPagesPerSec, freePagesPerSec, paidToFreeRatio (the default window; goal ≥ 0.9);
+// - paidW1PagesPerSec, paidToFreeRatioW1 (a voucher per page);
 // - voucherVerifyPerSec: the mailbox's voucher verifier (EIP-712 digest, libsecp256k1 recovery on
 //   its worker threads), 2,000 vouchers at once; voucherRecoverPerSec: the isomorphic verifier in
 //   @postbox/protocol (viem, pure JS), one at a time.
@@ -157,30 +162,39 @@ const dataDir = join(dir, "mailbox");
 }
 
 const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "bin", "postbox.js");
-const readers: { host: ClientHost; channels: ChannelManager }[] = [];
+/** The measured modes: paid with the default credit window, paid with a voucher per page, free. */
+type Mode = "paid" | "paidW1" | "free";
+/** Each reader: its libp2p host and, per paid mode, a channel of its own to the mailbox. */
+const readers: { host: ClientHost; channels: Record<"paid" | "paidW1", ChannelManager> }[] = [];
 for (let r = 0; r < READERS; r++) {
   const host = await createClientHost();
   await host.start();
-  const channels = await createChannelManager({
-    location: join(dir, `reader-${r}`),
-    publicClient,
-    wallet: walletOf(2 + r),
-    chainId: a.chainId,
-    snt: a.snt,
-    registry: a.registry,
-    channels: a.channels,
-  });
-  await channels.open(operator, parseEther("1000"));
-  readers.push({ host, channels });
+  const manager = async (mode: "paid" | "paidW1") => {
+    const channels = await createChannelManager({
+      location: join(dir, `reader-${r}-${mode}`),
+      publicClient,
+      wallet: walletOf(2 + r),
+      chainId: a.chainId,
+      snt: a.snt,
+      registry: a.registry,
+      channels: a.channels,
+      ...(mode === "paidW1" ? { creditPages: 1 } : {}),
+    });
+    await channels.open(operator, parseEther("1000"));
+    return channels;
+  };
+  readers.push({ host, channels: { paid: await manager("paid"), paidW1: await manager("paidW1") } });
 }
 
 /** Per measured round: CPU ms per page of the mailbox (all its threads) and of the readers. */
-const cpuPerPage: Record<"paid" | "free", { mailbox: number; readers: number; busy: number }[]> = {
+const cpuPerPage: Record<Mode, { mailbox: number; readers: number; busy: number }[]> = {
   paid: [],
+  paidW1: [],
   free: [],
 };
 
-async function run(paid: boolean): Promise<number> {
+async function run(mode: Mode): Promise<number> {
+  const paid = mode !== "free";
   const port = 43_000 + Math.floor(Math.random() * 2_000);
   const child = spawn(
     process.execPath,
@@ -239,18 +253,20 @@ async function run(paid: boolean): Promise<number> {
   }, WARMUP_MS);
   const until = Date.now() + WARMUP_MS + DURATION_MS;
   await Promise.all(
-    readers.map(async ({ host, channels }, r) => {
+    readers.map(async ({ host, channels: byMode }, r) => {
+      const channels = mode === "free" ? undefined : byMode[mode];
       let t = r;
       while (Date.now() < until) {
         t = (t + READERS) % TOPICS;
+        const voucher = await channels?.voucherFor(operator, 100);
         const res = await queryStore(host, peerId, {
           contentTopics: [topic(t)],
           pageSize: 100,
-          ...(paid ? { voucher: await channels.voucherFor(operator, 100) } : {}),
+          ...(voucher ? { voucher } : {}),
         });
         if (res.status !== StatusCode.OK || res.envelopes.length !== 100)
           throw new Error(`reader ${r}: ${res.statusDesc}`);
-        if (paid) channels.record(operator, res);
+        channels?.record(operator, res, voucher);
         pages++;
       }
     }),
@@ -259,7 +275,7 @@ async function run(paid: boolean): Promise<number> {
   if (!measuring) throw new Error("the run ended before it was measured");
   const perSec = Math.round(pages / ((performance.now() - started) / 1000));
   const readersCpu = process.cpuUsage(cpu0.readers);
-  cpuPerPage[paid ? "paid" : "free"].push({
+  cpuPerPage[mode].push({
     mailbox: (processCpuMs(child.pid!) - cpu0.mailbox) / pages,
     readers: (readersCpu.user + readersCpu.system) / 1000 / pages,
     busy: busyShare(cpu0.machine, machineTicks()),
@@ -281,19 +297,26 @@ async function waitForFile(path: string): Promise<Uint8Array> {
   throw new Error(`${path} never appeared`);
 }
 
-// Alternating rounds, so that neither mode gains from going second (warm page cache, JIT).
-const paidRuns: number[] = [];
-const freeRuns: number[] = [];
+// Rounds rotate the modes' order, so that none gains from its place (warm page cache, JIT).
+const runs: Record<Mode, number[]> = { paid: [], paidW1: [], free: [] };
+const order: Mode[] = ["paid", "paidW1", "free"];
 for (let round = 1; round <= ROUNDS; round++) {
-  paidRuns.push(await run(true));
-  log(`round ${round}: paid ${paidRuns.at(-1)} pages/s`);
-  freeRuns.push(await run(false));
-  log(`round ${round}: free ${freeRuns.at(-1)} pages/s`);
+  for (let i = 0; i < order.length; i++) {
+    const mode = order[(i + round - 1) % order.length]!;
+    runs[mode].push(await run(mode));
+    log(`round ${round}: ${mode} ${runs[mode].at(-1)} pages/s`);
+  }
 }
 const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / xs.length);
-const paidPagesPerSec = mean(paidRuns);
-const freePagesPerSec = mean(freeRuns);
-for (const { host } of readers) await host.stop();
+const ratio = (x: number, y: number) => Math.round((x / y) * 100) / 100;
+const paidPagesPerSec = mean(runs.paid);
+const paidW1PagesPerSec = mean(runs.paidW1);
+const freePagesPerSec = mean(runs.free);
+for (const { host, channels } of readers) {
+  await host.stop();
+  await channels.paid.close();
+  await channels.paidW1.close();
+}
 
 // ---------------------------------------------------------------- voucher verification
 const key = privateKeyToAccount(generatePrivateKey());
@@ -327,14 +350,21 @@ log(
 const result = {
   envelopes: N,
   readers: READERS,
+  creditPages: 8, // the client's default window, measured as "paid"
   paidPagesPerSec,
+  paidW1PagesPerSec,
   freePagesPerSec,
-  paidToFreeRatio: Math.round((paidPagesPerSec / freePagesPerSec) * 100) / 100,
-  paidRuns,
-  freeRuns,
+  paidToFreeRatio: ratio(paidPagesPerSec, freePagesPerSec),
+  paidToFreeRatioW1: ratio(paidW1PagesPerSec, freePagesPerSec),
+  paidRuns: runs.paid,
+  paidW1Runs: runs.paidW1,
+  freeRuns: runs.free,
+  // Each round's own ratio (its paid run against its free run).
+  paidToFreeRatioRuns: runs.paid.map((p, i) => ratio(p, runs.free[i]!)),
+  paidToFreeRatioW1Runs: runs.paidW1.map((p, i) => ratio(p, runs.free[i]!)),
   // CPU per page (means over the rounds): what payment adds on each side.
   cpu: Object.fromEntries(
-    (["paid", "free"] as const).map((mode) => {
+    order.map((mode) => {
       const r = cpuPerPage[mode];
       const avg = (f: (x: (typeof r)[number]) => number) =>
         Math.round((r.reduce((a, x) => a + f(x), 0) / r.length) * 100) / 100;

@@ -340,49 +340,64 @@ describe("paid mailbox crash", () => {
     }
   }, 90_000);
 
-  it("redeems a close requested while it was down before the close deadline", async () => {
-    const { publicClient, wallet, start } = chain;
-    const port = await freePortBlock(14_000, 1);
-    const data = join(dir, "mailbox-down");
-    let { child, peerId } = await start(data, port);
-    const addr = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`);
-    const host = await createClientHost();
-    await host.start();
-    try {
-      // A full page, so that its voucher is exactly what was spent (settled, redeemable).
-      await push(host, addr, "/t/down", 10);
-      const manager = await chain.manager("client-down", { creditPages: 1 });
-      const operator = wallet(1).account.address;
-      const record = await manager.open(operator, parseEther("1"));
-      const res = await queryStore(host, addr, {
-        contentTopics: ["/t/down"],
-        pageSize: 10,
-        voucher: await manager.voucherFor(operator, 10),
-      });
-      expect(res.status, res.statusDesc).toBe(StatusCode.OK);
-      manager.record(operator, res);
-      const spent = BigInt(manager.channelTo(operator)!.spent);
-      expect(spent).toBe(PQ + 10n * PM); // far below --redeem-min: only a close makes it redeem
-      // The mailbox crashes; while it is down the payer asks to close and the chain moves on.
-      child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
-      await host.hangUp(addr).catch(() => undefined);
-      await manager.requestClose(operator);
-      await publicClient.request({ method: "hardhat_mine" as never, params: ["0x5"] as never });
-      const channel = () => chain.onChain(record.channelId);
-      expect((await channel()).closesAt).toBeGreaterThan(0);
-      ({ child } = await start(data, port));
-      // Back up: it finds the pending close on-chain and redeems before the deadline.
-      await vi.waitFor(async () => expect((await channel()).paid).toBe(spent), {
-        timeout: 30_000,
-        interval: 200,
-      });
-      const now = (await publicClient.getBlock()).timestamp;
-      expect(BigInt((await channel()).closesAt)).toBeGreaterThan(now);
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    } finally {
-      await host.stop();
-    }
-  }, 90_000);
+  it.each([
+    1, // a full page: its voucher is exactly what was spent (settled, redeemable)
+    8, // a voucher 8 pages ahead: the catch-up's settlement is what the mailbox can redeem
+  ])(
+    "redeems a close requested while it was down before the close deadline (creditPages %i)",
+    async (creditPages) => {
+      const { publicClient, wallet, start } = chain;
+      const port = await freePortBlock(14_000, 1);
+      const data = join(dir, `mailbox-down-${creditPages}`);
+      let { child, peerId } = await start(data, port);
+      const addr = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`);
+      const host = await createClientHost();
+      await host.start();
+      try {
+        await push(host, addr, "/t/down", 10);
+        const manager = await chain.manager(`client-down-${creditPages}`, { creditPages });
+        const operator = wallet(1).account.address;
+        const record = await manager.open(operator, parseEther("1"));
+        const res = await queryStore(host, addr, {
+          contentTopics: ["/t/down"],
+          pageSize: 10,
+          voucher: await manager.voucherFor(operator, 10),
+        });
+        expect(res.status, res.statusDesc).toBe(StatusCode.OK);
+        manager.record(operator, res);
+        const spent = BigInt(manager.channelTo(operator)!.spent);
+        expect(spent).toBe(PQ + 10n * PM); // far below --redeem-min: only a close makes it redeem
+        if (creditPages > 1) {
+          // The voucher authorised 8 pages: only the settlement (exactly spent) is redeemable.
+          const settled = await queryStore(host, addr, {
+            contentTopics: [],
+            includeData: false,
+            voucher: await manager.settlementFor(operator),
+          });
+          expect(settled.status, settled.statusDesc).toBe(StatusCode.OK);
+        }
+        // The mailbox crashes; while it is down the payer asks to close and the chain moves on.
+        child.kill("SIGKILL");
+        await new Promise((r) => child.once("exit", r));
+        await host.hangUp(addr).catch(() => undefined);
+        await manager.requestClose(operator);
+        await publicClient.request({ method: "hardhat_mine" as never, params: ["0x5"] as never });
+        const channel = () => chain.onChain(record.channelId);
+        expect((await channel()).closesAt).toBeGreaterThan(0);
+        ({ child } = await start(data, port));
+        // Back up: it finds the pending close on-chain and redeems before the deadline.
+        await vi.waitFor(async () => expect((await channel()).paid).toBe(spent), {
+          timeout: 30_000,
+          interval: 200,
+        });
+        const now = (await publicClient.getBlock()).timestamp;
+        expect(BigInt((await channel()).closesAt)).toBeGreaterThan(now);
+        child.kill("SIGTERM");
+        await new Promise((r) => child.once("exit", r));
+      } finally {
+        await host.stop();
+      }
+    },
+    90_000,
+  );
 });

@@ -121,7 +121,12 @@ describe("a pool and its process", () => {
            const pool = workerPool({ size: 1, spawn: () => spawnWorker(new URL(${JSON.stringify(MODULE.href)})) });
            ${script}`,
         ],
-        { cwd: new URL(".", import.meta.url), stdio: ["ignore", "pipe", "inherit"] },
+        {
+          cwd: new URL(".", import.meta.url),
+          stdio: ["ignore", "pipe", "inherit"],
+          // Plain output whatever the test runner's terminal (CI sets FORCE_COLOR).
+          env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" },
+        },
       );
       let out = "";
       child.stdout.on("data", (d) => {
@@ -146,7 +151,7 @@ describe("a pool and its process", () => {
   });
 
   it("is not kept alive by a pool that never had a job", async () => {
-    const { code, out } = await run(`console.log("spawned", pool.size);`);
+    const { code, out } = await run(`console.log("spawned " + pool.size);`);
     expect(code).toBe(0); // not killed after 20 s
     expect(out.trim()).toBe("spawned 1");
   });

@@ -1,6 +1,6 @@
 "use client";
 
-import type { MailboxCandidate } from "@postbox/client";
+import type { MailboxCandidate } from "@postbox/client/browser";
 import { formatSnt, PRICE_REFERENCE_LABEL, PRICE_REFERENCE_PAGE, pageCost } from "@postbox/protocol";
 import Link from "next/link";
 import { useEffect, useState } from "react";

@@ -1,6 +1,6 @@
 "use client";
 
-import type { StoredMessage } from "@postbox/client";
+import type { StoredMessage } from "@postbox/client/browser";
 import { useState } from "react";
 import { useChat, useRuntime } from "../../lib/chat/hooks";
 import { type Delivery, deliveredText, mailboxLabel } from "../../lib/chat/words";

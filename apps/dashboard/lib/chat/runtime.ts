@@ -18,7 +18,7 @@ import {
   type PostboxClient,
   StorageBusyError,
   type StoredMessage,
-} from "@postbox/client";
+} from "@postbox/client/browser";
 import { createIdentity, fromHex, normaliseRoomName, toHex } from "@postbox/protocol";
 import {
   type Account,

@@ -247,7 +247,11 @@ export class MailboxNode {
       },
       transports: [tcp(), ...websockets.transports],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      // A client that opens its requests as soon as its side of a new connection is up can send
+      // them before this side has finished the upgrade; yamux holds those "early" streams and, past
+      // its default of 10, aborts the whole connection. Allow every request a client may have in
+      // flight: each of info, store and push up to its stream limit, and libp2p's own.
+      streamMuxers: [yamux({ maxEarlyStreams: 3 * config.maxInboundStreams + 16 })],
       services: {
         identify: identify(),
         ping: ping(),

@@ -1,9 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { Worker } from "node:worker_threads";
+import { threadPool } from "@postbox/net/worker";
 import { bytesEqual, compareEnvelopes } from "@postbox/protocol";
+import type { WorkerPool } from "@postbox/protocol/pool";
 import { ArchiveError } from "../errors.js";
+import type { PageJob, PageReaderInit } from "./page-reader.worker.js";
 import type {
   Archive,
   ArchivePage,
@@ -121,7 +123,7 @@ type IdKey = { idh: bigint; seq: bigint };
  * One topic's page, aggregated by {@link pageSql}: the rows' ids and payloads each concatenated
  * into one blob, and their sizes, timestamps, versions and arrival times as comma-separated text.
  */
-interface PageRow {
+export interface PageRow {
   n: number;
   ids: Uint8Array | null;
   payloads: Uint8Array | null;
@@ -246,7 +248,8 @@ export class SqliteArchive implements Archive {
   #count = 0;
   #bytes = 0;
   #closed = false;
-  readonly #reader: PageReader | undefined;
+  /** Page statements on a worker thread (`page-reader.worker.ts`), a pool of one. */
+  readonly #reader: WorkerPool<PageJob, PageRow> | undefined;
 
   constructor(options: SqliteArchiveOptions) {
     this.path = options.path;
@@ -323,7 +326,12 @@ export class SqliteArchive implements Archive {
         (this.#db.prepare("SELECT COUNT(*) AS n FROM ids_recent").get() as { n: number }).n,
       );
       if ((options.readerThread ?? true) && options.path !== ":memory:") {
-        this.#reader = new PageReader(options.path);
+        const init: PageReaderInit = { path: options.path, mmap: MMAP_BYTES };
+        // It does not keep the process alive while no page is asked for.
+        this.#reader = threadPool(import.meta.url, "page-reader", {
+          workerData: init,
+          name: "postbox page reader",
+        });
       }
     } catch (cause) {
       if (cause instanceof ArchiveError) throw cause;
@@ -391,9 +399,12 @@ export class SqliteArchive implements Archive {
       const params = this.#params(q, tid, want);
       const statement = this.#page(q);
       // A reader thread that died (it should not) leaves the main connection to serve pages.
-      const page = this.#reader?.alive
-        ? await this.#reader.get(statement.sourceSQL, params)
-        : (statement.get(...params) as unknown as PageRow);
+      const page =
+        this.#reader && !this.#reader.failure
+          ? await this.#reader.run({ sql: statement.sourceSQL, params }).catch((err: unknown) => {
+              throw new ArchiveError("page read failed", err);
+            })
+          : (statement.get(...params) as unknown as PageRow);
       unpack(page, this.#topics.get(tid)!, q.forward, rows);
     }
     if (q.topics.length > 1) rows.sort(q.forward ? compareEnvelopes : (a, b) => compareEnvelopes(b, a));
@@ -601,79 +612,6 @@ export class SqliteArchive implements Archive {
     if (q.after) p.push(q.after.timestamp, q.after.id);
     p.push(limit);
     return p;
-  }
-}
-
-const READER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { DatabaseSync } = require("node:sqlite");
-const db = new DatabaseSync(workerData.path, { readOnly: true });
-db.exec("PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA mmap_size = " + workerData.mmap + ";");
-const statements = new Map();
-parentPort.on("message", ({ id, sql, params }) => {
-  try {
-    let statement = statements.get(sql);
-    if (!statement) { statement = db.prepare(sql); statements.set(sql, statement); }
-    const row = statement.get(...params);
-    // Each blob owns its buffer (node:sqlite copies it out); hand those over instead of copying.
-    const transfer = [];
-    for (const blob of [row.ids, row.payloads]) {
-      if (blob && blob.byteOffset === 0 && blob.buffer.byteLength === blob.byteLength) transfer.push(blob.buffer);
-    }
-    parentPort.postMessage({ id, row }, transfer);
-  } catch (err) {
-    parentPort.postMessage({ id, error: String((err && err.message) || err) });
-  }
-});
-`;
-
-/**
- * Page statements run on a worker thread, on its own read-only connection (WAL: it reads the last
- * commit, as the main connection does). The page's two blobs come back transferred, not copied.
- */
-class PageReader {
-  readonly #worker: Worker;
-  readonly #waiting = new Map<number, { resolve: (row: PageRow) => void; reject: (err: unknown) => void }>();
-  #next = 0;
-  #alive = true;
-
-  constructor(path: string) {
-    this.#worker = new Worker(READER_SOURCE, { eval: true, workerData: { path, mmap: MMAP_BYTES } });
-    this.#worker.on("message", (m: { id: number; row?: PageRow; error?: string }) => {
-      const waiter = this.#waiting.get(m.id);
-      if (!waiter) return;
-      this.#waiting.delete(m.id);
-      if (this.#waiting.size === 0) this.#worker.unref();
-      if (m.error !== undefined) waiter.reject(new ArchiveError("page read failed", new Error(m.error)));
-      else waiter.resolve(m.row!);
-    });
-    const died = (why: string) => {
-      this.#alive = false;
-      for (const waiter of this.#waiting.values()) {
-        waiter.reject(new ArchiveError("page read failed", new Error(`the archive's reader ${why}`)));
-      }
-      this.#waiting.clear();
-    };
-    this.#worker.on("error", (err) => died(`failed: ${err.message}`));
-    this.#worker.on("exit", (code) => died(`exited (${code})`));
-    this.#worker.unref(); // referenced only while a page is asked for
-  }
-
-  get alive(): boolean {
-    return this.#alive;
-  }
-
-  get(sql: string, params: unknown[]): Promise<PageRow> {
-    return new Promise((resolve, reject) => {
-      const id = this.#next++;
-      this.#waiting.set(id, { resolve, reject });
-      if (this.#waiting.size === 1) this.#worker.ref();
-      this.#worker.postMessage({ id, sql, params });
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.#worker.terminate();
   }
 }
 

@@ -219,6 +219,7 @@ export {
   roomTopic,
 } from "./topics.js";
 export {
+  checkVoucherSignature,
   computeChannelId,
   hashVoucher,
   MAX_AMOUNT,

@@ -10,16 +10,20 @@ import {
   keccak256,
   type LocalAccount,
   recoverAddress,
-  size,
 } from "viem";
-import { bigintToBytes } from "./canonical.js";
+import { bigintToBytes, bytesToBigint } from "./canonical.js";
 import { InvalidVoucherError } from "./errors.js";
+import { SECP256K1_N } from "./secp.js";
 
 /** EIP-712 domain name and version of `PaymentChannels` (short strings, ≤ 31 bytes). */
 export const VOUCHER_DOMAIN_NAME = "Postbox PaymentChannels";
 export const VOUCHER_DOMAIN_VERSION = "1";
 
-/** The EIP-712 types of a voucher: `Voucher(bytes32 channelId,uint256 cumulativeAmount)`. */
+/**
+ * The EIP-712 types of a voucher, the one place they are written: `Voucher(bytes32 channelId,uint256
+ * cumulativeAmount)` (the contract's `VOUCHER_TYPEHASH`; {@link voucherDigester} derives its type
+ * string from this).
+ */
 export const voucherTypes = {
   Voucher: [
     { name: "channelId", type: "bytes32" },
@@ -28,7 +32,7 @@ export const voucherTypes = {
 } as const;
 
 /** Half the secp256k1 group order: signatures with a larger `s` are malleable and refused. */
-const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+const SECP256K1_HALF_N = SECP256K1_N >> 1n;
 /** Channel amounts are uint96 on-chain. */
 export const MAX_AMOUNT = (1n << 96n) - 1n;
 
@@ -107,9 +111,9 @@ export function voucherDigester(domain: VoucherDomain): (voucher: Voucher) => Ui
 
 const EIP712_DOMAIN_TYPE =
   "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)";
-const VOUCHER_TYPEHASH = keccak_256(
-  new TextEncoder().encode("Voucher(bytes32 channelId,uint256 cumulativeAmount)"),
-);
+/** `Voucher(bytes32 channelId,uint256 cumulativeAmount)`, from {@link voucherTypes}. */
+const VOUCHER_TYPE = `Voucher(${voucherTypes.Voucher.map((f) => `${f.type} ${f.name}`).join(",")})`;
+const VOUCHER_TYPEHASH = keccak_256(new TextEncoder().encode(VOUCHER_TYPE));
 
 function uint256Bytes(v: bigint): Uint8Array {
   const out = new Uint8Array(32);
@@ -136,9 +140,30 @@ export async function signVoucher(
 }
 
 /**
- * Verifies a voucher exactly as `PaymentChannels` does: a 65-byte signature, `v` ∈ {27, 28},
- * low `s`, recovering to `signer`. Throws {@link InvalidVoucherError} naming the broken rule.
- * (Amount rules — above what was paid, within the deposit — need channel state: the caller checks.)
+ * The rules `PaymentChannels` applies to a voucher's signature before it recovers the signer
+ * (OpenZeppelin's ECDSA over `ecrecover`): 65 bytes `r ‖ s ‖ v`, `v` ∈ {27, 28}, `0 < r < n`,
+ * `0 < s ≤ n/2` (low `s`: the mirrored signature is refused). Returns the recovery id (`v − 27`);
+ * throws {@link InvalidVoucherError} naming the broken rule. Both verifiers (this package's and the
+ * mailbox's) check a signature through it.
+ */
+export function checkVoucherSignature(signature: Uint8Array): 0 | 1 {
+  if (signature.length !== 65) throw new InvalidVoucherError("signature length", `${signature.length} bytes`);
+  const v = signature[64]!;
+  if (v !== 27 && v !== 28) throw new InvalidVoucherError("signature v", `v = ${v}`);
+  const r = bytesToBigint(signature.subarray(0, 32));
+  const s = bytesToBigint(signature.subarray(32, 64));
+  if (r === 0n || r >= SECP256K1_N || s === 0n) throw new InvalidVoucherError("malformed signature");
+  if (s > SECP256K1_HALF_N)
+    throw new InvalidVoucherError("signature s", "s is in the upper half of the order");
+  return v === 27 ? 0 : 1;
+}
+
+/**
+ * Verifies a voucher exactly as `PaymentChannels` does: the signature's shape
+ * ({@link checkVoucherSignature}), then the key it recovers to must be `signer`'s. Throws
+ * {@link InvalidVoucherError} naming the broken rule. (Amount rules — above what was paid, within
+ * the deposit — need channel state: the caller checks.) Pure JavaScript (viem), for browsers and
+ * tests; the mailbox verifies with libsecp256k1 (`VoucherVerifier`) under the same rules.
  */
 export async function verifyVoucher(
   domain: VoucherDomain,
@@ -146,13 +171,9 @@ export async function verifyVoucher(
   signature: Hex,
   signer: Address,
 ): Promise<void> {
-  if (!isHex(signature, { strict: true })) throw new InvalidVoucherError("malformed signature");
-  if (size(signature) !== 65) throw new InvalidVoucherError("signature length", `${size(signature)} bytes`);
-  const s = BigInt(`0x${signature.slice(66, 130)}`);
-  const v = Number.parseInt(signature.slice(130, 132), 16);
-  if (v !== 27 && v !== 28) throw new InvalidVoucherError("signature v", `v = ${v}`);
-  if (s > SECP256K1_HALF_N)
-    throw new InvalidVoucherError("signature s", "s is in the upper half of the order");
+  if (!isHex(signature, { strict: true }) || signature.length % 2 !== 0)
+    throw new InvalidVoucherError("malformed signature");
+  checkVoucherSignature(hexToBytes(signature));
   if (voucher.cumulativeAmount < 0n || voucher.cumulativeAmount > MAX_AMOUNT) {
     throw new InvalidVoucherError("amount out of range", `${voucher.cumulativeAmount}`);
   }

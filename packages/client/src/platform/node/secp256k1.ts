@@ -1,24 +1,10 @@
-import { createRequire } from "node:module";
-
-/** libsecp256k1 as a native addon: the `secp256k1` package's prebuilt N-API binding. */
-export interface NativeSecp256k1 {
-  ecdsaSign(digest: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
-  /** Throws on an unparsable signature or key; false for a high-s or wrong signature. */
-  ecdsaVerify(signature: Uint8Array, digest: Uint8Array, publicKey: Uint8Array): boolean;
-}
-
-const require = createRequire(import.meta.url);
+import { type NativeSecp256k1, nativeSecp256k1 } from "@postbox/net/secp256k1";
 
 /**
- * The binding's module path and the binding, or undefined where it does not load (no prebuilt
- * binary for the platform and none compiled at install): the WebAssembly build (tiny-secp256k1)
- * is used instead. Worker threads load it again from `path`.
+ * The native libsecp256k1 binding as @postbox/net loaded it (its path and the binding), or
+ * undefined where it does not load: the WebAssembly build is used instead. The one loader is
+ * `@postbox/net/secp256k1` (with `secp256k1()`, the backend); this keeps the client's name for it.
  */
-export const native: { path: string; binding: NativeSecp256k1 } | undefined = (() => {
-  try {
-    const path = require.resolve("secp256k1/bindings.js");
-    return { path, binding: require(path) as NativeSecp256k1 };
-  } catch {
-    return undefined;
-  }
-})();
+export const native: { path: string; binding: NativeSecp256k1 } | undefined = nativeSecp256k1.binding
+  ? { path: nativeSecp256k1.path, binding: nativeSecp256k1.binding }
+  : undefined;

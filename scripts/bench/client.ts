@@ -13,6 +13,7 @@ import { parseEther } from "viem";
 import { busyShare, machineTicks } from "../lib/cpu.ts";
 import { startDevnet } from "../lib/devnet.ts";
 import { freePortBlock } from "../lib/ports.ts";
+import { runBrowserBench } from "./browser-client.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -111,6 +112,10 @@ try {
     node: process.version,
     backends: defaultPlatform().crypto.backends,
   };
+  // --- issue 18: the same catch-up in the web app, in headless Chromium, and the chat page's size
+  // (scripts/bench/browser-client.ts: a network of its own; --no-browser skips it).
+  if (!argv.includes("--no-browser")) Object.assign(result, await runBrowserBench({ messages: N }));
+  // ---
   if (json) console.log(JSON.stringify(result));
   else console.log(result);
 } finally {

@@ -3,8 +3,8 @@
 // A Hardhat chain (chain id 31337, RPC http://127.0.0.1:8545) with SNT, the registry and the
 // payment channels deployed; funded accounts; three mailboxes (their own processes, `postbox node
 // start`) registered on-chain with different prices and serving in paid mode; the prober (HTTP on
-// 127.0.0.1:8787) and the dashboard (http://localhost:3000, on 127.0.0.1 like the rest). --reset
-// wipes the data folder.
+// 127.0.0.1:8787) and the dashboard (http://localhost:3000, with the web chat at /chat; on 127.0.0.1
+// like the rest). --reset wipes the data folder.
 //
 // Ctrl-C stops everything cleanly, in order, and says so: each mailbox redeems what it earned and
 // closes its databases, then the prober and the dashboard stop, then the chain. A second Ctrl-C
@@ -200,6 +200,7 @@ console.log(`
 Postbox devnet is running (Ctrl-C stops everything; npm start -- --reset starts from scratch)
 
   dashboard   ${dashboardUrl}  (wallets: an injected one, or the devnet accounts below)
+  chat        ${dashboardUrl}/chat  (the web chat: pick devnet account #5 in the Wallet menu, then create an identity)
   chain       ${rpc}  (chain id 31337, Hardhat; a block at least every 5 s: chain time follows the clock)
   SNT         ${addresses.snt}
   registry    ${addresses.registry}  (${count} mailboxes registered)

@@ -64,8 +64,8 @@ export function MessageState({
           )}
           {storedBy ? (
             <span className="muted" title={until ? `kept until ${until}` : undefined}>
-              {" "}
-              by <span data-testid="stored-by">{storedBy}</span>
+              {delivery.state === "delivered" ? " · stored by " : " by "}
+              <span data-testid="stored-by">{storedBy}</span>
             </span>
           ) : null}
         </>

@@ -57,7 +57,8 @@ export function PaymentsPanel() {
           {state.session}
         </span>{" "}
         kept in this browser: a deposit and your spending cap bound what it can ever spend. Close and withdraw
-        from here with the wallet even if this browser's data is lost.
+        here; if this browser's data is lost, the channels are still on-chain: close and withdraw them from{" "}
+        <a href="/channels">Channels</a> with the same wallet.
       </p>
       <Limits />
       <h2>Channels</h2>

@@ -9,8 +9,7 @@ import {
   type StaticMailbox,
 } from "@postbox/client";
 import { addressesFor } from "@postbox/contracts";
-import { ConfigError } from "@postbox/node";
-import { AmountError, type ParseSntOptions, parseSnt } from "@postbox/protocol";
+import { AmountError, ConfigError, type ParseSntOptions, parseSnt } from "@postbox/protocol";
 import {
   type Account,
   type Address,

@@ -1,24 +1,14 @@
-import type { StatusCode } from "@postbox/protocol";
+import { BaseError as ProtocolBaseError, type StatusCode } from "@postbox/protocol";
 
-export interface BaseErrorParameters {
-  details?: string;
-  cause?: unknown;
-}
+/** The parameters every Postbox error takes (short message aside): details, cause, meta messages. */
+export type { BaseErrorParameters } from "@postbox/protocol";
 
-/** The base of every error `@postbox/client` throws. The SDK never logs; it throws these. */
-export class BaseError extends Error {
+/**
+ * The base of every error `@postbox/client` throws. The SDK never logs; it throws these. It is a
+ * `@postbox/protocol` `BaseError`, so one `instanceof` check covers every Postbox error.
+ */
+export class BaseError extends ProtocolBaseError {
   override name = "PostboxClientError";
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
-  constructor(shortMessage: string, args: BaseErrorParameters = {}) {
-    super(
-      args.details ? `${shortMessage}\nDetails: ${args.details}` : shortMessage,
-      args.cause === undefined ? undefined : { cause: args.cause },
-    );
-    this.shortMessage = shortMessage;
-    this.details = args.details;
-  }
 }
 
 /** A mailbox answered with a non-OK status. */

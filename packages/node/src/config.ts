@@ -2,12 +2,13 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
-import { DEFAULT_PUBSUB_TOPIC } from "@postbox/protocol";
+import { ConfigError, DEFAULT_PUBSUB_TOPIC, parseDuration } from "@postbox/protocol";
 import { z } from "zod";
-import { ConfigError } from "./errors.js";
 import { isSecureWebSocket } from "./tls.js";
 
-const UNITS_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+/** `parseDuration` lives in `@postbox/protocol` (the CLI's client side uses it too); re-exported. */
+export { parseDuration };
+
 const UNITS_B: Record<string, number> = {
   b: 1,
   kb: 1e3,
@@ -18,14 +19,6 @@ const UNITS_B: Record<string, number> = {
   mib: 1024 ** 2,
   gib: 1024 ** 3,
 };
-
-/** "30d", "12h", "90m", "45s" or a number of seconds. */
-export function parseDuration(v: string | number): number {
-  if (typeof v === "number") return v;
-  const m = /^(\d+(?:\.\d+)?)\s*([smhdw]?)$/i.exec(v.trim());
-  if (!m) throw new Error(`"${v}" is not a duration (e.g. 30d, 12h, 90m, 45s)`);
-  return Math.round(Number(m[1]) * (UNITS_S[(m[2] || "s").toLowerCase()] ?? 1));
-}
 
 /** "10GB", "512MiB", "1e9" bytes. */
 export function parseSize(v: string | number): number {

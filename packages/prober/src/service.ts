@@ -1,11 +1,11 @@
 import type { Server } from "node:http";
 import { join } from "node:path";
 import type { PostboxAddresses } from "@postbox/contracts";
+import { serializeError } from "@postbox/protocol";
 import { type Logger, pino } from "pino";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { createPublicClient, createWalletClient, defineChain, type Hex, http, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { serializeError } from "./errors.js";
 import { startProberHttp } from "./http.js";
 import { Prober, type ProberOptions } from "./prober.js";
 import { SampleStore } from "./samples.js";

@@ -1,6 +1,6 @@
 import { parseEther } from "viem";
 import { describe, expect, it } from "vitest";
-import { AmountError, formatDuration, formatSnt, parseSnt } from "./amounts.js";
+import { AmountError, formatDuration, formatSnt, parseDuration, parseSnt } from "./amounts.js";
 
 describe("formatSnt", () => {
   it("names the unit, groups thousands and drops trailing zeros", () => {
@@ -75,5 +75,18 @@ describe("formatDuration", () => {
     expect(formatDuration(4 * 3600 + 300)).toBe("4 h 5 min");
     expect(formatDuration(2 * 86_400 + 3 * 3600 + 59)).toBe("2 d 3 h");
     expect(formatDuration(-5)).toBe("0 s");
+  });
+});
+
+describe("parseDuration", () => {
+  it("reads seconds, units and numbers; refuses anything else", () => {
+    expect(parseDuration("30d")).toBe(2_592_000);
+    expect(parseDuration("2w")).toBe(1_209_600);
+    expect(parseDuration(" 90m ")).toBe(5_400);
+    expect(parseDuration("1.5h")).toBe(5_400);
+    expect(parseDuration("45")).toBe(45);
+    expect(parseDuration(15)).toBe(15);
+    expect(() => parseDuration("1y")).toThrow(/not a duration/);
+    expect(() => parseDuration("-5s")).toThrow(/not a duration/);
   });
 });

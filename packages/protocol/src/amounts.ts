@@ -122,3 +122,16 @@ export function formatDuration(seconds: number): string {
   if (m > 0) return `${m} min ${r} s`;
   return `${r} s`;
 }
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/**
+ * A duration as typed in settings and flags, in seconds: "30d", "12h", "90m", "45s", or a number
+ * of seconds. Throws an `Error` saying what a duration looks like.
+ */
+export function parseDuration(v: string | number): number {
+  if (typeof v === "number") return v;
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw]?)$/i.exec(v.trim());
+  if (!m) throw new Error(`"${v}" is not a duration (e.g. 30d, 12h, 90m, 45s)`);
+  return Math.round(Number(m[1]) * (DURATION_UNITS[(m[2] || "s").toLowerCase()] ?? 1));
+}

@@ -28,6 +28,16 @@ export class BaseError extends Error {
   }
 }
 
+/** A configuration value (a mailbox setting, a CLI flag) is missing or invalid; `setting` names it. */
+export class ConfigError extends BaseError {
+  override name = "ConfigError" as const;
+  readonly setting: string;
+  constructor(setting: string, problem: string) {
+    super(`invalid setting ${setting}: ${problem}`);
+    this.setting = setting;
+  }
+}
+
 /** A voucher failed verification; `reason` says which rule it broke. */
 export class InvalidVoucherError extends BaseError {
   override name = "InvalidVoucherError" as const;
@@ -70,4 +80,21 @@ export class InvalidSignatureError extends BaseError {
   constructor(details: string) {
     super("Invalid mailbox signature.", { details });
   }
+}
+
+/**
+ * The pino serializer for `err` (the mailbox's and the prober's): name, the short message and
+ * details (viem's and ours), and the code; the stack and the cause chain only for errors that are
+ * not described by a short message. A failed JSON-RPC call logs one readable line, not its
+ * contract's whole ABI.
+ */
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const e = err as Error & { shortMessage?: string; details?: string; code?: unknown };
+  const out: Record<string, unknown> = { type: e.name, message: e.shortMessage ?? e.message };
+  if (e.details) out.details = e.details;
+  if (e.code !== undefined) out.code = e.code;
+  if (e.shortMessage === undefined && e.stack) out.stack = e.stack;
+  if (e.cause !== undefined && e.shortMessage === undefined) out.cause = serializeError(e.cause);
+  return out;
 }

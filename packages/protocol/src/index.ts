@@ -17,6 +17,7 @@ export {
   type ParseSntOptions,
   PRICE_REFERENCE_LABEL,
   PRICE_REFERENCE_PAGE,
+  parseDuration,
   parseSnt,
   SNT_DECIMALS,
 } from "./amounts.js";
@@ -118,11 +119,13 @@ export {
 export {
   BaseError,
   type BaseErrorParameters,
+  ConfigError,
   DecryptionError,
   InvalidEnvelopeError,
   InvalidSignatureError,
   InvalidVoucherError,
   type InvalidVoucherReason,
+  serializeError,
 } from "./errors.js";
 export { decodeLengthPrefix, framing } from "./framing.js";
 export { postboxGossipsubOptions } from "./gossip.js";

@@ -3,7 +3,10 @@
 // N room messages (default 10,000) from two senders. The clock starts when the reader's client is
 // created (its identity, contacts and channel already exist: a returning user) and stops when all
 // N messages are paid for, fetched, decrypted, signature-checked, deduplicated, saved and read
-// back in (timestamp, id) order. The last line (with --json) has `timeToInbox10kMs`.
+// back in (timestamp, id) order. The last line (with --json) has `timeToInbox10kMs`; beside it
+// `verifyFloorMs`, the floor under it: N messages signed as the client signs them, their signatures
+// alone checked on every core (scripts/bench/verify-floor.ts), and the web app's figures
+// (scripts/bench/browser-client.ts).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +17,7 @@ import { busyShare, machineTicks } from "../lib/cpu.ts";
 import { startDevnet } from "../lib/devnet.ts";
 import { freePortBlock } from "../lib/ports.ts";
 import { runBrowserBench } from "./browser-client.ts";
+import { runVerifyFloor } from "./verify-floor.ts";
 
 const argv = process.argv.slice(2);
 const json = argv.includes("--json");
@@ -112,9 +116,21 @@ try {
     node: process.version,
     backends: defaultPlatform().crypto.backends,
   };
+  // --- issue 18 §6: the floor — as many v2 signatures (two sender devices, signed as the client
+  // signs) checked alone on one worker thread per core: no network, decryption or storage.
+  const floor = await runVerifyFloor({ messages: N, progress: (s) => progress(`verify floor: ${s}`) });
+  Object.assign(result, floor);
   // --- issue 18: the same catch-up in the web app, in headless Chromium, and the chat page's size
   // (scripts/bench/browser-client.ts: a network of its own; --no-browser skips it).
-  if (!argv.includes("--no-browser")) Object.assign(result, await runBrowserBench({ messages: N }));
+  const browser = argv.includes("--no-browser") ? undefined : await runBrowserBench({ messages: N });
+  Object.assign(result, browser);
+  progress(
+    `the floor: ${N} signatures in ${floor.verifyFloorMs} ms on ${floor.verifyFloorWorkers} threads; ` +
+      `the Node client's catch-up takes ${(result.timeToInbox10kMs / floor.verifyFloorMs).toFixed(1)}× that` +
+      (browser
+        ? `, the web app's ${(browser.browserTimeToInbox10kMs / floor.verifyFloorMs).toFixed(1)}×`
+        : ""),
+  );
   // ---
   if (json) console.log(JSON.stringify(result));
   else console.log(result);

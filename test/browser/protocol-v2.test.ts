@@ -17,13 +17,13 @@ import {
   CertificateCache,
   createIdentity,
   deviceKeyFromSeed,
-  fromHex,
+  fromBareHex,
   nobleVerifier,
   nodeCryptoEd25519,
   openEnvelope,
   sealRoomV2,
   signDeviceCertificate,
-  toHex,
+  toBareHex,
 } from "@postbox/protocol";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,8 +43,8 @@ const vectors = JSON.parse(
 const ENTRY = `
 import { runVectorRows } from "./packages/protocol/src/vectors/check.ts";
 import {
-  CertificateCache, createIdentity, fromHex, generateDeviceKey, loadDeviceKey, nobleEd25519, nobleVerifier,
-  openEnvelope, sealRoomV2, signDeviceCertificate, toHex, webCryptoEd25519,
+  CertificateCache, createIdentity, fromBareHex, generateDeviceKey, loadDeviceKey, nobleEd25519, nobleVerifier,
+  openEnvelope, sealRoomV2, signDeviceCertificate, toBareHex, webCryptoEd25519,
 } from "./packages/protocol/src/index.ts";
 
 const idb = (run) => new Promise((resolve, reject) => {
@@ -66,30 +66,30 @@ window.postboxV2 = {
     shared: await runVectorRows(v, { ed25519: webCryptoEd25519() , secp256k1: nobleVerifier }, { shared: true }),
   }),
   rawVerify: async (key, message, signature) => {
-    const k = await crypto.subtle.importKey("raw", fromHex(key), "Ed25519", false, ["verify"]);
-    return crypto.subtle.verify("Ed25519", k, fromHex(signature), fromHex(message));
+    const k = await crypto.subtle.importKey("raw", fromBareHex(key), "Ed25519", false, ["verify"]);
+    return crypto.subtle.verify("Ed25519", k, fromBareHex(signature), fromBareHex(message));
   },
   makeDeviceKey: async () => {
     const key = await generateDeviceKey();
     await idb((s) => s.put(key.stored, "device"));
-    return { publicKey: toHex(key.publicKey), format: key.stored.format, extractable: key.stored.keyPair?.privateKey.extractable };
+    return { publicKey: toBareHex(key.publicKey), format: key.stored.format, extractable: key.stored.keyPair?.privateKey.extractable };
   },
   sealWithStoredKey: async (identityKey, timestamp) => {
     const stored = await idb((s) => s.get("device"));
     const device = await loadDeviceKey(stored);
-    const identity = createIdentity(fromHex(identityKey));
+    const identity = createIdentity(fromBareHex(identityKey));
     const t = BigInt(timestamp);
     const certificate = signDeviceCertificate(identity, device.publicKey, { notBefore: t - 1000n, notAfter: t + 1000n });
     const sealed = await sealRoomV2({ identity, device, certificate }, "#browser", { type: "text", text: "from Chromium" }, t);
-    return { contentTopic: sealed.contentTopic, payload: toHex(sealed.payload), messageId: toHex(sealed.messageId) };
+    return { contentTopic: sealed.contentTopic, payload: toBareHex(sealed.payload), messageId: toBareHex(sealed.messageId) };
   },
   open: async (room, e) => {
     const m = await openEnvelope(
       { kind: "room", room },
-      { contentTopic: e.contentTopic, timestamp: BigInt(e.timestamp), payload: fromHex(e.payload) },
+      { contentTopic: e.contentTopic, timestamp: BigInt(e.timestamp), payload: fromBareHex(e.payload) },
       { certs: new CertificateCache(), secp256k1: nobleVerifier, ed25519: webCryptoEd25519() },
     );
-    return { text: m.text, messageId: toHex(m.messageId), version: m.version };
+    return { text: m.text, messageId: toBareHex(m.messageId), version: m.version };
   },
 };
 `;
@@ -217,7 +217,8 @@ describe("message format v2 in Chromium", () => {
     const torsion = new Uint8Array([...R, ...le32((r + k * scalar) % L)]);
     expect(ed25519.verify(torsion, message, key, { zip215: false })).toBe(true);
 
-    const verify = (s: Uint8Array) => call(page, "rawVerify", toHex(key), toHex(message), toHex(s));
+    const verify = (s: Uint8Array) =>
+      call(page, "rawVerify", toBareHex(key), toBareHex(message), toBareHex(s));
     expect(await verify(sig)).toBe(true);
     expect(await verify(sPlusL)).toBe(false);
     expect(await verify(torsion)).toBe(false);
@@ -230,15 +231,15 @@ describe("message format v2 in Chromium", () => {
     page = await openPage();
     const alice = createIdentity();
     const t = 1_767_225_600_000n;
-    const sealed = await call(page, "sealWithStoredKey", toHex(alice.privateKey), t.toString());
+    const sealed = await call(page, "sealWithStoredKey", toBareHex(alice.privateKey), t.toString());
     const m = await openEnvelope(
       { kind: "room", room: "browser" },
-      { contentTopic: sealed.contentTopic, timestamp: t, payload: fromHex(sealed.payload) },
+      { contentTopic: sealed.contentTopic, timestamp: t, payload: fromBareHex(sealed.payload) },
       { certs: new CertificateCache(), secp256k1: nobleVerifier, ed25519: nodeCryptoEd25519(nodeCrypto) },
     );
     expect(m).toMatchObject({ version: 2, text: "from Chromium" });
-    expect(toHex(m.deviceKey!)).toBe(made.publicKey);
-    expect(toHex(m.messageId)).toBe(sealed.messageId);
+    expect(toBareHex(m.deviceKey!)).toBe(made.publicKey);
+    expect(toBareHex(m.messageId)).toBe(sealed.messageId);
   });
 
   it("opens what Node sealed", async () => {
@@ -255,8 +256,8 @@ describe("message format v2 in Chromium", () => {
     const m = await call(page, "open", "node", {
       contentTopic: sealed.contentTopic,
       timestamp: t.toString(),
-      payload: toHex(sealed.payload),
+      payload: toBareHex(sealed.payload),
     });
-    expect(m).toEqual({ version: 2, text: "from Node", messageId: toHex(sealed.messageId) });
+    expect(m).toEqual({ version: 2, text: "from Node", messageId: toBareHex(sealed.messageId) });
   });
 });

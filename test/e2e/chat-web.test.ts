@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createClientHost, createPostboxClient, queryStore } from "@postbox/client";
 import { paymentChannelsAbi } from "@postbox/contracts";
-import { fromHex, inboxTopic, StatusCode, toHex } from "@postbox/protocol";
+import { fromBareHex, inboxTopic, StatusCode, toBareHex } from "@postbox/protocol";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { type Hex, parseEther } from "viem";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -388,12 +388,12 @@ describe.skipIf(!RUN_BROWSER_TESTS)("the chat in the web app, in Chromium, on a 
         const mailbox = net.mailboxes.find((x) => x.spec.name === m.storedBy)!;
         expect(mailbox, `stored by ${m.storedBy}`).toBeDefined();
         const res = await queryStore(host, [multiaddr(mailbox.addr)], {
-          contentTopics: [inboxTopic(fromHex(bob.publicKey!))],
+          contentTopics: [inboxTopic(fromBareHex(bob.publicKey!))],
           includeData: false,
-          ids: [fromHex(m.id!)],
+          ids: [fromBareHex(m.id!)],
         });
         expect(res.status).toBe(StatusCode.OK);
-        expect(res.ids.map(toHex)).toEqual([m.id]);
+        expect(res.ids.map(toBareHex)).toEqual([m.id]);
       }
     } finally {
       await host.stop();

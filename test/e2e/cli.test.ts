@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createClientHost, pushEnvelope, queryStore } from "@postbox/client";
-import { createEnvelope, StatusCode, toHex } from "@postbox/protocol";
+import { createEnvelope, StatusCode, toBareHex } from "@postbox/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 
@@ -173,7 +173,7 @@ describe("postbox CLI", () => {
         }),
       );
       const receipts = await Promise.all(envelopes.map((e) => pushEnvelope(host, addr, e)));
-      expect(receipts.map((r) => toHex(r.envelopeId))).toEqual(envelopes.map((e) => toHex(e.id)));
+      expect(receipts.map((r) => toBareHex(r.envelopeId))).toEqual(envelopes.map((e) => toBareHex(e.id)));
       // Kill it without warning right after the receipts came back.
       child.kill("SIGKILL");
       await exited(child);
@@ -181,7 +181,7 @@ describe("postbox CLI", () => {
       ({ child, peerId } = await startNode(dataDir, port));
       const res = await queryStore(host, addr, { contentTopics: ["/t/crash"], pageSize: 100 });
       expect(res.status).toBe(StatusCode.OK);
-      expect(res.ids.map(toHex).sort()).toEqual(envelopes.map((e) => toHex(e.id)).sort());
+      expect(res.ids.map(toBareHex).sort()).toEqual(envelopes.map((e) => toBareHex(e.id)).sort());
       child.kill("SIGTERM");
       expect(await exited(child)).toBe(0);
     } finally {

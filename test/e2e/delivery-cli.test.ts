@@ -19,14 +19,14 @@ import {
 import {
   CertificateCache,
   type Envelope,
-  fromHex,
+  fromBareHex,
   groupTopic,
   identify,
   nobleEd25519,
   nobleVerifier,
   openEnvelope,
   StatusCode,
-  toHex,
+  toBareHex,
 } from "@postbox/protocol";
 import { parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -143,7 +143,7 @@ describe("delivery states through the CLI", () => {
         });
         expect(res.status, res.statusDesc).toBe(StatusCode.OK);
         channels.record(m.operator, res);
-        for (const e of res.envelopes) byId.set(toHex(identify(e).id), e);
+        for (const e of res.envelopes) byId.set(toBareHex(identify(e).id), e);
         cursor = res.nextCursor;
         if (!cursor) break;
       }
@@ -242,20 +242,20 @@ describe("delivery states through the CLI", () => {
     const certs = new CertificateCache();
     const opened = await Promise.all(
       (await onMailboxes(groupTopic(group.id), from - 1_000)).map((e) =>
-        openEnvelope({ kind: "group", groupId: group.id, groupKey: fromHex(group.key) }, e, {
+        openEnvelope({ kind: "group", groupId: group.id, groupKey: fromBareHex(group.key) }, e, {
           certs,
           secp256k1: nobleVerifier,
           ed25519: nobleEd25519,
         }),
       ),
     );
-    const acksBy = (u: User) => opened.filter((m) => m.type === "ack" && toHex(m.sender) === keys[u]);
+    const acksBy = (u: User) => opened.filter((m) => m.type === "ack" && toBareHex(m.sender) === keys[u]);
     const expected = Math.ceil(N / 100);
     expect(acksBy("bob")).toHaveLength(expected);
     expect(acksBy("carol")).toHaveLength(expected);
     expect(acksBy("alice")).toHaveLength(0); // her own messages, and acks, are never acked
     for (const u of ["bob", "carol"] as const) {
-      const ids = acksBy(u).flatMap((m) => m.acks.map((a) => toHex(a)));
+      const ids = acksBy(u).flatMap((m) => m.acks.map((a) => toBareHex(a)));
       expect(ids.sort()).toEqual([...sentIds].sort()); // every message once
     }
     expect(opened.filter((m) => m.type === "text")).toHaveLength(N);

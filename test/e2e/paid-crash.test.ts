@@ -26,7 +26,7 @@ import {
   paymentChannelsAbi,
   sntAbi,
 } from "@postbox/contracts";
-import { bytesToBigint, createEnvelope, fromHex, StatusCode } from "@postbox/protocol";
+import { bytesToBigint, createEnvelope, fromBareHex, StatusCode } from "@postbox/protocol";
 import { createPublicClient, createWalletClient, encodeFunctionData, type Hex, http, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
@@ -308,7 +308,7 @@ describe("paid mailbox crash", () => {
       const db = new DatabaseSync(join(data, "ledger.sqlite"), { readOnly: true });
       const row = db
         .prepare("SELECT spent, authorized_amount, settled_amount FROM channel_accounts WHERE channel_id = ?")
-        .get(fromHex(record.channelId)) as {
+        .get(fromBareHex(record.channelId)) as {
         spent: string;
         authorized_amount: string;
         settled_amount: string;

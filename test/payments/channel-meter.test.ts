@@ -7,7 +7,7 @@ import { ChainReader, ChannelMeter, SqliteLedger } from "@postbox/node";
 import {
   bigintToBytes,
   bytesToBigint,
-  fromHex,
+  fromBareHex,
   pageCost,
   StatusCode,
   type StoreQuery,
@@ -62,9 +62,9 @@ describe("ChannelMeter on a real chain", () => {
       forward: true,
       pageSize,
       voucher: {
-        channelId: fromHex(channelId),
+        channelId: fromBareHex(channelId),
         cumulativeAmount: bigintToBytes(amount),
-        signature: fromHex(signature),
+        signature: fromBareHex(signature),
       },
     };
   }
@@ -107,7 +107,7 @@ describe("ChannelMeter on a real chain", () => {
     if (!d.ok) return;
     const charge = await d.charge(4);
     expect(charge.cost).toBe(PQ + 4n * PM);
-    const account = await ledger.get(fromHex(id));
+    const account = await ledger.get(fromBareHex(id));
     expect(account?.spent).toBe(PQ + 4n * PM);
     expect(account?.authorizedAmount).toBe(max());
   });
@@ -143,7 +143,7 @@ describe("ChannelMeter on a real chain", () => {
     const d = await meter.authorize({ query: await build(id), maxMessages: 10 });
     expect(d.ok).toBe(false);
     if (!d.ok) expect(d.status).toBe(status);
-    expect(await ledger.get(fromHex(id))).toBeUndefined();
+    expect(await ledger.get(fromBareHex(id))).toBeUndefined();
   });
 
   it("refuses another mailbox's channel", async () => {
@@ -160,7 +160,7 @@ describe("ChannelMeter on a real chain", () => {
     await first.charge(10);
     const again = await meter.authorize({ query: q, maxMessages: 10 });
     expect(again.ok ? 0 : again.status).toBe(StatusCode.INVALID_VOUCHER);
-    expect((await ledger.get(fromHex(id)))?.spent).toBe(max());
+    expect((await ledger.get(fromBareHex(id)))?.spent).toBe(max());
   });
 
   it("refuses a channel whose close is due inside the safety margin", async () => {
@@ -204,7 +204,7 @@ describe("ChannelMeter on a real chain", () => {
     );
     const served = results.filter((r) => "cost" in r);
     expect(served.length).toBe(50);
-    const account = await ledger.get(fromHex(id));
+    const account = await ledger.get(fromBareHex(id));
     expect(account?.spent).toBe(50n * max());
     // Full pages: the last voucher equals what was served, and the chain pays exactly that.
     expect(account?.settledAmount).toBe(50n * max());

@@ -31,7 +31,7 @@ import {
   createEnvelope,
   createIdentity,
   encryptRoom,
-  fromHex,
+  fromBareHex,
   identify,
   pageCost,
   roomTopic,
@@ -103,14 +103,14 @@ describe("the mailbox's side of credit windows (property runs)", () => {
           .prepare(
             "SELECT spent, authorized_amount, settled_amount FROM channel_accounts WHERE channel_id = ?",
           )
-          .get(fromHex(channelId)) as
+          .get(fromBareHex(channelId)) as
           | { spent: string; authorized_amount: string; settled_amount: string }
           | undefined;
       const domain = { chainId: a.chainId, verifyingContract: a.channels };
       const voucher = async (amount: bigint, signer = session) => ({
-        channelId: fromHex(channelId),
+        channelId: fromBareHex(channelId),
         cumulativeAmount: bigintToBytes(amount),
-        signature: fromHex(await signVoucher(signer, domain, { channelId, cumulativeAmount: amount })),
+        signature: fromBareHex(await signVoucher(signer, domain, { channelId, cumulativeAmount: amount })),
       });
       const query = (v: StoreQuery["voucher"], pageSize: number): StoreQuery => ({
         requestId: "q",
@@ -333,9 +333,9 @@ describe("the mailbox's side of credit windows (property runs)", () => {
     // One voucher for 40 full pages; 50 queries carry it at once, each serving 0–10 messages.
     const amount = 40n * max;
     const v = {
-      channelId: fromHex(channelId),
+      channelId: fromBareHex(channelId),
       cumulativeAmount: bigintToBytes(amount),
-      signature: fromHex(
+      signature: fromBareHex(
         await signVoucher(
           session,
           { chainId: a.chainId, verifyingContract: a.channels },
@@ -380,7 +380,7 @@ describe("the mailbox's side of credit windows (property runs)", () => {
     // The first refusal came when the credit no longer covered a full page.
     expect(amount - costs).toBeLessThan(max);
     await meter.close();
-    expect((await ledger.get(fromHex(channelId)))?.spent).toBe(costs);
+    expect((await ledger.get(fromBareHex(channelId)))?.spent).toBe(costs);
     await ledger.close();
   }, 60_000);
 });
@@ -554,7 +554,7 @@ describe("the client's side of credit windows", () => {
       }
       // The mailbox holds the voucher it accepted; redeeming it outright (not the settled amount)
       // takes what it authorised: at most W pages at their largest beyond what was served.
-      const held = (await t.node.payments!.ledger.get(fromHex(record.channelId)))!;
+      const held = (await t.node.payments!.ledger.get(fromBareHex(record.channelId)))!;
       expect(held.authorizedAmount).toBe(5n * max);
       await t.chain.send(
         t.chain.operatorWallet!,

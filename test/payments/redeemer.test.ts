@@ -5,7 +5,7 @@
 
 import { paymentChannelsAbi } from "@postbox/contracts";
 import { ChainReader, ChannelMeter, Redeemer, SqliteLedger } from "@postbox/node";
-import { bigintToBytes, fromHex, pageCost, type StoreQuery, signVoucher } from "@postbox/protocol";
+import { bigintToBytes, fromBareHex, pageCost, type StoreQuery, signVoucher } from "@postbox/protocol";
 import { network } from "hardhat";
 import { pino } from "pino";
 import { encodeFunctionData, type Hex, type PublicClient, parseEther } from "viem";
@@ -46,9 +46,9 @@ async function served(channels: number, options: { client?: (c: PublicClient) =>
       forward: true,
       pageSize: 10,
       voucher: {
-        channelId: fromHex(id),
+        channelId: fromBareHex(id),
         cumulativeAmount: bigintToBytes(FULL),
-        signature: fromHex(
+        signature: fromBareHex(
           await signVoucher(
             session,
             { chainId: a.chainId, verifyingContract: a.channels },
@@ -126,7 +126,7 @@ describe("Redeemer", () => {
   it("never sends vouchers of a channel this chain does not have, pass after pass", async () => {
     const { ids, ledger, redeemer, state, publicClient, operator } = await served(1);
     // The ledger also holds a settled voucher of a channel from another chain (a restarted devnet).
-    const real = (await ledger.get(fromHex(ids[0]!)))!;
+    const real = (await ledger.get(fromBareHex(ids[0]!)))!;
     // It is far above the threshold, so every pass would try it.
     const foreign = parseEther("2000");
     await ledger.put({

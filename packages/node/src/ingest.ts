@@ -3,7 +3,7 @@ import {
   type Envelope,
   identify,
   LIMITS,
-  toHex,
+  toBareHex,
   validateEnvelope,
 } from "@postbox/protocol";
 import type { Logger } from "pino";
@@ -84,7 +84,7 @@ export class Ingestor {
     }
     if (this.#closed) return Promise.reject(new Error("ingest is shut down"));
     const stored: StoredEnvelope = { ...identify(envelope), receivedAt: this.#now() };
-    const key = toHex(stored.id);
+    const key = toBareHex(stored.id);
     const existing = this.#inFlight.get(key);
     if (existing) {
       this.#metrics.ingested.inc({ source, result: "duplicate" });
@@ -139,11 +139,11 @@ export class Ingestor {
     const started = performance.now();
     this.#committing = (async () => {
       try {
-        const fresh = new Set((await this.#archive.insert(batch.map((p) => p.envelope))).map(toHex));
+        const fresh = new Set((await this.#archive.insert(batch.map((p) => p.envelope))).map(toBareHex));
         const storedAt = this.#now();
         this.#metrics.commitSeconds.observe((performance.now() - started) / 1000);
         for (const p of batch)
-          p.resolve({ id: p.envelope.id, fresh: fresh.has(toHex(p.envelope.id)), storedAt });
+          p.resolve({ id: p.envelope.id, fresh: fresh.has(toBareHex(p.envelope.id)), storedAt });
       } catch (err) {
         this.#log.error({ err, batch: batch.length }, "archive commit failed");
         for (const p of batch) p.reject(err);

@@ -14,7 +14,14 @@ import {
   queryStore,
 } from "@postbox/client";
 import { mailboxRegistryAbi } from "@postbox/contracts";
-import { createEnvelope, effectivePrice, identify, roomTopic, StatusCode, toHex } from "@postbox/protocol";
+import {
+  createEnvelope,
+  effectivePrice,
+  identify,
+  roomTopic,
+  StatusCode,
+  toBareHex,
+} from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { ACTIVE, computeFigures, DAY, type MailboxFigures } from "./figures.js";
@@ -283,13 +290,13 @@ export class Prober {
     await Promise.all(
       this.#active().map(async (m) => {
         const c = this.#candidate(m);
-        const topic = roomTopic(`canary-${toHex(crypto.getRandomValues(new Uint8Array(16)))}`);
+        const topic = roomTopic(`canary-${toBareHex(crypto.getRandomValues(new Uint8Array(16)))}`);
         const envelope = createEnvelope({
           contentTopic: topic,
           payload: crypto.getRandomValues(new Uint8Array(256)),
         });
         const canary = {
-          id: toHex(envelope.id),
+          id: toBareHex(envelope.id),
           mailbox: m.address,
           topic,
           timestamp: Number(envelope.timestamp),
@@ -383,7 +390,7 @@ export class Prober {
             );
           break;
         }
-        for (const e of res.envelopes) found.add(toHex(identify(e).id));
+        for (const e of res.envelopes) found.add(toBareHex(identify(e).id));
         if (!res.nextCursor) {
           answered = true;
           break;

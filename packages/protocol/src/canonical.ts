@@ -51,13 +51,18 @@ export function bytesToBigint(b: Uint8Array): bigint {
   return v;
 }
 
-export function toHex(b: Uint8Array): string {
+/**
+ * Bytes as lowercase hex **without** a `0x` prefix (ids, keys, topics). Not viem's `toHex`, which
+ * adds `0x`; named apart so the two are never confused in a file that uses both.
+ */
+export function toBareHex(b: Uint8Array): string {
   let s = "";
   for (const byte of b) s += byte.toString(16).padStart(2, "0");
   return s;
 }
 
-export function fromHex(hex: string): Uint8Array {
+/** The inverse of {@link toBareHex}: hex (a `0x` prefix is tolerated) to bytes; throws a `RangeError`. */
+export function fromBareHex(hex: string): Uint8Array {
   const h = hex.startsWith("0x") ? hex.slice(2) : hex;
   if (h.length % 2 || /[^0-9a-fA-F]/.test(h)) throw new RangeError("invalid hex");
   const out = new Uint8Array(h.length / 2);

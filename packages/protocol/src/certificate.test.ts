@@ -1,6 +1,6 @@
 import { ed25519 } from "@noble/curves/ed25519";
 import { describe, expect, it } from "vitest";
-import { fromHex, toHex } from "./canonical.js";
+import { fromBareHex, toBareHex } from "./canonical.js";
 import {
   CertificateCache,
   certificateCacheKey,
@@ -45,14 +45,14 @@ describe("device certificates", () => {
   it("are signed low-s over the digest and verify", () => {
     const c = signDeviceCertificate(alice, deviceKey(), validity);
     const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-    expect(BigInt(`0x${toHex(c.signature.subarray(32))}`) <= n / 2n).toBe(true);
+    expect(BigInt(`0x${toBareHex(c.signature.subarray(32))}`) <= n / 2n).toBe(true);
     const checked = verifyDeviceCertificate(alice.publicKey, c, nobleVerifier);
     expect(checked.digest).toEqual(certificateDigest(alice.publicKey, c));
   });
 
   it("are refused at signing when a reader would refuse them", () => {
     const key = deviceKey();
-    expect(reasonOf(() => signDeviceCertificate(alice, fromHex(`01${"00".repeat(31)}`), validity))).toBe(
+    expect(reasonOf(() => signDeviceCertificate(alice, fromBareHex(`01${"00".repeat(31)}`), validity))).toBe(
       "small-order device key",
     );
     expect(reasonOf(() => signDeviceCertificate(alice, key.subarray(1), validity))).toBe("device key length");
@@ -134,12 +134,12 @@ describe("CertificateCache", () => {
     expect(saved).toEqual([
       {
         key: certificateCacheKey(alice.publicKey, c),
-        digest: toHex(certificateDigest(alice.publicKey, c)),
-        sender: toHex(alice.publicKey),
-        deviceKey: toHex(c.deviceKey),
+        digest: toBareHex(certificateDigest(alice.publicKey, c)),
+        sender: toBareHex(alice.publicKey),
+        deviceKey: toBareHex(c.deviceKey),
         notBefore: Number(c.notBefore),
         notAfter: Number(c.notAfter),
-        signature: toHex(c.signature),
+        signature: toBareHex(c.signature),
       },
     ]);
     expect(first.takeNew()).toEqual([]);

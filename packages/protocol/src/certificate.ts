@@ -1,6 +1,6 @@
 import { ed25519 } from "@noble/curves/ed25519";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { canonical, fromHex, toHex } from "./canonical.js";
+import { canonical, fromBareHex, toBareHex } from "./canonical.js";
 import type { Identity, SignatureVerifier } from "./crypto.js";
 import type { Ed25519Verifier, Ed25519VerifierFactory } from "./ed25519.js";
 import { BaseError } from "./errors.js";
@@ -216,7 +216,7 @@ function cacheKey(body: Uint8Array, signature: Uint8Array): string {
 
 const HEX_BYTES = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-/** Hex for map keys on the per-message path: several times faster than `toHex`. */
+/** Hex for map keys on the per-message path: several times faster than `toBareHex`. */
 function fastHex(b: Uint8Array): string {
   let s = "";
   for (let i = 0; i < b.length; i++) s += HEX_BYTES[b[i]!];
@@ -301,7 +301,7 @@ export class CertificateCache {
       const key = (typeof k === "string" ? k : k.key).toLowerCase();
       if (!HEX_KEY.test(key)) throw new RangeError(`not a certificate cache key: ${key.slice(0, 80)}`);
       if (!this.#good.get(key)) {
-        remember(this.#good, key, typeof k === "string" ? undefined : fromHex(k.digest), this.#limit);
+        remember(this.#good, key, typeof k === "string" ? undefined : fromBareHex(k.digest), this.#limit);
       }
     }
   }
@@ -336,12 +336,12 @@ export class CertificateCache {
 function toCached(c: CheckedCertificate, key: string): CachedCertificate {
   return {
     key,
-    digest: toHex(c.digest),
-    sender: toHex(c.sender),
-    deviceKey: toHex(c.deviceKey),
+    digest: toBareHex(c.digest),
+    sender: toBareHex(c.sender),
+    deviceKey: toBareHex(c.deviceKey),
     notBefore: Number(c.notBefore),
     notAfter: Number(c.notAfter),
-    signature: toHex(c.signature),
+    signature: toBareHex(c.signature),
   };
 }
 

@@ -1,6 +1,6 @@
 import { ed25519 } from "@noble/curves/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
-import { fromHex, toHex } from "./canonical.js";
+import { fromBareHex, toBareHex } from "./canonical.js";
 import { BaseError } from "./errors.js";
 
 /**
@@ -72,7 +72,7 @@ export interface DeviceKey extends DeviceSigner {
 }
 
 const ED25519: Ed25519Algorithm = { name: "Ed25519" };
-const PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
+const PKCS8_PREFIX = fromBareHex("302e020100300506032b657004220420");
 const SEED_BYTES = 32;
 
 function subtleOrThrow(subtle: SubtleEd25519 | undefined): SubtleEd25519 {
@@ -136,7 +136,7 @@ const precomputed = new Map<string, EdPoint>();
  */
 export const nobleEd25519: Ed25519VerifierFactory = (publicKey) => {
   const key = publicKey.slice();
-  const hex = toHex(key);
+  const hex = toBareHex(key);
   const point = Point.fromHex(key);
   let uses = 0;
   const pointA = (): EdPoint => {
@@ -225,10 +225,10 @@ export async function generateDeviceKey(o: DeviceKeyOptions = {}): Promise<Devic
   const stored: StoredDeviceKey = extractable
     ? {
         format: "pkcs8",
-        publicKey: toHex(publicKey),
-        pkcs8: toHex(new Uint8Array(await subtle.exportKey("pkcs8", pair.privateKey))),
+        publicKey: toBareHex(publicKey),
+        pkcs8: toBareHex(new Uint8Array(await subtle.exportKey("pkcs8", pair.privateKey))),
       }
-    : { format: "webcrypto", publicKey: toHex(publicKey), keyPair: pair };
+    : { format: "webcrypto", publicKey: toBareHex(publicKey), keyPair: pair };
   return webCryptoDeviceKey(subtle, pair.privateKey, publicKey, stored);
 }
 
@@ -243,22 +243,22 @@ export async function loadDeviceKey(
   }
   if (stored.format === "webcrypto") {
     const subtle = subtleOrThrow(o.subtle ?? platformSubtle());
-    return webCryptoDeviceKey(subtle, stored.keyPair.privateKey, fromHex(stored.publicKey), stored);
+    return webCryptoDeviceKey(subtle, stored.keyPair.privateKey, fromBareHex(stored.publicKey), stored);
   }
   let pkcs8: Uint8Array;
   try {
-    pkcs8 = fromHex(stored.pkcs8);
+    pkcs8 = fromBareHex(stored.pkcs8);
   } catch {
     pkcs8 = new Uint8Array(0);
   }
   if (
     pkcs8.length !== PKCS8_PREFIX.length + SEED_BYTES ||
-    toHex(pkcs8.subarray(0, 16)) !== toHex(PKCS8_PREFIX)
+    toBareHex(pkcs8.subarray(0, 16)) !== toBareHex(PKCS8_PREFIX)
   ) {
     throw new BaseError("Cannot load the device key.", { details: "not an RFC 8410 Ed25519 PKCS #8 key" });
   }
   const key = await deviceKeyFromSeed(pkcs8.subarray(PKCS8_PREFIX.length), o);
-  if (toHex(key.publicKey) !== stored.publicKey.toLowerCase()) {
+  if (toBareHex(key.publicKey) !== stored.publicKey.toLowerCase()) {
     throw new BaseError("Cannot load the device key.", {
       details: "its public key does not match the record",
     });
@@ -274,7 +274,11 @@ export async function deviceKeyFromSeed(
   if (seed.length !== SEED_BYTES) throw new RangeError("an Ed25519 seed is 32 bytes");
   const pkcs8 = pkcs8Of(seed);
   const publicKey = ed25519.getPublicKey(seed);
-  const stored: StoredDeviceKey = { format: "pkcs8", publicKey: toHex(publicKey), pkcs8: toHex(pkcs8) };
+  const stored: StoredDeviceKey = {
+    format: "pkcs8",
+    publicKey: toBareHex(publicKey),
+    pkcs8: toBareHex(pkcs8),
+  };
   const subtle = o.subtle ?? platformSubtle();
   if (subtle) {
     try {
@@ -305,7 +309,7 @@ function nobleDeviceKey(seed: Uint8Array): DeviceKey {
   const publicKey = ed25519.getPublicKey(secret);
   return {
     publicKey,
-    stored: { format: "pkcs8", publicKey: toHex(publicKey), pkcs8: toHex(pkcs8Of(secret)) },
+    stored: { format: "pkcs8", publicKey: toBareHex(publicKey), pkcs8: toBareHex(pkcs8Of(secret)) },
     sign: async (message) => ed25519.sign(message, secret),
   };
 }

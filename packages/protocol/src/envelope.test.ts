@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { toHex } from "./canonical.js";
+import { toBareHex } from "./canonical.js";
 import {
   checkEnvelopeTime,
   compareEnvelopes,
@@ -39,7 +39,7 @@ describe("envelopes", () => {
         ]),
       )
       .digest("hex");
-    expect(toHex(e.id)).toBe(expected);
+    expect(toBareHex(e.id)).toBe(expected);
     const wire = Envelope.decode(Envelope.encode(e));
     expect(identify(wire).id).toEqual(e.id);
     expect(envelopeId({ ...e, timestamp: e.timestamp + 1n })).not.toEqual(e.id);

@@ -28,8 +28,8 @@ export {
   type CanonicalField,
   canonical,
   compareBytes,
-  fromHex,
-  toHex,
+  fromBareHex,
+  toBareHex,
 } from "./canonical.js";
 export {
   type CachedCertificate,

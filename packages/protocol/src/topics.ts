@@ -1,5 +1,5 @@
 import { sha256 } from "@noble/hashes/sha2.js";
-import { canonical, toHex } from "./canonical.js";
+import { canonical, toBareHex } from "./canonical.js";
 
 /**
  * Content topics. A person's inbox is one of {@link INBOX_PARTITIONS} partitions chosen by a hash
@@ -28,11 +28,11 @@ export function normaliseRoomName(name: string): string {
 /** The topic of a public room. */
 export function roomTopic(name: string): string {
   const h = sha256(canonical("postbox/room-topic/1", normaliseRoomName(name)));
-  return `/postbox/1/room-${toHex(h.subarray(0, 16))}/proto`;
+  return `/postbox/1/room-${toBareHex(h.subarray(0, 16))}/proto`;
 }
 
 /** The topic of a group, from its id (any string, typically random). */
 export function groupTopic(groupId: string): string {
   const h = sha256(canonical("postbox/group-topic/1", groupId));
-  return `/postbox/1/group-${toHex(h.subarray(0, 16))}/proto`;
+  return `/postbox/1/group-${toBareHex(h.subarray(0, 16))}/proto`;
 }

@@ -5,7 +5,7 @@ import { ed25519 } from "@noble/curves/ed25519";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
-import { fromHex, toHex } from "./canonical.js";
+import { fromBareHex, toBareHex } from "./canonical.js";
 import {
   certificateBody,
   certificateDigest,
@@ -105,16 +105,16 @@ const le32 = (v: bigint) => {
 };
 const readLE = (b: Uint8Array) => b.reduceRight((v, byte) => (v << 8n) | BigInt(byte), 0n);
 const readBE = (b: Uint8Array) => b.reduce((v, byte) => (v << 8n) | BigInt(byte), 0n);
-const be32 = (v: bigint) => fromHex(v.toString(16).padStart(64, "0"));
+const be32 = (v: bigint) => fromBareHex(v.toString(16).padStart(64, "0"));
 
-const alice = createIdentity(fromHex(inputs.identityPrivateKey));
-const bob = createIdentity(fromHex(inputs.recipientPrivateKey));
-const eve = createIdentity(fromHex(inputs.otherIdentityPrivateKey));
-const deviceSeed = fromHex(inputs.deviceSeed);
+const alice = createIdentity(fromBareHex(inputs.identityPrivateKey));
+const bob = createIdentity(fromBareHex(inputs.recipientPrivateKey));
+const eve = createIdentity(fromBareHex(inputs.otherIdentityPrivateKey));
+const deviceSeed = fromBareHex(inputs.deviceSeed);
 const devicePublicKey = ed25519.getPublicKey(deviceSeed);
-const groupKey = fromHex(inputs.groupKey);
-const nonce = fromHex(inputs.nonce);
-const ephemeralKey = fromHex(inputs.ephemeralKey);
+const groupKey = fromBareHex(inputs.groupKey);
+const nonce = fromBareHex(inputs.nonce);
+const ephemeralKey = fromBareHex(inputs.ephemeralKey);
 
 function signCertificate(
   identity: Identity,
@@ -258,9 +258,9 @@ function buildRow(s: RowSpec): VectorRow {
           accept: true,
           version: 2,
           type: ["text", "ack", "join"][m.type - 1]!,
-          messageId: toHex(sha256(signed)),
+          messageId: toBareHex(sha256(signed)),
           text: m.text,
-          acks: m.acks.map(toHex),
+          acks: m.acks.map(toBareHex),
         }
       : { accept: false, reason: s.reject };
   return {
@@ -269,9 +269,9 @@ function buildRow(s: RowSpec): VectorRow {
     envelope: {
       contentTopic: s.envelopeTopic ?? FEEDS[feed].topic,
       timestamp: (s.envelopeTimestamp ?? m.timestamp).toString(),
-      payload: toHex(s.payload ? s.payload(sealed) : sealed),
+      payload: toBareHex(s.payload ? s.payload(sealed) : sealed),
     },
-    plaintext: toHex(plaintext),
+    plaintext: toBareHex(plaintext),
     expect,
   };
 }
@@ -309,12 +309,12 @@ function v1Row(
   return {
     name,
     feed: f.feed,
-    envelope: { contentTopic: f.topic, timestamp: T.toString(), payload: toHex(sealed) },
-    plaintext: toHex(plaintext),
+    envelope: { contentTopic: f.topic, timestamp: T.toString(), payload: toBareHex(sealed) },
+    plaintext: toBareHex(plaintext),
     expect:
       o.tamper || o.highS
         ? { accept: false, reason: "sender signature does not verify" }
-        : { accept: true, version: 1, type: "text", messageId: toHex(sha256(preimage)), text, acks: [] },
+        : { accept: true, version: 1, type: "text", messageId: toBareHex(sha256(preimage)), text, acks: [] },
   };
 }
 
@@ -363,7 +363,7 @@ function rows(): VectorRow[] {
   const mixedOrder = ed25519.ExtendedPoint.fromHex(devicePublicKey)
     .add(ed25519.ExtendedPoint.fromHex(ORDER_8))
     .toRawBytes();
-  const otherDevice = ed25519.getPublicKey(fromHex(inputs.otherDeviceSeed));
+  const otherDevice = ed25519.getPublicKey(fromBareHex(inputs.otherDeviceSeed));
   const smallOrder: [string, string][] = [
     ["identity point", `01${"00".repeat(31)}`],
     ["order 2", `ec${"ff".repeat(30)}7f`],
@@ -605,7 +605,7 @@ function rows(): VectorRow[] {
     },
     {
       name: "signed by an uncertified device key",
-      seed: fromHex(inputs.otherDeviceSeed),
+      seed: fromBareHex(inputs.otherDeviceSeed),
       reject: "device signature does not verify",
     },
     // The certificate.
@@ -677,7 +677,7 @@ function rows(): VectorRow[] {
       ([what, key]): RowSpec => ({
         name: `device key of small order (${what})`,
         before: (m) => {
-          m.certificate = certWith(alice, { deviceKey: fromHex(key) });
+          m.certificate = certWith(alice, { deviceKey: fromBareHex(key) });
         },
         reject: "certificate: small-order device key",
       }),
@@ -692,14 +692,14 @@ function rows(): VectorRow[] {
     {
       name: "device key encoded with y ≥ p",
       before: (m) => {
-        m.certificate = certWith(alice, { deviceKey: fromHex(`ee${"ff".repeat(30)}7f`) });
+        m.certificate = certWith(alice, { deviceKey: fromBareHex(`ee${"ff".repeat(30)}7f`) });
       },
       reject: "certificate: device key encoding",
     },
     {
       name: "device key encoded as negative zero",
       before: (m) => {
-        m.certificate = certWith(alice, { deviceKey: fromHex(`01${"00".repeat(30)}80`) });
+        m.certificate = certWith(alice, { deviceKey: fromBareHex(`01${"00".repeat(30)}80`) });
       },
       reject: "certificate: device key encoding",
     },
@@ -784,10 +784,10 @@ function withoutVersion(p: Uint8Array): Uint8Array {
 }
 
 function replaceBytes(p: Uint8Array, from: number[], to: number[]): Uint8Array {
-  const hex = toHex(p);
-  const at = hex.indexOf(toHex(new Uint8Array(from)));
+  const hex = toBareHex(p);
+  const at = hex.indexOf(toBareHex(new Uint8Array(from)));
   if (at < 0 || at % 2) throw new Error("pattern not found");
-  return fromHex(hex.slice(0, at) + toHex(new Uint8Array(to)) + hex.slice(at + from.length * 2));
+  return fromBareHex(hex.slice(0, at) + toBareHex(new Uint8Array(to)) + hex.slice(at + from.length * 2));
 }
 
 /** The positive vectors with every intermediate value, made through the public API. */
@@ -841,25 +841,27 @@ async function messages() {
     const plaintext = ChatMessage.encode(m);
     const payload = sealFor(c.feed, plaintext);
     // The API and the hand-built encoding agree.
-    expect(toHex(sealed.payload)).toBe(toHex(payload));
-    expect(toHex(sealed.messageId)).toBe(toHex(sha256(signed)));
+    expect(toBareHex(sealed.payload)).toBe(toBareHex(payload));
+    expect(toBareHex(sealed.messageId)).toBe(toBareHex(sha256(signed)));
     expect(sealed.contentTopic).toBe(FEEDS[c.feed].topic);
     out.push({
       name: c.name,
       feed: FEEDS[c.feed].feed,
-      body: c.body.type === "ack" ? { type: "ack", acks: c.body.acks.map(toHex) } : c.body,
+      body: c.body.type === "ack" ? { type: "ack", acks: c.body.acks.map(toBareHex) } : c.body,
       timestamp: T.toString(),
       contentTopic: sealed.contentTopic,
-      signedBytes: toHex(signed),
-      signature: toHex(m.signature),
-      messageId: toHex(sealed.messageId),
-      plaintext: toHex(plaintext),
+      signedBytes: toBareHex(signed),
+      signature: toBareHex(m.signature),
+      messageId: toBareHex(sealed.messageId),
+      plaintext: toBareHex(plaintext),
       randomness:
         c.feed === "inbox"
           ? { ephemeralKey: inputs.ephemeralKey, nonce: inputs.nonce }
           : { nonce: inputs.nonce },
-      payload: toHex(payload),
-      envelopeId: toHex(envelopeId({ version: 1, contentTopic: sealed.contentTopic, timestamp: T, payload })),
+      payload: toBareHex(payload),
+      envelopeId: toBareHex(
+        envelopeId({ version: 1, contentTopic: sealed.contentTopic, timestamp: T, payload }),
+      ),
     });
   }
   return out;
@@ -871,29 +873,29 @@ function fail(n: number): never {
 
 async function build() {
   const api = signDeviceCertificate(alice, devicePublicKey, { notBefore: NOT_BEFORE, notAfter: NOT_AFTER });
-  expect(toHex(api.signature)).toBe(toHex(certificate.signature));
+  expect(toBareHex(api.signature)).toBe(toBareHex(certificate.signature));
   const body = canon("postbox/device-cert/1", alice.publicKey, devicePublicKey, NOT_BEFORE, NOT_AFTER);
-  expect(toHex(certificateBody(alice.publicKey, api))).toBe(toHex(body));
-  expect(toHex(certificateDigest(alice.publicKey, api))).toBe(toHex(sha256(body)));
+  expect(toBareHex(certificateBody(alice.publicKey, api))).toBe(toBareHex(body));
+  expect(toBareHex(certificateDigest(alice.publicKey, api))).toBe(toBareHex(sha256(body)));
   return {
     description:
       "Postbox message format v2 test vectors (docs/protocol.md, 'Message format v2'). Bytes are hex, 64-bit integers decimal strings. Built by packages/protocol/src/v2-vectors.test.ts.",
     inputs: {
       ...inputs,
-      identityPublicKey: toHex(alice.publicKey),
-      recipientPublicKey: toHex(bob.publicKey),
-      otherIdentityPublicKey: toHex(eve.publicKey),
-      devicePublicKey: toHex(devicePublicKey),
+      identityPublicKey: toBareHex(alice.publicKey),
+      recipientPublicKey: toBareHex(bob.publicKey),
+      otherIdentityPublicKey: toBareHex(eve.publicKey),
+      devicePublicKey: toBareHex(devicePublicKey),
     },
     certificate: {
-      identityKey: toHex(alice.publicKey),
-      deviceKey: toHex(devicePublicKey),
+      identityKey: toBareHex(alice.publicKey),
+      deviceKey: toBareHex(devicePublicKey),
       notBefore: NOT_BEFORE.toString(),
       notAfter: NOT_AFTER.toString(),
-      body: toHex(body),
-      digest: toHex(sha256(body)),
-      signature: toHex(certificate.signature),
-      encoded: toHex(DeviceCertificate.encode(certificate)),
+      body: toBareHex(body),
+      digest: toBareHex(sha256(body)),
+      signature: toBareHex(certificate.signature),
+      encoded: toBareHex(DeviceCertificate.encode(certificate)),
     },
     messages: await messages(),
     rows: rows(),
@@ -903,7 +905,7 @@ async function build() {
 // ---------------------------------------------------------------- backends
 
 /** secp256k1 through OpenSSL (node:crypto), low-s only as the SignatureVerifier contract requires. */
-const SECP256K1_SPKI = fromHex("3036301006072a8648ce3d020106052b8104000a032200");
+const SECP256K1_SPKI = fromBareHex("3036301006072a8648ce3d020106052b8104000a032200");
 const opensslSecp256k1: SignatureVerifier = (signature, message, publicKey) => {
   if (signature.length !== 64 || readBE(signature.subarray(32)) > N >> 1n) return false;
   const key = nodeCrypto.createPublicKey({

@@ -19,7 +19,7 @@ import {
   StorageBusyError,
   type StoredMessage,
 } from "@postbox/client/browser";
-import { createIdentity, fromHex, normaliseRoomName, toHex } from "@postbox/protocol";
+import { createIdentity, fromBareHex, normaliseRoomName, toBareHex } from "@postbox/protocol";
 import {
   type Account,
   type Address,
@@ -523,7 +523,7 @@ export class ChatRuntime {
   /** Makes a new identity (a secp256k1 key kept in this browser) and goes online. */
   async createIdentity(): Promise<void> {
     const storage = this.#need();
-    await storage.set("identity", toHex(createIdentity().privateKey));
+    await storage.set("identity", toBareHex(createIdentity().privateKey));
     await storage.set("createdAt", String(Date.now()));
     await this.#serial(() => this.#launch());
   }
@@ -1036,7 +1036,7 @@ export function checkPrivateKey(input: string): { ok: true; value: string } | { 
   if (hex.length !== 64)
     return { ok: false, message: `An exported key has 64 hexadecimal digits (this has ${hex.length}).` };
   try {
-    createIdentity(fromHex(hex));
+    createIdentity(fromBareHex(hex));
   } catch {
     return { ok: false, message: "This is not a valid key (it is zero or too large for secp256k1)." };
   }

@@ -4,7 +4,7 @@ import {
   bytesToBigint,
   computeChannelId,
   formatSnt,
-  fromHex,
+  fromBareHex,
   pageCost,
   type Quote,
   StatusCode,
@@ -522,7 +522,7 @@ export class ChannelManager {
       credit.signature = this.#signVoucher({ channelId: record.channelId, cumulativeAmount: authorized });
     }
     const out = {
-      channelId: fromHex(record.channelId),
+      channelId: fromBareHex(record.channelId),
       cumulativeAmount: bigintToBytes(authorized),
       signature: credit.signature,
     };
@@ -582,7 +582,7 @@ export class ChannelManager {
 
   #voucher(record: ChannelRecord, amount: bigint): NonNullable<StoreQuery["voucher"]> {
     return {
-      channelId: fromHex(record.channelId),
+      channelId: fromBareHex(record.channelId),
       cumulativeAmount: bigintToBytes(amount),
       signature: this.#signVoucher({ channelId: record.channelId, cumulativeAmount: amount }),
     };

@@ -14,7 +14,7 @@ import {
   deviceCertificateValidity,
   Envelope,
   type FeedKeys,
-  fromHex,
+  fromBareHex,
   groupTopic,
   type IdentifiedEnvelope,
   type Identity,
@@ -34,7 +34,7 @@ import {
   sealGroupV2,
   sealRoomV2,
   signDeviceCertificate,
-  toHex,
+  toBareHex,
   validateEnvelope,
   verifyPeerSignature,
   type WireCertificate,
@@ -211,11 +211,11 @@ export class PostboxClient {
     try {
       let key = await storage.get("identity");
       if (!key) {
-        key = toHex(createIdentity().privateKey);
+        key = toBareHex(createIdentity().privateKey);
         await storage.set("identity", key);
         await storage.set("createdAt", String(Date.now()));
       }
-      const identity = createIdentity(fromHex(key));
+      const identity = createIdentity(fromBareHex(key));
       await storage.follow({
         feed: "inbox",
         topic: inboxTopic(identity.publicKey),
@@ -244,7 +244,7 @@ export class PostboxClient {
     if (init.host) this.#host = init.host;
     this.#delivery = new DeliveryTracker({
       storage,
-      self: toHex(identity.publicKey),
+      self: toBareHex(identity.publicKey),
       emit: (e) => this.#events.emit(e),
       send: (conversation, body) => this.#sendControl(conversation, body),
       sendTimeoutMs: init.sendTimeoutMs,
@@ -272,12 +272,12 @@ export class PostboxClient {
 
   /** The public key others address us by (33 bytes, hex). */
   get publicKey(): string {
-    return toHex(this.identity.publicKey);
+    return toBareHex(this.identity.publicKey);
   }
 
   /** The private key, to move the identity to another device. Keep it secret. */
   exportIdentity(): string {
-    return toHex(this.identity.privateKey);
+    return toBareHex(this.identity.privateKey);
   }
 
   /** Registers a listener for what happens (mailboxes, failovers, catch-up progress); returns its remover. */
@@ -321,8 +321,8 @@ export class PostboxClient {
    * it announces this member on the group's topic.
    */
   async createGroup(): Promise<{ id: string; key: string }> {
-    const id = toHex(createGroupKey().subarray(0, 16));
-    const key = toHex(createGroupKey());
+    const id = toBareHex(createGroupKey().subarray(0, 16));
+    const key = toBareHex(createGroupKey());
     await this.joinGroup(id, key);
     return { id, key };
   }
@@ -373,14 +373,14 @@ export class PostboxClient {
     if (to.startsWith("group:")) {
       const feed = (await this.storage.feeds()).find((f) => f.feed === to);
       if (!feed?.key) throw new BaseError("unknown group", { details: `join it first: ${to}` });
-      return { kind: "group", id: to.slice(6), key: fromHex(feed.key) };
+      return { kind: "group", id: to.slice(6), key: fromBareHex(feed.key) };
     }
     const raw = to.startsWith("dm:") ? to.slice(3) : to;
     const contact = (await this.storage.contacts()).find((c) => c.name === raw);
     const key = (contact?.publicKey ?? raw).replace(/^0x/, "").toLowerCase();
     if (!/^0[23][0-9a-f]{64}$/.test(key))
       throw new BaseError("unknown contact", { details: `add it first: postbox contact add ${raw} PUBKEY` });
-    return { kind: "dm", publicKey: fromHex(key) };
+    return { kind: "dm", publicKey: fromBareHex(key) };
   }
 
   /** A conversation id for `to` (a contact, public key, #room or group:id). */
@@ -425,7 +425,7 @@ export class PostboxClient {
   async device(now = Date.now()): Promise<{ publicKey: string; notBefore: number; notAfter: number }> {
     const { device, certificate } = await this.#device(BigInt(now));
     return {
-      publicKey: toHex(device.publicKey),
+      publicKey: toBareHex(device.publicKey),
       notBefore: Number(certificate.notBefore),
       notAfter: Number(certificate.notAfter),
     };
@@ -448,7 +448,7 @@ export class PostboxClient {
     const envelope = identify(
       createEnvelope({ contentTopic: sealed.contentTopic, payload: sealed.payload, timestamp }),
     );
-    return { envelope, messageId: toHex(sealed.messageId), timestamp: now };
+    return { envelope, messageId: toBareHex(sealed.messageId), timestamp: now };
   }
 
   /** Seals a text for `dest`, and the message as it is kept. */
@@ -457,7 +457,7 @@ export class PostboxClient {
     return {
       envelope,
       message: {
-        id: toHex(envelope.id),
+        id: toBareHex(envelope.id),
         messageId,
         version: 2,
         conversation: conversationOf(dest),
@@ -584,9 +584,9 @@ export class PostboxClient {
         const res = await queryStore(host, this.#addresses(c), {
           contentTopics: [topic],
           includeData: false,
-          ids: [fromHex(record.envelopeId)],
+          ids: [fromBareHex(record.envelopeId)],
         }).catch(() => undefined);
-        if (res?.status === StatusCode.OK && res.ids.some((id) => toHex(id) === record.envelopeId))
+        if (res?.status === StatusCode.OK && res.ids.some((id) => toBareHex(id) === record.envelopeId))
           return c.id;
       }
     } catch {
@@ -661,7 +661,7 @@ export class PostboxClient {
               throw new MailboxStatusError(r.status, r.statusDesc, StatusCode[r.status] ?? String(r.status));
             return r;
           });
-          for (const id of res.ids) held.add(toHex(id));
+          for (const id of res.ids) held.add(toBareHex(id));
         } catch {
           // Unconfirmed: pushed below.
         }
@@ -740,7 +740,7 @@ export class PostboxClient {
     failures: MailboxFailure[],
     onReceipt?: (r: StoredReceipt) => Promise<void>,
   ): Promise<StoredReceipt[]> {
-    const id = toHex(envelope.id);
+    const id = toBareHex(envelope.id);
     const k = this.#init.k ?? 1;
     const host = await this.#ensureHost();
     const queue = await this.directory.choose(k);
@@ -752,7 +752,7 @@ export class PostboxClient {
             pushEnvelope(host, this.#addresses(c), envelope, { timeoutMs: 10_000 }),
           );
           const peerKey = peerIdFromString(c.peerId).publicKey;
-          if (!peerKey || toHex(r.envelopeId) !== id)
+          if (!peerKey || toBareHex(r.envelopeId) !== id)
             throw new BaseError("the mailbox's store receipt is not for this message", { details: c.id });
           await verifyPeerSignature(peerKey, receiptSigningBytes(r), r.signature);
           const receipt = {
@@ -864,7 +864,7 @@ export class PostboxClient {
             const fresh = await this.storage.saveMessages(
               opened,
               k === 1 && last
-                ? { feed: feed.feed, timestamp: Number(last.timestamp), id: toHex(last.id) }
+                ? { feed: feed.feed, timestamp: Number(last.timestamp), id: toBareHex(last.id) }
                 : undefined,
             );
             added += fresh.length;
@@ -885,7 +885,7 @@ export class PostboxClient {
         await this.storage.saveMessages([], {
           feed: feed.feed,
           timestamp: Number(last.timestamp),
-          id: toHex(last.id),
+          id: toBareHex(last.id),
         });
       for (const g of result.gaps)
         if (g.missing.length + g.omitted.length > 0)
@@ -956,10 +956,10 @@ export class PostboxClient {
   }
 
   #stored(feed: Feed, e: { timestamp: bigint; id: Uint8Array }, m: OpenedMessage): StoredMessage {
-    const sender = toHex(m.sender);
+    const sender = toBareHex(m.sender);
     return {
-      id: toHex(e.id),
-      messageId: toHex(m.messageId),
+      id: toBareHex(e.id),
+      messageId: toBareHex(m.messageId),
       version: m.version,
       conversation: feed.feed === "inbox" ? `dm:${sender}` : feed.feed,
       timestamp: Number(e.timestamp),
@@ -971,12 +971,12 @@ export class PostboxClient {
 
   /** What the delivery tracker is told of an opened message. */
   #receivedOf(feed: Feed, m: OpenedMessage): ReceivedMessage {
-    const sender = toHex(m.sender);
+    const sender = toBareHex(m.sender);
     return {
       conversation: feed.feed === "inbox" ? `dm:${sender}` : feed.feed,
       sender,
       type: m.type,
-      acks: m.acks.map((a) => toHex(a)),
+      acks: m.acks.map((a) => toBareHex(a)),
       timestamp: Number(m.timestamp),
     };
   }
@@ -1134,7 +1134,7 @@ export class PostboxClient {
 /** The conversation a destination's messages belong to. */
 function conversationOf(d: Destination): ConversationId {
   return d.kind === "dm"
-    ? `dm:${toHex(d.publicKey)}`
+    ? `dm:${toBareHex(d.publicKey)}`
     : d.kind === "room"
       ? `room:${d.name}`
       : `group:${d.id}`;
@@ -1170,7 +1170,7 @@ function shortReason(err: unknown): string {
 function feedKeys(feed: Feed): FeedKeys {
   if (feed.feed === "inbox") return { kind: "inbox" };
   if (feed.feed.startsWith("room:")) return { kind: "room", room: feed.feed.slice(5) };
-  return { kind: "group", groupId: feed.feed.slice(6), groupKey: fromHex(feed.key ?? "") };
+  return { kind: "group", groupId: feed.feed.slice(6), groupKey: fromBareHex(feed.key ?? "") };
 }
 
 /** An error in one line: a BaseError's short message (and details), or the message. */

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type MessageBody, toHex } from "@postbox/protocol";
+import { type MessageBody, toBareHex } from "@postbox/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { outgoingRecord } from "../storage/contract.js";
 import { openSqliteStorage } from "../storage/sqlite.js";
@@ -92,7 +92,7 @@ const join_ = (conversation: string, sender: string, timestamp: number): Receive
   acks: [],
   timestamp,
 });
-const ackedIds = (s: Sent) => (s.body.type === "ack" ? s.body.acks.map((a) => toHex(a)) : []);
+const ackedIds = (s: Sent) => (s.body.type === "ack" ? s.body.acks.map((a) => toBareHex(a)) : []);
 
 describe("delivery states", () => {
   it("sending → stored (by each mailbox that receipted it) → delivered by the peer's ack, once", async () => {

@@ -1,4 +1,4 @@
-import { fromHex, MAX_ACKS, type MessageBody } from "@postbox/protocol";
+import { fromBareHex, MAX_ACKS, type MessageBody } from "@postbox/protocol";
 import { BaseError } from "../errors.js";
 import type { ClientStorage, OutgoingQuery, OutgoingRecord, StoredReceipt } from "../storage/types.js";
 import type { ClientEvent } from "./events.js";
@@ -414,7 +414,7 @@ export class DeliveryTracker {
           for (;;) {
             const ids = await this.#d.storage.unacked(c, MAX_ACKS);
             if (ids.length === 0) return n;
-            await this.#d.send(c, { type: "ack", acks: ids.map((id) => fromHex(id)) });
+            await this.#d.send(c, { type: "ack", acks: ids.map((id) => fromBareHex(id)) });
             await this.#d.storage.markAcked(ids);
             n++;
           }

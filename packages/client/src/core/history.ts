@@ -2,12 +2,12 @@ import type { Libp2p } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import {
   compareEnvelopes,
-  fromHex,
+  fromBareHex,
   type IdentifiedEnvelope,
   identify,
   StatusCode,
   type StoreResponse,
-  toHex,
+  toBareHex,
 } from "@postbox/protocol";
 import type { Address } from "viem";
 import { BaseError, MailboxStatusError, PaymentRefusedError, StaleChannelError } from "../errors.js";
@@ -115,7 +115,7 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
           const page = res.envelopes.map(identify);
           const fresh: IdentifiedEnvelope[] = [];
           for (const e of page) {
-            const id = toHex(e.id);
+            const id = toBareHex(e.id);
             ids.add(id);
             if (!merged.has(id)) {
               merged.set(id, e);
@@ -304,9 +304,9 @@ async function findGaps(
       const res = await queryStore(p.host, p.addresses(mailbox), {
         contentTopics: p.topics,
         includeData: false,
-        ids: chunk.map(fromHex),
+        ids: chunk.map(fromBareHex),
       }).catch(() => undefined);
-      for (const id of res?.ids ?? []) held.add(toHex(id));
+      for (const id of res?.ids ?? []) held.add(toBareHex(id));
     }
     gaps.push({
       mailbox: mailbox.id,

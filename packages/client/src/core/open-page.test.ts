@@ -16,7 +16,7 @@ import {
   sealGroupV2,
   sealRoomV2,
   signDeviceCertificate,
-  toHex,
+  toBareHex,
 } from "@postbox/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodePlatform } from "../platform/node/index.js";
@@ -72,7 +72,7 @@ describe.each([...(native ? ["native" as const] : []), "wasm" as const])(
       const out = await run({ kind: "room", room: "x" }, [
         tamperedV1(0, () => undefined),
         tamperedV1(1, (m) => {
-          const s = BigInt(`0x${toHex(m.signature.subarray(32))}`);
+          const s = BigInt(`0x${toBareHex(m.signature.subarray(32))}`);
           m.signature.set(Buffer.from((N - s).toString(16).padStart(64, "0"), "hex"), 32);
         }),
         tamperedV1(2, (m) => {
@@ -107,10 +107,10 @@ describe.each([...(native ? ["native" as const] : []), "wasm" as const])(
           expect(m?.text).toBe(`hello ${i}`);
           expect(m?.version).toBe(2);
           expect(m?.sender).toEqual(bob.publicKey);
-          expect(toHex(m!.messageId)).toBe(toHex(envelopes[i]!.messageId));
+          expect(toBareHex(m!.messageId)).toBe(toBareHex(envelopes[i]!.messageId));
         }
       });
-      expect(out.newCertificates.map((c) => c.sender)).toEqual([toHex(bob.publicKey)]);
+      expect(out.newCertificates.map((c) => c.sender)).toEqual([toBareHex(bob.publicKey)]);
       // Known certificates are not checked (nor reported) again.
       const again = await run({ kind: "room", room: "x" }, envelopes.slice(0, 3), {
         knownCertificates: out.newCertificates.map((c) => c.key),

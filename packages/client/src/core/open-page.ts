@@ -9,7 +9,7 @@ import {
   type OpenContext,
   type OpenedMessage,
   openEnvelope,
-  toHex,
+  toBareHex,
 } from "@postbox/protocol";
 import type { PlatformCrypto } from "../platform/types.js";
 import type { JobHandler } from "./pool.js";
@@ -118,7 +118,7 @@ export function openPageHandler(crypto: PlatformCrypto): JobHandler<OpenPageJob,
   const certs = new CertificateCache();
   let reader: Identity | undefined;
   return async (job) => {
-    if (job.identityKey && (!reader || toHex(reader.privateKey) !== toHex(job.identityKey)))
+    if (job.identityKey && (!reader || toBareHex(reader.privateKey) !== toBareHex(job.identityKey)))
       reader = createIdentity(job.identityKey);
     const result = await openPage(job, crypto, certs, job.identityKey ? reader : undefined);
     return { result };

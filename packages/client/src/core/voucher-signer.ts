@@ -1,4 +1,4 @@
-import { fromHex, type Voucher, type VoucherDomain, voucherDigester } from "@postbox/protocol";
+import { fromBareHex, type Voucher, type VoucherDomain, voucherDigester } from "@postbox/protocol";
 import type { Hex } from "viem";
 import type { PlatformCrypto } from "../platform/types.js";
 
@@ -15,7 +15,7 @@ export function createVoucherSigner(
   domain: VoucherDomain,
   crypto: Pick<PlatformCrypto, "secp256k1SignRecoverable">,
 ): (voucher: Voucher) => Uint8Array {
-  const key = fromHex(privateKey);
+  const key = fromBareHex(privateKey);
   const digest = voucherDigester(domain);
   return (voucher) => {
     const { signature, recovery } = crypto.secp256k1SignRecoverable(digest(voucher), key);

@@ -1,5 +1,5 @@
 // The one test suite both archive backends pass.
-import { compareEnvelopes, createEnvelope, toHex } from "@postbox/protocol";
+import { compareEnvelopes, createEnvelope, toBareHex } from "@postbox/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Archive, StoredEnvelope } from "./types.js";
 
@@ -29,7 +29,7 @@ export function archiveSuite(
     it("stores new envelopes once and reports which were new", async () => {
       const a = envelope("/t/a", T0);
       const b = envelope("/t/a", T0 + 1n);
-      expect((await archive.insert([a, b])).map(toHex)).toEqual([a, b].map((e) => toHex(e.id)));
+      expect((await archive.insert([a, b])).map(toBareHex)).toEqual([a, b].map((e) => toBareHex(e.id)));
       expect((await archive.insert([a, envelope("/t/a", T0 + 2n)])).length).toBe(1);
       expect(await archive.stats()).toEqual({
         envelopes: 3,
@@ -55,8 +55,10 @@ export function archiveSuite(
         const page = await archive.query({ topics: ["/t/bytes"], forward, limit: 100 });
         const want = forward ? stored : [...stored].reverse();
         expect(page.more).toBe(false);
-        expect(page.envelopes.map((e) => toHex(e.id))).toEqual(want.map((e) => toHex(e.id)));
-        expect(page.envelopes.map((e) => toHex(e.payload))).toEqual(want.map((e) => toHex(e.payload)));
+        expect(page.envelopes.map((e) => toBareHex(e.id))).toEqual(want.map((e) => toBareHex(e.id)));
+        expect(page.envelopes.map((e) => toBareHex(e.payload))).toEqual(
+          want.map((e) => toBareHex(e.payload)),
+        );
         expect(page.envelopes.map((e) => [e.version, e.contentTopic, e.timestamp, e.receivedAt])).toEqual(
           want.map((e) => [e.version, e.contentTopic, e.timestamp, e.receivedAt]),
         );
@@ -88,7 +90,7 @@ export function archiveSuite(
           after = { timestamp: last.timestamp, id: last.id };
         }
         const expected = forward ? wanted : [...wanted].reverse();
-        expect(seen.map((e) => toHex(e.id))).toEqual(expected.map((e) => toHex(e.id)));
+        expect(seen.map((e) => toBareHex(e.id))).toEqual(expected.map((e) => toBareHex(e.id)));
       }
     });
 
@@ -120,7 +122,7 @@ export function archiveSuite(
       await archive.insert([held]);
       expect(await archive.position(held.id)).toEqual({ timestamp: T0 + 5n, id: held.id });
       expect(await archive.position(missing.id)).toBeUndefined();
-      expect((await archive.presence([missing.id, held.id])).map(toHex)).toEqual([toHex(held.id)]);
+      expect((await archive.presence([missing.id, held.id])).map(toBareHex)).toEqual([toBareHex(held.id)]);
     });
 
     it("prunes by age, by count and by size, oldest first, in batches", async () => {
@@ -155,7 +157,7 @@ export function archiveSuite(
       }
       const shuffled = [...all].sort(() => rand(3) - 1);
       for (let i = 0; i < shuffled.length; i += 37) await archive.insert(shuffled.slice(i, i + 37));
-      const key = (e: StoredEnvelope) => toHex(e.id);
+      const key = (e: StoredEnvelope) => toBareHex(e.id);
       for (let round = 0; round < 60; round++) {
         const topics = [["/t/busy"], ["/t/sparse"], ["/t/quiet", "/t/sparse"], ["/t/busy", "/t/quiet"]][
           round % 4

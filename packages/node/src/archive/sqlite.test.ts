@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { toHex } from "@postbox/protocol";
+import { toBareHex } from "@postbox/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import { archiveSuite, envelope } from "./archive.testkit.js";
 import { pageSql, SqliteArchive } from "./sqlite.js";
@@ -56,7 +56,7 @@ describe("SQLite archive internals", () => {
     expect(await archive.prune({ maxCount: 300 }, Number(T0), 1_000)).toBe(450);
     archive = await reopened(archive, path);
     const kept = all.slice(450);
-    expect((await archive.presence(ids)).map(toHex)).toEqual(kept.map((e) => toHex(e.id)));
+    expect((await archive.presence(ids)).map(toBareHex)).toEqual(kept.map((e) => toBareHex(e.id)));
     for (const e of kept) expect(await archive.position(e.id)).toEqual({ timestamp: e.timestamp, id: e.id });
     const rows = archive.database
       .prepare("SELECT (SELECT COUNT(*) FROM ids) + (SELECT COUNT(*) FROM ids_recent) AS n")
@@ -155,7 +155,9 @@ describe("SQLite archive internals", () => {
     });
     // Old envelopes page in order, resolve as cursors, and still deduplicate.
     const page = await archive.query({ topics: ["/t/0", "/t/1"], forward: false, limit: 100 });
-    expect(page.envelopes.map((e) => toHex(e.id))).toEqual([...old].reverse().map((e) => toHex(e.id)));
+    expect(page.envelopes.map((e) => toBareHex(e.id))).toEqual(
+      [...old].reverse().map((e) => toBareHex(e.id)),
+    );
     expect(await archive.position(old[7]!.id)).toEqual({ timestamp: old[7]!.timestamp, id: old[7]!.id });
     expect(await archive.insert([old[3]!, envelope("/t/0", T0 + 99n, "new")])).toHaveLength(1);
     await archive.close();

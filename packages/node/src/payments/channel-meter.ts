@@ -7,7 +7,7 @@ import {
   type Quote,
   StatusCode,
   type StoreQuery,
-  toHex,
+  toBareHex,
 } from "@postbox/protocol";
 import type { Hex } from "viem";
 import type { Charge, MeterDecision, QueryMeter } from "../meter.js";
@@ -139,7 +139,7 @@ export class ChannelMeter implements QueryMeter {
     }
     if (v.channelId.length !== 32)
       return refuse(StatusCode.INVALID_VOUCHER, "malformed voucher: a channel id is 32 bytes", quote(0n));
-    const channelId = `0x${toHex(v.channelId)}` as Hex;
+    const channelId = `0x${toBareHex(v.channelId)}` as Hex;
     if (v.cumulativeAmount.length > 32 || v.signature.length !== 65) {
       // Every refusal on a known channel carries what the channel has spent.
       const known = this.#live.get(channelId)?.account ?? (await ledger.get(v.channelId));
@@ -298,7 +298,7 @@ export class ChannelMeter implements QueryMeter {
     if (v.channelId.length !== 32 || v.cumulativeAmount.length > 32 || v.signature.length !== 65) {
       return { ok: false as const, status: StatusCode.INVALID_VOUCHER, desc: "malformed voucher" };
     }
-    const channelId = `0x${toHex(v.channelId)}` as Hex;
+    const channelId = `0x${toBareHex(v.channelId)}` as Hex;
     const amount = bytesToBigint(v.cumulativeAmount);
     const release = await this.#lock(channelId);
     try {

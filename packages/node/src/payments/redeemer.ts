@@ -1,5 +1,5 @@
 import { paymentChannelsAbi } from "@postbox/contracts";
-import { toHex } from "@postbox/protocol";
+import { toBareHex } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Account, Chain, Hex, Transport, WalletClient } from "viem";
 import type { ChainReader } from "./chain.js";
@@ -106,16 +106,16 @@ export class Redeemer {
       return 0;
     }
     const due = (await this.#redeemableHere(accounts)).filter((a) => {
-      const id = `0x${toHex(a.channelId)}`;
+      const id = `0x${toBareHex(a.channelId)}`;
       return all || this.#urgent.has(id) || a.settledAmount - a.redeemed >= this.#init.minAmount;
     });
     let redeemed = 0;
     for (let i = 0; i < due.length; i += this.#init.batch ?? 20) {
       const slice = due.slice(i, i + (this.#init.batch ?? 20));
       const entries = slice.map((a) => ({
-        channelId: `0x${toHex(a.channelId)}` as Hex,
+        channelId: `0x${toBareHex(a.channelId)}` as Hex,
         cumulativeAmount: a.settledAmount,
-        signature: `0x${toHex(a.settledSignature)}` as Hex,
+        signature: `0x${toBareHex(a.settledSignature)}` as Hex,
       }));
       try {
         const hash = await wallet.writeContract({
@@ -161,12 +161,12 @@ export class Redeemer {
     const { chain, log } = this.#init;
     const operator = chain.settings.operator.toLowerCase();
     const kept: ChannelAccount[] = [];
-    const candidates = accounts.filter((a) => !this.#unredeemable.has(`0x${toHex(a.channelId)}`));
+    const candidates = accounts.filter((a) => !this.#unredeemable.has(`0x${toBareHex(a.channelId)}`));
     let next = 0;
     const reader = async () => {
       while (next < candidates.length) {
         const a = candidates[next++]!;
-        const id = `0x${toHex(a.channelId)}` as Hex;
+        const id = `0x${toBareHex(a.channelId)}` as Hex;
         let state: Awaited<ReturnType<ChainReader["channel"]>>;
         try {
           state = await chain.channel(id, true);

@@ -1,4 +1,4 @@
-import { fromHex, toHex } from "../canonical.js";
+import { fromBareHex, toBareHex } from "../canonical.js";
 import { CertificateCache } from "../certificate.js";
 import { createIdentity, type FeedKeys, openEnvelope, type SignatureVerifier } from "../crypto.js";
 import type { Ed25519VerifierFactory } from "../ed25519.js";
@@ -42,7 +42,7 @@ export interface VectorBackends {
 export type VectorOutcome = { name: string } & VectorExpectation;
 
 function feedOf(f: VectorFeed): FeedKeys {
-  if (f.kind === "group") return { kind: "group", groupId: f.groupId, groupKey: fromHex(f.groupKey) };
+  if (f.kind === "group") return { kind: "group", groupId: f.groupId, groupKey: fromBareHex(f.groupKey) };
   return f;
 }
 
@@ -55,7 +55,7 @@ export async function runVectorRows(
   b: VectorBackends,
   o: { shared?: boolean } = {},
 ): Promise<VectorOutcome[]> {
-  const identity = createIdentity(fromHex(v.inputs.recipientPrivateKey));
+  const identity = createIdentity(fromBareHex(v.inputs.recipientPrivateKey));
   const shared = o.shared ? new CertificateCache() : undefined;
   const out: VectorOutcome[] = [];
   for (let pass = 0; pass < (shared ? 2 : 1); pass++) {
@@ -63,7 +63,7 @@ export async function runVectorRows(
       const envelope = {
         contentTopic: row.envelope.contentTopic,
         timestamp: BigInt(row.envelope.timestamp),
-        payload: fromHex(row.envelope.payload),
+        payload: fromBareHex(row.envelope.payload),
       };
       const ctx = { identity, certs: shared ?? new CertificateCache(), ...b };
       try {
@@ -73,9 +73,9 @@ export async function runVectorRows(
           accept: true,
           version: m.version,
           type: m.type,
-          messageId: toHex(m.messageId),
+          messageId: toBareHex(m.messageId),
           text: m.text,
-          acks: m.acks.map(toHex),
+          acks: m.acks.map(toBareHex),
         });
       } catch (err) {
         if (!(err instanceof DecryptionError)) throw err;

@@ -2,7 +2,7 @@ import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ed25519 } from "@noble/curves/ed25519";
 import { sha256 } from "@noble/hashes/sha2.js";
 import * as secp from "@noble/secp256k1";
-import { createIdentity, fromHex, nobleEd25519, nobleVerifier, toHex } from "@postbox/protocol";
+import { createIdentity, fromBareHex, nobleEd25519, nobleVerifier, toBareHex } from "@postbox/protocol";
 import { describe, expect, it } from "vitest";
 import { browserCrypto } from "../browser/crypto.js";
 import { hchacha20, nodeCrypto, xchacha20poly1305OpenSsl } from "./crypto.js";
@@ -27,9 +27,9 @@ describe("secp256k1 verification (libsecp256k1, and @noble for a browser)", () =
         const good = secp.sign(sha256(message), me.privateKey, { prehash: false });
         const flipped = good.slice();
         flipped[i % 64]! ^= 1 << (i % 8);
-        const s = BigInt(`0x${toHex(good.subarray(32))}`);
+        const s = BigInt(`0x${toBareHex(good.subarray(32))}`);
         const highS = good.slice();
-        highS.set(fromHex((N - s).toString(16).padStart(64, "0")), 32);
+        highS.set(fromBareHex((N - s).toString(16).padStart(64, "0")), 32);
         const cases: [Uint8Array, Uint8Array][] = [
           [good, me.publicKey],
           [flipped, me.publicKey],
@@ -67,7 +67,7 @@ describe("secp256k1 verification (libsecp256k1, and @noble for a browser)", () =
       const expected = secp.sign(digest, key, { prehash: false, format: "recovered" });
       for (const b of backends) {
         const { signature, recovery } = b.secp256k1SignRecoverable(digest, key);
-        expect(toHex(signature)).toBe(toHex(expected.subarray(1)));
+        expect(toBareHex(signature)).toBe(toBareHex(expected.subarray(1)));
         expect(recovery).toBe(expected[0]);
       }
     }
@@ -77,8 +77,8 @@ describe("secp256k1 verification (libsecp256k1, and @noble for a browser)", () =
 describe("XChaCha20-Poly1305 by OpenSSL", () => {
   it("derives the HChaCha20 subkey of draft-irtf-cfrg-xchacha §2.2.1", () => {
     const key = Uint8Array.from({ length: 32 }, (_, i) => i);
-    const nonce = fromHex("000000090000004a0000000031415927");
-    expect(toHex(hchacha20(key, nonce))).toBe(
+    const nonce = fromBareHex("000000090000004a0000000031415927");
+    expect(toBareHex(hchacha20(key, nonce))).toBe(
       "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc",
     );
   });
@@ -89,7 +89,7 @@ describe("XChaCha20-Poly1305 by OpenSSL", () => {
       const nonce = random(24);
       const plaintext = random(length);
       const sealed = xchacha20poly1305(key, nonce).encrypt(plaintext);
-      expect(toHex(xchacha20poly1305OpenSsl(key, nonce, sealed))).toBe(toHex(plaintext));
+      expect(toBareHex(xchacha20poly1305OpenSsl(key, nonce, sealed))).toBe(toBareHex(plaintext));
       const flipped = sealed.slice();
       flipped[Math.floor(Math.random() * flipped.length)]! ^= 0x40;
       expect(() => xchacha20poly1305OpenSsl(key, nonce, flipped)).toThrow();
@@ -105,7 +105,7 @@ describe("Ed25519 device keys", () => {
     const device = await c.ed25519.generate();
     expect(device.stored.format).toBe("pkcs8");
     const loaded = await c.ed25519.load(device.stored);
-    expect(toHex(loaded.publicKey)).toBe(toHex(device.publicKey));
+    expect(toBareHex(loaded.publicKey)).toBe(toBareHex(device.publicKey));
     const verify = await c.ed25519.verifier(device.publicKey);
     const reference = await nobleEd25519(device.publicKey);
     for (let i = 0; i < 20; i++) {

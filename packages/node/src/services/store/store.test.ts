@@ -9,7 +9,7 @@ import {
   StatusCode,
   StoreQuery,
   StoreResponse,
-  toHex,
+  toBareHex,
   verifyPeerSignature,
 } from "@postbox/protocol";
 import { pino } from "pino";
@@ -115,7 +115,7 @@ describe("/postbox/store/1 handler", () => {
     });
     const res = await send(query({ includeData: false, ids: [held.id, missing.id] }));
     expect(res.status).toBe(StatusCode.OK);
-    expect(res.ids.map(toHex)).toEqual([toHex(held.id)]);
+    expect(res.ids.map(toBareHex)).toEqual([toBareHex(held.id)]);
     expect(res.envelopes).toEqual([]);
   });
 

@@ -68,6 +68,14 @@ contract MailboxRegistry is IMailboxRegistry, AccessControlDefaultAdminRules, Re
     mapping(address operator => Entry) private _entries;
     address[] private _operators;
     mapping(bytes32 disputeId => bool) private _slashedDisputes;
+    mapping(address operator => address) private _evidenceSigners;
+    /// @dev Each signer an operator ever named: when it was named and when it was replaced.
+    mapping(address operator => mapping(address signer => SignerTerm)) private _signerTerms;
+
+    struct SignerTerm {
+        uint64 since;
+        uint64 until;
+    }
 
     /// @param token_ The staking token (SNT).
     /// @param minStake_ The least stake a registration needs (1 .. 2^96 - 1).
@@ -318,6 +326,33 @@ contract MailboxRegistry is IMailboxRegistry, AccessControlDefaultAdminRules, Re
         delete e.endpoint;
         emit StakeWithdrawn(msg.sender, amount);
         if (amount != 0) _token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IMailboxRegistry
+    function setEvidenceSigner(address signer) external {
+        Entry storage e = _entries[msg.sender];
+        if (e.status == Status.None) revert MailboxRegistryInvalidStatus(msg.sender, e.status);
+        // A signer is named once per operator, so a retired key's term never reopens.
+        if (signer == address(0) || _signerTerms[msg.sender][signer].since != 0) {
+            revert MailboxRegistryInvalidEvidenceSigner(signer);
+        }
+        address previous = _evidenceSigners[msg.sender];
+        uint64 now_ = uint64(block.timestamp);
+        if (previous != address(0)) _signerTerms[msg.sender][previous].until = now_;
+        _signerTerms[msg.sender][signer] = SignerTerm({since: now_, until: type(uint64).max});
+        _evidenceSigners[msg.sender] = signer;
+        emit EvidenceSignerSet(msg.sender, previous, signer);
+    }
+
+    /// @inheritdoc IMailboxRegistry
+    function evidenceSigner(address operator) external view returns (address) {
+        return _evidenceSigners[operator];
+    }
+
+    /// @inheritdoc IMailboxRegistry
+    function evidenceSignerTerm(address operator, address signer) external view returns (uint256 since, uint256 until) {
+        SignerTerm storage t = _signerTerms[operator][signer];
+        return (t.since, t.until);
     }
 
     /// @inheritdoc IMailboxRegistry

@@ -135,6 +135,10 @@ interface IMailboxRegistry {
     /// @notice Emitted when the admin schedules a new treasury; it receives slashes from `effectiveAt`.
     event TreasuryScheduled(address oldTreasury, address newTreasury, uint256 effectiveAt);
 
+    /// @notice Emitted when an operator names the secp256k1 key that signs its EIP-712 evidence
+    /// (receipts and page commitments, see {IDisputes}); `previous` is retired from now.
+    event EvidenceSignerSet(address indexed operator, address indexed previous, address indexed signer);
+
     /// @notice The operator already has a live registration.
     error MailboxRegistryAlreadyRegistered(address operator);
 
@@ -189,6 +193,9 @@ interface IMailboxRegistry {
 
     /// @notice The amount declared in `approveAndCall` data is neither zero nor the approved amount.
     error MailboxRegistryDeclaredAmountMismatch(uint256 declared, uint256 approved);
+
+    /// @notice An evidence signer must be non-zero and never named by this operator before.
+    error MailboxRegistryInvalidEvidenceSigner(address signer);
 
     /// @notice Longest peer id, in bytes (128).
     // solhint-disable-next-line func-name-mixedcase
@@ -286,6 +293,21 @@ interface IMailboxRegistry {
     /// endpoint strings are deleted.
     /// @dev Emits {StakeWithdrawn}. Requirements: Exiting and unbonded (a jail term does not delay it).
     function withdrawStake() external;
+
+    /// @notice Names `signer` as the key that signs `msg.sender`'s evidence from now; the previous
+    /// signer is retired (evidence it made before now stays valid: see {evidenceSignerTerm}).
+    /// @dev Emits {EvidenceSignerSet}. Requirements: registered (any status but None); `signer` not
+    /// zero and never named by this operator before.
+    function setEvidenceSigner(address signer) external;
+
+    /// @notice The key that signs `operator`'s evidence now (zero if none was ever named). It stays
+    /// named after a withdrawal.
+    function evidenceSigner(address operator) external view returns (address);
+
+    /// @notice When `operator` named `signer` (`since`, block time; zero if never) and when it was
+    /// replaced (`until`; 2^64 - 1 while it is the current signer). The disputes contract accepts
+    /// evidence signed by `signer` and dated (in seconds) before `until`.
+    function evidenceSignerTerm(address operator, address signer) external view returns (uint256 since, uint256 until);
 
     /// @notice Returns `msg.sender`'s Jailed entry to Active once its jail term is over and its stake
     /// is at least `minStake` (top up with {addStake} first if a slash left it below).

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IDisputes} from "./interfaces/IDisputes.sol";
+import {IMailboxRegistry} from "./interfaces/IMailboxRegistry.sol";
+
+/// @title Disputes
+/// @notice Custody disputes and omission proofs over mailboxes' EIP-712 evidence; the registry's
+/// only slasher and jailer. See {IDisputes}.
+/// @dev The registry is deployed first with this contract's predicted address as its immutable
+/// `disputes` (the deployer's next nonce); the constructor refuses a registry that names any other
+/// address, so a wrong prediction fails at deployment. Every state change is written before the
+/// external calls (the registry's slash and jail, token transfers), behind a re-entrancy guard.
+contract Disputes is IDisputes, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    bytes32 private constant _RECEIPT_TYPEHASH = keccak256(
+        // solhint-disable-next-line max-line-length
+        "Receipt(address operator,bytes32 envelopeId,string contentTopic,uint64 timestamp,uint64 storedAt,uint64 retainUntil)"
+    );
+    bytes32 private constant _PAGE_TYPEHASH = keccak256(
+        // solhint-disable-next-line max-line-length
+        "PageCommitment(address operator,string[] contentTopics,uint64 timeStart,uint64 timeEnd,bytes32[] ids,bytes32 nextCursor,uint64 servedAt)"
+    );
+    uint256 private constant _BPS = 10_000;
+
+    IMailboxRegistry private immutable _registry;
+    IERC20 private immutable _token;
+    uint256 private immutable _bond;
+    uint256 private immutable _responseWindow;
+    uint256 private immutable _slashBps;
+    uint256 private immutable _jailTerm;
+
+    mapping(bytes32 disputeId => Dispute) private _disputes;
+
+    /// @param registry_ The registry; its `disputes()` must be this contract's address.
+    /// @param bond_ SNT locked by a custody dispute (1 .. 2^96 - 1).
+    /// @param responseWindow_ Seconds to answer (1 s .. below the registry's `unbondingPeriod`, so an
+    /// operator that starts exiting after a dispute opened is still registered when it finalises).
+    /// @param slashBps_ Share of the stake an upheld dispute slashes (1 .. 10000; capped by the
+    /// registry's per-period allowance).
+    /// @param jailTerm_ Seconds an upheld dispute jails (0 .. the registry's `unbondingPeriod`).
+    constructor(
+        IMailboxRegistry registry_,
+        uint256 bond_,
+        uint256 responseWindow_,
+        uint256 slashBps_,
+        uint256 jailTerm_
+    ) EIP712("Postbox Disputes", "1") {
+        if (address(registry_) == address(0)) revert DisputesInvalidParameter("registry");
+        address named = registry_.disputes();
+        if (named != address(this)) revert DisputesRegistryMismatch(named);
+        uint256 unbonding = registry_.unbondingPeriod();
+        if (bond_ == 0 || bond_ > type(uint96).max) revert DisputesInvalidParameter("bond");
+        if (responseWindow_ == 0 || responseWindow_ >= unbonding) revert DisputesInvalidParameter("responseWindow");
+        if (slashBps_ == 0 || slashBps_ > _BPS) revert DisputesInvalidParameter("slashBps");
+        if (jailTerm_ > unbonding) revert DisputesInvalidParameter("jailTerm");
+        _registry = registry_;
+        _token = IERC20(registry_.token());
+        _bond = bond_;
+        _responseWindow = responseWindow_;
+        _slashBps = slashBps_;
+        _jailTerm = jailTerm_;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IDisputes
+    function registry() external view returns (address) {
+        return address(_registry);
+    }
+
+    /// @inheritdoc IDisputes
+    function token() external view returns (address) {
+        return address(_token);
+    }
+
+    /// @inheritdoc IDisputes
+    function bond() external view returns (uint256) {
+        return _bond;
+    }
+
+    /// @inheritdoc IDisputes
+    function responseWindow() external view returns (uint256) {
+        return _responseWindow;
+    }
+
+    /// @inheritdoc IDisputes
+    function slashBps() external view returns (uint256) {
+        return _slashBps;
+    }
+
+    /// @inheritdoc IDisputes
+    function jailTerm() external view returns (uint256) {
+        return _jailTerm;
+    }
+
+    /// @inheritdoc IDisputes
+    function receiptDigest(Receipt calldata receipt) public view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                keccak256(
+                    abi.encode(
+                        _RECEIPT_TYPEHASH,
+                        receipt.operator,
+                        receipt.envelopeId,
+                        keccak256(bytes(receipt.contentTopic)),
+                        receipt.timestamp,
+                        receipt.storedAt,
+                        receipt.retainUntil
+                    )
+                )
+            );
+    }
+
+    /// @inheritdoc IDisputes
+    function commitmentDigest(PageCommitment calldata c) public view returns (bytes32) {
+        uint256 n = c.contentTopics.length;
+        bytes32[] memory topicHashes = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) topicHashes[i] = keccak256(bytes(c.contentTopics[i]));
+        return
+            _hashTypedDataV4(
+                keccak256(
+                    abi.encode(
+                        _PAGE_TYPEHASH,
+                        c.operator,
+                        keccak256(abi.encodePacked(topicHashes)),
+                        c.timeStart,
+                        c.timeEnd,
+                        keccak256(abi.encodePacked(c.ids)),
+                        c.nextCursor,
+                        c.servedAt
+                    )
+                )
+            );
+    }
+
+    /// @inheritdoc IDisputes
+    function envelopeId(Envelope calldata e) public pure returns (bytes32) {
+        // canonical(): each field as a 4-byte big-endian length then its bytes; integers as 8-byte
+        // big-endian. "postbox/envelope/1" is 18 bytes.
+        return
+            sha256(
+                abi.encodePacked(
+                    uint32(18),
+                    "postbox/envelope/1",
+                    uint32(8),
+                    e.version,
+                    uint32(bytes(e.contentTopic).length),
+                    e.contentTopic,
+                    uint32(8),
+                    e.timestamp,
+                    uint32(e.payload.length),
+                    e.payload
+                )
+            );
+    }
+
+    /// @inheritdoc IDisputes
+    function getDispute(bytes32 disputeId) external view returns (Dispute memory) {
+        return _disputes[disputeId];
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Custody
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IDisputes
+    function disputeCustody(
+        Receipt calldata receipt,
+        bytes calldata signature
+    ) external nonReentrant returns (bytes32 disputeId) {
+        disputeId = receiptDigest(receipt);
+        if (_disputes[disputeId].state != State.None) revert DisputesAlreadyDisputed(disputeId);
+        address operator = receipt.operator;
+        _requireRegistered(operator);
+        _requireSigner(operator, disputeId, signature, receipt.storedAt);
+        uint256 nowMs = block.timestamp * 1000;
+        if (nowMs >= receipt.retainUntil) revert DisputesReceiptExpired(receipt.retainUntil, nowMs);
+
+        uint64 deadline = uint64(block.timestamp + _responseWindow);
+        _disputes[disputeId] = Dispute({
+            challenger: msg.sender,
+            bond: uint96(_bond),
+            operator: operator,
+            deadline: deadline,
+            state: State.Open,
+            envelopeId: receipt.envelopeId
+        });
+        emit CustodyDisputed(disputeId, operator, msg.sender, receipt.envelopeId, _bond, deadline);
+        // A short delivery (a fee-on-transfer token) is refused rather than under-bonded.
+        uint256 before = _token.balanceOf(address(this));
+        _token.safeTransferFrom(msg.sender, address(this), _bond);
+        if (_token.balanceOf(address(this)) - before != _bond) revert DisputesInvalidParameter("bond transfer");
+    }
+
+    /// @inheritdoc IDisputes
+    function answerCustody(bytes32 disputeId, Envelope calldata envelope) external nonReentrant {
+        Dispute storage d = _disputes[disputeId];
+        if (d.state != State.Open) revert DisputesNotOpen(disputeId, d.state);
+        if (block.timestamp > d.deadline) revert DisputesWindowClosed(disputeId, d.deadline);
+        bytes32 id = envelopeId(envelope);
+        if (id != d.envelopeId) revert DisputesWrongEnvelope(d.envelopeId, id);
+        d.state = State.Answered;
+        uint256 amount = d.bond;
+        address operator = d.operator;
+        emit CustodyAnswered(disputeId, operator, msg.sender, amount);
+        _token.safeTransfer(operator, amount);
+    }
+
+    /// @inheritdoc IDisputes
+    function finaliseCustody(bytes32 disputeId) external nonReentrant {
+        Dispute storage d = _disputes[disputeId];
+        if (d.state != State.Open) revert DisputesNotOpen(disputeId, d.state);
+        if (block.timestamp <= d.deadline) revert DisputesWindowOpen(disputeId, d.deadline);
+        d.state = State.Upheld;
+        _uphold(disputeId, d.operator, d.challenger, d.bond, false);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Omission
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IDisputes
+    function proveOmission(
+        PageCommitment calldata commitment,
+        bytes calldata commitmentSignature,
+        Receipt calldata receipt,
+        bytes calldata receiptSignature,
+        Envelope calldata envelope
+    ) external nonReentrant returns (bytes32 disputeId) {
+        disputeId = commitmentDigest(commitment);
+        if (_disputes[disputeId].state != State.None) revert DisputesAlreadyDisputed(disputeId);
+        address operator = commitment.operator;
+        if (receipt.operator != operator) revert DisputesOperatorMismatch(receipt.operator, operator);
+        _requireRegistered(operator);
+        _requireSigner(operator, disputeId, commitmentSignature, commitment.servedAt);
+        _requireSigner(operator, receiptDigest(receipt), receiptSignature, receipt.storedAt);
+        // The mailbox held it when it served the page: stored before, and still promised.
+        if (receipt.storedAt >= commitment.servedAt || commitment.servedAt >= receipt.retainUntil) {
+            revert DisputesNotHeldWhenServed(receipt.storedAt, receipt.retainUntil, commitment.servedAt);
+        }
+        bytes32 id = envelopeId(envelope);
+        if (id != receipt.envelopeId) revert DisputesWrongEnvelope(receipt.envelopeId, id);
+        if (envelope.timestamp < commitment.timeStart || envelope.timestamp > commitment.timeEnd) {
+            revert DisputesOutOfRange();
+        }
+        bytes32 topic = keccak256(bytes(envelope.contentTopic));
+        bool onTopic = false;
+        uint256 n = commitment.contentTopics.length;
+        for (uint256 i = 0; i < n && !onTopic; ++i) {
+            onTopic = keccak256(bytes(commitment.contentTopics[i])) == topic;
+        }
+        if (!onTopic) revert DisputesOutOfRange();
+        bytes32[] calldata ids = commitment.ids;
+        n = ids.length;
+        for (uint256 i = 0; i < n; ++i) {
+            if (ids[i] == id) revert DisputesNotOmitted(id);
+        }
+
+        _disputes[disputeId] = Dispute({
+            challenger: msg.sender,
+            bond: 0,
+            operator: operator,
+            deadline: uint64(block.timestamp),
+            state: State.Upheld,
+            envelopeId: id
+        });
+        _uphold(disputeId, operator, msg.sender, 0, true);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internals
+    // ---------------------------------------------------------------------------------------------
+
+    function _requireRegistered(address operator) private view {
+        if (_registry.getMailbox(operator).status == IMailboxRegistry.Status.None) {
+            revert DisputesUnregisteredOperator(operator);
+        }
+    }
+
+    /// @dev `signature` over `digest` must recover (OpenZeppelin's rules: 65 bytes, low `s`) to a
+    /// signer `operator` named, and `atMs` must be before that signer was replaced.
+    function _requireSigner(address operator, bytes32 digest, bytes calldata signature, uint64 atMs) private view {
+        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, signature);
+        if (err != ECDSA.RecoverError.NoError) revert DisputesInvalidSignature();
+        (uint256 since, uint256 until) = _registry.evidenceSignerTerm(operator, signer);
+        if (since == 0 || atMs / 1000 >= until) revert DisputesWrongSigner(operator, signer);
+    }
+
+    /// @dev Slashes `slashBps` of the stake (at most what the registry allows now), jails, and pays
+    /// the challenger the reward the registry sent here plus `bondAmount`. The dispute's state is
+    /// already written. An operator that is no longer registered (withdrawn) cannot be slashed: the
+    /// challenger gets the bond back.
+    function _uphold(
+        bytes32 disputeId,
+        address operator,
+        address challenger,
+        uint256 bondAmount,
+        bool omission
+    ) private {
+        IMailboxRegistry.Mailbox memory m = _registry.getMailbox(operator);
+        uint256 slashed;
+        uint256 reward;
+        uint256 jailedUntil;
+        if (m.status != IMailboxRegistry.Status.None) {
+            slashed = (m.stake * _slashBps) / _BPS;
+            uint256 allowed = _registry.slashable(operator);
+            if (slashed > allowed) slashed = allowed;
+            if (slashed != 0) {
+                uint256 before = _token.balanceOf(address(this));
+                _registry.slash(operator, slashed, disputeId);
+                reward = _token.balanceOf(address(this)) - before;
+            }
+            if (_jailTerm != 0) {
+                jailedUntil = block.timestamp + _jailTerm;
+                _registry.jail(operator, jailedUntil);
+            }
+        }
+        emit DisputeUpheld(disputeId, operator, challenger, omission, slashed, reward, bondAmount, jailedUntil);
+        uint256 payout = reward + bondAmount;
+        if (payout != 0) _token.safeTransfer(challenger, payout);
+    }
+}

@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: MIT
+// solhint-disable one-contract-per-file
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Disputes} from "../../contracts/Disputes.sol";
+import {IDisputes} from "../../contracts/interfaces/IDisputes.sol";
+import {IMailboxRegistry} from "../../contracts/interfaces/IMailboxRegistry.sol";
+import {MailboxRegistry} from "../../contracts/MailboxRegistry.sol";
+import {DisputesFixture} from "./utils/DisputesFixture.sol";
+
+/// @notice The registry's evidence signer, and the disputes contract's construction.
+contract EvidenceSignerTest is DisputesFixture {
+    function test_setEvidenceSigner_recordsTheTermAndRetiresThePrevious() public {
+        assertEq(registry.evidenceSigner(operator), evidenceSigner, "signer");
+        (uint256 since, uint256 until) = registry.evidenceSignerTerm(operator, evidenceSigner);
+        assertEq(since, T0, "since");
+        assertEq(until, type(uint64).max, "current");
+        address next = vm.addr(OTHER_EVIDENCE_KEY);
+        vm.warp(T0 + 100);
+        vm.prank(operator);
+        registry.setEvidenceSigner(next);
+        assertEq(registry.evidenceSigner(operator), next, "rotated");
+        (since, until) = registry.evidenceSignerTerm(operator, evidenceSigner);
+        assertEq(until, T0 + 100, "retired");
+        (since, until) = registry.evidenceSignerTerm(operator, next);
+        assertEq(since, T0 + 100, "new since");
+    }
+
+    function test_setEvidenceSigner_refusesZeroReuseAndUnregistered() public {
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidEvidenceSigner.selector, address(0))
+        );
+        registry.setEvidenceSigner(address(0));
+        vm.prank(operator);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryInvalidEvidenceSigner.selector, evidenceSigner)
+        );
+        registry.setEvidenceSigner(evidenceSigner);
+        vm.prank(stranger);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IMailboxRegistry.MailboxRegistryInvalidStatus.selector,
+                stranger,
+                IMailboxRegistry.Status.None
+            )
+        );
+        registry.setEvidenceSigner(vm.addr(OTHER_EVIDENCE_KEY));
+    }
+
+    function test_constructor_refusesARegistryThatNamesAnotherDisputes() public {
+        // The fixture's own registry names the stand-in.
+        MailboxRegistry other = registryOn(IERC20(address(snt)));
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesRegistryMismatch.selector, address(disputes)));
+        new Disputes(other, BOND, WINDOW, SLASH_BPS, JAIL);
+    }
+
+    function test_constructor_wiringAndParameters() public view {
+        assertEq(registry.disputes(), address(dc), "registry names the disputes contract");
+        assertEq(dc.registry(), address(registry), "disputes names the registry");
+        assertEq(dc.token(), address(snt), "token");
+        assertEq(dc.bond(), BOND, "bond");
+        assertEq(dc.responseWindow(), WINDOW, "window");
+        assertEq(dc.slashBps(), SLASH_BPS, "share");
+        assertEq(dc.jailTerm(), JAIL, "jail");
+    }
+
+    /// The canonical-bytes id of a fixed envelope equals the one createEnvelope (in the TypeScript protocol package)
+    /// computes (printed by TypeScript for this test).
+    function test_envelopeId_matchesTheTypeScriptVector() public view {
+        IDisputes.Envelope memory e = envelope(bytes("hello postbox"), 1_700_000_000_123);
+        assertEq(
+            uint256(dc.envelopeId(e)),
+            uint256(0x4c4cb6c96590866cbb17fd0ddf531a706665194c6ed2ac519236a749a943c62c),
+            "id"
+        );
+    }
+
+    /// Fuzz: the contract's id equals SHA-256 of the canonical bytes written here byte by byte from
+    /// docs/protocol.md (4-byte big-endian lengths, 8-byte big-endian integers).
+    function test_fuzz_envelopeIdIsTheSpecsCanonicalBytes(
+        uint64 version,
+        bytes calldata topic,
+        uint64 timestamp,
+        bytes calldata payload
+    ) public view {
+        IDisputes.Envelope memory e = IDisputes.Envelope(version, string(topic), timestamp, payload);
+        bytes memory out = new bytes(4 + 18 + 4 + 8 + 4 + topic.length + 4 + 8 + 4 + payload.length);
+        uint256 pos = 0;
+        pos = field(out, pos, bytes("postbox/envelope/1"));
+        pos = field(out, pos, u64(version));
+        pos = field(out, pos, topic);
+        pos = field(out, pos, u64(timestamp));
+        pos = field(out, pos, payload);
+        assertEq(pos, out.length, "length");
+        assertEq(uint256(dc.envelopeId(e)), uint256(sha256(out)), "id");
+    }
+
+    function u64(uint64 v) internal pure returns (bytes memory b) {
+        b = new bytes(8);
+        for (uint256 i = 0; i < 8; ++i) b[7 - i] = bytes1(uint8(v >> (8 * i)));
+    }
+
+    function field(bytes memory out, uint256 pos, bytes memory data) internal pure returns (uint256) {
+        uint256 n = data.length;
+        for (uint256 i = 0; i < 4; ++i) out[pos + 3 - i] = bytes1(uint8(n >> (8 * i)));
+        for (uint256 i = 0; i < n; ++i) out[pos + 4 + i] = data[i];
+        return pos + 4 + n;
+    }
+}
+
+/// @notice Custody disputes: every path and every refusal.
+contract CustodyTest is DisputesFixture {
+    function test_open_locksTheBond() public {
+        IDisputes.Envelope memory e = envelope("payload", ms(T0));
+        uint256 before = snt.balanceOf(challenger);
+        bytes32 id = openCustody(e);
+        IDisputes.Dispute memory d = dc.getDispute(id);
+        assertEq(uint256(d.state), uint256(IDisputes.State.Open), "open");
+        assertEq(d.challenger, challenger, "challenger");
+        assertEq(d.operator, operator, "operator");
+        assertEq(d.deadline, T0 + WINDOW, "deadline");
+        assertEq(uint256(d.envelopeId), uint256(dc.envelopeId(e)), "envelope");
+        assertEq(snt.balanceOf(challenger), before - BOND, "bond taken");
+        assertEq(snt.balanceOf(address(dc)), BOND, "bond held");
+    }
+
+    function test_answered_bondPaysTheOperator_noSlash() public {
+        IDisputes.Envelope memory e = envelope("payload", ms(T0));
+        bytes32 id = openCustody(e);
+        uint256 before = snt.balanceOf(operator);
+        vm.warp(T0 + WINDOW); // the last second of the window
+        vm.prank(operator);
+        dc.answerCustody(id, e);
+        assertEq(uint256(dc.getDispute(id).state), uint256(IDisputes.State.Answered), "answered");
+        assertEq(snt.balanceOf(operator), before + BOND, "bond to the operator");
+        assertEq(stakeOf(operator), STAKE, "stake untouched");
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotOpen.selector, id, IDisputes.State.Answered));
+        dc.finaliseCustody(id);
+    }
+
+    function test_anyoneMayAnswer_theBondStillGoesToTheOperator() public {
+        IDisputes.Envelope memory e = envelope("payload", ms(T0));
+        bytes32 id = openCustody(e);
+        uint256 before = snt.balanceOf(operator);
+        vm.prank(stranger);
+        dc.answerCustody(id, e);
+        assertEq(snt.balanceOf(operator), before + BOND, "bond to the operator");
+    }
+
+    function test_unanswered_finalised_slashesRewardsAndJails() public {
+        IDisputes.Envelope memory e = envelope("payload", ms(T0));
+        bytes32 id = openCustody(e);
+        uint256 challengerBefore = snt.balanceOf(challenger);
+        uint256 treasuryBefore = snt.balanceOf(treasury);
+        vm.warp(T0 + WINDOW + 1);
+        vm.prank(stranger);
+        dc.finaliseCustody(id);
+        uint256 slashed = (STAKE * SLASH_BPS) / 10_000;
+        uint256 reward = (slashed * REWARD_BPS) / 10_000;
+        assertEq(stakeOf(operator), STAKE - slashed, "slashed");
+        assertEq(snt.balanceOf(challenger), challengerBefore + BOND + reward, "bond back plus reward");
+        assertEq(snt.balanceOf(treasury), treasuryBefore + slashed - reward, "treasury share");
+        assertEq(snt.balanceOf(address(dc)), 0, "nothing left behind");
+        IMailboxRegistry.Mailbox memory m = registry.getMailbox(operator);
+        assertEq(uint256(m.status), uint256(IMailboxRegistry.Status.Jailed), "jailed");
+        assertEq(m.jailedUntil, T0 + WINDOW + 1 + JAIL, "jail term");
+        assertEq(uint256(dc.getDispute(id).state), uint256(IDisputes.State.Upheld), "upheld");
+    }
+
+    function test_slashCappedByTheRegistrysPeriodAllowance() public {
+        // Four upheld disputes in one slash period: 5 % of the stake each until the registry's 10 %
+        // cap is reached (500, 475, then the 25 left); the fourth takes nothing and returns the bond.
+        bytes32 a = openCustody(envelope("a", ms(T0)));
+        bytes32 b = openCustody(envelope("b", ms(T0)));
+        bytes32 c = openCustody(envelope("c", ms(T0)));
+        bytes32 d = openCustody(envelope("d", ms(T0)));
+        vm.warp(T0 + WINDOW + 1);
+        dc.finaliseCustody(a);
+        dc.finaliseCustody(b);
+        dc.finaliseCustody(c);
+        assertEq(stakeOf(operator), STAKE - (STAKE * MAX_SLASH_BPS) / 10_000, "exactly the period's cap");
+        uint256 challengerBefore = snt.balanceOf(challenger);
+        dc.finaliseCustody(d);
+        assertEq(snt.balanceOf(challenger), challengerBefore + BOND, "bond only");
+        assertEq(stakeOf(operator), STAKE - (STAKE * MAX_SLASH_BPS) / 10_000, "never above the cap");
+        assertEq(snt.balanceOf(address(dc)), 0, "nothing left behind");
+    }
+
+    function test_operatorWithdrewBeforeFinalise_bondReturned() public {
+        bytes32 id = openCustody(envelope("payload", ms(T0)));
+        vm.prank(operator);
+        registry.requestExit();
+        vm.warp(T0 + UNBONDING);
+        vm.prank(operator);
+        registry.withdrawStake();
+        uint256 before = snt.balanceOf(challenger);
+        dc.finaliseCustody(id);
+        assertEq(snt.balanceOf(challenger), before + BOND, "bond back");
+    }
+
+    function test_exitingOperatorStillSlashed() public {
+        bytes32 id = openCustody(envelope("payload", ms(T0)));
+        vm.prank(operator);
+        registry.requestExit();
+        vm.warp(T0 + WINDOW + 1);
+        dc.finaliseCustody(id);
+        assertEq(stakeOf(operator), STAKE - (STAKE * SLASH_BPS) / 10_000, "slashed while exiting");
+    }
+
+    // --- refusals --------------------------------------------------------------------------------
+
+    function test_refuses_unregisteredOperator() public {
+        IDisputes.Receipt memory r = receiptFor(stranger, envelope("payload", ms(T0)));
+        bytes memory sig = signReceipt(EVIDENCE_KEY, r);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesUnregisteredOperator.selector, stranger));
+        dc.disputeCustody(r, sig);
+    }
+
+    function test_refuses_expiredReceipt() public {
+        IDisputes.Receipt memory r = receiptFor(operator, envelope("payload", ms(T0)));
+        bytes memory sig = signReceipt(EVIDENCE_KEY, r);
+        vm.warp(T0 + RETENTION);
+        vm.prank(challenger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputes.DisputesReceiptExpired.selector, r.retainUntil, ms(T0 + RETENTION))
+        );
+        dc.disputeCustody(r, sig);
+    }
+
+    function test_refuses_malformedSignatures() public {
+        IDisputes.Receipt memory r = receiptFor(operator, envelope("payload", ms(T0)));
+        (uint8 v, bytes32 rr, bytes32 s) = vm.sign(EVIDENCE_KEY, dc.receiptDigest(r));
+        bytes[] memory bad = new bytes[](3);
+        bad[0] = abi.encodePacked(rr, s); // 64 bytes
+        // The mirrored (high-s) signature of the same digest.
+        uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+        bad[1] = abi.encodePacked(rr, bytes32(n - uint256(s)), v == 27 ? uint8(28) : uint8(27));
+        bad[2] = abi.encodePacked(rr, s, uint8(5));
+        for (uint256 i = 0; i < bad.length; ++i) {
+            vm.prank(challenger);
+            vm.expectRevert(IDisputes.DisputesInvalidSignature.selector);
+            dc.disputeCustody(r, bad[i]);
+        }
+    }
+
+    function test_refuses_answerWithTheWrongEnvelope() public {
+        IDisputes.Envelope memory e = envelope("payload", ms(T0));
+        bytes32 id = openCustody(e);
+        IDisputes.Envelope memory wrong = envelope("payloaD", ms(T0));
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputes.DisputesWrongEnvelope.selector, dc.envelopeId(e), dc.envelopeId(wrong))
+        );
+        dc.answerCustody(id, wrong);
+        wrong = envelope("payload", ms(T0) + 1);
+        vm.expectRevert();
+        dc.answerCustody(id, wrong);
+        wrong = e;
+        wrong.version = 2;
+        vm.expectRevert();
+        dc.answerCustody(id, wrong);
+        wrong = e;
+        wrong.contentTopic = "/postbox/1/room-abd/proto";
+        vm.expectRevert();
+        dc.answerCustody(id, wrong);
+    }
+
+    function test_refuses_unknownDispute() public {
+        bytes32 id = keccak256("nothing");
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotOpen.selector, id, IDisputes.State.None));
+        dc.answerCustody(id, envelope("payload", ms(T0)));
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotOpen.selector, id, IDisputes.State.None));
+        dc.finaliseCustody(id);
+    }
+
+    function test_refuses_withoutTheBond() public {
+        IDisputes.Receipt memory r = receiptFor(operator, envelope("payload", ms(T0)));
+        bytes memory sig = signReceipt(EVIDENCE_KEY, r);
+        vm.prank(stranger); // has SNT, approved nothing
+        vm.expectRevert();
+        dc.disputeCustody(r, sig);
+        assertEq(uint256(dc.getDispute(dc.receiptDigest(r)).state), 0, "nothing opened");
+    }
+}
+
+/// @notice Omission proofs: the fraud proof and every refusal.
+contract OmissionTest is DisputesFixture {
+    IDisputes.Envelope internal held;
+    IDisputes.Receipt internal receipt;
+    bytes internal receiptSig;
+
+    function setUp() public override {
+        super.setUp();
+        held = envelope("kept, then withheld", ms(T0));
+        receipt = receiptFor(operator, held); // stored at T0, served at T0 + 10 min
+        receiptSig = signReceipt(EVIDENCE_KEY, receipt);
+    }
+
+    function prove(IDisputes.PageCommitment memory c) internal returns (bytes32) {
+        return dc.proveOmission(c, signCommitment(EVIDENCE_KEY, c), receipt, receiptSig, held);
+    }
+
+    function test_omission_slashesAtOnceAndRewardsTheProver() public {
+        IDisputes.PageCommitment memory c = commitment(ids2(keccak256("x"), keccak256("y")));
+        uint256 before = snt.balanceOf(stranger);
+        bytes memory sig = signCommitment(EVIDENCE_KEY, c);
+        vm.prank(stranger);
+        bytes32 id = dc.proveOmission(c, sig, receipt, receiptSig, held);
+        assertEq(uint256(id), uint256(dc.commitmentDigest(c)), "dispute id = commitment digest");
+        uint256 slashed = (STAKE * SLASH_BPS) / 10_000;
+        assertEq(stakeOf(operator), STAKE - slashed, "slashed");
+        assertEq(snt.balanceOf(stranger), before + (slashed * REWARD_BPS) / 10_000, "reward, no bond");
+        assertEq(uint256(registry.getMailbox(operator).status), uint256(IMailboxRegistry.Status.Jailed), "jailed");
+        IDisputes.Dispute memory d = dc.getDispute(id);
+        assertEq(uint256(d.state), uint256(IDisputes.State.Upheld), "upheld");
+        assertEq(d.challenger, stranger, "prover");
+    }
+
+    function test_omission_ofAPageWithANextCursorOverItsSpan() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        c.nextCursor = keccak256("more");
+        c.timeEnd = held.timestamp; // the envelope is the span's last millisecond
+        prove(c);
+        assertEq(stakeOf(operator), STAKE - (STAKE * SLASH_BPS) / 10_000, "slashed");
+    }
+
+    function test_refuses_idActuallyInTheList() public {
+        bytes32 id = dc.envelopeId(held);
+        IDisputes.PageCommitment memory c = commitment(ids2(keccak256("x"), id));
+        bytes memory sig = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotOmitted.selector, id));
+        dc.proveOmission(c, sig, receipt, receiptSig, held);
+    }
+
+    function test_refuses_envelopeOutsideTheTimeSpan() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        c.timeStart = held.timestamp + 1;
+        bytes memory sig = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(IDisputes.DisputesOutOfRange.selector);
+        dc.proveOmission(c, sig, receipt, receiptSig, held);
+        c = commitment(new bytes32[](0));
+        c.timeEnd = held.timestamp - 1;
+        sig = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(IDisputes.DisputesOutOfRange.selector);
+        dc.proveOmission(c, sig, receipt, receiptSig, held);
+    }
+
+    function test_refuses_envelopeOnAnotherTopic() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        c.contentTopics[1] = "/postbox/1/room-other/proto";
+        bytes memory sig = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(IDisputes.DisputesOutOfRange.selector);
+        dc.proveOmission(c, sig, receipt, receiptSig, held);
+    }
+
+    function test_refuses_receiptStoredAfterTheCommitment() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        IDisputes.Receipt memory late = receipt;
+        late.storedAt = c.servedAt; // not before
+        bytes memory lateSig = signReceipt(EVIDENCE_KEY, late);
+        bytes memory sig = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputes.DisputesNotHeldWhenServed.selector,
+                late.storedAt,
+                late.retainUntil,
+                c.servedAt
+            )
+        );
+        dc.proveOmission(c, sig, late, lateSig, held);
+    }
+
+    function test_refuses_retentionOverWhenServed() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        IDisputes.Receipt memory shortLived = receipt;
+        shortLived.retainUntil = c.servedAt;
+        bytes memory shortSig = signReceipt(EVIDENCE_KEY, shortLived);
+        bytes memory sig = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDisputes.DisputesNotHeldWhenServed.selector,
+                shortLived.storedAt,
+                shortLived.retainUntil,
+                c.servedAt
+            )
+        );
+        dc.proveOmission(c, sig, shortLived, shortSig, held);
+    }
+
+    function test_refuses_envelopeThatIsNotTheReceipts() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory sig = signCommitment(EVIDENCE_KEY, c);
+        IDisputes.Envelope memory other = envelope("another", ms(T0));
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputes.DisputesWrongEnvelope.selector, receipt.envelopeId, dc.envelopeId(other))
+        );
+        dc.proveOmission(c, sig, receipt, receiptSig, other);
+    }
+
+    function test_refuses_unregisteredOperator() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        c.operator = stranger;
+        IDisputes.Receipt memory r = receipt;
+        r.operator = stranger;
+        bytes memory rs = signReceipt(EVIDENCE_KEY, r);
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesUnregisteredOperator.selector, stranger));
+        dc.proveOmission(c, cs, r, rs, held);
+    }
+}
+
+/// @notice Attacks on the disputes contract, each named after the attack.
+contract DisputesAttacksTest is DisputesFixture {
+    function test_attack_replayedCustodyDispute_refused() public {
+        IDisputes.Envelope memory e = envelope("payload", ms(T0));
+        IDisputes.Receipt memory r = receiptFor(operator, e);
+        bytes memory sig = signReceipt(EVIDENCE_KEY, r);
+        vm.prank(challenger);
+        bytes32 id = dc.disputeCustody(r, sig);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesAlreadyDisputed.selector, id));
+        dc.disputeCustody(r, sig);
+        // Still refused once answered: the same receipt never opens a second dispute.
+        dc.answerCustody(id, e);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesAlreadyDisputed.selector, id));
+        dc.disputeCustody(r, sig);
+    }
+
+    function test_attack_forgedReceiptSignature_refused() public {
+        IDisputes.Receipt memory r = receiptFor(operator, envelope("payload", ms(T0)));
+        bytes memory forged = signReceipt(0xF0F0, r);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesWrongSigner.selector, operator, vm.addr(0xF0F0)));
+        dc.disputeCustody(r, forged);
+        // A valid signature over other fields does not carry over.
+        bytes memory sig = signReceipt(EVIDENCE_KEY, r);
+        r.retainUntil += 1000;
+        vm.prank(challenger);
+        vm.expectRevert();
+        dc.disputeCustody(r, sig);
+    }
+
+    function test_attack_wrongSigner_crossMailboxEvidence_refused() public {
+        // operator2 is registered with its own evidence key; a receipt that names `operator` but is
+        // signed by operator2's key is refused, and so is operator2's key naming operator2 where
+        // the evidence was made for `operator`.
+        snt.mint(operator2, STAKE);
+        vm.startPrank(operator2);
+        snt.approve(address(registry), STAKE);
+        registry.register("12D3KooWOther", addrs(), "", STAKE, PQ, PM, RETENTION);
+        registry.setEvidenceSigner(vm.addr(OTHER_EVIDENCE_KEY));
+        vm.stopPrank();
+        IDisputes.Receipt memory r = receiptFor(operator, envelope("payload", ms(T0)));
+        bytes memory sig2 = signReceipt(OTHER_EVIDENCE_KEY, r);
+        vm.prank(challenger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputes.DisputesWrongSigner.selector, operator, vm.addr(OTHER_EVIDENCE_KEY))
+        );
+        dc.disputeCustody(r, sig2);
+        // operator's receipt relabelled as operator2's: the signature no longer recovers to its key.
+        bytes memory sig = signReceipt(EVIDENCE_KEY, r);
+        r.operator = operator2;
+        vm.prank(challenger);
+        vm.expectRevert();
+        dc.disputeCustody(r, sig);
+        // Omission with operator's receipt against operator2's commitment.
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        c.operator = operator2;
+        IDisputes.Receipt memory r1 = receiptFor(operator, envelope("payload", ms(T0)));
+        bytes memory cs = signCommitment(OTHER_EVIDENCE_KEY, c);
+        bytes memory rs = signReceipt(EVIDENCE_KEY, r1);
+        IDisputes.Envelope memory e = envelope("payload", ms(T0));
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesOperatorMismatch.selector, operator, operator2));
+        dc.proveOmission(c, cs, r1, rs, e);
+    }
+
+    function test_attack_retiredSignerSignsNewEvidence_refused_oldEvidenceStands() public {
+        IDisputes.Envelope memory e = envelope("payload", ms(T0));
+        IDisputes.Receipt memory old = receiptFor(operator, e);
+        bytes memory oldSig = signReceipt(EVIDENCE_KEY, old);
+        vm.warp(T0 + 1 hours);
+        vm.prank(operator);
+        registry.setEvidenceSigner(vm.addr(OTHER_EVIDENCE_KEY));
+        // Rotating the key does not escape a receipt made before.
+        vm.prank(challenger);
+        dc.disputeCustody(old, oldSig);
+        // The retired key's evidence dated after its retirement is refused.
+        IDisputes.Receipt memory later = old;
+        later.storedAt = ms(T0 + 1 hours);
+        bytes memory laterSig = signReceipt(EVIDENCE_KEY, later);
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesWrongSigner.selector, operator, evidenceSigner));
+        dc.disputeCustody(later, laterSig);
+    }
+
+    function test_attack_answerAfterTheWindow_refused() public {
+        IDisputes.Envelope memory e = envelope("payload", ms(T0));
+        bytes32 id = openCustody(e);
+        vm.warp(T0 + WINDOW + 1);
+        vm.prank(operator);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesWindowClosed.selector, id, T0 + WINDOW));
+        dc.answerCustody(id, e);
+    }
+
+    function test_attack_finaliseBeforeTheWindowEnds_refused() public {
+        bytes32 id = openCustody(envelope("payload", ms(T0)));
+        vm.warp(T0 + WINDOW);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesWindowOpen.selector, id, T0 + WINDOW));
+        dc.finaliseCustody(id);
+        assertEq(stakeOf(operator), STAKE, "nothing slashed");
+    }
+
+    function test_attack_doubleFinalise_refused() public {
+        bytes32 id = openCustody(envelope("payload", ms(T0)));
+        vm.warp(T0 + WINDOW + 1);
+        dc.finaliseCustody(id);
+        uint256 stake = stakeOf(operator);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotOpen.selector, id, IDisputes.State.Upheld));
+        dc.finaliseCustody(id);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotOpen.selector, id, IDisputes.State.Upheld));
+        dc.answerCustody(id, envelope("payload", ms(T0)));
+        assertEq(stakeOf(operator), stake, "slashed once");
+    }
+
+    function test_attack_replayedOmissionProof_refused() public {
+        IDisputes.Envelope memory e = envelope("held", ms(T0));
+        IDisputes.Receipt memory r = receiptFor(operator, e);
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory rs = signReceipt(EVIDENCE_KEY, r);
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        bytes32 id = dc.proveOmission(c, cs, r, rs, e);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesAlreadyDisputed.selector, id));
+        dc.proveOmission(c, cs, r, rs, e);
+        // The same commitment with a second omitted envelope: still one slash per commitment.
+        IDisputes.Envelope memory e2 = envelope("held too", ms(T0));
+        IDisputes.Receipt memory r2 = receiptFor(operator, e2);
+        bytes memory rs2 = signReceipt(EVIDENCE_KEY, r2);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesAlreadyDisputed.selector, id));
+        dc.proveOmission(c, cs, r2, rs2, e2);
+    }
+
+    function test_attack_forgedCommitment_refused() public {
+        IDisputes.Envelope memory e = envelope("held", ms(T0));
+        IDisputes.Receipt memory r = receiptFor(operator, e);
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory rs = signReceipt(EVIDENCE_KEY, r);
+        bytes memory forged = signCommitment(0xF0F0, c);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesWrongSigner.selector, operator, vm.addr(0xF0F0)));
+        dc.proveOmission(c, forged, r, rs, e);
+        // A genuine commitment with an id dropped from its list after signing.
+        bytes32[] memory listed = new bytes32[](1);
+        listed[0] = dc.envelopeId(e);
+        c = commitment(listed);
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        c.ids = new bytes32[](0);
+        vm.expectRevert();
+        dc.proveOmission(c, cs, r, rs, e);
+        assertEq(stakeOf(operator), STAKE, "nothing slashed");
+    }
+
+    function test_attack_slashOrJailDirectly_onlyTheDisputesContract() public {
+        vm.prank(challenger);
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryNotDisputes.selector, challenger));
+        registry.slash(operator, 1, bytes32(0));
+        vm.prank(admin);
+        vm.expectRevert(abi.encodeWithSelector(IMailboxRegistry.MailboxRegistryNotDisputes.selector, admin));
+        registry.jail(operator, T0 + 1);
+    }
+}

@@ -9,6 +9,7 @@ const CONTRACTS = [
   ["contracts/SNT.sol", "SNT"],
   ["contracts/MailboxRegistry.sol", "MailboxRegistry"],
   ["contracts/PaymentChannels.sol", "PaymentChannels"],
+  ["contracts/Disputes.sol", "Disputes"],
 ] as const;
 
 const out = join("packages", "contracts", "src", "generated", "artifacts.ts");

@@ -16,6 +16,8 @@ export {
   describeDevnetRole,
 } from "./devnet.js";
 export {
+  disputesAbi,
+  disputesBytecode,
   mailboxRegistryAbi,
   mailboxRegistryBytecode,
   paymentChannelsAbi,

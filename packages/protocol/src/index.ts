@@ -3,7 +3,8 @@
  * The isomorphic core of Postbox, shared by the mailbox node, the client SDK, the prober and the
  * dashboard (browser and Node alike: no `node:` imports): envelopes and their ids, content
  * topics, end-to-end encryption, the wire formats of `/postbox/store/1`, `/postbox/push/1` and
- * `/postbox/info/1`, store receipts and page commitments, EIP-712 vouchers and price math, and
+ * `/postbox/info/1`, store receipts and page commitments (libp2p-signed, and as EIP-712 evidence for the disputes
+ * contract), EIP-712 vouchers and price math, and
  * the typed worker pool (`./pool`) the platforms give their workers to. The vouchers and price
  * math match the contracts exactly.
  */
@@ -127,6 +128,24 @@ export {
   type InvalidVoucherReason,
   serializeError,
 } from "./errors.js";
+export {
+  EVIDENCE_DOMAIN_NAME,
+  EVIDENCE_DOMAIN_VERSION,
+  type EvidenceDomain,
+  envelopeArgs,
+  evidenceDomain,
+  evidenceTypes,
+  hashPageCommitment,
+  hashReceipt,
+  NO_CURSOR,
+  type PageCommitment,
+  type Receipt,
+  receiptFor,
+  signPageCommitment,
+  signReceipt,
+  verifyPageCommitment,
+  verifyReceipt,
+} from "./evidence.js";
 export { decodeLengthPrefix, framing } from "./framing.js";
 export { postboxGossipsubOptions } from "./gossip.js";
 export {

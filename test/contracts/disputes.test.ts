@@ -1,0 +1,257 @@
+// The disputes contract on Hardhat's simulated chain, fed with evidence signed by @postbox/protocol's
+// helpers over real envelopes from createEnvelope: TypeScript and Solidity agree on the envelope id
+// (the canonical bytes), the EIP-712 digests and the signatures; a custody dispute runs to a slash,
+// an answered one pays the operator, and an omission proof slashes at once.
+
+import { disputesAbi, disputesBytecode, mailboxRegistryAbi, sntAbi } from "@postbox/contracts";
+import {
+  createEnvelope,
+  envelopeArgs,
+  hashPageCommitment,
+  hashReceipt,
+  NO_CURSOR,
+  type PageCommitment,
+  receiptFor,
+  signPageCommitment,
+  signReceipt,
+} from "@postbox/protocol";
+import { network } from "hardhat";
+import { bytesToHex, encodeFunctionData, getContractAddress, type Hex, parseEther } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { describe, expect, it } from "vitest";
+import { postboxChain } from "../support/chain.js";
+
+const BOND = parseEther("10");
+const WINDOW = 60n; // below the local unbonding period (120 s)
+const SLASH_BPS = 500n;
+const JAIL = 60n;
+
+/** The fixture with the real disputes contract: the registry names the address wallet 8 gives its
+ * first contract, and wallet 8 then deploys Disputes there (its constructor checks the registry). */
+async function chain() {
+  const { viem, networkHelpers } = await network.connect();
+  const wallets = await viem.getWalletClients();
+  const deployerOfDisputes = wallets[8]!;
+  const publicClient = await viem.getPublicClient();
+  const predicted = getContractAddress({
+    from: deployerOfDisputes.account.address,
+    nonce: BigInt(await publicClient.getTransactionCount({ address: deployerOfDisputes.account.address })),
+  });
+  const fixture = await postboxChain(viem, { disputes: predicted });
+  const hash = await deployerOfDisputes.deployContract({
+    abi: disputesAbi,
+    bytecode: disputesBytecode,
+    args: [fixture.addresses.registry, BOND, WINDOW, SLASH_BPS, JAIL],
+  });
+  const deployed = await publicClient.waitForTransactionReceipt({ hash });
+  expect(deployed.contractAddress?.toLowerCase()).toBe(predicted.toLowerCase());
+  const disputes = predicted;
+  const domain = { chainId: await publicClient.getChainId(), verifyingContract: disputes };
+  const evidenceKey = privateKeyToAccount(generatePrivateKey());
+  await fixture.send(
+    fixture.operatorWallet,
+    fixture.addresses.registry,
+    encodeFunctionData({
+      abi: mailboxRegistryAbi,
+      functionName: "setEvidenceSigner",
+      args: [evidenceKey.address],
+    }),
+  );
+  const challenger = wallets[3]!; // funded with 10,000 SNT by the fixture
+  await fixture.send(
+    challenger,
+    fixture.addresses.snt,
+    encodeFunctionData({ abi: sntAbi, functionName: "approve", args: [disputes, parseEther("1000")] }),
+  );
+  const read = <T>(functionName: string, args: readonly unknown[]) =>
+    publicClient.readContract({
+      address: disputes,
+      abi: disputesAbi,
+      functionName,
+      args,
+    } as never) as Promise<T>;
+  const call = (wallet: typeof challenger, functionName: string, args: readonly unknown[]) =>
+    fixture.send(wallet, disputes, encodeFunctionData({ abi: disputesAbi, functionName, args } as never));
+  const stake = async () =>
+    (
+      await publicClient.readContract({
+        address: fixture.addresses.registry,
+        abi: mailboxRegistryAbi,
+        functionName: "getMailbox",
+        args: [fixture.operator],
+      })
+    ).stake;
+  const nowMs = async () => (await publicClient.getBlock()).timestamp * 1000n;
+  /** A real envelope and the operator's receipt for it, signed with the TypeScript helper. */
+  const receipted = async (text: string) => {
+    const t = await nowMs();
+    const envelope = createEnvelope({
+      contentTopic: "/postbox/1/room-0123456789abcdef0123456789abcdef/proto",
+      payload: new TextEncoder().encode(text),
+      timestamp: t,
+    });
+    const receipt = receiptFor(fixture.operator, envelope, {
+      storedAt: t + 5n,
+      retainUntil: t + 86_400_000n,
+    });
+    return { envelope, receipt, signature: await signReceipt(evidenceKey, domain, receipt) };
+  };
+  return {
+    ...fixture,
+    networkHelpers,
+    disputes,
+    domain,
+    evidenceKey,
+    challenger,
+    read,
+    call,
+    stake,
+    nowMs,
+    receipted,
+  };
+}
+
+describe("disputes: TypeScript evidence accepted on-chain", () => {
+  it("the contract's envelope id and digests equal @postbox/protocol's", async () => {
+    const { read, domain, receipted, evidenceKey, operator, nowMs } = await chain();
+    const { envelope, receipt } = await receipted("x".repeat(1024));
+    expect(await read<Hex>("envelopeId", [envelopeArgs(envelope)])).toBe(bytesToHex(envelope.id));
+    expect(await read<Hex>("receiptDigest", [receipt])).toBe(hashReceipt(domain, receipt));
+    const t = await nowMs();
+    const commitment: PageCommitment = {
+      operator,
+      contentTopics: [envelope.contentTopic, "/postbox/1/inbox-12/proto"],
+      timeStart: t - 60_000n,
+      timeEnd: t + 60_000n,
+      ids: [bytesToHex(envelope.id), `0x${"ab".repeat(32)}`],
+      nextCursor: NO_CURSOR,
+      servedAt: t + 1000n,
+    };
+    expect(await read<Hex>("commitmentDigest", [commitment])).toBe(hashPageCommitment(domain, commitment));
+    expect(evidenceKey.address).toMatch(/^0x/);
+  });
+
+  it("an unanswered custody dispute runs to a slash: bond back plus the reward to the challenger", async () => {
+    const {
+      call,
+      read,
+      receipted,
+      challenger,
+      stake,
+      balance,
+      networkHelpers,
+      publicClient,
+      addresses,
+      operator,
+    } = await chain();
+    const { receipt, signature } = await receipted("kept? no: lost");
+    const before = await balance(challenger.account.address);
+    const stakeBefore = await stake();
+    await call(challenger, "disputeCustody", [receipt, signature]);
+    expect(await balance(challenger.account.address)).toBe(before - BOND);
+    const id = await read<Hex>("receiptDigest", [receipt]);
+    expect((await read<{ state: number }>("getDispute", [id])).state).toBe(1); // Open
+    await networkHelpers.time.increase(Number(WINDOW) + 1);
+    await call(challenger, "finaliseCustody", [id]);
+    const slashed = (stakeBefore * SLASH_BPS) / 10_000n;
+    expect(await stake()).toBe(stakeBefore - slashed);
+    const rewardBps = await publicClient.readContract({
+      address: addresses.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "slashRewardBps",
+    });
+    expect(await balance(challenger.account.address)).toBe(before + (slashed * rewardBps) / 10_000n);
+    expect((await read<{ state: number }>("getDispute", [id])).state).toBe(3); // Upheld
+    const m = await publicClient.readContract({
+      address: addresses.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "getMailbox",
+      args: [operator],
+    });
+    expect(m.status).toBe(3); // Jailed
+  });
+
+  it("an answered custody dispute pays the bond to the operator; a wrong envelope is refused", async () => {
+    const {
+      call,
+      read,
+      receipted,
+      challenger,
+      stake,
+      balance,
+      operatorWallet,
+      operator,
+      publicClient,
+      disputes,
+    } = await chain();
+    const { envelope, receipt, signature } = await receipted("kept");
+    await call(challenger, "disputeCustody", [receipt, signature]);
+    const id = await read<Hex>("receiptDigest", [receipt]);
+    const other = createEnvelope({
+      contentTopic: envelope.contentTopic,
+      payload: new Uint8Array([1]),
+      timestamp: envelope.timestamp,
+    });
+    await expect(
+      publicClient.simulateContract({
+        account: operatorWallet.account,
+        address: disputes,
+        abi: disputesAbi,
+        functionName: "answerCustody",
+        args: [id, envelopeArgs(other)],
+      }),
+    ).rejects.toThrow(/DisputesWrongEnvelope/);
+    const operatorBefore = await balance(operator);
+    const stakeBefore = await stake();
+    await call(operatorWallet, "answerCustody", [id, envelopeArgs(envelope)]);
+    expect(await balance(operator)).toBe(operatorBefore + BOND);
+    expect(await stake()).toBe(stakeBefore);
+    expect((await read<{ state: number }>("getDispute", [id])).state).toBe(2); // Answered
+  });
+
+  it("an omission proof from a TypeScript-signed commitment slashes at once; evidence by another key is refused", async () => {
+    const {
+      call,
+      receipted,
+      challenger,
+      stake,
+      domain,
+      evidenceKey,
+      operator,
+      nowMs,
+      publicClient,
+      disputes,
+    } = await chain();
+    const { envelope, receipt, signature } = await receipted("withheld");
+    const t = await nowMs();
+    const commitment: PageCommitment = {
+      operator,
+      contentTopics: [envelope.contentTopic],
+      timeStart: envelope.timestamp - 30_000n,
+      timeEnd: t + 30_000n,
+      ids: [`0x${"cd".repeat(32)}`],
+      nextCursor: NO_CURSOR,
+      servedAt: receipt.storedAt + 1000n,
+    };
+    const forged = await signPageCommitment(privateKeyToAccount(generatePrivateKey()), domain, commitment);
+    await expect(
+      publicClient.simulateContract({
+        account: challenger.account,
+        address: disputes,
+        abi: disputesAbi,
+        functionName: "proveOmission",
+        args: [commitment, forged, receipt, signature, envelopeArgs(envelope)],
+      }),
+    ).rejects.toThrow(/DisputesWrongSigner/);
+    const commitmentSignature = await signPageCommitment(evidenceKey, domain, commitment);
+    const stakeBefore = await stake();
+    await call(challenger, "proveOmission", [
+      commitment,
+      commitmentSignature,
+      receipt,
+      signature,
+      envelopeArgs(envelope),
+    ]);
+    expect(await stake()).toBe(stakeBefore - (stakeBefore * SLASH_BPS) / 10_000n);
+  });
+});

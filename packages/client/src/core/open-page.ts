@@ -1,16 +1,16 @@
+// The protocol's crypto entry, not its index (which loads viem, ≈ 0.4 s): a worker loads this module.
 import {
   type CachedCertificate,
   CertificateCache,
   createIdentity,
-  DecryptionError,
   type EnvelopeToOpen,
   type FeedKeys,
   type Identity,
   type OpenContext,
   type OpenedMessage,
   openEnvelope,
-  toBareHex,
-} from "@postbox/protocol";
+} from "@postbox/protocol/crypto";
+import { DecryptionError } from "@postbox/protocol/errors";
 import type { PlatformCrypto } from "../platform/types.js";
 import type { JobHandler } from "./pool.js";
 
@@ -118,9 +118,15 @@ export function openPageHandler(crypto: PlatformCrypto): JobHandler<OpenPageJob,
   const certs = new CertificateCache();
   let reader: Identity | undefined;
   return async (job) => {
-    if (job.identityKey && (!reader || toBareHex(reader.privateKey) !== toBareHex(job.identityKey)))
+    if (job.identityKey && (!reader || !sameBytes(reader.privateKey, job.identityKey)))
       reader = createIdentity(job.identityKey);
     const result = await openPage(job, crypto, certs, job.identityKey ? reader : undefined);
     return { result };
   };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -9,7 +9,7 @@ import {
   nobleVerifier,
   type SignatureVerifier,
   webCryptoEd25519,
-} from "@postbox/protocol";
+} from "@postbox/protocol/crypto";
 import type { PlatformCrypto } from "../types.js";
 
 /**

@@ -1,14 +1,16 @@
 import * as openssl from "node:crypto";
+import { createRequire } from "node:module";
 import {
   generateDeviceKey,
   loadDeviceKey,
   nodeCryptoEd25519,
   type SignatureVerifier,
   type XChaCha20Poly1305Open,
-} from "@postbox/protocol";
-import * as wasm from "tiny-secp256k1";
+} from "@postbox/protocol/crypto";
 import type { PlatformCrypto } from "../types.js";
 import { native } from "./secp256k1.js";
+
+const require = createRequire(import.meta.url);
 
 export interface NodeCryptoOptions {
   /**
@@ -29,6 +31,8 @@ export function nodeCrypto(options: NodeCryptoOptions = {}): PlatformCrypto {
   if (backend === "native" && !native)
     throw new Error("the native libsecp256k1 binding (package secp256k1) does not load here");
   const lib = backend === "native" ? native!.binding : undefined;
+  // The WebAssembly build is loaded only where it is used (it costs a worker ≈ 50 ms to load).
+  const wasm = lib ? undefined : (require("tiny-secp256k1") as typeof import("tiny-secp256k1"));
   const sha256 = (data: Uint8Array) => openssl.createHash("sha256").update(data).digest();
   const secp256k1Verify: SignatureVerifier = (signature, message, publicKey) => {
     if (signature.length !== 64) return false;
@@ -38,7 +42,7 @@ export function nodeCrypto(options: NodeCryptoOptions = {}): PlatformCrypto {
       // a mauled copy of a signature is refused.
       return lib
         ? lib.ecdsaVerify(signature, digest, publicKey)
-        : wasm.verify(digest, publicKey, signature, true);
+        : wasm!.verify(digest, publicKey, signature, true);
     } catch {
       return false; // not a point, or r/s out of range
     }
@@ -52,7 +56,7 @@ export function nodeCrypto(options: NodeCryptoOptions = {}): PlatformCrypto {
           return { signature, recovery: recid };
         }
       : (digest, key) => {
-          const { signature, recoveryId } = wasm.signRecoverable(digest, key);
+          const { signature, recoveryId } = wasm!.signRecoverable(digest, key);
           return { signature, recovery: recoveryId };
         },
     ed25519: {

@@ -135,6 +135,12 @@ await send(
 const operator = KEYS[1]!.address;
 const keyFile = join(dir, "operator.key");
 writeFileSync(keyFile, toHex(KEYS[1]!.getHdKey().privateKey!), { mode: 0o600 });
+// Raised far above the default per-peer limit (50 queries/s): each reader stands for many clients.
+const configPath = join(dir, "node.json");
+writeFileSync(
+  configPath,
+  JSON.stringify({ rateLimit: { queriesPerSecond: 1_000_000, pushesPerSecond: 1_000_000 } }),
+);
 
 // ---------------------------------------------------------------- archive
 const dataDir = join(dir, "mailbox");
@@ -203,6 +209,8 @@ async function run(mode: Mode): Promise<number> {
       bin,
       "node",
       "start",
+      "--config",
+      configPath,
       "--data-dir",
       dataDir,
       "--listen",

@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 const BENCHES: Record<string, string> = {
-  store: "archive and /postbox/store/1: page latency, pages/s, ingest/s, insert/s, memory at 1M envelopes",
+  store:
+    "archive and /postbox/store/1 at 1M envelopes: cursor-chain pages/s, the mailbox's CPU per page, client latency over TCP + Noise, ingest/s, insert/s, the mailbox's memory (--cold: page cache dropped)",
   paid: "the cost of payment: paid vs free pages/s on the same mailbox, voucher verifications/s",
   client:
     "a returning user: time until 10,000 missed room messages are paid, decrypted, verified and ordered",

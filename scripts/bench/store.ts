@@ -1,19 +1,37 @@
-// `npm run bench -- store [--json] [--envelopes N] [--topics N] [--stock-gc]`
+// `npm run bench -- store [--json] [--envelopes N] [--topics N] [--cold] [--tuned-readers]
+//   [--mailbox-stock-gc] [--readers 16] [--chain-max 8] [--warmup-s 5] [--windows 3] [--window-s 10]`
 //
-// With N archived 1 KB envelopes over T topics in SQLite (default 1,000,000 over 1,000):
+// With N archived 1 KB envelopes over T topics in SQLite (default 1,000,000; T = N / 1,000, at
+// least 1, so every topic holds ≈ 1,000 envelopes ≈ 10 pages whatever N is):
 // - insertPerSec: batched archive inserts (10,000 per transaction, synchronous=FULL) while filling;
-// - pageP50Ms / pageP99Ms: server time for a 100-envelope page (the store handler over an
-//   in-memory stream: decode, validate, cursor lookup, query, encode, sign);
-// - rawPageP50Ms: the same page straight from SQLite (one prepared statement), the floor;
-// - pagesPerSec: 100-envelope pages per second over libp2p on loopback, 16 concurrent readers,
-//   against the mailbox running as its own process (`postbox node start`);
+// - the mailbox runs as its own process (`postbox node start`); 16 readers (this process, each its
+//   own libp2p host over TCP + Noise on loopback, V8's stock settings unless `--tuned-readers`)
+//   follow cursor chains: a random topic, a random start time anywhere in the archive's week, then
+//   forward 100-envelope pages with the returned cursor for 1 to `--chain-max` pages (fewer when the
+//   topic ends). After a warm-up, `--windows` windows of `--window-s` seconds each, reported as
+//   min / median / max; the headline figures are the median window's:
+//   - pagesPerSec: pages served per second (`readMix`: how many were first pages, full pages, …);
+//   - mailboxCpuMsPerPage: the mailbox process's own CPU (all its threads, /proc/<pid>/stat) per page;
+//   - clientP50Ms / clientP99Ms: each query as a reader sees it, from sending it to holding the
+//     whole decoded page, under that load;
+//   - readersCpuMsPerPage, machineBusyPct: where the rest of the two cores went;
+// - `--cold`: the page cache is dropped before the mailbox starts (a page mapped into a process
+//   cannot be dropped), by `/proc/sys/vm/drop_caches` when writable, else `posix_fadvise(DONTNEED)`
+//   on the archive's files (`dd iflag=nocache`); the warm-up then reads every tenth topic and the
+//   windows the others. `cache` says which, `archiveCachedPct` how much of the archive was in the
+//   page cache at the mailbox's start, before and after the windows (`fincore`);
+// - the mailbox's per-peer query limit is raised (each reader stands for many clients);
+// - `--mailbox-stock-gc`: the mailbox without the V8 setting of `postbox` processes, to measure it;
+// - mailboxRssMb / mailboxRssAnonMb: the mailbox's resident memory (all / its own, without the
+//   archive file mapped in) at start, at the end of the load, and idle 10 s after it;
 // - ingestPerSec: envelopes per second from gossipsub into that mailbox's archive;
-// - rssMb: that mailbox process's resident memory at the end, and rssAnonMb, the part that is not
-//   the archive file mapped into it.
+// - pageP50Ms / pageP99Ms / rawPageP50Ms (kept from earlier sessions, not a client's latency): the
+//   store handler in this process over an in-memory stream pair, one query at a time, and the bare
+//   SQLite page statement.
 // Progress goes to stderr; the last line of stdout is one JSON object.
 
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -46,24 +64,48 @@ import { busyShare, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { profileArgs } from "../lib/devnet.ts";
 
 const argv = process.argv.slice(2);
-// The readers (this process) run with the V8 setting of every `postbox` process, as the mailbox
-// does; `--stock-gc` leaves V8's defaults here, for comparison (docs/BENCHMARKS.md).
-const stockGc = argv.includes("--stock-gc");
-if (!stockGc) tuneGarbageCollection();
+// The readers (this process) run on V8's stock settings, as any client not ours would; with
+// `--tuned-readers` they take the V8 setting every `postbox` process sets (docs/BENCHMARKS.md).
+const tunedReaders = argv.includes("--tuned-readers");
+if (tunedReaders) tuneGarbageCollection();
+const cold = argv.includes("--cold");
+const mailboxStockGc = argv.includes("--mailbox-stock-gc");
 const opt = (name: string, def: number) => {
   const i = argv.indexOf(name);
-  return i === -1 ? def : Number(argv[i + 1]);
+  if (i === -1) return def;
+  const v = Number(argv[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number`);
+  return v;
 };
-const N = opt("--envelopes", 1_000_000);
-const TOPICS = opt("--topics", 1_000);
+const N = Math.floor(opt("--envelopes", 1_000_000));
+const TOPICS = Math.floor(opt("--topics", Math.max(1, Math.round(N / 1_000))));
+const READERS = Math.floor(opt("--readers", 16));
+const CHAIN_MAX = Math.floor(opt("--chain-max", 8));
+const WARMUP_MS = opt("--warmup-s", 5) * 1000;
+const WINDOWS = Math.max(3, Math.floor(opt("--windows", 3)));
+const WINDOW_MS = opt("--window-s", 10) * 1000;
+const IDLE_MS = 10_000;
+const PAGE = 100;
 const PAYLOAD = 1024;
+const WEEK_MS = 7 * 86_400_000;
+const GOALS = { mailboxCpuMsPerPage: 1.5, clientP99Ms: 50, pagesPerSec: 500 };
 const log = (msg: string) => process.stderr.write(`bench store: ${msg}\n`);
 const topic = (i: number) => `/bench/1/topic-${i}/proto`;
 const percentile = (xs: number[], p: number) => {
+  if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const spread = (xs: number[], d = 2) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return {
+    min: round(s[0]!, d),
+    median: round(s[Math.floor((s.length - 1) / 2)]!, d),
+    max: round(s.at(-1)!, d),
+  };
+};
 
 const dir = mkdtempSync(join(tmpdir(), "postbox-bench-store-"));
 const dataDir = join(dir, "node");
@@ -77,16 +119,17 @@ process.on("exit", cleanup);
 
 // ---------------------------------------------------------------- fill
 const archive = new SqliteArchive({ path: dbPath });
-const T0 = Date.now() - 7 * 86_400_000; // a week of history, inside the default retention
+const T0 = Date.now() - WEEK_MS; // a week of history, inside the default retention
 const payload = new Uint8Array(PAYLOAD);
 let insertMs = 0;
 const batchSize = 10_000;
+const fillStart = performance.now();
 for (let done = 0; done < N; done += batchSize) {
   const batch: StoredEnvelope[] = [];
   for (let i = done; i < Math.min(N, done + batchSize); i++) {
     // Payloads differ (so ids do), timestamps spread over the week, topics round-robin.
     new DataView(payload.buffer).setUint32(0, i);
-    const ts = BigInt(T0 + Math.floor((i / N) * 7 * 86_400_000));
+    const ts = BigInt(T0 + Math.floor((i / N) * WEEK_MS));
     batch.push({
       ...createEnvelope({ contentTopic: topic(i % TOPICS), timestamp: ts, payload: payload.slice() }),
       receivedAt: Date.now(),
@@ -98,9 +141,13 @@ for (let done = 0; done < N; done += batchSize) {
   if ((done / batchSize) % 10 === 0) log(`filled ${done.toLocaleString()} / ${N.toLocaleString()}`);
 }
 const insertPerSec = Math.round(N / (insertMs / 1000));
-log(`insert: ${insertPerSec.toLocaleString()} envelopes/s`);
+log(
+  `insert: ${insertPerSec.toLocaleString()} envelopes/s; the whole fill ${round((performance.now() - fillStart) / 1000, 1)} s`,
+);
 
-// ---------------------------------------------------------------- page latency (server time)
+// ---------------------------------------------------------------- page latency (handler, in-process)
+// Kept from earlier sessions: the store handler's own time for one query at a time over an
+// in-memory stream pair. No client sees this latency; clientP50Ms/clientP99Ms below are that.
 const key = await generateKeyPair("Ed25519");
 const store = new MailboxStore(
   { registrar: undefined as never, logger: undefined as never },
@@ -114,8 +161,9 @@ const store = new MailboxStore(
   },
 );
 const remote = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
-const perTopic = Math.floor(N / TOPICS);
-// Cursors at random places: the id of an envelope in the middle of a topic's history.
+// Topic i holds the envelopes i, i + TOPICS, …: floor(N / TOPICS) or one more.
+const perTopic = (t: number) => Math.floor(N / TOPICS) + (t < N % TOPICS ? 1 : 0);
+// Cursors at random places: the id of an envelope somewhere in a topic's history.
 const cursorRows = new DatabaseSync(dbPath, { readOnly: true });
 cursorRows.exec("PRAGMA mmap_size = 2147418112"); // as the archive's own connection reads
 const tidOf = cursorRows.prepare("SELECT tid FROM topics WHERE topic = ?");
@@ -123,19 +171,26 @@ const tid = (t: number) => (tidOf.get(topic(t)) as { tid: number }).tid;
 const pickCursor = cursorRows.prepare(
   "SELECT e.id FROM topic_epochs t CROSS JOIN envelopes e ON e.ep = t.ep AND e.tid = t.tid WHERE t.tid = ? ORDER BY t.ep, e.ts, e.id LIMIT 1 OFFSET ?",
 );
+/** A cursor in topic t with as many envelopes after it as there are (up to a page and a half). */
+const randomCursor = (t: number) => {
+  const offset = Math.floor(Math.random() * Math.max(1, perTopic(t) - 150));
+  return {
+    cursor: (pickCursor.get(tid(t), offset) as { id: Uint8Array }).id,
+    after: perTopic(t) - offset - 1,
+  };
+};
 const samples = 400;
 const serverMs: number[] = [];
 for (let s = 0; s < samples + 20; s++) {
   const t = s % TOPICS;
-  const offset = Math.floor(Math.random() * Math.max(1, perTopic - 150));
-  const cursor = (pickCursor.get(tid(t), offset) as { id: Uint8Array }).id;
+  const { cursor, after } = randomCursor(t);
   const q: StoreQuery = {
     requestId: `b${s}`,
     contentTopics: [topic(t)],
     ids: [],
     includeData: true,
     forward: true,
-    pageSize: 100,
+    pageSize: PAGE,
     cursor,
   };
   const [out, inb] = await streamPair();
@@ -146,8 +201,10 @@ for (let s = 0; s < samples + 20; s++) {
   await store.handle(inb, { remotePeer: remote });
   const ms = performance.now() - started;
   const res = await writer.read(StoreResponse);
-  if (res.status !== StatusCode.OK || res.envelopes.length !== 100)
-    throw new Error(`bad page: ${res.statusDesc} ${res.envelopes.length}`);
+  if (res.status !== StatusCode.OK || res.envelopes.length !== Math.min(PAGE, after))
+    throw new Error(
+      `bad page: ${res.statusDesc} ${res.envelopes.length} (expected ${Math.min(PAGE, after)})`,
+    );
   if (s >= 20) serverMs.push(ms); // the first pages warm the caches
 }
 // The archive's own page statement and cursor lookup, with nothing around them.
@@ -156,35 +213,97 @@ const posStmt = cursorRows.prepare(ID_LOOKUP_SQL);
 const rawMs: number[] = [];
 for (let s = 0; s < samples; s++) {
   const t = s % TOPICS;
-  const cursor = (
-    pickCursor.get(tid(t), Math.floor(Math.random() * Math.max(1, perTopic - 150))) as { id: Uint8Array }
-  ).id;
+  const { cursor, after } = randomCursor(t);
   const started = performance.now();
   const { ts } = posStmt.get(new DataView(cursor.buffer, cursor.byteOffset, 8).getBigInt64(0)) as {
     ts: number;
   };
   // One row: the page aggregated (ids and payloads in one blob each; see pageSql).
-  const page = raw.get(tid(t), BigInt(ts) / EPOCH_MS, ts, cursor, 101) as { n: number; payloads: Uint8Array };
+  const page = raw.get(tid(t), BigInt(ts) / EPOCH_MS, ts, cursor, PAGE + 1) as {
+    n: number;
+    payloads: Uint8Array | null;
+  };
   rawMs.push(performance.now() - started);
-  if (Number(page.n) !== 101 || page.payloads.byteLength !== 101 * PAYLOAD) throw new Error("raw page short");
+  const want = Math.min(PAGE + 1, after);
+  if (Number(page.n) !== want || (page.payloads?.byteLength ?? 0) !== want * PAYLOAD)
+    throw new Error(`raw page short: ${page.n} of ${want}`);
 }
 cursorRows.close();
 await archive.close();
 const pageP50Ms = round(percentile(serverMs, 50), 3);
 const pageP99Ms = round(percentile(serverMs, 99), 3);
 const rawPageP50Ms = round(percentile(rawMs, 50), 3);
-log(`page server time p50 ${pageP50Ms} ms, p99 ${pageP99Ms} ms; raw SQLite p50 ${rawPageP50Ms} ms`);
+log(`handler time in-process p50 ${pageP50Ms} ms, p99 ${pageP99Ms} ms; raw SQLite p50 ${rawPageP50Ms} ms`);
 
 // ---------------------------------------------------------------- the mailbox as a process
+const memory = (pid: number) => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  // RssAnon: the process's own memory; the rest of VmRSS is the archive file mapped into it
+  // (pages of the kernel's page cache, shared and reclaimable).
+  return { rss: Math.round(kB("VmRSS") / 1024), anon: Math.round(kB("RssAnon") / 1024) };
+};
+/** The share (%) of the archive's files in the page cache (`fincore`), or undefined. */
+const cachedPct = (): number | undefined => {
+  try {
+    const files = readdirSync(dataDir)
+      .filter((f) => f.startsWith("archive.sqlite"))
+      .map((f) => join(dataDir, f));
+    const out = execFileSync("fincore", ["--bytes", "--noheadings", "--raw", "-o", "RES,SIZE", ...files], {
+      encoding: "utf8",
+    });
+    let res = 0;
+    let size = 0;
+    for (const line of out.trim().split("\n")) {
+      const [r, s] = line.trim().split(/\s+/).map(Number);
+      res += r!;
+      size += s!;
+    }
+    return size ? round((res / size) * 100, 1) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+/** Drops the archive from the page cache; says how. */
+const dropCache = (): string => {
+  execFileSync("sync");
+  try {
+    writeFileSync("/proc/sys/vm/drop_caches", "3");
+    return "cold: page cache dropped (sync; echo 3 > /proc/sys/vm/drop_caches)";
+  } catch {
+    for (const f of readdirSync(dataDir).filter((f) => f.startsWith("archive.sqlite")))
+      execFileSync("dd", [`if=${join(dataDir, f)}`, "iflag=nocache", "count=0", "status=none"]);
+    return "cold: the archive's files evicted from the page cache (posix_fadvise DONTNEED via dd iflag=nocache)";
+  }
+};
+
+// Cold: the archive leaves the page cache before the mailbox maps it (pages mapped into a process
+// cannot be dropped), and the warm-up reads other topics than the windows (below).
+let cache = "warm: the archive as the fill and the handler samples left it in the page cache";
+if (cold) {
+  const before = cachedPct();
+  cache = dropCache();
+  log(`${cache}; archive cached ${before} % → ${cachedPct()} %`);
+}
+const cachedAtStart = cachedPct();
+// Raised far above the default per-peer limit (50 queries/s): each reader stands for many clients.
+const configPath = join(dir, "node.json");
+writeFileSync(
+  configPath,
+  JSON.stringify({ rateLimit: { queriesPerSecond: 1_000_000, pushesPerSecond: 1_000_000 } }),
+);
 const port = 47_000 + Math.floor(Math.random() * 2_000);
 const bin = join(import.meta.dirname, "..", "..", "packages", "cli", "bin", "postbox.js");
 child = spawn(
   process.execPath,
   [
     ...profileArgs(),
+    ...(mailboxStockGc ? ["--import", join(import.meta.dirname, "store-stock-v8.ts")] : []),
     bin,
     "node",
     "start",
+    "--config",
+    configPath,
     "--data-dir",
     dataDir,
     "--listen",
@@ -206,7 +325,7 @@ const peerId = peerIdFromPrivateKey(
         try {
           return readFileSync(join(dataDir, "peer.key"));
         } catch {
-          await new Promise((r) => setTimeout(r, 50));
+          await sleep(50);
         }
       }
       throw new Error("the node did not create its key");
@@ -222,14 +341,15 @@ for (let i = 0; ; i++) {
     break;
   } catch (err) {
     if (i > 200) throw err;
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
-log(`mailbox process ${child.pid} up at ${addr}`);
+const mailboxPid = child.pid!;
+await sleep(1000); // let its start-up settle before reading its memory
+const rssStart = memory(mailboxPid);
+log(`mailbox process ${mailboxPid} up at ${addr}; RSS ${rssStart.rss} MB (own ${rssStart.anon} MB)`);
 
-// pagesPerSec: 16 readers, each its own libp2p host, sequential 100-envelope pages for 10 s.
-const READERS = 16;
-const DURATION_MS = 10_000;
+// ---------------------------------------------------------------- readers: cursor chains
 const readers = await Promise.all(
   Array.from({ length: READERS }, async () => {
     const h = await createClientHost();
@@ -238,38 +358,175 @@ const readers = await Promise.all(
     return h;
   }),
 );
-let pages = 0;
-const until = Date.now() + DURATION_MS;
-const started = performance.now();
-const cpu0 = { machine: machineTicks(), mailbox: processCpuMs(child.pid!), readers: process.cpuUsage() };
-await Promise.all(
-  readers.map(async (h, r) => {
-    let t = r;
-    while (Date.now() < until) {
-      t = (t + READERS) % TOPICS;
+// Counters the windows read; latencies go to the current window's list.
+const counts = { pages: 0, firstPages: 0, fullPages: 0, emptyPages: 0, envelopes: 0 };
+const chainLengths = new Map<number, number>();
+let chainsToTopicEnd = 0;
+let latencies: number[] = [];
+let stop = false;
+// With --cold the warm-up reads every tenth topic and the windows the others, so that the windows
+// read archive pages nobody has read since the cache was dropped (with fewer than 10 topics, the same).
+let warming = true;
+const split = cold && TOPICS >= 10;
+const pickTopic = () => {
+  if (!split) return Math.floor(Math.random() * TOPICS);
+  for (;;) {
+    const t = Math.floor(Math.random() * TOPICS);
+    if ((t % 10 === 9) === warming) return t;
+  }
+};
+const readerLoops = readers.map(async (h, r) => {
+  while (!stop) {
+    const t = pickTopic();
+    const timeStart = BigInt(T0 + Math.floor(Math.random() * WEEK_MS));
+    const want = 1 + Math.floor(Math.random() * CHAIN_MAX);
+    let cursor: Uint8Array | undefined;
+    let last = timeStart;
+    let len = 0;
+    while (len < want && !stop) {
+      const sent = performance.now();
       const res = await queryStore(h, peerId, {
         contentTopics: [topic(t)],
-        pageSize: 100,
-        timeStart: BigInt(T0),
+        pageSize: PAGE,
+        timeStart,
+        ...(cursor ? { cursor } : {}),
       });
-      if (res.status !== StatusCode.OK || res.envelopes.length !== Math.min(100, perTopic)) {
-        throw new Error(`reader ${r}: ${res.statusDesc}`);
+      const ms = performance.now() - sent;
+      const n = res.envelopes.length;
+      if (res.status !== StatusCode.OK || n > PAGE || (res.nextCursor && n !== PAGE))
+        throw new Error(`reader ${r}: ${res.statusDesc} ${n} envelopes, cursor ${!!res.nextCursor}`);
+      // The chain moves forward: every envelope is of the topic, at or after the previous one.
+      for (const e of res.envelopes) {
+        if (e.timestamp < last || e.contentTopic !== topic(t)) throw new Error(`reader ${r}: out of order`);
+        last = e.timestamp;
       }
-      pages++;
+      latencies.push(ms);
+      counts.pages++;
+      if (len === 0) counts.firstPages++;
+      if (n === PAGE) counts.fullPages++;
+      if (n === 0) counts.emptyPages++;
+      counts.envelopes += n;
+      len++;
+      cursor = res.nextCursor;
+      if (!cursor) {
+        chainsToTopicEnd++;
+        break;
+      }
     }
-  }),
-);
-const pagesPerSec = Math.round(pages / ((performance.now() - started) / 1000));
-// Where the CPU went: the mailbox's and the readers' milliseconds per page, and the machine's load.
-const readersCpu = process.cpuUsage(cpu0.readers);
-const mailboxCpuMsPerPage = Math.round(((processCpuMs(child.pid!) - cpu0.mailbox) / pages) * 100) / 100;
-const readersCpuMsPerPage = Math.round(((readersCpu.user + readersCpu.system) / 1000 / pages) * 100) / 100;
-const machineBusyPct = Math.round(busyShare(cpu0.machine, machineTicks()) * 100);
-log(
-  `${pagesPerSec} pages/s over libp2p with ${READERS} readers; CPU per page: mailbox ` +
-    `${mailboxCpuMsPerPage} ms, readers ${readersCpuMsPerPage} ms; machine ${machineBusyPct} % busy`,
-);
+    chainLengths.set(len, (chainLengths.get(len) ?? 0) + 1);
+  }
+});
+let readerError: unknown;
+const readersDone = Promise.all(readerLoops).catch((err) => {
+  readerError = err;
+  stop = true;
+});
+
+await sleep(WARMUP_MS);
+if (readerError) throw readerError;
+const warmupPages = counts.pages;
+log(`warm-up ${WARMUP_MS / 1000} s: ${warmupPages} pages`);
+warming = false;
+if (cold)
+  cache += split
+    ? ", before the mailbox started; the warm-up read every tenth topic, the windows the others"
+    : ", before the mailbox started; the warm-up and the windows read the same topics (fewer than 10)";
+const cachedBeforeWindows = cachedPct();
+const mix0 = { ...counts };
+const windows: {
+  pagesPerSec: number;
+  envelopesPerSec: number;
+  mailboxCpuMsPerPage: number;
+  readersCpuMsPerPage: number;
+  machineBusyPct: number;
+  otherBusyPct: number;
+  clientP50Ms: number;
+  clientP99Ms: number;
+}[] = [];
+for (let w = 0; w < WINDOWS; w++) {
+  latencies = [];
+  const c0 = { ...counts };
+  const t0 = performance.now();
+  const cpu0 = { machine: machineTicks(), mailbox: processCpuMs(mailboxPid), readers: process.cpuUsage() };
+  await sleep(WINDOW_MS);
+  const secs = (performance.now() - t0) / 1000;
+  const mailboxMs = processCpuMs(mailboxPid) - cpu0.mailbox;
+  const readersCpu = process.cpuUsage(cpu0.readers);
+  const machine = busyShare(cpu0.machine, machineTicks());
+  const lat = latencies;
+  if (readerError) throw readerError;
+  const pages = counts.pages - c0.pages;
+  windows.push({
+    pagesPerSec: Math.round(pages / secs),
+    envelopesPerSec: Math.round((counts.envelopes - c0.envelopes) / secs),
+    mailboxCpuMsPerPage: round(mailboxMs / pages, 3),
+    readersCpuMsPerPage: round((readersCpu.user + readersCpu.system) / 1000 / pages, 3),
+    machineBusyPct: Math.round(machine * 100),
+    // The machine's busy time that was neither the mailbox nor the readers (other jobs, the kernel).
+    otherBusyPct: Math.round(
+      machine * 100 -
+        ((mailboxMs + (readersCpu.user + readersCpu.system) / 1000) / (secs * 1000 * cpus().length)) * 100,
+    ),
+    clientP50Ms: round(percentile(lat, 50), 2),
+    clientP99Ms: round(percentile(lat, 99), 2),
+  });
+  log(`window ${w + 1}/${WINDOWS}: ${JSON.stringify(windows.at(-1))}`);
+}
+stop = true;
+await readersDone;
+if (readerError) throw readerError;
+const cachedAfterWindows = cachedPct();
+const rssLoaded = memory(mailboxPid);
 await Promise.all(readers.map((h) => h.stop()));
+const measured = {
+  pages: counts.pages - mix0.pages,
+  firstPages: counts.firstPages - mix0.firstPages,
+  fullPages: counts.fullPages - mix0.fullPages,
+  emptyPages: counts.emptyPages - mix0.emptyPages,
+  envelopes: counts.envelopes - mix0.envelopes,
+};
+const chains = [...chainLengths.values()].reduce((a, b) => a + b, 0);
+const readMix = {
+  what: `forward ${PAGE}-envelope pages of one topic from a random start time in the archive's week, then its cursor, for 1–${CHAIN_MAX} pages (uniform) or to the topic's end`,
+  readers: READERS,
+  chains,
+  pagesPerChain: round([...chainLengths].reduce((a, [len, n]) => a + len * n, 0) / chains, 2),
+  chainLengths: Object.fromEntries([...chainLengths].sort((a, b) => a[0] - b[0])),
+  chainsToTopicEndPct: round((chainsToTopicEnd / chains) * 100, 1),
+  // Of the pages in the measured windows:
+  firstPagePct: round((measured.firstPages / measured.pages) * 100, 1),
+  fullPagePct: round((measured.fullPages / measured.pages) * 100, 1),
+  emptyPagePct: round((measured.emptyPages / measured.pages) * 100, 1),
+  envelopesPerPage: round(measured.envelopes / measured.pages, 1),
+};
+const med = (k: keyof (typeof windows)[number]) =>
+  spread(
+    windows.map((w) => w[k]),
+    3,
+  );
+const spreads = {
+  pagesPerSec: med("pagesPerSec"),
+  envelopesPerSec: med("envelopesPerSec"),
+  mailboxCpuMsPerPage: med("mailboxCpuMsPerPage"),
+  clientP50Ms: med("clientP50Ms"),
+  clientP99Ms: med("clientP99Ms"),
+  readersCpuMsPerPage: med("readersCpuMsPerPage"),
+  machineBusyPct: med("machineBusyPct"),
+  otherBusyPct: med("otherBusyPct"),
+};
+const pagesPerSec = spreads.pagesPerSec.median;
+const mailboxCpuMsPerPage = round(spreads.mailboxCpuMsPerPage.median, 2);
+const clientP50Ms = spreads.clientP50Ms.median;
+const clientP99Ms = spreads.clientP99Ms.median;
+log(
+  `median of ${WINDOWS} windows: ${pagesPerSec} pages/s, mailbox CPU ${mailboxCpuMsPerPage} ms/page, ` +
+    `client p50 ${clientP50Ms} ms, p99 ${clientP99Ms} ms; mix ${JSON.stringify(readMix)}`,
+);
+await sleep(IDLE_MS);
+const rssIdle = memory(mailboxPid);
+log(
+  `mailbox RSS start / loaded / idle 10 s: ${rssStart.rss} / ${rssLoaded.rss} / ${rssIdle.rss} MB, own ${rssStart.anon} / ${rssLoaded.anon} / ${rssIdle.anon} MB`,
+);
 
 // ingestPerSec: one publisher floods gossipsub; count until the mailbox reports them archived.
 const INGEST = 20_000;
@@ -313,39 +570,61 @@ for (;;) {
     );
     throw new Error(`ingest stalled at ${info.envelopeCount}`);
   }
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
 }
 const ingestPerSec = Math.round(INGEST / ((performance.now() - ingestStart) / 1000));
 log(`${ingestPerSec} envelopes/s from gossipsub into the archive`);
 await publisher.stop();
 
-const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-const kB = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
-const rssMb = Math.round(kB("VmRSS") / 1024);
-// Of which the process's own memory; the rest is the archive file mapped into it (RssFile: pages
-// of the kernel's page cache, shared and reclaimable).
-const rssAnonMb = Math.round(kB("RssAnon") / 1024);
+// The mailbox at the end, after the ingest too (as earlier sessions reported it).
+const { rss: rssMb, anon: rssAnonMb } = memory(mailboxPid);
 await probe.stop();
 child.kill("SIGTERM");
 await new Promise((r) => child!.once("exit", r));
 
+const met = (ok: boolean) => (ok ? "met" : "missed");
 const result = {
   envelopes: N,
   topics: TOPICS,
   insertPerSec,
+  // Handler time in this process, one query at a time, no network (not a client's latency).
   pageP50Ms,
   pageP99Ms,
   rawPageP50Ms,
   serverToRawRatio: round(pageP50Ms / rawPageP50Ms, 2),
+  // The median of the windows; `spread` has min / median / max, `windows` each one.
   pagesPerSec,
   mailboxCpuMsPerPage,
-  readersCpuMsPerPage,
-  machineBusyPct,
+  clientP50Ms,
+  clientP99Ms,
+  readersCpuMsPerPage: round(spreads.readersCpuMsPerPage.median, 2),
+  machineBusyPct: spreads.machineBusyPct.median,
+  otherBusyPct: spreads.otherBusyPct.median,
+  goals: {
+    mailboxCpuMsPerPage: `${mailboxCpuMsPerPage} ≤ ${GOALS.mailboxCpuMsPerPage}: ${met(mailboxCpuMsPerPage <= GOALS.mailboxCpuMsPerPage)}`,
+    clientP99Ms: `${clientP99Ms} ≤ ${GOALS.clientP99Ms}: ${met(clientP99Ms <= GOALS.clientP99Ms)}`,
+    pagesPerSec: `${pagesPerSec} ≥ ${GOALS.pagesPerSec}: ${met(pagesPerSec >= GOALS.pagesPerSec)}`,
+  },
+  spread: spreads,
+  windows,
+  warmupS: WARMUP_MS / 1000,
+  windowS: WINDOW_MS / 1000,
+  readMix,
+  cache,
+  archiveCachedPct: {
+    mailboxStart: cachedAtStart ?? null,
+    beforeWindows: cachedBeforeWindows ?? null,
+    afterWindows: cachedAfterWindows ?? null,
+  },
+  mailboxRssMb: { start: rssStart.rss, loaded: rssLoaded.rss, idle: rssIdle.rss },
+  mailboxRssAnonMb: { start: rssStart.anon, loaded: rssLoaded.anon, idle: rssIdle.anon },
   ingestPerSec,
   rssMb,
   rssAnonMb,
-  readersGc: stockGc ? "stock" : "tuned",
+  readersGc: tunedReaders ? "tuned" : "stock",
+  mailboxGc: mailboxStockGc ? "stock" : "tuned",
   machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}, SQLite ${process.versions.sqlite}`,
+  date: new Date().toISOString(),
 };
 if (argv.includes("--json")) console.log(JSON.stringify(result));
 else console.log(result);

@@ -145,6 +145,8 @@ export function describeContractError(
     }
     case "MailboxRegistryInvalidTreasury":
       return `${short(String(a[0]))} cannot be the treasury: not the zero address, the registry or the token.`;
+    case "MailboxRegistryInvalidEvidenceSigner":
+      return `${short(String(a[0]))} cannot be this mailbox's evidence signer: not the zero address, and not a key it named before (a key is named once, so a retired key's term never reopens).`;
     case "MailboxRegistryInvalidParameter":
       return `The registry refused the parameter "${String(a[0])}".`;
     case "PaymentChannelsInvalidParameter":

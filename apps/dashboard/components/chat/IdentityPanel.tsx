@@ -141,8 +141,8 @@ export function IdentityPanel() {
       <div className="card">
         <h2>Export your key</h2>
         <p className="muted small">
-          To use this identity on another device. Your key stays in this browser's storage; clearing this
-          site's data deletes it, and without an export it is gone.
+          To use this identity on another device (or the CLI: postbox id --import). Your key stays in this
+          browser's storage; clearing this site's data deletes it, and without an export it is gone.
         </p>
         {exporting === "no" ? (
           <button type="button" data-testid="export-identity" onClick={() => setExporting("warn")}>

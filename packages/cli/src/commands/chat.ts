@@ -1,8 +1,11 @@
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import {
   browserDialPolicy,
   type CatchUpProgress,
+  defaultPlatform,
   dialableAddresses,
   failureText,
   type MailboxCandidate,
@@ -13,13 +16,23 @@ import {
   type StoredMessage,
 } from "@postbox/client";
 import {
+  createIdentity,
   FIGURE_MIN_SAMPLES,
   formatSnt,
+  fromBareHex,
   PRICE_REFERENCE_LABEL,
   PRICE_REFERENCE_PAGE,
   pageCost,
+  toBareHex,
 } from "@postbox/protocol";
-import { CLIENT_HELP, CLIENT_OPTIONS, closeClient, openClient, paymentSettings } from "../client-config.js";
+import {
+  CLIENT_HELP,
+  CLIENT_OPTIONS,
+  chainContext,
+  closeClient,
+  openClient,
+  paymentSettings,
+} from "../client-config.js";
 import { type Output, table, UsageError } from "../output.js";
 import { printChannelEvents } from "./channel.js";
 
@@ -68,11 +81,22 @@ deployment) is set aside as archived and a new one opened.
 
 ${CLIENT_HELP}`,
   id: `Usage: postbox id [--export [--yes]]
+       postbox id --import [--key-file FILE] [--yes]
 
 Prints your public key (what others add as a contact). --export prints the private key too, with a
 warning on stderr: whoever has it reads your messages and writes as you. It is refused on a
 terminal unless --yes (screens, scrollback and recordings keep what is shown): redirect it to a
 file only you can read instead, (umask 077; postbox id --export > identity.key).
+
+--import makes an exported key this folder's identity (to use it on this device too): it reads
+the key from --key-file FILE or standard input (postbox id --import < identity.key; on a terminal
+it asks for a paste and does not show it), never from the command line, where shell history would
+keep it. It takes what postbox id --export wrote (both lines: the privateKey line is used), or the
+64 hexadecimal digits alone as the web chat's "Export your key" shows them (0x allowed). The inbox
+is then fetched from 7 days back. A folder that already has another identity keeps it unless
+--yes: replacing it means messages sent to the old key and not yet fetched, or sent later, can no
+longer be read here (export it first if you may need it). The same key again changes nothing.
+Prints the public key now used.
 
 ${CLIENT_HELP}`,
   contact: `Usage: postbox contact add NAME PUBLIC_KEY | postbox contact list
@@ -111,6 +135,8 @@ const OPTS = {
   last: { type: "string" },
   follow: { type: "boolean" },
   export: { type: "boolean" },
+  import: { type: "boolean" },
+  "key-file": { type: "string" },
   yes: { type: "boolean" },
 } as const;
 
@@ -436,7 +462,9 @@ export async function chatRead(argv: string[], io: Output): Promise<number> {
 }
 
 export async function identityCommand(argv: string[], io: Output): Promise<number> {
-  const { values } = parse(argv);
+  const { values, positionals } = parse(argv);
+  if (values.import) return importIdentity(values, positionals, io);
+  if (values["key-file"] !== undefined) throw new UsageError("--key-file goes with --import");
   if (values.export) {
     // As wallets do: never shown without a warning, and not on a screen unless asked twice.
     if (process.stdout.isTTY && !values.yes)
@@ -461,6 +489,161 @@ export async function identityCommand(argv: string[], io: Output): Promise<numbe
     );
     return 0;
   });
+}
+
+/** How far back an imported identity's inbox is fetched (the web chat's default choice). */
+const IMPORT_SINCE_MS = 7 * 86_400_000;
+
+/**
+ * `postbox id --import`: an exported key becomes this folder's identity. The key comes from a file
+ * or standard input, never from the command line (shell history keeps what is typed there).
+ */
+async function importIdentity(
+  values: ReturnType<typeof parse>["values"],
+  positionals: string[],
+  io: Output,
+): Promise<number> {
+  if (values.export) throw new UsageError("--import and --export do not go together");
+  if (positionals.length > 0)
+    throw new UsageError(
+      "postbox id --import takes no key on the command line (shell history would keep it): give --key-file FILE, or the key on standard input (postbox id --import < identity.key)",
+    );
+  const keyFile = values["key-file"];
+  let text: string;
+  if (keyFile !== undefined) {
+    try {
+      text = readFileSync(keyFile, "utf8");
+    } catch (e) {
+      throw new UsageError(`cannot read ${keyFile} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  } else {
+    text = process.stdin.isTTY ? await readHiddenLine() : await readAll(process.stdin);
+  }
+  const from = keyFile ?? "standard input";
+  const key = parseExportedKey(text, from);
+  const identity = createIdentity(fromBareHex(key));
+  const publicKey = toBareHex(identity.publicKey);
+  const { dataDir } = chainContext(values, { requireWallet: false });
+  const storage = await defaultPlatform().openStorage(dataDir);
+  try {
+    const current = await storage.get("identity");
+    if (current === key) {
+      io.err(`this identity is already the one in ${dataDir}: nothing changed`);
+    } else {
+      const old = current ? toBareHex(createIdentity(fromBareHex(current)).publicKey) : undefined;
+      if (old) {
+        if (!values.yes)
+          throw new UsageError(
+            `${dataDir} already has another identity, ${old}: replacing it means messages sent to that key and not yet fetched, or sent later, can no longer be read here (unless you exported its key: postbox id --export). Add --yes to replace it`,
+          );
+        // Following the inbox again does not change its topic: stop following the old one first.
+        await storage.unfollow("inbox");
+      }
+      await storage.set("identity", key);
+      await storage.set("createdAt", String(Date.now() - IMPORT_SINCE_MS));
+      io.err(
+        `${old ? `replaced identity ${old} with the imported one` : "imported the identity"}: its inbox is fetched from 7 days back`,
+      );
+    }
+  } finally {
+    await storage.close();
+  }
+  io.out(values.json ? JSON.stringify({ publicKey }) : `publicKey ${publicKey}`);
+  return 0;
+}
+
+async function readAll(input: NodeJS.ReadableStream): Promise<string> {
+  let text = "";
+  for await (const chunk of input) text += chunk.toString();
+  return text;
+}
+
+/** One line from the terminal, not echoed (a pasted key stays off the screen and scrollback). */
+function readHiddenLine(): Promise<string> {
+  process.stderr.write("Paste the exported key (it is not shown), then Enter: ");
+  const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
+  const lines: string[] = [];
+  return new Promise<string>((resolve, reject) => {
+    // A paste of both lines of postbox id --export: wait past the publicKey line for the key.
+    rl.on("line", (line) => {
+      lines.push(line);
+      if (!line.trim().startsWith("publicKey ")) resolve(lines.join("\n"));
+    });
+    rl.once("close", () => resolve(lines.join("\n")));
+    rl.once("SIGINT", () => reject(new UsageError("cancelled: nothing imported")));
+  }).finally(() => {
+    rl.close();
+    process.stderr.write("\n");
+  });
+}
+
+/**
+ * The 64 hexadecimal digits of an exported key, from what `postbox id --export` wrote (its two
+ * lines, or its --json line) or the key alone (the web chat's "Export your key"; 0x allowed).
+ * Errors never quote the input.
+ */
+function parseExportedKey(text: string, from = "the input"): string {
+  const trimmed = text.trim();
+  if (trimmed === "")
+    throw new UsageError(
+      `${from} is empty: give what postbox id --export wrote, or the 64 hexadecimal digits of "Export your key"`,
+    );
+  let value: string;
+  let claimed: string | undefined;
+  if (trimmed.startsWith("{")) {
+    let parsed: { privateKey?: unknown; publicKey?: unknown };
+    try {
+      parsed = JSON.parse(trimmed) as typeof parsed;
+    } catch {
+      throw new UsageError(`${from} is not valid JSON (postbox id --export --json writes one line)`);
+    }
+    if (typeof parsed.privateKey !== "string")
+      throw new UsageError(`${from} has no privateKey field (it was not written by postbox id --export)`);
+    value = parsed.privateKey;
+    if (typeof parsed.publicKey === "string") claimed = parsed.publicKey;
+  } else {
+    const lines = trimmed
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
+    const field = (name: string) =>
+      lines
+        .find((l) => l.startsWith(`${name} `))
+        ?.slice(name.length + 1)
+        .trim();
+    const privateLine = field("privateKey");
+    if (privateLine !== undefined) {
+      value = privateLine;
+      claimed = field("publicKey");
+    } else if (lines.length === 1) {
+      value = lines[0]!;
+    } else {
+      throw new UsageError(
+        `${from} has ${lines.length} lines and no privateKey line: give what postbox id --export wrote, or the key alone`,
+      );
+    }
+  }
+  const hex = value.replace(/^0x/i, "").toLowerCase();
+  if (!/^[0-9a-f]*$/.test(hex))
+    throw new UsageError(`the key in ${from} is not hexadecimal: a key has only the digits 0-9 and a-f`);
+  if (hex.length !== 64)
+    throw new UsageError(
+      `the key in ${from} has ${hex.length} hexadecimal digits: a private key has 64 (32 bytes)`,
+    );
+  let publicKey: string;
+  try {
+    publicKey = toBareHex(createIdentity(fromBareHex(hex)).publicKey);
+  } catch {
+    throw new UsageError(
+      `the key in ${from} is not a valid secp256k1 private key (it is zero, or not below the curve order)`,
+    );
+  }
+  if (claimed !== undefined && claimed.replace(/^0x/i, "").toLowerCase() !== publicKey)
+    throw new UsageError(
+      `the publicKey in ${from} is not the privateKey's: the paste is cut or mixed up (nothing imported)`,
+    );
+  return hex;
 }
 
 export function contactCommand(sub: "add" | "list") {

@@ -8,16 +8,30 @@
 import { writeFileSync } from "node:fs";
 import {
   deployPostbox,
+  disputesAbi,
+  disputesBytecode,
   mailboxRegistryAbi,
   networkParameters,
   paymentChannelsAbi,
   sntAbi,
 } from "@postbox/contracts";
-import { computeChannelId, signVoucher } from "@postbox/protocol";
+import {
+  computeChannelId,
+  createEnvelope,
+  envelopeArgs,
+  NO_CURSOR,
+  type PageCommitment,
+  receiptFor,
+  signPageCommitment,
+  signReceipt,
+  signVoucher,
+} from "@postbox/protocol";
 import { network } from "hardhat";
 import {
   type Address,
+  bytesToHex,
   encodeFunctionData,
+  getContractAddress,
   type Hash,
   type Hex,
   keccak256,
@@ -220,6 +234,119 @@ results.withdraw = Number(
   );
 }
 
+// ---- disputes
+// A second registry on the same SNT, whose `disputes` is the real Disputes contract (deployed at the
+// address the deployer's nonce predicts, as a real deployment does), so that the rows above keep
+// measuring the registry with the deployer standing in. Two operators with evidence signers, a
+// challenger that already holds SNT, a 1 KB envelope, a 100-id page commitment.
+const wallets = await viem.getWalletClients();
+const [challengerWallet, operatorA, operatorB] = [wallets[3], wallets[4], wallets[5]];
+if (!challengerWallet || !operatorA || !operatorB) throw new Error("need six funded accounts");
+const deployerNonce = await publicClient.getTransactionCount({ address: deployer.account.address });
+// deployPostbox with an existing token deploys the registry and the channels: Disputes comes next.
+const predicted = getContractAddress({ from: deployer.account.address, nonce: BigInt(deployerNonce + 2) });
+const second = await deployPostbox({
+  publicClient,
+  walletClient: deployer,
+  parameters: networkParameters.local,
+  token: addresses.snt,
+  disputes: predicted,
+});
+const BOND = parseEther("10");
+{
+  const hash = await deployer.deployContract({
+    abi: disputesAbi,
+    bytecode: disputesBytecode,
+    // bond 10 SNT, a 60 s window (below the local unbonding of 120 s), 5 % per dispute, 60 s jail
+    args: [second.registry, BOND, 60n, 500n, 60n],
+  });
+  const r = await publicClient.waitForTransactionReceipt({ hash });
+  if (r.contractAddress?.toLowerCase() !== predicted.toLowerCase())
+    throw new Error("Disputes not at the predicted address");
+}
+const dc = (wallet: Wallet, functionName: string, args: readonly unknown[]) =>
+  send(wallet, predicted, encodeFunctionData({ abi: disputesAbi, functionName, args } as never));
+const evidenceKeys = new Map<Address, ReturnType<typeof privateKeyToAccount>>();
+for (const w of [operatorA, operatorB]) {
+  const a = w.account.address;
+  const key = privateKeyToAccount(keccak256(toHex(`postbox gas evidence key ${a}`)));
+  evidenceKeys.set(a, key);
+  await snt(deployer, "transfer", [a, parseEther("100000")]);
+  await snt(w, "approve", [second.registry, stake]);
+  await send(w, second.registry, registerData);
+  await send(
+    w,
+    second.registry,
+    encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "setEvidenceSigner", args: [key.address] }),
+  );
+}
+await snt(deployer, "transfer", [challengerWallet.account.address, parseEther("100000")]);
+await snt(challengerWallet, "approve", [predicted, parseEther("1000")]);
+const evidenceDomain = { chainId: addresses.chainId, verifyingContract: predicted };
+const topic = "/postbox/1/room-0123456789abcdef0123456789abcdef/proto";
+let envelopeCounter = 0;
+/** A 1 KB envelope stored now and kept 30 days, and its receipt signed by `op`'s evidence key. */
+const receipted = async (op: Address) => {
+  const t = (await publicClient.getBlock()).timestamp * 1000n;
+  const payload = new Uint8Array(1024).fill(0x61 + (envelopeCounter++ % 26));
+  const envelope = createEnvelope({ contentTopic: topic, payload, timestamp: t });
+  const receipt = receiptFor(op, envelope, { storedAt: t, retainUntil: t + 30n * 86_400_000n });
+  const key = evidenceKeys.get(op)!;
+  return { envelope, receipt, signature: await signReceipt(key, evidenceDomain, receipt), t };
+};
+const receiptId = (receipt: unknown) =>
+  publicClient.readContract({
+    address: predicted,
+    abi: disputesAbi,
+    functionName: "receiptDigest",
+    args: [receipt],
+  } as never) as Promise<Hex>;
+{
+  const a = operatorA.account.address;
+  const answered = await receipted(a);
+  // The contract holds no bond yet: its SNT balance goes from zero, as for most disputes.
+  results.disputeCustody = Number(
+    await dc(challengerWallet, "disputeCustody", [answered.receipt, answered.signature]),
+  );
+  results.answerCustody = Number(
+    await dc(operatorA, "answerCustody", [
+      await receiptId(answered.receipt),
+      envelopeArgs(answered.envelope),
+    ]),
+  );
+  const lost = await receipted(a);
+  await dc(challengerWallet, "disputeCustody", [lost.receipt, lost.signature]);
+  await networkHelpers.time.increase(61);
+  results.finaliseCustody = Number(
+    await dc(challengerWallet, "finaliseCustody", [await receiptId(lost.receipt)]),
+  );
+}
+{
+  const b = operatorB.account.address;
+  const held = await receipted(b);
+  const ids: Hex[] = Array.from({ length: 100 }, (_, i) => keccak256(toHex(`listed envelope ${i}`)));
+  const commitment: PageCommitment = {
+    operator: b,
+    contentTopics: [topic],
+    timeStart: held.t - 3_600_000n,
+    timeEnd: held.t + 3_600_000n,
+    ids,
+    nextCursor: NO_CURSOR,
+    servedAt: held.t + 1_000n,
+  };
+  const commitmentSignature = await signPageCommitment(evidenceKeys.get(b)!, evidenceDomain, commitment);
+  if (ids.includes(bytesToHex(held.envelope.id))) throw new Error("the held envelope must be omitted");
+  results.proveOmission = Number(
+    await dc(challengerWallet, "proveOmission", [
+      commitment,
+      commitmentSignature,
+      held.receipt,
+      held.signature,
+      envelopeArgs(held.envelope),
+    ]),
+  );
+}
+
 const goals: Record<string, number> = {
   openViaApproveAndCall: 120_000,
   topUp: 60_000,
@@ -229,6 +356,9 @@ const goals: Record<string, number> = {
   requestClose: 50_000,
   withdraw: 80_000,
   register: 250_000,
+  disputeCustody: 150_000,
+  answerCustody: 150_000,
+  proveOmission: 300_000,
 };
 const notes: Record<string, string> = {
   registerFirstEver: "The first registration on a deployment: the registry's SNT balance goes from zero.",
@@ -241,6 +371,14 @@ const notes: Record<string, string> = {
   openViaApproveAndCall: "One transaction; the allowance set and consumed in it is refunded.",
   redeemFirst: "The payee already holds SNT (a mailbox that has redeemed before).",
   redeemManyPerExtra: "(batch of 10 − batch of 1) / 9, one payee, so one transfer per batch.",
+  disputeCustody:
+    "A receipt for a 1 KB envelope (the receipt carries its id, not its bytes); recovers the signature, reads the signer's term and the entry from the registry, stores the dispute (3 slots) and pulls the 10 SNT bond into an empty contract (its SNT balance goes from zero).",
+  answerCustody:
+    "The 1 KB envelope's fields: SHA-256 of its canonical bytes (the precompile), the bond to the operator (the contract's balance back to zero: a refund).",
+  finaliseCustody:
+    "Unanswered after the window: reads the entry and `slashable`, the registry's `slash` (opens a slash period, pays the reward to Disputes and the rest to the treasury), `jail`, then bond + reward to the challenger.",
+  proveOmission:
+    "A 100-id commitment on one topic (3.2 KB of ids in calldata, hashed for its digest and scanned for the id) and a receipt for a 1 KB envelope: two signatures recovered and two signer terms read, the envelope's id, then the same slash, jail and reward as `finaliseCustody`; no bond.",
 };
 
 const rows = Object.entries(results).map(([k, v]) => {
@@ -254,6 +392,8 @@ const md = `# Gas
 Measured by \`npm run gas\` (scripts/gas.ts) on Hardhat's simulated chain (EDR, Cancun rules),
 solc ${(await import("solc/package.json", { with: { type: "json" } })).default.version} with the IR pipeline and 10,000 optimizer runs.
 Figures are \`gasUsed\` of the receipts (after refunds), in gas units. Regenerate after any contract change.
+Gas is deterministic: the same contracts, compiler settings and inputs give the same figures on any
+machine and under any load, so no machine or load is written beside them (unlike docs/BENCHMARKS.md).
 
 Anchor: µRaiden measured open 120,090 plus approve, top-up 85,414, first withdraw 72,525, later
 42,589 and cooperative close 71,182, before EIP-2929 raised cold-access costs.

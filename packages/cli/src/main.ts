@@ -49,7 +49,7 @@ Commands:
   chat read      catch up (paid, with progress) and print a conversation, with your messages' states
   chat retry     send again a message no mailbox stored
   chat status    a sent message's state: stored (by which mailboxes), delivered (to whom)
-  id             your public key (and --export the private one)
+  id             your public key (--export the private one, --import one exported elsewhere)
   contact add | list, room join | leave, group create | join
                  who and what you follow
   mailboxes      registered mailboxes: price, uptime, latency, completeness, score, chance

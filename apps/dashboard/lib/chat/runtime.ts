@@ -835,7 +835,10 @@ export class ChatRuntime {
   /** A page of a catch-up was saved: progress, and what this browser bought on that mailbox's channel. */
   #onProgress(p: CatchUpProgress): void {
     const { catchUp } = this.#state;
-    this.#set({ catchUp: { ...catchUp, feeds: ordered(catchUp.feeds, p) } });
+    // A feed's first page is shown at once ("100 of ≈ 1,000"): the notices are 500 ms apart during a
+    // catch-up, and a short one would otherwise end before any progress reached the screen.
+    const first = !catchUp.feeds.some((f) => f.feed === p.feed);
+    this.#set({ catchUp: { ...catchUp, feeds: ordered(catchUp.feeds, p) } }, first);
     const runKey = `${catchUp.run}:${p.feed}`;
     const fresh = p.envelopes - (this.#counted.get(runKey) ?? 0);
     this.#counted.set(runKey, p.envelopes);

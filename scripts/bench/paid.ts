@@ -235,6 +235,9 @@ async function run(mode: Mode): Promise<number> {
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
+  // A run that fails (a reader's refusal) must not leave its mailbox running after the bench exits.
+  const orphan = () => child.kill("SIGKILL");
+  process.once("exit", orphan);
   const peerId = peerIdFromPrivateKey(privateKeyFromProtobuf(await waitForFile(join(dataDir, "peer.key"))));
   const to = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerId}`);
   for (const { host } of readers) {
@@ -291,6 +294,7 @@ async function run(mode: Mode): Promise<number> {
   for (const { host } of readers) await host.hangUp(to).catch(() => undefined);
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));
+  process.off("exit", orphan);
   return perSec;
 }
 

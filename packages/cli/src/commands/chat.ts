@@ -560,9 +560,11 @@ async function readAll(input: NodeJS.ReadableStream): Promise<string> {
 
 /** One line from the terminal, not echoed (a pasted key stays off the screen and scrollback). */
 function readHiddenLine(): Promise<string> {
-  process.stderr.write("Paste the exported key (it is not shown), then Enter: ");
   const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
+  // The interface puts the terminal in raw mode (no echo) as it is made: only then the prompt, so a
+  // paste that follows it at once is never echoed.
   const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
+  process.stderr.write("Paste the exported key (it is not shown), then Enter: ");
   const lines: string[] = [];
   return new Promise<string>((resolve, reject) => {
     // A paste of both lines of postbox id --export: wait past the publicKey line for the key.

@@ -1,8 +1,9 @@
 "use client";
 
-import { useEffect, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { useChat, useCopy, useRuntime, useThread } from "../../lib/chat/hooks";
 import { groupLink } from "../../lib/chat/links";
+import type { ThreadPage } from "../../lib/chat/runtime";
 import type { Delivery } from "../../lib/chat/words";
 import type { ConversationItem } from "./Conversations";
 import { MessageState } from "./MessageState";
@@ -10,12 +11,17 @@ import { MessageState } from "./MessageState";
 const PAGE = 200;
 const MAX_TEXT = 4_000;
 
+// Formatters made once: `toLocaleTimeString` builds a new one per call, which was most of the
+// page's main-thread time while a catch-up re-rendered the thread (issue 18, BENCHMARKS "client").
+const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dateAndClock = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
+
 const time = (ms: number) => {
   const d = new Date(ms);
-  const today = new Date().toDateString() === d.toDateString();
-  return today
-    ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : d.toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+  const now = new Date();
+  const today =
+    d.getDate() === now.getDate() && d.getMonth() === now.getMonth() && d.getFullYear() === now.getFullYear();
+  return (today ? clock : dateAndClock).format(d);
 };
 
 /** One conversation: its messages in (timestamp, id) order, failover lines, and the composer. */
@@ -136,30 +142,13 @@ export function Thread({ item, onBack }: { item: ConversationItem; onBack: () =>
                 {r.n.text}
               </li>
             ) : (
-              <li
+              <MessageRow
                 key={r.m.id}
-                className={`chat-message${r.m.outgoing ? " mine" : ""}`}
-                data-testid="message"
-                data-id={r.m.id}
-                data-timestamp={r.m.timestamp}
-              >
-                <div className="chat-meta small">
-                  <span className="chat-sender">{nameOf(r.m.sender)}</span>{" "}
-                  <time className="muted" dateTime={new Date(r.m.timestamp).toISOString()}>
-                    {time(r.m.timestamp)}
-                  </time>
-                </div>
-                <div className="chat-text" data-testid="message-text">
-                  {r.m.text}
-                </div>
-                {r.m.outgoing && page?.deliveries[r.m.id] ? (
-                  <MessageState
-                    message={r.m}
-                    delivery={page.deliveries[r.m.id] as Delivery}
-                    group={item.kind === "group"}
-                  />
-                ) : null}
-              </li>
+                m={r.m}
+                name={nameOf(r.m.sender)}
+                delivery={r.m.outgoing ? (page?.deliveries[r.m.id] as Delivery | undefined) : undefined}
+                group={item.kind === "group"}
+              />
             ),
           )}
           {pending.map((p) => (
@@ -189,6 +178,52 @@ export function Thread({ item, onBack }: { item: ConversationItem; onBack: () =>
     </div>
   );
 }
+
+type Message = ThreadPage["messages"][number];
+
+/**
+ * One message. Memoised: while a catch-up adds pages, the thread is read again every half second,
+ * and a message already shown is not rendered again (its delivery state is compared by value).
+ */
+const MessageRow = memo(
+  function MessageRow({
+    m,
+    name,
+    delivery,
+    group,
+  }: {
+    m: Message;
+    name: string;
+    delivery: Delivery | undefined;
+    group: boolean;
+  }) {
+    return (
+      <li
+        className={`chat-message${m.outgoing ? " mine" : ""}`}
+        data-testid="message"
+        data-id={m.id}
+        data-timestamp={m.timestamp}
+      >
+        <div className="chat-meta small">
+          <span className="chat-sender">{name}</span>{" "}
+          <time className="muted" dateTime={new Date(m.timestamp).toISOString()}>
+            {time(m.timestamp)}
+          </time>
+        </div>
+        <div className="chat-text" data-testid="message-text">
+          {m.text}
+        </div>
+        {m.outgoing && delivery ? <MessageState message={m} delivery={delivery} group={group} /> : null}
+      </li>
+    );
+  },
+  (a, b) =>
+    a.m.id === b.m.id &&
+    a.m.text === b.m.text &&
+    a.name === b.name &&
+    a.group === b.group &&
+    JSON.stringify(a.delivery) === JSON.stringify(b.delivery),
+);
 
 function Composer({ conversation }: { conversation: string }) {
   const rt = useRuntime();

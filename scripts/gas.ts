@@ -32,7 +32,6 @@ import {
   bytesToHex,
   encodeFunctionData,
   getContractAddress,
-  type Hash,
   type Hex,
   keccak256,
   pad,
@@ -40,17 +39,23 @@ import {
   toHex,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { deployPostboxFixture } from "./lib/chain.ts";
 
 const { viem, networkHelpers } = await network.connect();
 const publicClient = await viem.getPublicClient();
 const [deployer, operatorWallet, payerWallet] = await viem.getWalletClients();
 if (!deployer || !operatorWallet || !payerWallet) throw new Error("need three funded accounts");
-const addresses = await deployPostbox({
+// The operator (payee) already holds SNT, as the payer does. The deployer stands in for the
+// registry's disputes contract (the slash row below); the Disputes rows use a second registry.
+const fixture = await deployPostboxFixture({
   publicClient,
   walletClient: deployer,
-  parameters: networkParameters.local,
+  disputes: deployer.account.address,
   initialSupply: parseEther("100000000"),
+  fund: [operatorWallet.account.address, payerWallet.account.address],
+  fundEach: parseEther("1000000"),
 });
+const { addresses } = fixture;
 // A fixed session key: calldata (and so gas) depends on the signature bytes; keep runs comparable.
 const session = privateKeyToAccount(keccak256(toHex("postbox gas session key")));
 const domain = { chainId: addresses.chainId, verifyingContract: addresses.channels };
@@ -58,12 +63,9 @@ const operator = operatorWallet.account.address;
 const payer = payerWallet.account.address;
 
 type Wallet = typeof deployer;
-async function send(wallet: Wallet, to: Address, data: Hex): Promise<bigint> {
-  const hash: Hash = await wallet.sendTransaction({ to, data });
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
-  return receipt.gasUsed;
-}
+/** Sends `data` to `to`; its gas. */
+const send = async (wallet: Wallet, to: Address, data: Hex): Promise<bigint> =>
+  (await fixture.send(wallet, to, data)).gasUsed;
 const snt = (wallet: Wallet, fn: "approve" | "transfer", args: [Address, bigint]) =>
   send(wallet, addresses.snt, encodeFunctionData({ abi: sntAbi, functionName: fn, args }));
 const approveAndCall = (wallet: Wallet, spender: Address, amount: bigint, data: Hex) =>
@@ -74,10 +76,6 @@ const approveAndCall = (wallet: Wallet, spender: Address, amount: bigint, data: 
   );
 const channels = (wallet: Wallet, data: Hex) => send(wallet, addresses.channels, data);
 const registry = (wallet: Wallet, data: Hex) => send(wallet, addresses.registry, data);
-
-// Fund the actors; the operator (payee) already holds SNT.
-await snt(deployer, "transfer", [operator, parseEther("1000000")]);
-await snt(deployer, "transfer", [payer, parseEther("1000000")]);
 
 const results: Record<string, number> = {};
 const peerId = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo";

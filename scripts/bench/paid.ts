@@ -29,23 +29,14 @@ import {
   createClientHost,
   queryStore,
 } from "@postbox/client";
-import { deployPostbox, mailboxRegistryAbi, networkParameters, sntAbi } from "@postbox/contracts";
 import { SqliteArchive, type StoredEnvelope, tuneGarbageCollection, VoucherVerifier } from "@postbox/node";
 import { createEnvelope, StatusCode, signVoucher, verifyVoucher } from "@postbox/protocol";
-import {
-  type Address,
-  createPublicClient,
-  createWalletClient,
-  encodeFunctionData,
-  type Hex,
-  http,
-  parseEther,
-  toHex,
-} from "viem";
-import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from "viem/accounts";
-import { hardhat } from "viem/chains";
+import { type Hex, parseEther } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { deployPostboxFixture, hardhatKey, startHardhatNode } from "../lib/chain.ts";
 import { busyShare, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { profileArgs } from "../lib/devnet.ts";
+import { freePortBlock } from "../lib/ports.ts";
 
 const argv = process.argv.slice(2);
 // The readers (this process) run with the V8 setting of every `postbox` process, as the mailbox does.
@@ -64,77 +55,29 @@ const dir = mkdtempSync(join(tmpdir(), "postbox-bench-paid-"));
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------- chain and channels
-const KEYS = Array.from({ length: 18 }, (_, i) => {
-  // Hardhat's public development accounts (derived from its well-known mnemonic).
-  return mnemonicToAccount("test test test test test test test test test test test junk", {
-    addressIndex: i,
-  });
-});
-const rpcPort = 20_545 + Math.floor(Math.random() * 1_000);
-const rpc = `http://127.0.0.1:${rpcPort}`;
-const chainProcess = spawn(
-  join(import.meta.dirname, "..", "..", "node_modules", ".bin", "hardhat"),
-  ["node", "--hostname", "127.0.0.1", "--port", String(rpcPort)],
-  {
-    stdio: "ignore",
-  },
-);
-process.on("exit", () => chainProcess.kill("SIGKILL"));
-const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc), pollingInterval: 100 });
-for (let i = 0; ; i++) {
-  try {
-    await publicClient.getChainId();
-    break;
-  } catch (err) {
-    if (i > 300) throw err;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const walletOf = (i: number) =>
-  createWalletClient({ chain: hardhat, transport: http(rpc), account: KEYS[i]! });
-const deployer = walletOf(0);
+// Hardhat's public development accounts: #0 deploys, #1 operates the mailbox, #2… read.
+const ACCOUNTS = 2 + READERS;
+const chain = await startHardhatNode(await freePortBlock(24_000, 1));
+const { publicClient, wallet: walletOf } = chain;
 const operatorWallet = walletOf(1);
-const a = await deployPostbox({
+const { addresses: a, register } = await deployPostboxFixture({
   publicClient,
-  walletClient: deployer,
-  parameters: networkParameters.local,
+  walletClient: walletOf(0),
   initialSupply: parseEther("10000000"),
+  fund: Array.from({ length: ACCOUNTS - 1 }, (_, i) => walletOf(i + 1).account.address),
+  fundEach: parseEther("10000"),
 });
-const send = async (w: ReturnType<typeof walletOf>, to: Address, data: Hex) => {
-  const r = await publicClient.waitForTransactionReceipt({ hash: await w.sendTransaction({ to, data }) });
-  if (r.status !== "success") throw new Error("transaction failed");
-};
-for (let i = 1; i < KEYS.length; i++) {
-  await send(
-    deployer,
-    a.snt,
-    encodeFunctionData({
-      abi: sntAbi,
-      functionName: "transfer",
-      args: [KEYS[i]!.address, parseEther("10000")],
-    }),
-  );
-}
-await send(
-  operatorWallet,
-  a.snt,
-  encodeFunctionData({
-    abi: sntAbi,
-    functionName: "approveAndCall",
-    args: [
-      a.registry,
-      parseEther("1000"),
-      encodeFunctionData({
-        abi: mailboxRegistryAbi,
-        functionName: "register",
-        args: ["p", ["/ip4/127.0.0.1/tcp/1"], "", 0n, parseEther("0.001"), parseEther("0.00001"), 86_400n],
-      }),
-    ],
-  }),
-);
-const operator = KEYS[1]!.address;
+await register(operatorWallet, {
+  peerId: "p",
+  multiaddrs: ["/ip4/127.0.0.1/tcp/1"],
+  stake: parseEther("1000"),
+  pricePerQuery: parseEther("0.001"),
+  pricePerMessage: parseEther("0.00001"),
+  retentionSeconds: 86_400n,
+});
+const operator = operatorWallet.account.address;
 const keyFile = join(dir, "operator.key");
-writeFileSync(keyFile, toHex(KEYS[1]!.getHdKey().privateKey!), { mode: 0o600 });
+writeFileSync(keyFile, hardhatKey(1), { mode: 0o600 });
 // Raised far above the default per-peer limit (50 queries/s): each reader stands for many clients.
 const configPath = join(dir, "node.json");
 writeFileSync(
@@ -220,7 +163,7 @@ async function run(mode: Mode): Promise<number> {
       "--log-level",
       "warn",
       "--rpc-url",
-      rpc,
+      chain.rpc,
       "--chain-id",
       String(a.chainId),
       "--registry",

@@ -1,8 +1,8 @@
 // A local Postbox network as a library: a Hardhat chain (`hardhat node`, a fresh one every time,
 // mining a block on every transaction and at least every 5 s: see hardhat.config.ts), the
-// contracts, funded accounts and registered mailboxes, each its own process (`postbox node start`).
-// `npm start`, `npm run demo`, the benchmarks and the end-to-end tests all build on it, with their
-// own ports.
+// contracts, funded accounts and registered mailboxes (the chain fixture of scripts/lib/chain.ts),
+// each its own process (`postbox node start`). `npm start`, `npm run demo`, the benchmarks and the
+// end-to-end tests all build on it, with their own ports.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -12,28 +12,22 @@ import { privateKeyFromProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import {
   DEVNET_KEYS,
-  deployPostbox,
   mailboxRegistryAbi,
   networkParameters,
   type PostboxAddresses,
   paymentChannelsAbi,
-  sntAbi,
 } from "@postbox/contracts";
 import { formatSnt } from "@postbox/protocol";
 import { Agent, fetch } from "undici";
-import {
-  type Address,
-  createPublicClient,
-  createWalletClient,
-  encodeFunctionData,
-  type Hex,
-  http,
-  type PublicClient,
-  parseEther,
-} from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { hardhat } from "viem/chains";
+import { type Address, type PublicClient, parseEther } from "viem";
 import { TLS_FIXTURE } from "../../test/fixtures/tls/index.ts";
+import {
+  deployPostboxFixture,
+  hardhatPublicClient,
+  hardhatWallet,
+  spawnHardhatNode,
+  waitForChain,
+} from "./chain.ts";
 
 export { TLS_FIXTURE, type TlsFixture } from "../../test/fixtures/tls/index.ts";
 
@@ -182,13 +176,7 @@ export interface Devnet {
   pending(): string[];
 }
 
-function devWallet(rpc: string, i: number) {
-  return createWalletClient({
-    chain: hardhat,
-    transport: http(rpc),
-    account: privateKeyToAccount(DEV_KEYS[i]!),
-  });
-}
+const devWallet = hardhatWallet;
 
 /** No kept-alive sockets: a child that restarts on the same port is asked afresh. */
 const noKeepAlive = new Agent({ pipelining: 0 });
@@ -359,59 +347,26 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     // Children run in their own process groups: Ctrl-C reaches only the parent, which stops them
     // in order (each gets exactly one SIGTERM and stops cleanly).
     aborted();
-    const chain = watch(
-      "chain",
-      spawn(
-        join(ROOT, "node_modules", ".bin", "hardhat"),
-        ["node", "--hostname", "127.0.0.1", "--port", String(rpcPort)],
-        {
-          cwd: ROOT,
-          stdio: ["ignore", "ignore", stdio],
-          detached: true,
-        },
-      ),
-    );
+    const chain = watch("chain", spawnHardhatNode(rpcPort, { stderr: stdio, detached: true }));
     chainProcess = chain;
-    const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc), pollingInterval: 100 });
-    chainClient = publicClient as PublicClient;
-    await waitFor(
-      `the chain on ${rpcPort}`,
-      async () => {
-        if (chain.exitCode !== null)
-          throw new Fatal(`the chain exited (${chain.exitCode}); is port ${rpcPort} in use?`);
-        await publicClient.getChainId();
-        return true;
-      },
-      60_000,
-      options.signal,
-    );
-    const deployer = devWallet(rpc, 0);
-    const addresses = await deployPostbox({
-      publicClient,
-      walletClient: deployer,
-      parameters: networkParameters.local,
-      initialSupply: parseEther("100000000"),
+    const publicClient = hardhatPublicClient(rpc);
+    chainClient = publicClient;
+    await waitForChain(publicClient, chain, {
+      port: rpcPort,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
+    const fixture = await deployPostboxFixture({
+      publicClient,
+      walletClient: devWallet(rpc, 0),
+      initialSupply: parseEther("100000000"),
+      fund: DEV_KEYS.slice(1).map((_, i) => devWallet(rpc, i + 1).account.address),
+      fundEach: options.fundEach ?? parseEther("1000000"),
+    });
+    const { addresses } = fixture;
     channelsAddress = addresses.channels;
     log(
       `contracts deployed: SNT ${addresses.snt}, registry ${addresses.registry}, channels ${addresses.channels}`,
     );
-    const send = async (w: ReturnType<typeof devWallet>, to: Address, data: Hex) => {
-      const hash = await w.sendTransaction({ to, data });
-      const r = await publicClient.waitForTransactionReceipt({ hash });
-      if (r.status !== "success") throw new Error(`transaction ${hash} reverted`);
-    };
-    for (let i = 1; i < DEV_KEYS.length; i++) {
-      await send(
-        deployer,
-        addresses.snt,
-        encodeFunctionData({
-          abi: sntAbi,
-          functionName: "transfer",
-          args: [devWallet(rpc, i).account.address, options.fundEach ?? parseEther("1000000")],
-        }),
-      );
-    }
 
     const p2pBase = options.p2pBase ?? (options.basePort ? options.basePort + 10 : 60_001);
     const httpBase = options.httpBase ?? (options.basePort ? options.basePort + 100 : 9_465);
@@ -492,28 +447,15 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       });
       if (entry.status === 0) {
         // Register in one transaction: SNT approveAndCall into the registry.
-        const call = encodeFunctionData({
-          abi: mailboxRegistryAbi,
-          functionName: "register",
-          args: [
-            peerId,
-            registered,
-            devnetMetadataURI(spec.name),
-            0n,
-            parseEther(spec.pricePerQuery),
-            parseEther(spec.pricePerMessage),
-            30n * 86_400n,
-          ],
+        await fixture.register(operator, {
+          peerId,
+          multiaddrs: registered,
+          metadataURI: devnetMetadataURI(spec.name),
+          stake: networkParameters.local.minStake * 2n,
+          pricePerQuery: parseEther(spec.pricePerQuery),
+          pricePerMessage: parseEther(spec.pricePerMessage),
+          retentionSeconds: 30n * 86_400n,
         });
-        await send(
-          operator,
-          addresses.snt,
-          encodeFunctionData({
-            abi: sntAbi,
-            functionName: "approveAndCall",
-            args: [addresses.registry, networkParameters.local.minStake * 2n, call],
-          }),
-        );
       }
       const running: RunningMailbox = {
         spec,

@@ -3,16 +3,21 @@
 // exit, and withdraw only after unbonding; the settings from flags, environment and --config
 // combined in every command, and a missing one named in one line.
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deployPostbox, networkParameters, sntAbi } from "@postbox/contracts";
+import { networkParameters } from "@postbox/contracts";
 import { Agent, fetch } from "undici";
-import { createPublicClient, createWalletClient, encodeFunctionData, http, parseEther } from "viem";
+import { parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { hardhat } from "viem/chains";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  deployPostboxFixture,
+  type HardhatNode,
+  hardhatKey,
+  startHardhatNode,
+} from "../../scripts/lib/chain.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 
 // The chain on PORT, the mailbox on PORT + 1.
@@ -20,17 +25,16 @@ const PORT = await freePortBlock(10_000, 2);
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
-const DEPLOYER = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const OPERATOR = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const PAYER = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const OPERATOR = hardhatKey(1);
+const PAYER = hardhatKey(2);
 /** Hardhat's account #3: the operator of the set-endpoint test. */
-const SECOND_OPERATOR = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+const SECOND_OPERATOR = hardhatKey(3);
 
 describe("operator CLI against a JSON-RPC chain", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-operator-"));
   const port = PORT;
   const rpc = `http://127.0.0.1:${port}`;
-  let chain: ChildProcess;
+  let chain: HardhatNode | undefined;
   let registry = "";
   let channels = "";
   let snt = "";
@@ -75,54 +79,22 @@ describe("operator CLI against a JSON-RPC chain", () => {
   };
 
   beforeAll(async () => {
-    chain = spawn(
-      join(ROOT, "node_modules", ".bin", "hardhat"),
-      ["node", "--hostname", "127.0.0.1", "--port", String(port)],
-      {
-        cwd: ROOT,
-        stdio: "ignore",
-      },
-    );
-    const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc) });
-    for (let i = 0; ; i++) {
-      try {
-        await publicClient.getChainId();
-        break;
-      } catch (err) {
-        if (i > 200) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    const deployer = createWalletClient({
-      chain: hardhat,
-      transport: http(rpc),
-      account: privateKeyToAccount(DEPLOYER),
-    });
-    const a = await deployPostbox({
-      publicClient,
-      walletClient: deployer,
-      parameters: networkParameters.local,
+    chain = await startHardhatNode(port);
+    const { addresses: a } = await deployPostboxFixture({
+      publicClient: chain.publicClient,
+      walletClient: chain.wallet(0),
       initialSupply: parseEther("1000000"),
+      fund: [OPERATOR, PAYER, SECOND_OPERATOR].map((key) => privateKeyToAccount(key).address),
+      fundEach: parseEther("10000"),
     });
     registry = a.registry;
     channels = a.channels;
     snt = a.snt;
-    for (const key of [OPERATOR, PAYER, SECOND_OPERATOR]) {
-      const hash = await deployer.sendTransaction({
-        to: a.snt,
-        data: encodeFunctionData({
-          abi: sntAbi,
-          functionName: "transfer",
-          args: [privateKeyToAccount(key as `0x${string}`).address, parseEther("10000")],
-        }),
-      });
-      await publicClient.waitForTransactionReceipt({ hash });
-    }
     writeFileSync(keyFile, `${OPERATOR}\n`, { mode: 0o600 });
   }, 60_000);
 
-  afterAll(() => {
-    chain?.kill("SIGKILL");
+  afterAll(async () => {
+    await chain?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -19,35 +19,25 @@ import {
   pushEnvelope,
   queryStore,
 } from "@postbox/client";
-import {
-  deployPostbox,
-  mailboxRegistryAbi,
-  networkParameters,
-  paymentChannelsAbi,
-  sntAbi,
-} from "@postbox/contracts";
+import { paymentChannelsAbi } from "@postbox/contracts";
 import { bytesToBigint, createEnvelope, fromBareHex, StatusCode } from "@postbox/protocol";
-import { createPublicClient, createWalletClient, encodeFunctionData, type Hex, http, parseEther } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { hardhat } from "viem/chains";
+import { type Hex, parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { deployPostboxFixture, hardhatKey, startHardhatNode } from "../../scripts/lib/chain.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "packages", "cli", "bin", "postbox.js");
-const KEYS = [
-  "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-  "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-] as const;
 const PQ = parseEther("0.01");
 const PM = parseEther("0.0001");
 
 describe("paid mailbox crash", () => {
   const dir = mkdtempSync(join(tmpdir(), "postbox-paid-crash-"));
   const processes: ChildProcess[] = [];
-  afterAll(() => {
+  const stops: (() => Promise<void>)[] = [];
+  afterAll(async () => {
     for (const p of processes) p.kill("SIGKILL");
+    for (const stop of stops) await stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -57,66 +47,26 @@ describe("paid mailbox crash", () => {
   });
 
   async function setUp() {
-    const rpcPort = 19_545 + Math.floor(Math.random() * 500);
-    const rpc = `http://127.0.0.1:${rpcPort}`;
-    const chainProcess = spawn(
-      join(ROOT, "node_modules", ".bin", "hardhat"),
-      ["node", "--hostname", "127.0.0.1", "--port", String(rpcPort)],
-      { cwd: ROOT, stdio: "ignore" },
-    );
-    processes.push(chainProcess);
-    const publicClient = createPublicClient({ chain: hardhat, transport: http(rpc), pollingInterval: 100 });
-    for (let i = 0; ; i++) {
-      try {
-        await publicClient.getChainId();
-        break;
-      } catch (err) {
-        if (i > 200) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    const wallet = (i: number) =>
-      createWalletClient({ chain: hardhat, transport: http(rpc), account: privateKeyToAccount(KEYS[i]!) });
-    const a = await deployPostbox({
+    const node = await startHardhatNode(await freePortBlock(14_000, 1));
+    stops.push(node.stop);
+    const { rpc, publicClient, wallet } = node;
+    const { addresses: a, register } = await deployPostboxFixture({
       publicClient,
       walletClient: wallet(0),
-      parameters: networkParameters.local,
       initialSupply: parseEther("100000"),
+      fund: [wallet(1).account.address, wallet(2).account.address],
+      fundEach: parseEther("10000"),
     });
-    const send = async (w: ReturnType<typeof wallet>, to: Hex, data: Hex) => {
-      const r = await publicClient.waitForTransactionReceipt({ hash: await w.sendTransaction({ to, data }) });
-      expect(r.status).toBe("success");
-    };
-    for (const i of [1, 2]) {
-      await send(
-        wallet(0),
-        a.snt,
-        encodeFunctionData({
-          abi: sntAbi,
-          functionName: "transfer",
-          args: [wallet(i).account.address, parseEther("10000")],
-        }),
-      );
-    }
-    await send(
-      wallet(1),
-      a.snt,
-      encodeFunctionData({
-        abi: sntAbi,
-        functionName: "approveAndCall",
-        args: [
-          a.registry,
-          parseEther("1000"),
-          encodeFunctionData({
-            abi: mailboxRegistryAbi,
-            functionName: "register",
-            args: ["p", ["/ip4/127.0.0.1/tcp/1"], "", 0n, PQ, PM, 86_400n],
-          }),
-        ],
-      }),
-    );
+    await register(wallet(1), {
+      peerId: "p",
+      multiaddrs: ["/ip4/127.0.0.1/tcp/1"],
+      stake: parseEther("1000"),
+      pricePerQuery: PQ,
+      pricePerMessage: PM,
+      retentionSeconds: 86_400n,
+    });
     const keyFile = join(dir, "operator.key");
-    writeFileSync(keyFile, KEYS[1], { mode: 0o600 });
+    writeFileSync(keyFile, hardhatKey(1), { mode: 0o600 });
     /** Starts a paid mailbox on `data` and `port` (a real `postbox node start` process). */
     const start = (data: string, port: number) =>
       new Promise<{ child: ChildProcess; peerId: string }>((resolve, reject) => {
@@ -176,7 +126,7 @@ describe("paid mailbox crash", () => {
         functionName: "getChannel",
         args: [id],
       });
-    return { rpc, publicClient, wallet, a, send, start, manager, onChain };
+    return { rpc, publicClient, wallet, a, start, manager, onChain };
   }
 
   /** Pushes `count` envelopes on `topic` (payload i + 1), 40 a second at most (the limit is 100). */

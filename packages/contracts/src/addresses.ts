@@ -6,6 +6,11 @@ export interface PostboxAddresses {
   snt: Address;
   registry: Address;
   channels: Address;
+  /**
+   * The `Disputes` contract: the registry's only slasher and jailer (`registry.disputes()`, which is
+   * the authority). Absent where a program was given only the addresses it uses (the prober).
+   */
+  disputes?: Address;
   /** First block to read events from (the deployment block). */
   fromBlock: bigint;
 }
@@ -16,13 +21,14 @@ export interface PostboxAddresses {
  * Other networks are added here when deployed, or passed through configuration.
  */
 export const knownDeployments: Record<number, PostboxAddresses> = {
-  // Hardhat's local chain, deployed first thing by account #0 (nonces 0, 1, 2) with
-  // `deployPostbox` or ignition/modules/PostboxLocal.ts.
+  // Hardhat's local chain, deployed first thing by account #0 (nonces 0, 1, 2, 3) with
+  // `deployPostbox`.
   31337: {
     chainId: 31337,
     snt: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
     registry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
     channels: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+    disputes: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
     fromBlock: 0n,
   },
 };

@@ -11,9 +11,8 @@ import type { Address, Hex } from "viem";
 /** What `npm start` uses an account for. */
 export type DevnetRole =
   /**
-   * Deploys the contracts and funds the others; until the disputes contract exists it is the
-   * registry's `disputes` address, so devnet tests can slash and jail through it (never offered
-   * as a wallet).
+   * Deploys the contracts (the `Disputes` contract is the registry's only slasher and jailer) and
+   * funds the others (never offered as a wallet).
    */
   | { kind: "deployer" }
   /** Operates (registers, stakes for) the named mailbox. */
@@ -26,7 +25,7 @@ export type DevnetRole =
   | { kind: "free" };
 
 export interface DevnetAccount {
-  /** Index in Hardhat's list (0 is the deployer and disputes stand-in; `npm start`'s summary numbers them #1…#7). */
+  /** Index in Hardhat's list (0 is the deployer; `npm start`'s summary numbers them #1…#7). */
   index: number;
   address: Address;
   role: DevnetRole;
@@ -72,7 +71,7 @@ export const DEVNET_ACCOUNTS: readonly DevnetAccount[] = [
 export function describeDevnetRole(role: DevnetRole): string {
   switch (role.kind) {
     case "deployer":
-      return "deployed the contracts; stands in for the disputes contract (can slash and jail)";
+      return "deployed the contracts and funded the others";
     case "operator":
       return `operates mailbox ${role.mailbox}`;
     case "cli":

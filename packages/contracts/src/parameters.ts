@@ -1,6 +1,6 @@
 import { parseEther } from "viem";
 
-/** Constructor parameters of the registry and the channels for one network. */
+/** Constructor parameters of the registry, the channels and the disputes contract for one network. */
 export interface NetworkParameters {
   /** Least stake a registration needs (SNT base units); below it after a slash an entry is not Active. */
   minStake: bigint;
@@ -18,6 +18,14 @@ export interface NetworkParameters {
   closeGrace: bigint;
   /** Seconds an admin transfer and a treasury change wait (≤ 365 days). */
   adminDelay: bigint;
+  /** `Disputes`: SNT a custody dispute locks (base units, 1 … 2^96 − 1). */
+  disputeBond: bigint;
+  /** `Disputes`: seconds a mailbox has to answer a custody dispute (1 s … below `unbondingPeriod`). */
+  responseWindow: bigint;
+  /** `Disputes`: share of the stake an upheld dispute slashes, in basis points (capped per period by `maxSlashBps`). */
+  disputeSlashBps: bigint;
+  /** `Disputes`: seconds an upheld dispute jails the operator (0 … `unbondingPeriod`). */
+  jailTerm: bigint;
 }
 
 /**
@@ -34,6 +42,10 @@ export const networkParameters = {
     slashRewardBps: 5_000n,
     closeGrace: 120n,
     adminDelay: 60n,
+    disputeBond: parseEther("10"),
+    responseWindow: 30n,
+    disputeSlashBps: 1_000n,
+    jailTerm: 30n,
   },
   production: {
     minStake: parseEther("10000"),
@@ -44,5 +56,10 @@ export const networkParameters = {
     slashRewardBps: 5_000n,
     closeGrace: 24n * 3600n,
     adminDelay: 7n * 24n * 3600n,
+    // Not chosen yet for a real network (docs/contracts.md, "Disputes"): placeholders within the rules.
+    disputeBond: parseEther("100"),
+    responseWindow: 24n * 3600n,
+    disputeSlashBps: 1_000n,
+    jailTerm: 7n * 24n * 3600n,
   },
 } as const satisfies Record<string, NetworkParameters>;

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { roomTopic } from "@postbox/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 
@@ -233,8 +233,7 @@ describe("chat through the CLI: stories A and B, groups, failover, omissions", (
           .prepare("SELECT COUNT(*) AS n FROM envelopes e JOIN topics t USING (tid) WHERE t.topic = ?")
           .get(roomTopic("omissions")) as { n: number }
       ).n;
-    for (let i = 0; i < 100 && count() < 120; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(count()).toBe(120);
+    await vi.waitFor(() => expect(count()).toBe(120), { timeout: 10_000, interval: 100 });
     const deleted = db
       .prepare(
         "DELETE FROM envelopes WHERE seq IN (SELECT seq FROM envelopes WHERE tid = (SELECT tid FROM topics WHERE topic = ?) ORDER BY ts LIMIT 7 OFFSET 50)",

@@ -238,9 +238,14 @@ describe("mailbox over libp2p on loopback", () => {
       await expect(pushEnvelope(peer, addrs, future)).rejects.toMatchObject({
         status: StatusCode.BAD_REQUEST,
       });
-      // ...and through gossip it is rejected, never archived.
+      // ...and through gossip it is rejected (the validator has counted it), never archived.
+      const rejected = async () =>
+        (await mailbox.metrics.ingested.get()).values.find(
+          (v) => v.labels.source === "gossip" && v.labels.result === "invalid",
+        )?.value ?? 0;
+      const rejectedBefore = await rejected();
       await publish(future);
-      await new Promise((r) => setTimeout(r, 300));
+      await until("gossip's validator to reject it", async () => (await rejected()) > rejectedBefore);
       expect(await archived([future.id])).toBe(false);
       // Too many topics, a page size of 0.
       const tooMany = await queryStore(peer, addrs, {

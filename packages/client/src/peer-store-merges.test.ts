@@ -6,12 +6,20 @@ import type { Libp2p } from "@libp2p/interface";
 import { noise, tcp } from "@postbox/net";
 import { skipRepeatedProtocolMerges } from "@postbox/protocol";
 import { createLibp2p } from "libp2p";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 
 const PROTOCOL = "/postbox-test/echo/1";
 
-/** A host whose peer store counts the merges that reach it, with the skip installed above. */
-async function host(): Promise<{ node: Libp2p; merges: string[] }> {
+/**
+ * A host whose peer store counts the merges that reach it, with the skip installed above; how many
+ * streams its handler was given, and whether it has identified a peer (identify's own merges done).
+ */
+async function host(): Promise<{
+  node: Libp2p;
+  merges: string[];
+  handled: () => number;
+  identified: Promise<void>;
+}> {
   const node = await createLibp2p({
     addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
     transports: [tcp()],
@@ -27,10 +35,17 @@ async function host(): Promise<{ node: Libp2p; merges: string[] }> {
     return merge(id, data, options);
   };
   skipRepeatedProtocolMerges(node);
+  let handled = 0;
+  // libp2p merges the stream's protocol into the peer store before it calls the handler.
   await node.handle(PROTOCOL, async (stream) => {
+    handled++;
     await stream.close();
   });
-  return { node, merges };
+  // Dispatched once identify's patch and merges of the remote peer's record are done.
+  const identified = new Promise<void>((resolve) =>
+    node.addEventListener("peer:identify", () => resolve(), { once: true }),
+  );
+  return { node, merges, handled: () => handled, identified };
 }
 
 describe("skipRepeatedProtocolMerges", () => {
@@ -52,19 +67,20 @@ describe("skipRepeatedProtocolMerges", () => {
       }
     };
     await streams(1);
-    // Identify's own merges (protocols, addresses, metadata) settle first: wait for 500 ms without one.
-    for (let seen = -1; seen !== a.merges.length + b.merges.length; ) {
-      seen = a.merges.length + b.merges.length;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    // Identify's own merges (protocols, addresses, metadata) come first: each side has identified
+    // the other, and the listener has been given the stream.
+    await Promise.all([a.identified, b.identified]);
+    await vi.waitFor(() => expect(a.handled()).toBe(1));
     const count = (m: string[], peer: string) => m.filter((x) => x === `${peer} ["${PROTOCOL}"]`).length;
     // Identify's changes made each side forget the first stream's merge: one stream merges again.
     await streams(1);
+    await vi.waitFor(() => expect(a.handled()).toBe(2));
     const before = { a: count(a.merges, bId), b: count(b.merges, aId) };
     await streams(10);
     expect(count(b.merges, aId) - before.b).toBe(0); // the dialler's side
-    await new Promise((r) => setTimeout(r, 100));
-    expect(count(a.merges, bId) - before.a).toBe(0); // the listener's side
+    // The listener's side: its merges are done once its handler has been given all 12 streams so far.
+    await vi.waitFor(() => expect(a.handled()).toBe(12));
+    expect(count(a.merges, bId) - before.a).toBe(0);
     // The protocol is recorded in the store on both sides.
     expect((await b.node.peerStore.get(a.node.peerId)).protocols).toContain(PROTOCOL);
     expect((await a.node.peerStore.get(b.node.peerId)).protocols).toContain(PROTOCOL);

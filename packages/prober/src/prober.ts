@@ -72,6 +72,16 @@ export interface ProberOptions {
   host?: ClientHost;
   /** How metadata URIs are read (tests: a fetch that trusts their certificate). */
   metadata?: ReadMetadataOptions;
+  /**
+   * The clock, in ms since the epoch (default `Date.now`): every sample, canary and figure is timed
+   * by it, so a test can move it (the intervals above still run on real timers).
+   */
+  now?: () => number;
+  /**
+   * Run the tasks on the intervals above from {@link Prober.start} (default true). False: start
+   * only opens the channels and the host, and the caller runs each task when it wants (tests).
+   */
+  schedule?: boolean;
 }
 
 /** How a canary query went: what came back, or why no answer did. */
@@ -122,6 +132,7 @@ export function settleCanaries(
  */
 export class Prober {
   readonly #o: ProberOptions;
+  readonly #now: () => number;
   readonly #timers: NodeJS.Timeout[] = [];
   #channelManager: ChannelManager | undefined;
   #host: ClientHost | undefined;
@@ -130,6 +141,7 @@ export class Prober {
 
   constructor(options: ProberOptions) {
     this.#o = options;
+    this.#now = options.now ?? Date.now;
   }
 
   /** The prober's payment channels (`channels.db` in its data folder), opened by {@link start}. */
@@ -156,6 +168,7 @@ export class Prober {
     });
     this.#host = this.#o.host ?? (await createClientHost());
     await this.followRegistry();
+    if (this.#o.schedule === false) return;
     const every = (ms: number, fn: () => Promise<unknown>) => {
       const run = () => {
         if (this.#stopped) return;
@@ -222,7 +235,7 @@ export class Prober {
           withdrawableAt: Number(m.withdrawableAt),
           metadataURI: m.metadataURI,
         },
-        Date.now(),
+        this.#now(),
       );
       this.#o.log.info({ operator: op, status: m.status }, "registry entry updated");
     }
@@ -234,7 +247,7 @@ export class Prober {
   }
 
   #candidate(m: TrackedMailbox): MailboxCandidate {
-    const { price } = effectivePrice(m, Date.now() / 1000);
+    const { price } = effectivePrice(m, this.#now() / 1000);
     const c = blankCandidate(m.address, m.address as Address, m.peerId, m.multiaddrs);
     c.stake = m.stake;
     c.price = price;
@@ -269,7 +282,7 @@ export class Prober {
               envelopes: Number(info.envelopeCount),
               free: info.free,
               chainId: Number(info.chainId),
-              at: Date.now(),
+              at: this.#now(),
             });
           }
         } catch (err) {
@@ -278,7 +291,14 @@ export class Prober {
           await host.hangUp(addresses(c)[0]!).catch(() => undefined);
         }
         const latencyMs = ok ? performance.now() - started : null;
-        this.#o.store.addSample({ mailbox: m.address, at: Date.now(), kind: "probe", ok, latencyMs, detail });
+        this.#o.store.addSample({
+          mailbox: m.address,
+          at: this.#now(),
+          kind: "probe",
+          ok,
+          latencyMs,
+          detail,
+        });
       }),
     );
   }
@@ -300,7 +320,7 @@ export class Prober {
           mailbox: m.address,
           topic,
           timestamp: Number(envelope.timestamp),
-          pushedAt: Date.now(),
+          pushedAt: this.#now(),
         };
         try {
           await pushEnvelope(host, addresses(c), envelope, { timeoutMs: this.#o.timeoutMs ?? 10_000 });
@@ -318,7 +338,7 @@ export class Prober {
                   detail: `push: ${err.shortMessage} ${err.statusDesc}`.slice(0, 200),
                 },
               ],
-              Date.now(),
+              this.#now(),
             );
           else this.#o.log.debug({ err, mailbox: m.address }, "canary not pushed: mailbox unreachable");
         }
@@ -335,7 +355,7 @@ export class Prober {
    */
   async #checkDue(c: MailboxCandidate): Promise<void> {
     const { store, log } = this.#o;
-    const now = Date.now();
+    const now = this.#now();
     const due = store.dueCanaries(c.id, now - (this.#o.canaryDelayMs ?? 120_000), 10);
     if (due.length === 0) return;
     const started = performance.now();
@@ -404,7 +424,7 @@ export class Prober {
     }
     const latencyMs = answered ? performance.now() - started : null;
     const settled = settleCanaries(due, { answered, found, unanswered, ownFault, latencyMs }, now);
-    if (settled.length > 0) store.checkCanaries(settled, Date.now());
+    if (settled.length > 0) store.checkCanaries(settled, this.#now());
     if (settled.length < due.length)
       (ownFault ? log.warn.bind(log) : log.debug.bind(log))(
         { mailbox: c.id, due: due.length - settled.length, why: unanswered },
@@ -415,7 +435,7 @@ export class Prober {
   #readingMetadata = false;
 
   /** Reads the metadata documents that changed or are due again ({@link refreshMetadata}). */
-  async refreshMetadata(now = Date.now()): Promise<void> {
+  async refreshMetadata(now = this.#now()): Promise<void> {
     if (this.#readingMetadata) return;
     this.#readingMetadata = true;
     try {
@@ -431,7 +451,7 @@ export class Prober {
   }
 
   /** The figures of every mailbox the registry ever listed (scores against the active ones). */
-  figures(now = Date.now()): MailboxFigures[] {
+  figures(now = this.#now()): MailboxFigures[] {
     return computeFigures(this.#o.store, now);
   }
 

@@ -10,14 +10,14 @@ import { join, resolve } from "node:path";
 import {
   DEVNET_KEYS,
   deployPostbox,
-  mailboxRegistryAbi,
   type NetworkParameters,
   networkParameters,
+  openChannel,
   type PostboxAddresses,
-  paymentChannelsAbi,
+  type RegisterMailboxParameters,
+  registerMailbox,
   sntAbi,
 } from "@postbox/contracts";
-import { computeChannelId } from "@postbox/protocol";
 import {
   type Account,
   type Address,
@@ -159,16 +159,7 @@ export async function startHardhatNode(
 export type FixtureWallet = WalletClient<Transport, Chain | undefined, Account>;
 
 /** Where a mailbox is reached and what it charges, as {@link PostboxFixture.register} lists it. */
-export interface RegisterOptions {
-  peerId: string;
-  multiaddrs: readonly string[];
-  metadataURI?: string;
-  /** SNT staked (pulled by approveAndCall). */
-  stake: bigint;
-  pricePerQuery: bigint;
-  pricePerMessage: bigint;
-  retentionSeconds: bigint;
-}
+export type RegisterOptions = Omit<RegisterMailboxParameters, "snt" | "registry">;
 
 export interface PostboxFixtureOptions {
   publicClient: PublicClient;
@@ -224,14 +215,12 @@ export async function deployPostboxFixture(options: PostboxFixtureOptions): Prom
     if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
     return receipt;
   };
-  const sntCall = (wallet: FixtureWallet, data: Hex) => send(wallet, addresses.snt, data);
-  const approveAndCall = (wallet: FixtureWallet, spender: Address, amount: bigint, call: Hex) =>
-    sntCall(
-      wallet,
-      encodeFunctionData({ abi: sntAbi, functionName: "approveAndCall", args: [spender, amount, call] }),
-    );
   const fund = (to: Address, amount: bigint) =>
-    sntCall(deployer, encodeFunctionData({ abi: sntAbi, functionName: "transfer", args: [to, amount] }));
+    send(
+      deployer,
+      addresses.snt,
+      encodeFunctionData({ abi: sntAbi, functionName: "transfer", args: [to, amount] }),
+    );
   for (const to of options.fund ?? []) {
     if (options.fundEach === undefined) throw new Error("fund needs fundEach");
     await fund(to, options.fundEach);
@@ -248,42 +237,8 @@ export async function deployPostboxFixture(options: PostboxFixtureOptions): Prom
         functionName: "balanceOf",
         args: [who],
       }),
-    register: (wallet, r) =>
-      approveAndCall(
-        wallet,
-        addresses.registry,
-        r.stake,
-        encodeFunctionData({
-          abi: mailboxRegistryAbi,
-          functionName: "register",
-          args: [
-            r.peerId,
-            [...r.multiaddrs],
-            r.metadataURI ?? "",
-            0n, // the approved amount is the stake
-            r.pricePerQuery,
-            r.pricePerMessage,
-            r.retentionSeconds,
-          ],
-        }),
-      ),
-    openChannel: async (wallet, c) => {
-      await approveAndCall(
-        wallet,
-        addresses.channels,
-        c.deposit,
-        encodeFunctionData({
-          abi: paymentChannelsAbi,
-          functionName: "open",
-          args: [c.payee, c.signer, 0n, c.salt],
-        }),
-      );
-      return computeChannelId({
-        payer: wallet.account.address,
-        payee: c.payee,
-        signer: c.signer,
-        salt: c.salt,
-      });
-    },
+    register: (wallet, r) => registerMailbox({ publicClient, walletClient: wallet }, { ...addresses, ...r }),
+    openChannel: async (wallet, c) =>
+      (await openChannel({ publicClient, walletClient: wallet }, { ...addresses, ...c })).channelId,
   };
 }

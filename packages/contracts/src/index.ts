@@ -2,10 +2,43 @@
  * @packageDocumentation
  * The TypeScript face of the Postbox contracts: ABIs typed `as const` (generated from the Hardhat
  * artifacts by `scripts/generate-abis.ts`), known addresses per chain id, the parameters each
- * network uses, and a viem deploy helper used by the devnet, the tests and the gas report,
- * and a reader of the registry's entries.
+ * network uses, a viem deploy helper used by the devnet, the tests and the gas report, the write
+ * actions (register, stake, prices, open, top up, close: request builders for viem and wagmi and
+ * actions that send them) and one chain set-up, and a reader of the registry's entries.
  */
 
+export {
+  type AddStakeParameters,
+  type AddStakeReturnType,
+  type AnnouncePriceParameters,
+  type AnnouncePriceReturnType,
+  addStake,
+  addStakeRequest,
+  announcePrice,
+  announcePriceRequest,
+  type CreatePostboxClientsParameters,
+  type CreatePostboxClientsReturnType,
+  createPostboxClients,
+  type OpenChannelParameters,
+  type OpenChannelReturnType,
+  openChannel,
+  openChannelRequest,
+  type PostboxClients,
+  type PostboxWriteReturnType,
+  postboxChain,
+  type RegisterMailboxParameters,
+  type RegisterMailboxReturnType,
+  type RequestCloseParameters,
+  type RequestCloseReturnType,
+  registerMailbox,
+  registerMailboxRequest,
+  requestClose,
+  requestCloseRequest,
+  type TopUpChannelParameters,
+  type TopUpChannelReturnType,
+  topUpChannel,
+  topUpChannelRequest,
+} from "./actions.js";
 export { addressesFor, knownDeployments, type PostboxAddresses } from "./addresses.js";
 export { type DeployPostboxParameters, type DeployPostboxReturnType, deployPostbox } from "./deploy.js";
 export {

@@ -7,12 +7,21 @@ import { describe, expect, it } from "vitest";
 import { createEnvelope } from "./envelope.js";
 import { InvalidSignatureError } from "./errors.js";
 import {
+  checkPageCommitmentEvidence,
+  checkReceiptEvidence,
+  committedSpan,
+  evidenceDigester,
+  evidenceSignature,
   evidenceTypes,
   hashPageCommitment,
   hashReceipt,
+  MAX_TIME,
   NO_CURSOR,
   type PageCommitment,
+  pageCommitmentFromWire,
   receiptFor,
+  receiptFromWire,
+  recoverEvidenceSigner,
   signPageCommitment,
   signReceipt,
   verifyPageCommitment,
@@ -112,5 +121,132 @@ describe("evidence", () => {
     expect(hashReceipt(domain, receipt)).not.toBe(hashPageCommitment(domain, commitment));
     expect(() => hashReceipt(domain, { ...receipt, storedAt: 1n << 64n })).toThrow(RangeError);
     expect(() => hashPageCommitment(domain, { ...commitment, servedAt: -1n })).toThrow(RangeError);
+  });
+
+  it("the direct digester equals viem's typed-data hashes, for every field and empty lists", () => {
+    const digest = evidenceDigester(domain);
+    const hex = (b: Uint8Array) => toHexString(b);
+    expect(hex(digest.receipt(receipt))).toBe(hashReceipt(domain, receipt));
+    const bytesReceipt = { ...receipt, operator: hexToBytes(operator), envelopeId: envelope.id };
+    expect(hex(digest.receipt(bytesReceipt))).toBe(hashReceipt(domain, receipt));
+    for (const c of [
+      commitment,
+      { ...commitment, ids: [], contentTopics: ["/a", "/b", "/postbox/1/inbox-7/proto"] },
+      { ...commitment, nextCursor: toHexString(envelope.id), timeStart: 1n, timeEnd: 0n },
+      {
+        ...commitment,
+        timeEnd: MAX_TIME,
+        ids: Array.from({ length: 100 }, (_, i) => toHexString(new Uint8Array(32).fill(i))),
+      },
+    ]) {
+      expect(hex(digest.pageCommitment(c))).toBe(hashPageCommitment(domain, c));
+    }
+    // An absent next cursor is 32 zero bytes.
+    expect(hex(digest.pageCommitment({ ...commitment, nextCursor: undefined }))).toBe(
+      hashPageCommitment(domain, commitment),
+    );
+    expect(hex(evidenceDigester({ ...domain, chainId: 1 }).receipt(receipt))).toBe(
+      hashReceipt({ ...domain, chainId: 1 }, receipt),
+    );
+    expect(() => digest.receipt({ ...receipt, envelopeId: envelope.id.subarray(1) })).toThrow(RangeError);
+    expect(() => digest.pageCommitment({ ...commitment, servedAt: 1n << 64n })).toThrow(RangeError);
+  });
+
+  it("synchronous checks: the signer's evidence passes, another key's, a changed field or a bad shape is refused", async () => {
+    const rsig = await signReceipt(key, domain, receipt);
+    expect(recoverEvidenceSigner(evidenceDigester(domain).receipt(receipt), rsig)).toBe(key.address);
+    checkReceiptEvidence(domain, receipt, rsig, key.address);
+    checkReceiptEvidence(domain, receipt, hexToBytes(rsig), key.address);
+    expect(() => checkReceiptEvidence(domain, receipt, rsig, other.address)).toThrow(InvalidSignatureError);
+    expect(() =>
+      checkReceiptEvidence(domain, { ...receipt, storedAt: receipt.storedAt + 1n }, rsig, key.address),
+    ).toThrow(/expected/);
+    const forged = await signReceipt(other, domain, receipt);
+    expect(() => checkReceiptEvidence(domain, receipt, forged, key.address)).toThrow(/expected/);
+    const short = hexToBytes(rsig).slice(0, 64);
+    expect(() => checkReceiptEvidence(domain, receipt, short, key.address)).toThrow(/signature length/);
+    const csig = await signPageCommitment(key, domain, commitment);
+    checkPageCommitmentEvidence(domain, commitment, csig, key.address);
+    expect(() =>
+      checkPageCommitmentEvidence(
+        domain,
+        { ...commitment, timeEnd: commitment.timeEnd + 1n },
+        csig,
+        key.address,
+      ),
+    ).toThrow(/expected/);
+  });
+
+  it("evidenceSignature makes r ‖ s ‖ 27 + recovery, which the checks accept", async () => {
+    const sig = hexToBytes(await signReceipt(key, domain, receipt));
+    const again = evidenceSignature(sig.subarray(0, 64), sig[64]! - 27);
+    expect(toHexString(again)).toBe(toHexString(sig));
+    expect(() => evidenceSignature(sig.subarray(0, 64), 2)).toThrow(RangeError);
+  });
+
+  it("the wire forms give back the signed receipt and commitment", () => {
+    expect(
+      receiptFromWire(operator, envelope, {
+        envelopeId: envelope.id,
+        storedAt: receipt.storedAt,
+        retainUntil: receipt.retainUntil,
+      }),
+    ).toEqual(receipt);
+    expect(() =>
+      receiptFromWire(operator, envelope, { envelopeId: new Uint8Array(32), storedAt: 1n, retainUntil: 2n }),
+    ).toThrow(/another envelope/);
+    const response = {
+      ids: [envelope.id],
+      servedAt: commitment.servedAt,
+      evidenceTimeStart: commitment.timeStart,
+      evidenceTimeEnd: commitment.timeEnd,
+      evidence: new Uint8Array(65),
+    };
+    expect(pageCommitmentFromWire(operator, { contentTopics: commitment.contentTopics }, response)).toEqual(
+      commitment,
+    );
+    expect(
+      pageCommitmentFromWire(operator, commitment, { ...response, nextCursor: envelope.id })?.nextCursor,
+    ).toBe(toHexString(envelope.id));
+    expect(pageCommitmentFromWire(operator, commitment, { ids: [] })).toBeUndefined();
+  });
+
+  it("committedSpan: the query's range, narrowed strictly inside the page's boundaries", () => {
+    const fwd = { forward: true };
+    const back = { forward: false };
+    expect(committedSpan(fwd, { more: false })).toEqual({ timeStart: 0n, timeEnd: MAX_TIME });
+    expect(committedSpan({ ...fwd, timeStart: 10n, timeEnd: 90n }, { more: false })).toEqual({
+      timeStart: 10n,
+      timeEnd: 90n,
+    });
+    // Forward: after the cursor, before the last returned when more remain.
+    expect(
+      committedSpan({ ...fwd, timeStart: 10n }, { cursorTimestamp: 20n, lastTimestamp: 50n, more: true }),
+    ).toEqual({
+      timeStart: 21n,
+      timeEnd: 49n,
+    });
+    // A cursor before the query's start does not widen the span.
+    expect(committedSpan({ ...fwd, timeStart: 30n }, { cursorTimestamp: 20n, more: false })).toEqual({
+      timeStart: 30n,
+      timeEnd: MAX_TIME,
+    });
+    // Backward, mirrored.
+    expect(
+      committedSpan({ ...back, timeEnd: 100n }, { cursorTimestamp: 80n, lastTimestamp: 40n, more: true }),
+    ).toEqual({
+      timeStart: 41n,
+      timeEnd: 79n,
+    });
+    expect(committedSpan({ ...back, timeEnd: 70n }, { cursorTimestamp: 80n, more: false })).toEqual({
+      timeStart: 0n,
+      timeEnd: 70n,
+    });
+    // No whole millisecond inside: the empty span {1, 0}.
+    expect(committedSpan(fwd, { cursorTimestamp: 50n, lastTimestamp: 50n, more: true })).toEqual({
+      timeStart: 1n,
+      timeEnd: 0n,
+    });
+    expect(committedSpan(back, { cursorTimestamp: 0n, more: false })).toEqual({ timeStart: 1n, timeEnd: 0n });
   });
 });

@@ -909,6 +909,10 @@ export interface StoreResponse {
   spent: Uint8Array
   cost: Uint8Array
   commitment: Uint8Array
+  servedAt?: bigint
+  evidenceTimeStart?: bigint
+  evidenceTimeEnd?: bigint
+  evidence?: Uint8Array
 }
 
 export namespace StoreResponse {
@@ -973,6 +977,26 @@ export namespace StoreResponse {
         if ((obj.commitment != null && obj.commitment.byteLength > 0)) {
           w.uint32(82)
           w.bytes(obj.commitment)
+        }
+
+        if (obj.servedAt != null) {
+          w.uint32(88)
+          w.uint64(obj.servedAt)
+        }
+
+        if (obj.evidenceTimeStart != null) {
+          w.uint32(96)
+          w.uint64(obj.evidenceTimeStart)
+        }
+
+        if (obj.evidenceTimeEnd != null) {
+          w.uint32(104)
+          w.uint64(obj.evidenceTimeEnd)
+        }
+
+        if (obj.evidence != null) {
+          w.uint32(114)
+          w.bytes(obj.evidence)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1046,6 +1070,22 @@ export namespace StoreResponse {
             }
             case 10: {
               obj.commitment = reader.bytes()
+              break
+            }
+            case 11: {
+              obj.servedAt = reader.uint64()
+              break
+            }
+            case 12: {
+              obj.evidenceTimeStart = reader.uint64()
+              break
+            }
+            case 13: {
+              obj.evidenceTimeEnd = reader.uint64()
+              break
+            }
+            case 14: {
+              obj.evidence = reader.bytes()
               break
             }
             default: {
@@ -1153,6 +1193,34 @@ export namespace StoreResponse {
             case 10: {
               yield {
                 field: `${prefix}.commitment`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.servedAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.evidenceTimeStart`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.evidenceTimeEnd`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 14: {
+              yield {
+                field: `${prefix}.evidence`,
                 value: reader.bytes()
               }
               break
@@ -1269,6 +1337,26 @@ export namespace StoreResponse {
     value: Uint8Array
   }
 
+  export interface StoreResponseServedAtFieldEvent {
+    field: '$.servedAt'
+    value: bigint
+  }
+
+  export interface StoreResponseEvidenceTimeStartFieldEvent {
+    field: '$.evidenceTimeStart'
+    value: bigint
+  }
+
+  export interface StoreResponseEvidenceTimeEndFieldEvent {
+    field: '$.evidenceTimeEnd'
+    value: bigint
+  }
+
+  export interface StoreResponseEvidenceFieldEvent {
+    field: '$.evidence'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<StoreResponse>): Uint8Array {
     return encodeMessage(obj, StoreResponse.codec())
   }
@@ -1277,7 +1365,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseRequestIdFieldEvent | StoreResponseStatusFieldEvent | StoreResponseStatusDescFieldEvent | StoreResponseEnvelopesVersionFieldEvent | StoreResponseEnvelopesContentTopicFieldEvent | StoreResponseEnvelopesTimestampFieldEvent | StoreResponseEnvelopesPayloadFieldEvent | StoreResponseIdsFieldEvent | StoreResponseNextCursorFieldEvent | StoreResponseQuotePricePerQueryFieldEvent | StoreResponseQuotePricePerMessageFieldEvent | StoreResponseQuoteMaxPageCostFieldEvent | StoreResponseQuoteSpentFieldEvent | StoreResponseQuotePayeeFieldEvent | StoreResponseQuoteChainIdFieldEvent | StoreResponseQuoteChannelsContractFieldEvent | StoreResponseSpentFieldEvent | StoreResponseCostFieldEvent | StoreResponseCommitmentFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseRequestIdFieldEvent | StoreResponseStatusFieldEvent | StoreResponseStatusDescFieldEvent | StoreResponseEnvelopesVersionFieldEvent | StoreResponseEnvelopesContentTopicFieldEvent | StoreResponseEnvelopesTimestampFieldEvent | StoreResponseEnvelopesPayloadFieldEvent | StoreResponseIdsFieldEvent | StoreResponseNextCursorFieldEvent | StoreResponseQuotePricePerQueryFieldEvent | StoreResponseQuotePricePerMessageFieldEvent | StoreResponseQuoteMaxPageCostFieldEvent | StoreResponseQuoteSpentFieldEvent | StoreResponseQuotePayeeFieldEvent | StoreResponseQuoteChainIdFieldEvent | StoreResponseQuoteChannelsContractFieldEvent | StoreResponseSpentFieldEvent | StoreResponseCostFieldEvent | StoreResponseCommitmentFieldEvent | StoreResponseServedAtFieldEvent | StoreResponseEvidenceTimeStartFieldEvent | StoreResponseEvidenceTimeEndFieldEvent | StoreResponseEvidenceFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }
@@ -1415,6 +1503,7 @@ export interface StoreReceipt {
   storedAt: bigint
   retainUntil: bigint
   signature: Uint8Array
+  evidence?: Uint8Array
 }
 
 export namespace StoreReceipt {
@@ -1445,6 +1534,11 @@ export namespace StoreReceipt {
         if ((obj.signature != null && obj.signature.byteLength > 0)) {
           w.uint32(34)
           w.bytes(obj.signature)
+        }
+
+        if (obj.evidence != null) {
+          w.uint32(42)
+          w.bytes(obj.evidence)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1478,6 +1572,10 @@ export namespace StoreReceipt {
             }
             case 4: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.evidence = reader.bytes()
               break
             }
             default: {
@@ -1523,6 +1621,13 @@ export namespace StoreReceipt {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.evidence`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1555,6 +1660,11 @@ export namespace StoreReceipt {
     value: Uint8Array
   }
 
+  export interface StoreReceiptEvidenceFieldEvent {
+    field: '$.evidence'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<StoreReceipt>): Uint8Array {
     return encodeMessage(obj, StoreReceipt.codec())
   }
@@ -1563,7 +1673,7 @@ export namespace StoreReceipt {
     return decodeMessage(buf, StoreReceipt.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreReceipt>): Generator<StoreReceiptEnvelopeIdFieldEvent | StoreReceiptStoredAtFieldEvent | StoreReceiptRetainUntilFieldEvent | StoreReceiptSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreReceipt>): Generator<StoreReceiptEnvelopeIdFieldEvent | StoreReceiptStoredAtFieldEvent | StoreReceiptRetainUntilFieldEvent | StoreReceiptSignatureFieldEvent | StoreReceiptEvidenceFieldEvent> {
     return streamMessage(buf, StoreReceipt.codec(), opts)
   }
 }
@@ -1729,6 +1839,11 @@ export namespace PushResponse {
     value: Uint8Array
   }
 
+  export interface PushResponseReceiptEvidenceFieldEvent {
+    field: '$.receipt.evidence'
+    value: Uint8Array
+  }
+
   export function encode (obj: Partial<PushResponse>): Uint8Array {
     return encodeMessage(obj, PushResponse.codec())
   }
@@ -1737,7 +1852,7 @@ export namespace PushResponse {
     return decodeMessage(buf, PushResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PushResponse>): Generator<PushResponseRequestIdFieldEvent | PushResponseStatusFieldEvent | PushResponseStatusDescFieldEvent | PushResponseReceiptEnvelopeIdFieldEvent | PushResponseReceiptStoredAtFieldEvent | PushResponseReceiptRetainUntilFieldEvent | PushResponseReceiptSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PushResponse>): Generator<PushResponseRequestIdFieldEvent | PushResponseStatusFieldEvent | PushResponseStatusDescFieldEvent | PushResponseReceiptEnvelopeIdFieldEvent | PushResponseReceiptStoredAtFieldEvent | PushResponseReceiptRetainUntilFieldEvent | PushResponseReceiptSignatureFieldEvent | PushResponseReceiptEvidenceFieldEvent> {
     return streamMessage(buf, PushResponse.codec(), opts)
   }
 }

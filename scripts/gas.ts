@@ -12,6 +12,7 @@ import {
   disputesBytecode,
   mailboxRegistryAbi,
   networkParameters,
+  openChannelRequest,
   paymentChannelsAbi,
   sntAbi,
 } from "@postbox/contracts";
@@ -68,12 +69,6 @@ const send = async (wallet: Wallet, to: Address, data: Hex): Promise<bigint> =>
   (await fixture.send(wallet, to, data)).gasUsed;
 const snt = (wallet: Wallet, fn: "approve" | "transfer", args: [Address, bigint]) =>
   send(wallet, addresses.snt, encodeFunctionData({ abi: sntAbi, functionName: fn, args }));
-const approveAndCall = (wallet: Wallet, spender: Address, amount: bigint, data: Hex) =>
-  send(
-    wallet,
-    addresses.snt,
-    encodeFunctionData({ abi: sntAbi, functionName: "approveAndCall", args: [spender, amount, data] }),
-  );
 const channels = (wallet: Wallet, data: Hex) => send(wallet, addresses.channels, data);
 const registry = (wallet: Wallet, data: Hex) => send(wallet, addresses.registry, data);
 
@@ -159,7 +154,14 @@ const openData = (salt: Hex, amount: bigint) =>
 }
 const openViaApproveAndCall = async (): Promise<{ id: Hex; gas: bigint }> => {
   const salt = nextSalt();
-  const gas = await approveAndCall(payerWallet, addresses.channels, deposit, openData(salt, 0n));
+  const request = openChannelRequest({
+    ...addresses,
+    payee: operator,
+    signer: session.address,
+    deposit,
+    salt,
+  });
+  const gas = await send(payerWallet, request.address, encodeFunctionData(request));
   return { id: computeChannelId({ payer, payee: operator, signer: session.address, salt }), gas };
 };
 const first = await openViaApproveAndCall();

@@ -2,7 +2,7 @@
 // chain: what the contract accepts, the off-chain verifier in @postbox/protocol accepts, and every
 // malformed or misdirected voucher is refused by both, for the same reason.
 
-import { deployPostbox, networkParameters, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import { deployPostbox, networkParameters, openChannel, paymentChannelsAbi } from "@postbox/contracts";
 import {
   computeChannelId,
   hashVoucher,
@@ -12,17 +12,7 @@ import {
   verifyVoucher,
 } from "@postbox/protocol";
 import { network } from "hardhat";
-import {
-  type Address,
-  concatHex,
-  encodeFunctionData,
-  type Hex,
-  numberToHex,
-  pad,
-  parseEther,
-  parseSignature,
-  toHex,
-} from "viem";
+import { type Address, concatHex, type Hex, numberToHex, pad, parseEther, parseSignature, toHex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -44,20 +34,11 @@ describe("vouchers: TypeScript signer and verifier against the contract", () => 
     const s = pad(toHex(++salt), { size: 32 });
     const id = computeChannelId({ payer, payee, signer: session.address, salt: s });
     // Open through approveAndCall with the ABI-encoded `open` call as data.
-    await wallet!.writeContract({
-      address: addresses.snt,
-      abi: sntAbi,
-      functionName: "approveAndCall",
-      args: [
-        addresses.channels,
-        amount,
-        encodeFunctionData({
-          abi: paymentChannelsAbi,
-          functionName: "open",
-          args: [payee, session.address, 0n, s],
-        }),
-      ],
-    });
+    const opened = await openChannel(
+      { publicClient: await viem.getPublicClient(), walletClient: wallet! },
+      { ...addresses, payee, signer: session.address, deposit: amount, salt: s },
+    );
+    expect(opened.channelId).toBe(id);
     return id;
   }
 

@@ -1,5 +1,5 @@
-import { addressesFor, DEVNET_ACCOUNTS, type DevnetAccount } from "@postbox/contracts";
-import { type Address, defineChain } from "viem";
+import { addressesFor, DEVNET_ACCOUNTS, type DevnetAccount, postboxChain } from "@postbox/contracts";
+import type { Address } from "viem";
 
 /** Chain settings from the environment (NEXT_PUBLIC_*), defaulting to `npm start`'s devnet. */
 const chainId = Number(process.env.NEXT_PUBLIC_CHAIN_ID ?? 31337);
@@ -20,11 +20,10 @@ export const settings = {
   explorerUrl: process.env.NEXT_PUBLIC_EXPLORER_URL?.replace(/\/+$/, "") || undefined,
 };
 
-export const chain = defineChain({
-  id: chainId,
+export const chain = postboxChain({
+  chainId,
+  rpcUrl,
   name: chainId === 31337 ? "Postbox devnet" : `Chain ${chainId}`,
-  nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-  rpcUrls: { default: { http: [rpcUrl] } },
 });
 
 /** The devnet's funded accounts #1–#7 with their roles under `npm start` (#0 deployed the contracts). */

@@ -8,22 +8,9 @@ import {
   type PostboxClient,
   type StaticMailbox,
 } from "@postbox/client";
-import { addressesFor } from "@postbox/contracts";
+import { addressesFor, createPostboxClients } from "@postbox/contracts";
 import { AmountError, ConfigError, type ParseSntOptions, parseSnt } from "@postbox/protocol";
-import {
-  type Account,
-  type Address,
-  type Chain,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  type Hex,
-  http,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
-} from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
 
 /** Flags every client command shares (each with its environment variable). */
 export const CLIENT_OPTIONS = {
@@ -128,16 +115,11 @@ export function chainContext(values: ClientValues, options: { requireWallet: boo
     throw new ConfigError("wallet-key", "must be a 0x-prefixed 32-byte private key");
   if (options.requireWallet && !key)
     throw new ConfigError("wallet-key", "required: --wallet-key-file or POSTBOX_WALLET_KEY");
-  const chain = defineChain({
-    id: chainId,
-    name: `chain ${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
+  const { publicClient, walletClient: wallet } = createPostboxClients({
+    rpcUrl,
+    chainId,
+    ...(key ? { privateKey: key as Hex } : {}),
   });
-  const publicClient = createPublicClient({ chain, transport: http(rpcUrl) }) as PublicClient;
-  const wallet = key
-    ? createWalletClient({ chain, account: privateKeyToAccount(key as Hex), transport: http(rpcUrl) })
-    : undefined;
   return {
     chainId,
     publicClient,

@@ -1,12 +1,17 @@
 "use client";
 
-import { paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import {
+  openChannelRequest,
+  paymentChannelsAbi,
+  requestCloseRequest,
+  topUpChannelRequest,
+} from "@postbox/contracts";
 import { formatSnt, PRICE_REFERENCE_LABEL } from "@postbox/protocol";
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { Suspense, useState } from "react";
-import { type Address, encodeFunctionData, type Hex, keccak256, toHex } from "viem";
+import { type Address, type Hex, keccak256, toHex } from "viem";
 import { useConnection, usePublicClient } from "wagmi";
 import { Field } from "../../components/Field";
 import { checkAddress, checkAmount } from "../../lib/amount";
@@ -143,20 +148,13 @@ function OpenChannel({ tx, address, balance }: { tx: Tx; address: Address; balan
           void tx.send(
             "open",
             "Open channel",
-            {
-              address: settings.snt,
-              abi: sntAbi,
-              functionName: "approveAndCall",
-              args: [
-                settings.channels,
-                cd.value,
-                encodeFunctionData({
-                  abi: paymentChannelsAbi,
-                  functionName: "open",
-                  args: [chosen.address as Address, cs.value, 0n, salt],
-                }),
-              ],
-            },
+            openChannelRequest({
+              ...settings,
+              payee: chosen.address as Address,
+              signer: cs.value,
+              deposit: cd.value,
+              salt,
+            }),
             { snt: cd.value, spender: settings.channels },
           );
         }}
@@ -313,16 +311,7 @@ function ChannelRow({
               void tx.send(
                 scope,
                 "Top up",
-                {
-                  address: settings.snt,
-                  abi: sntAbi,
-                  functionName: "approveAndCall",
-                  args: [
-                    settings.channels,
-                    ct.value,
-                    encodeFunctionData({ abi: paymentChannelsAbi, functionName: "topUp", args: [id, 0n] }),
-                  ],
-                },
+                topUpChannelRequest({ ...settings, channelId: id, amount: ct.value }),
                 { snt: ct.value, spender: settings.channels },
               );
             }}
@@ -345,12 +334,7 @@ function ChannelRow({
               disabled={tx.status.busy}
               aria-describedby={c.closeCancelled ? `close-once-${id}` : undefined}
               onClick={() =>
-                void tx.send(scope, "Close", {
-                  address: settings.channels,
-                  abi: paymentChannelsAbi,
-                  functionName: "requestClose",
-                  args: [id],
-                })
+                void tx.send(scope, "Close", requestCloseRequest({ ...settings, channelId: id }))
               }
             >
               Close

@@ -1,9 +1,15 @@
 "use client";
 
-import { mailboxRegistryAbi, type RegistryMailbox, sntAbi } from "@postbox/contracts";
+import {
+  addStakeRequest,
+  announcePriceRequest,
+  mailboxRegistryAbi,
+  type RegistryMailbox,
+  registerMailboxRequest,
+} from "@postbox/contracts";
 import { effectivePrice, formatDuration, formatSnt, PRICE_REFERENCE_LABEL } from "@postbox/protocol";
 import { useState } from "react";
-import { type Address, encodeFunctionData } from "viem";
+import type { Address } from "viem";
 import { useBlock, useConnection, useReadContract } from "wagmi";
 import { Field } from "../../components/Field";
 import { StatusBadge } from "../../components/StatusBadge";
@@ -259,28 +265,16 @@ function Register({
           void tx.send(
             "register",
             "Register",
-            {
-              address: settings.snt,
-              abi: sntAbi,
-              functionName: "approveAndCall",
-              args: [
-                settings.registry,
-                c.stake.value,
-                encodeFunctionData({
-                  abi: mailboxRegistryAbi,
-                  functionName: "register",
-                  args: [
-                    c.peerId.value,
-                    c.multiaddrs.value,
-                    c.metadataURI.value,
-                    0n,
-                    c.pricePerQuery.value,
-                    c.pricePerMessage.value,
-                    c.retention.value,
-                  ],
-                }),
-              ],
-            },
+            registerMailboxRequest({
+              ...settings,
+              peerId: c.peerId.value,
+              multiaddrs: c.multiaddrs.value,
+              metadataURI: c.metadataURI.value,
+              stake: c.stake.value,
+              pricePerQuery: c.pricePerQuery.value,
+              pricePerMessage: c.pricePerMessage.value,
+              retentionSeconds: c.retention.value,
+            }),
             { snt: c.stake.value, spender: settings.registry },
           );
         }}
@@ -357,12 +351,11 @@ function Prices({
           e.preventDefault();
           if (!cq.ok || !cm.ok || !changed) return;
           void tx
-            .send("prices", "Announce price", {
-              address: settings.registry,
-              abi: mailboxRegistryAbi,
-              functionName: "announcePrice",
-              args: [cq.value, cm.value],
-            })
+            .send(
+              "prices",
+              "Announce price",
+              announcePriceRequest({ ...settings, pricePerQuery: cq.value, pricePerMessage: cm.value }),
+            )
             .then((ok) => ok && setEdit({}));
         }}
       >
@@ -432,20 +425,7 @@ function Stake({
             .send(
               "stake",
               "Add stake",
-              {
-                address: settings.snt,
-                abi: sntAbi,
-                functionName: "approveAndCall",
-                args: [
-                  settings.registry,
-                  c.value,
-                  encodeFunctionData({
-                    abi: mailboxRegistryAbi,
-                    functionName: "addStake",
-                    args: [address, 0n],
-                  }),
-                ],
-              },
+              addStakeRequest({ ...settings, operator: address, amount: c.value }),
               { snt: c.value, spender: settings.registry },
             )
             .then((ok) => ok && setAmount(""));

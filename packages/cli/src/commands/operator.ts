@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
-import { mailboxRegistryAbi, sntAbi } from "@postbox/contracts";
+import { announcePrice, createPostboxClients, mailboxRegistryAbi, registerMailbox } from "@postbox/contracts";
 import {
   type ChainConfig,
   ConfigError,
@@ -12,16 +12,7 @@ import {
   PEER_KEY_FILE,
 } from "@postbox/node";
 import { AmountError, formatDuration, formatSnt, parseSnt } from "@postbox/protocol";
-import {
-  type Address,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  encodeFunctionData,
-  type Hex,
-  http,
-} from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { type Address, encodeFunctionData, type Hex } from "viem";
 import { type Output, UsageError } from "../output.js";
 import { type SettingValues, settingOptions, settingSources } from "./node-settings.js";
 
@@ -109,15 +100,10 @@ function operatorOptions() {
 function connect(settings: Pick<ChainConfig, (typeof OPERATOR_CHAIN)[number]>) {
   const { rpcUrl, chainId, operatorKey } = settings;
   const registry = settings.registry as Address;
-  const chain = defineChain({
-    id: chainId,
-    name: `chain ${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  });
-  const account = privateKeyToAccount(operatorKey as Hex);
-  const publicClient = createPublicClient({ chain, transport: http(rpcUrl) });
-  const wallet = createWalletClient({ chain, account, transport: http(rpcUrl) });
+  const clients = createPostboxClients({ rpcUrl, chainId, privateKey: operatorKey as Hex });
+  const { publicClient } = clients;
+  const wallet = clients.walletClient!;
+  const { account } = wallet;
   const send = async (to: Address, data: Hex) => {
     const hash = await wallet.sendTransaction({ to, data });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
@@ -131,7 +117,7 @@ function connect(settings: Pick<ChainConfig, (typeof OPERATOR_CHAIN)[number]>) {
       functionName: "getMailbox",
       args: [account.address],
     });
-  return { publicClient, account, registry, send, entry };
+  return { publicClient, account, registry, send, entry, clients: { publicClient, walletClient: wallet } };
 }
 
 /** The chain of an operator's command, from its flags, the environment and --config. */
@@ -278,23 +264,17 @@ export async function nodeRegister(argv: string[], io: Output): Promise<number> 
   const stake = amount("stake", values.stake, minStake);
   if (stake < minStake)
     throw new ConfigError("stake", `the registry's minimum stake is ${formatSnt(minStake, EXACT)}`);
-  const call = encodeFunctionData({
-    abi: mailboxRegistryAbi,
-    functionName: "register",
-    args: [
-      peerId,
-      values.multiaddr,
-      values["metadata-uri"] ?? "",
-      0n,
-      amount("price-per-query", values["price-per-query"], parseSnt("0.01")),
-      amount("price-per-message", values["price-per-message"], parseSnt("0.0001")),
-      BigInt(retention.maxAge),
-    ],
+  const { transactionHash: tx } = await registerMailbox(c.clients, {
+    snt: token,
+    registry: c.registry,
+    peerId,
+    multiaddrs: values.multiaddr,
+    metadataURI: values["metadata-uri"] ?? "",
+    stake,
+    pricePerQuery: amount("price-per-query", values["price-per-query"], parseSnt("0.01")),
+    pricePerMessage: amount("price-per-message", values["price-per-message"], parseSnt("0.0001")),
+    retentionSeconds: BigInt(retention.maxAge),
   });
-  const tx = await c.send(
-    token,
-    encodeFunctionData({ abi: sntAbi, functionName: "approveAndCall", args: [c.registry, stake, call] }),
-  );
   const m = await c.entry();
   report(
     io,
@@ -398,14 +378,11 @@ export async function nodeSetPrice(argv: string[], io: Output): Promise<number> 
   const perQuery = amount("price-per-query", values["price-per-query"], 0n);
   const perMessage = amount("price-per-message", values["price-per-message"], 0n);
   const c = operatorChain(values);
-  const tx = await c.send(
-    c.registry,
-    encodeFunctionData({
-      abi: mailboxRegistryAbi,
-      functionName: "announcePrice",
-      args: [perQuery, perMessage],
-    }),
-  );
+  const { transactionHash: tx } = await announcePrice(c.clients, {
+    registry: c.registry,
+    pricePerQuery: perQuery,
+    pricePerMessage: perMessage,
+  });
   const m = await c.entry();
   const now = (await c.publicClient.getBlock()).timestamp;
   const pending = m.priceEffectiveAt > 0n;

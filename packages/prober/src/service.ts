@@ -1,10 +1,10 @@
 import type { Server } from "node:http";
 import { join } from "node:path";
-import type { PostboxAddresses } from "@postbox/contracts";
+import { createPostboxClients, type PostboxAddresses } from "@postbox/contracts";
 import { serializeError } from "@postbox/protocol";
 import { type Logger, pino } from "pino";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import { createPublicClient, createWalletClient, defineChain, type Hex, http, type PublicClient } from "viem";
+import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { startProberHttp } from "./http.js";
 import { Prober, type ProberOptions } from "./prober.js";
@@ -49,15 +49,11 @@ export async function startProberService(c: ProberServiceConfig): Promise<Prober
       base: { service: "postbox-prober" },
       serializers: { err: serializeError },
     });
-  const chain = defineChain({
-    id: c.chainId,
-    name: `chain ${c.chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [c.rpcUrl] } },
-  });
-  const publicClient = createPublicClient({ chain, transport: http(c.rpcUrl) }) as PublicClient;
+  const clients = createPostboxClients({ rpcUrl: c.rpcUrl, chainId: c.chainId, privateKey: c.privateKey });
+  const { publicClient } = clients;
+  const wallet = clients.walletClient!;
+  /** Signs the reports (the wallet's key, as a local account). */
   const account = privateKeyToAccount(c.privateKey);
-  const wallet = createWalletClient({ chain, account, transport: http(c.rpcUrl) });
   const chainId = await publicClient.getChainId();
   if (chainId !== c.chainId) throw new Error(`the RPC serves chain ${chainId}, not ${c.chainId}`);
   // The database describes one chain and registry: another one's (a local chain restarted with

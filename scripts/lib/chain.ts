@@ -163,7 +163,10 @@ export type RegisterOptions = Omit<RegisterMailboxParameters, "snt" | "registry"
 
 export interface PostboxFixtureOptions {
   publicClient: PublicClient;
-  /** Deploys the contracts and sends the SNT: it must not have sent anything on a fresh chain before (the devnet's addresses are deterministic). */
+  /**
+   * The deployer: deploys the contracts and sends the SNT. On a fresh chain with Hardhat's account
+   * #0 that has sent nothing yet, the addresses are `knownDeployments[31337]`'s.
+   */
   walletClient: WalletClient<Transport, Chain, Account>;
   /** Test SNT minted to the deployer. */
   initialSupply: bigint;

@@ -172,7 +172,7 @@ export class SqliteStorage implements ClientStorage {
   constructor(dataDir: string) {
     this.#db = openDatabaseFile(dataDir, "client.db");
     this.path = join(dataDir, "client.db");
-    // A catch-up commits a page (or a few) at a time, and each commit's random ids touch most of
+    // A catch-up commits a page at a time, and each commit's random ids touch most of
     // the id indexes' pages: with SQLite's default (a checkpoint, with its fsync, each 1,000 WAL
     // pages) a 10,000-message catch-up checkpointed every few commits. The WAL may grow to ≈ 32 MB
     // before a checkpoint; closing the client checkpoints the rest. Durability is unchanged (WAL,

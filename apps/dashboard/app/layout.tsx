@@ -19,7 +19,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
       <body>
         <Providers>
           <header>
-            <Link href="/" className="brand">
+            <Link href="/" className="brand" prefetch={false}>
               Postbox
             </Link>
             <Nav />

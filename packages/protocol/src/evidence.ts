@@ -469,14 +469,15 @@ export function pageCommitmentFromWire(
     evidenceTimeEnd === undefined
   )
     return undefined;
+  // fixed64 on the wire, unsigned (a decoder may have read them as signed).
   return {
     operator,
     contentTopics: [...query.contentTopics],
-    timeStart: evidenceTimeStart,
-    timeEnd: evidenceTimeEnd,
+    timeStart: BigInt.asUintN(64, evidenceTimeStart),
+    timeEnd: BigInt.asUintN(64, evidenceTimeEnd),
     ids: response.ids.map((id) => bytesToHex(id)),
     nextCursor: response.nextCursor ? bytesToHex(response.nextCursor) : NO_CURSOR,
-    servedAt,
+    servedAt: BigInt.asUintN(64, servedAt),
   };
 }
 

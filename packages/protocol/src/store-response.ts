@@ -272,6 +272,20 @@ export function decodeStoreResponse(data: Uint8Array | Uint8ArrayList): StoreRes
   }
   const response = StoreResponse.decode(rest);
   response.envelopes = envelopes;
+  unsignedEvidenceTimes(response);
+  return response;
+}
+
+/**
+ * The evidence times are protobuf `fixed64`, unsigned; the generated decoder reads fixed64 as a
+ * signed integer (2^64 − 1, an open span's end, as −1): read them as unsigned.
+ */
+export function unsignedEvidenceTimes(response: StoreResponse): StoreResponse {
+  if (response.servedAt !== undefined) response.servedAt = BigInt.asUintN(64, response.servedAt);
+  if (response.evidenceTimeStart !== undefined)
+    response.evidenceTimeStart = BigInt.asUintN(64, response.evidenceTimeStart);
+  if (response.evidenceTimeEnd !== undefined)
+    response.evidenceTimeEnd = BigInt.asUintN(64, response.evidenceTimeEnd);
   return response;
 }
 

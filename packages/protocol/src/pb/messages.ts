@@ -980,18 +980,18 @@ export namespace StoreResponse {
         }
 
         if (obj.servedAt != null) {
-          w.uint32(88)
-          w.uint64(obj.servedAt)
+          w.uint32(89)
+          w.fixed64(obj.servedAt)
         }
 
         if (obj.evidenceTimeStart != null) {
-          w.uint32(96)
-          w.uint64(obj.evidenceTimeStart)
+          w.uint32(97)
+          w.fixed64(obj.evidenceTimeStart)
         }
 
         if (obj.evidenceTimeEnd != null) {
-          w.uint32(104)
-          w.uint64(obj.evidenceTimeEnd)
+          w.uint32(105)
+          w.fixed64(obj.evidenceTimeEnd)
         }
 
         if (obj.evidence != null) {
@@ -1073,15 +1073,15 @@ export namespace StoreResponse {
               break
             }
             case 11: {
-              obj.servedAt = reader.uint64()
+              obj.servedAt = reader.fixed64()
               break
             }
             case 12: {
-              obj.evidenceTimeStart = reader.uint64()
+              obj.evidenceTimeStart = reader.fixed64()
               break
             }
             case 13: {
-              obj.evidenceTimeEnd = reader.uint64()
+              obj.evidenceTimeEnd = reader.fixed64()
               break
             }
             case 14: {
@@ -1200,21 +1200,21 @@ export namespace StoreResponse {
             case 11: {
               yield {
                 field: `${prefix}.servedAt`,
-                value: reader.uint64()
+                value: reader.fixed64()
               }
               break
             }
             case 12: {
               yield {
                 field: `${prefix}.evidenceTimeStart`,
-                value: reader.uint64()
+                value: reader.fixed64()
               }
               break
             }
             case 13: {
               yield {
                 field: `${prefix}.evidenceTimeEnd`,
-                value: reader.uint64()
+                value: reader.fixed64()
               }
               break
             }

@@ -61,6 +61,8 @@ describe("the prober's rounds on a test clock", () => {
               channels: addresses.channels,
               operatorKey: hardhatKey(i),
             },
+            // Not each other's peers: no gossip carries one's canaries into the other's archive.
+            peering: { registryPeers: 0 },
           },
         }),
         { logger: pino({ level: "silent" }), chainClients: { publicClient, walletClient: wallets[i]! } },

@@ -157,6 +157,15 @@ export const NodeConfigSchema = z
       .default({}),
     /** The chain, for paid mode: where the registry and the channels are, and the operator's key. */
     chain: ChainSchema.optional(),
+    /**
+     * The secp256k1 key (0x + 64 hex) that signs the mailbox's EIP-712 evidence (receipts, page
+     * commitments) when a chain is set. Default: `evidence.key` in the data folder, created on first
+     * start. The node names it in the registry as its operator's evidence signer.
+     */
+    evidenceKey: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, "not a 32-byte hex private key")
+      .optional(),
     payments: z
       .object({
         /** Refuse channels whose close is due within this (time to redeem first). */
@@ -203,6 +212,7 @@ export const ENVIRONMENT = {
   POSTBOX_REGISTRY: "chain.registry",
   POSTBOX_CHANNELS: "chain.channels",
   POSTBOX_OPERATOR_KEY: "chain.operatorKey",
+  POSTBOX_EVIDENCE_KEY: "evidenceKey",
 } as const;
 
 /** How a person sets each chain setting, for the message when one is missing. */

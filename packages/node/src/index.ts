@@ -23,9 +23,17 @@ export {
   parseSize,
   type SettingName,
 } from "./config.js";
+export { DISPUTES_FILE, DisputeWatcher, type DisputeWatcherInit } from "./disputes.js";
 export { ArchiveError, BaseError, ConfigError, serializeError } from "./errors.js";
+export { EvidenceSigner } from "./evidence.js";
 export { Ingestor, type IngestResult } from "./ingest.js";
-export { loadOrCreatePeerKey, PEER_KEY_FILE } from "./keys.js";
+export {
+  createSigner,
+  EVIDENCE_KEY_FILE,
+  loadOrCreateEvidenceKey,
+  loadOrCreatePeerKey,
+  PEER_KEY_FILE,
+} from "./keys.js";
 export { type Charge, FreeMeter, type MeterDecision, type QueryMeter } from "./meter.js";
 export { createMetrics, type Metrics } from "./metrics.js";
 export { MailboxNode, type MailboxNodeOptions, NODE_VERSION, type Payments } from "./node.js";

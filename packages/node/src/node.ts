@@ -5,6 +5,7 @@ import { identify } from "@libp2p/identify";
 import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
 import { RateLimiter } from "@libp2p/utils";
+import { mailboxRegistryAbi } from "@postbox/contracts";
 import { noise, tcp } from "@postbox/net";
 import {
   bigintToBytes,
@@ -36,10 +37,12 @@ import type { PostgresArchive } from "./archive/postgres.js";
 import type { SqliteArchive } from "./archive/sqlite.js";
 import type { Archive } from "./archive/types.js";
 import type { NodeConfig } from "./config.js";
+import { DisputeWatcher } from "./disputes.js";
 import { ConfigError, serializeError } from "./errors.js";
+import { EvidenceSigner } from "./evidence.js";
 import { startHttp } from "./http.js";
 import { Ingestor } from "./ingest.js";
-import { loadOrCreatePeerKey } from "./keys.js";
+import { loadOrCreateEvidenceKey, loadOrCreatePeerKey } from "./keys.js";
 import { FreeMeter, type QueryMeter } from "./meter.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { ChainReader } from "./payments/chain.js";
@@ -102,6 +105,10 @@ export class MailboxNode {
   readonly meter: QueryMeter;
   /** Paid mode's chain reader, ledger and redeemer (absent without a chain). */
   readonly payments: Payments | undefined;
+  /** Signs the EIP-712 evidence of receipts and pages (with a chain). */
+  readonly evidence: EvidenceSigner | undefined;
+  /** Answers custody disputes and names the evidence signer (with a chain). */
+  readonly disputes: DisputeWatcher | undefined;
   readonly #retention: RetentionTask;
   readonly #websockets: MailboxWebSockets;
   #certificate: TlsCertificate | undefined;
@@ -123,11 +130,15 @@ export class MailboxNode {
       meter: QueryMeter;
       retention: RetentionTask;
       payments?: Payments;
+      evidence?: EvidenceSigner;
+      disputes?: DisputeWatcher;
       websockets: MailboxWebSockets;
       certificate?: TlsCertificate;
     },
   ) {
     this.payments = parts.payments;
+    this.evidence = parts.evidence;
+    this.disputes = parts.disputes;
     this.config = config;
     this.log = parts.log;
     this.metrics = parts.metrics;
@@ -169,6 +180,8 @@ export class MailboxNode {
     });
     // Paid mode: a chain is configured and the operator did not choose free mode.
     let payments: Payments | undefined;
+    let evidence: EvidenceSigner | undefined;
+    let disputes: DisputeWatcher | undefined;
     if (config.chain) {
       const operator = privateKeyToAccount(config.chain.operatorKey as Hex);
       const publicClient =
@@ -217,6 +230,30 @@ export class MailboxNode {
         intervalMs: config.payments.redeemInterval * 1000,
       });
       payments = { chain, ledger, redeemer, operator: operator.address };
+      // Evidence for the disputes contract the registry names (docs/protocol.md, "Evidence").
+      const disputesAddress = await publicClient.readContract({
+        address: config.chain.registry as Address,
+        abi: mailboxRegistryAbi,
+        functionName: "disputes",
+      });
+      const evidenceKey = loadOrCreateEvidenceKey(config.dataDir, config.evidenceKey);
+      evidence = new EvidenceSigner({
+        privateKey: evidenceKey.key,
+        operator: operator.address,
+        domain: { chainId: config.chain.chainId, verifyingContract: disputesAddress },
+      });
+      if (evidenceKey.created) log.info({ path: evidenceKey.path }, "created a new evidence key");
+      disputes = new DisputeWatcher({
+        client: publicClient,
+        wallet: walletClient,
+        registry: config.chain.registry as Address,
+        disputes: disputesAddress,
+        operator: operator.address,
+        evidenceSigner: evidence.address,
+        archive,
+        dataDir: config.dataDir,
+        log: log.child({ component: "disputes" }),
+      });
     }
     const meter: QueryMeter =
       payments && !config.free
@@ -264,6 +301,7 @@ export class MailboxNode {
           archive,
           meter,
           privateKey: peerKey,
+          evidence,
           metrics,
           log: log.child({ component: "store" }),
           rateLimiter: queryLimiter,
@@ -273,6 +311,7 @@ export class MailboxNode {
           ingestor,
           relay: async (e) => node?.publish(e),
           privateKey: peerKey,
+          evidence,
           retentionSeconds,
           metrics,
           log: log.child({ component: "push" }),
@@ -300,6 +339,9 @@ export class MailboxNode {
       batch: config.retention.batch,
       log: log.child({ component: "retention" }),
       metrics,
+      // Disputes opened since the last pass are found, and their envelopes copied aside, before
+      // anything is deleted.
+      ...(disputes ? { beforePass: () => disputes.runOnce() } : {}),
     });
     node = new MailboxNode(config, {
       log,
@@ -311,6 +353,8 @@ export class MailboxNode {
       meter,
       retention,
       ...(payments ? { payments } : {}),
+      ...(evidence ? { evidence } : {}),
+      ...(disputes ? { disputes } : {}),
       websockets,
       ...(certificate ? { certificate } : {}),
     });
@@ -354,6 +398,7 @@ export class MailboxNode {
     this.#startedAt = Date.now();
     this.#retention.start();
     this.payments?.redeemer.start();
+    this.disputes?.start();
     this.#unwatchPrice = this.payments?.chain.watchPrice((err) =>
       this.log.warn({ err }, "watching price announcements failed; prices refresh every 5 s"),
     );
@@ -392,6 +437,13 @@ export class MailboxNode {
         db: this.archive.kind,
         mode: this.meter.mode,
         http: this.#http?.url,
+        ...(this.evidence
+          ? {
+              evidenceSigner: this.evidence.address,
+              disputes: this.evidence.domain.verifyingContract,
+              secp256k1: this.evidence.backend,
+            }
+          : {}),
       },
       "mailbox started",
     );
@@ -456,6 +508,7 @@ export class MailboxNode {
       await this.ingestor.close();
       this.#unwatchPrice?.();
       await this.payments?.redeemer.stop();
+      await this.disputes?.stop();
       await this.#retention.stop();
       await new Promise<void>((resolve) =>
         this.#http ? this.#http.server.close(() => resolve()) : resolve(),

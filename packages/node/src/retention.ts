@@ -17,6 +17,7 @@ export class RetentionTask {
   #running: Promise<number> | undefined;
   #stopped = false;
   #armed = false;
+  readonly #beforePass: (() => Promise<void>) | undefined;
 
   constructor(init: {
     archive: Archive;
@@ -25,7 +26,10 @@ export class RetentionTask {
     batch: number;
     log: Logger;
     metrics: Metrics;
+    /** Runs before each pass (the dispute watcher copies disputed envelopes aside); a failure is logged. */
+    beforePass?: () => Promise<void>;
   }) {
+    this.#beforePass = init.beforePass;
     this.#archive = init.archive;
     this.#policy = init.policy;
     this.#intervalMs = init.intervalMs;
@@ -51,6 +55,10 @@ export class RetentionTask {
     if (this.#running) return this.#running;
     this.#running = (async () => {
       let total = 0;
+      if (this.#beforePass)
+        await this.#beforePass().catch((err) =>
+          this.#log.warn({ err }, "the dispute pass before retention failed; pruning all the same"),
+        );
       for (;;) {
         const n = await this.#archive.prune(this.#policy, now, this.#batch);
         total += n;

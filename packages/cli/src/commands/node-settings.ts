@@ -25,6 +25,7 @@ export const SETTING_OPTIONS = {
   registry: { type: "string" },
   channels: { type: "string" },
   "operator-key-file": { type: "string" },
+  "evidence-key-file": { type: "string" },
   "redeem-min": { type: "string" },
   "http-port": { type: "string" },
   "http-host": { type: "string" },
@@ -67,6 +68,7 @@ export function settingSources(values: SettingValues): ConfigSources {
   if (str("channels")) chain.channels = str("channels");
   if (str("operator-key-file"))
     chain.operatorKey = readSecret("chain.operatorKey", str("operator-key-file")!);
+  if (str("evidence-key-file")) flags.evidenceKey = readSecret("evidenceKey", str("evidence-key-file")!);
   if (str("redeem-min")) flags.payments = { redeemMin: str("redeem-min") };
   if (Object.keys(retention).length) flags.retention = retention;
   if (Object.keys(http).length) flags.http = http;

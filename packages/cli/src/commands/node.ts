@@ -63,6 +63,9 @@ Options:
   --channels ADDRESS     the PaymentChannels contract (env POSTBOX_CHANNELS)
   --operator-key-file F  a file holding the operator's 0x-prefixed private key: its registry entry, the payee
                          of its channels and the redeemer (or env POSTBOX_OPERATOR_KEY; never a flag value)
+  --evidence-key-file F  a file holding the 0x-prefixed secp256k1 key that signs the mailbox's EIP-712 evidence
+                         (env POSTBOX_EVIDENCE_KEY; default: evidence.key in the data folder, created on first
+                         start with a chain); the node names it in the registry as its evidence signer
   --redeem-min SNT       redeem a channel once this much is redeemable (default 1; also on close requests and at exit)
   --http-port PORT       port of /metrics (Prometheus) and /health on 127.0.0.1 (default 9464; 0 = any free port;
                          env POSTBOX_HTTP_PORT)

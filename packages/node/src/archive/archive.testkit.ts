@@ -122,6 +122,9 @@ export function archiveSuite(
       await archive.insert([held]);
       expect(await archive.position(held.id)).toEqual({ timestamp: T0 + 5n, id: held.id });
       expect(await archive.position(missing.id)).toBeUndefined();
+      const got = await archive.get(held.id);
+      expect(got && { ...got, receivedAt: 0 }).toEqual({ ...held, receivedAt: 0 });
+      expect(await archive.get(missing.id)).toBeUndefined();
       expect((await archive.presence([missing.id, held.id])).map(toBareHex)).toEqual([toBareHex(held.id)]);
     });
 

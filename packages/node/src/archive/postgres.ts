@@ -145,6 +145,18 @@ export class PostgresArchive implements Archive {
     }
   }
 
+  async get(id: Uint8Array): Promise<StoredEnvelope | undefined> {
+    try {
+      const r = await this.#pool.query<Row>(
+        "SELECT id, topic, ts, version, payload, received_at FROM envelopes WHERE id = $1",
+        [buf(id)],
+      );
+      return r.rows[0] ? toEnvelope(r.rows[0]) : undefined;
+    } catch (cause) {
+      throw new ArchiveError("envelope lookup failed", cause);
+    }
+  }
+
   async presence(ids: Uint8Array[]): Promise<Uint8Array[]> {
     if (ids.length === 0) return [];
     try {

@@ -116,6 +116,12 @@ export const ID_LOOKUP_SQL = `SELECT e.ts AS ts, e.id AS id FROM ids_recent r JO
   UNION ALL
   SELECT e.ts AS ts, e.id AS id FROM ids m JOIN envelopes e ON e.seq = m.seq WHERE m.idh = ?1`;
 
+/** An envelope by its id, through the id tables (as {@link ID_LOOKUP_SQL}). */
+const GET_SQL = `SELECT e.tid AS tid, e.ts AS ts, e.id AS id, e.version AS version, e.payload AS payload, e.received_at AS receivedAt
+  FROM ids_recent r JOIN envelopes e ON e.seq = r.seq WHERE r.idh = ?1
+  UNION ALL
+  SELECT e.tid, e.ts, e.id, e.version, e.payload, e.received_at FROM ids m JOIN envelopes e ON e.seq = m.seq WHERE m.idh = ?1`;
+
 /** A key of the id tables. */
 type IdKey = { idh: bigint; seq: bigint };
 
@@ -232,6 +238,7 @@ export class SqliteArchive implements Archive {
   readonly #pages = new Map<string, StatementSync>();
   readonly #tids = new Map<string, number>();
   readonly #topics = new Map<number, string>();
+  #get: StatementSync | undefined;
   readonly #recentIds: number | undefined;
   readonly #oldest: StatementSync;
   readonly #vacated: StatementSync;
@@ -415,6 +422,31 @@ export class SqliteArchive implements Archive {
     this.#checkOpen();
     const r = this.#find(id);
     return r ? { timestamp: BigInt(r.ts), id } : undefined;
+  }
+
+  async get(id: Uint8Array): Promise<StoredEnvelope | undefined> {
+    this.#checkOpen();
+    if (id.length !== 32) return undefined;
+    this.#get ??= this.#db.prepare(GET_SQL);
+    const rows = this.#get.all(idHead(id)) as {
+      tid: number;
+      ts: number;
+      id: Uint8Array;
+      version: number;
+      payload: Uint8Array;
+      receivedAt: number;
+    }[];
+    const r = rows.find((row) => bytesEqual(row.id, id));
+    const topic = r && this.#topics.get(Number(r.tid));
+    if (!r || topic === undefined) return undefined;
+    return {
+      id: new Uint8Array(r.id),
+      version: r.version,
+      contentTopic: topic,
+      timestamp: BigInt(r.ts),
+      payload: new Uint8Array(r.payload),
+      receivedAt: Number(r.receivedAt),
+    };
   }
 
   async presence(ids: Uint8Array[]): Promise<Uint8Array[]> {

@@ -64,6 +64,8 @@ export interface Archive {
   query(q: ArchiveQuery): Promise<ArchivePage>;
   /** The position of an envelope held here (to resume from a cursor), or undefined. */
   position(id: Uint8Array): Promise<Position | undefined>;
+  /** The envelope with this id, if held here (a custody dispute's answer). */
+  get(id: Uint8Array): Promise<StoredEnvelope | undefined>;
   /** Which of these ids are held here. */
   presence(ids: Uint8Array[]): Promise<Uint8Array[]>;
   /** Deletes up to `batch` envelopes that the policy no longer keeps, oldest first; returns how many. */

@@ -3,22 +3,30 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { lpStream, pbStream, RateLimiter, streamPair } from "@libp2p/utils";
 import {
+  checkReceiptEvidence,
   createEnvelope,
   type Envelope,
   PushRequest,
   PushResponse,
+  receiptFromWire,
   receiptSigningBytes,
   StatusCode,
   verifyPeerSignature,
 } from "@postbox/protocol";
 import { pino } from "pino";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { SqliteArchive } from "../../archive/sqlite.js";
+import { EvidenceSigner } from "../../evidence.js";
 import { Ingestor } from "../../ingest.js";
 import { createMetrics } from "../../metrics.js";
 import { MailboxPush } from "./push.js";
 
-async function setup() {
+const evidenceKey = generatePrivateKey();
+const operator = privateKeyToAccount(generatePrivateKey()).address;
+const domain = { chainId: 31337, verifyingContract: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9" as const };
+
+async function setup(withEvidence = false) {
   const archive = new SqliteArchive({ path: ":memory:" });
   const metrics = createMetrics({ defaultMetrics: false });
   const log = pino({ level: "silent" });
@@ -32,6 +40,9 @@ async function setup() {
         relayed.push(e);
       },
       privateKey: key,
+      ...(withEvidence
+        ? { evidence: new EvidenceSigner({ privateKey: evidenceKey, operator, domain }) }
+        : {}),
       retentionSeconds: 3_600,
       metrics,
       log,
@@ -60,7 +71,11 @@ describe("/postbox/push/1 handler", () => {
     expect(res.requestId).toBe("p1");
     expect(await archive.presence([e.id])).toHaveLength(1);
     await verifyPeerSignature(key.publicKey, receiptSigningBytes(res.receipt!), res.receipt!.signature);
-    expect(res.receipt!.retainUntil - res.receipt!.storedAt).toBe(3_600_000n);
+    // Kept from the earlier of its timestamp and its commit (retention deletes by timestamp).
+    let from = res.receipt!.storedAt;
+    if (e.timestamp < from) from = e.timestamp;
+    expect(res.receipt!.retainUntil - from).toBe(3_600_000n);
+    expect(res.receipt!.evidence).toBeUndefined(); // no chain, no EIP-712 evidence
     expect(relayed).toHaveLength(1);
     // A duplicate gets a receipt but is not relayed again.
     const again = await send((s) => pbStream(s).write({ requestId: "p2", envelope: e }, PushRequest));
@@ -94,5 +109,32 @@ describe("/postbox/push/1 handler", () => {
     const long = await send((s) => pbStream(s).write({ requestId: "x".repeat(65), envelope }, PushRequest));
     expect(long.status).toBe(StatusCode.BAD_REQUEST);
     expect(long.statusDesc).toMatch(/request id longer than 64 bytes/);
+  });
+
+  it("with an evidence key, the receipt also carries its EIP-712 signature, which the protocol's check accepts", async () => {
+    const { send } = await setup(true);
+    const e = createEnvelope({ contentTopic: "/t/ev", payload: new Uint8Array([7]) });
+    const res = await send((s) => pbStream(s).write({ requestId: "ev", envelope: e }, PushRequest));
+    expect(res.status).toBe(StatusCode.OK);
+    const receipt = receiptFromWire(operator, e, res.receipt!);
+    expect(res.receipt!.evidence).toHaveLength(65);
+    checkReceiptEvidence(domain, receipt, res.receipt!.evidence!, privateKeyToAccount(evidenceKey).address);
+    expect(() =>
+      checkReceiptEvidence(
+        domain,
+        receipt,
+        res.receipt!.evidence!,
+        privateKeyToAccount(generatePrivateKey()).address,
+      ),
+    ).toThrow(/expected/);
+    // A receipt for another operator, or with a longer promise, is not what was signed.
+    expect(() =>
+      checkReceiptEvidence(
+        domain,
+        { ...receipt, retainUntil: receipt.retainUntil + 1n },
+        res.receipt!.evidence!,
+        privateKeyToAccount(evidenceKey).address,
+      ),
+    ).toThrow(/expected/);
   });
 });

@@ -13,6 +13,7 @@ import {
   StatusCode,
 } from "@postbox/protocol";
 import type { Logger } from "pino";
+import type { EvidenceSigner } from "../../evidence.js";
 import type { Ingestor } from "../../ingest.js";
 import { createSigner } from "../../keys.js";
 import type { Metrics } from "../../metrics.js";
@@ -24,6 +25,8 @@ export interface MailboxPushInit {
   privateKey: PrivateKey;
   /** Seconds the mailbox promises to keep what it stores. */
   retentionSeconds: number;
+  /** Signs each receipt's EIP-712 evidence too (a mailbox with a chain). */
+  evidence?: EvidenceSigner | undefined;
   metrics: Metrics;
   log: Logger;
   rateLimiter: RateLimiter;
@@ -100,13 +103,27 @@ export class MailboxPush implements Startable {
       if (result.fresh) {
         this.#init.relay(envelope).catch((err) => this.#init.log.debug({ err }, "relay failed"));
       }
+      // Retention deletes by the envelope's timestamp, which may be up to 20 s before its commit:
+      // the promise runs from the earlier of the two, so the envelope is never deleted before it.
+      const storedAt = BigInt(result.storedAt);
+      const from = envelope.timestamp < storedAt ? envelope.timestamp : storedAt;
       const receipt = {
         envelopeId: result.id,
-        storedAt: BigInt(result.storedAt),
-        retainUntil: BigInt(result.storedAt + this.#init.retentionSeconds * 1000),
+        storedAt,
+        retainUntil: from + BigInt(this.#init.retentionSeconds * 1000),
       };
       const signature = await this.#signBytes(receiptSigningBytes(receipt));
-      response = { requestId, status: StatusCode.OK, statusDesc: "OK", receipt: { ...receipt, signature } };
+      const evidence = this.#init.evidence?.receipt({
+        ...receipt,
+        contentTopic: envelope.contentTopic,
+        timestamp: envelope.timestamp,
+      });
+      response = {
+        requestId,
+        status: StatusCode.OK,
+        statusDesc: "OK",
+        receipt: { ...receipt, signature, ...(evidence ? { evidence } : {}) },
+      };
     } catch (err) {
       if (isRefusal(err)) {
         response = { requestId, status: err.status, statusDesc: err.desc };

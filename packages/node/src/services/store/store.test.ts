@@ -4,8 +4,11 @@ import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { byteStream, lpStream, pbStream, RateLimiter, streamPair } from "@libp2p/utils";
 import {
+  checkPageCommitmentEvidence,
   commitmentSigningBytes,
+  committedSpan,
   createEnvelope,
+  pageCommitmentFromWire,
   StatusCode,
   StoreQuery,
   StoreResponse,
@@ -13,8 +16,10 @@ import {
   verifyPeerSignature,
 } from "@postbox/protocol";
 import { pino } from "pino";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteArchive } from "../../archive/sqlite.js";
+import { EvidenceSigner } from "../../evidence.js";
 import { FreeMeter } from "../../meter.js";
 import { createMetrics } from "../../metrics.js";
 import { MailboxStore, type MailboxStoreInit } from "./store.js";
@@ -282,5 +287,73 @@ describe("/postbox/store/1 handler", () => {
     const res = await send(query({ contentTopics: ["/t/odd"], pageSize: 5 }));
     expect(res.status).toBe(StatusCode.OK);
     expect(res.envelopes.length).toBe(5);
+  });
+
+  it("signs each history page's EIP-712 commitment: the span it is complete for, served at, by the evidence key", async () => {
+    const evidenceKey = generatePrivateKey();
+    const operator = privateKeyToAccount(generatePrivateKey()).address;
+    const domain = {
+      chainId: 31337,
+      verifyingContract: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9" as const,
+    };
+    store = storeWith({ evidence: new EvidenceSigner({ privateKey: evidenceKey, operator, domain }) });
+    const signer = privateKeyToAccount(evidenceKey).address;
+    let cursor: Uint8Array | undefined;
+    let cursorTimestamp: bigint | undefined;
+    const spans: [bigint, bigint][] = [];
+    for (let i = 0; i < 5; i++) {
+      const q = query({
+        contentTopics: ["/t/odd"],
+        timeStart: T0 + 2n,
+        pageSize: 4,
+        ...(cursor ? { cursor } : {}),
+      });
+      const before = BigInt(Date.now());
+      const res = await send(q);
+      expect(res.status).toBe(StatusCode.OK);
+      expect(res.servedAt).toBeGreaterThanOrEqual(before);
+      expect(res.servedAt).toBeLessThanOrEqual(BigInt(Date.now()));
+      const commitment = pageCommitmentFromWire(operator, q, res)!;
+      checkPageCommitmentEvidence(domain, commitment, res.evidence!, signer);
+      // Another key's signer, or the page's ids changed, is refused.
+      expect(() =>
+        checkPageCommitmentEvidence(
+          domain,
+          commitment,
+          res.evidence!,
+          privateKeyToAccount(generatePrivateKey()).address,
+        ),
+      ).toThrow(/expected/);
+      expect(() =>
+        checkPageCommitmentEvidence(
+          domain,
+          { ...commitment, ids: commitment.ids.slice(1) },
+          res.evidence!,
+          signer,
+        ),
+      ).toThrow(/expected/);
+      // The span is the rule's, as a reader recomputes it.
+      expect({ timeStart: commitment.timeStart, timeEnd: commitment.timeEnd }).toEqual(
+        committedSpan(q, {
+          cursorTimestamp,
+          lastTimestamp: res.envelopes.at(-1)?.timestamp,
+          more: res.nextCursor !== undefined,
+        }),
+      );
+      spans.push([commitment.timeStart - T0, commitment.timeEnd - T0]);
+      cursor = res.nextCursor;
+      cursorTimestamp = res.envelopes.at(-1)?.timestamp;
+      if (!cursor) break;
+    }
+    // Odd timestamps 3…23 in pages of four: each span ends before its last envelope and the next
+    // starts after it; the last runs to the end of time.
+    expect(spans.slice(0, 2)).toEqual([
+      [2n, 8n],
+      [10n, 16n],
+    ]);
+    expect(spans[2]).toEqual([18n, 2n ** 64n - 1n - T0]);
+    // Presence answers carry no EIP-712 evidence (the contract has no type for them yet).
+    const presence = await send(query({ includeData: false, ids: [new Uint8Array(32)] }));
+    expect(presence.evidence).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { pbStream, type RateLimiter } from "@libp2p/utils";
 import {
   bigintToBytes,
   commitmentSigningBytes,
+  committedSpan,
   framing,
   type InvalidEnvelopeError,
   LIMITS,
@@ -15,6 +16,7 @@ import {
 } from "@postbox/protocol";
 import type { Logger } from "pino";
 import type { Archive, Position } from "../../archive/types.js";
+import type { EvidenceSigner } from "../../evidence.js";
 import { createSigner } from "../../keys.js";
 import type { QueryMeter } from "../../meter.js";
 import type { Metrics } from "../../metrics.js";
@@ -25,6 +27,8 @@ export interface MailboxStoreInit {
   meter: QueryMeter;
   /** The mailbox's libp2p key: signs page commitments. */
   privateKey: PrivateKey;
+  /** Signs each history page's EIP-712 commitment too (a mailbox with a chain). */
+  evidence?: EvidenceSigner | undefined;
   metrics: Metrics;
   log: Logger;
   rateLimiter: RateLimiter;
@@ -218,6 +222,9 @@ export class MailboxStore implements Startable {
       if (decision.quote) refused.quote = decision.quote;
       return refused;
     }
+    // Taken before the read: every envelope committed before this instant is in what it reads,
+    // so a receipt's `storedAt` earlier than `servedAt` means the page saw the envelope.
+    const servedAt = Date.now();
     let page: Awaited<ReturnType<Archive["query"]>>;
     try {
       page = await archive.query({
@@ -239,6 +246,7 @@ export class MailboxStore implements Startable {
     const charging = decision.charge(page.envelopes.length);
     const commitment = this.#sign(q, ids, nextCursor);
     commitment.catch(() => undefined); // awaited below; a failed charge must not leave it unhandled
+    const evidence = this.#init.evidence && this.#evidence(q, page, after, ids, nextCursor, servedAt);
     const charge = await charging;
     this.#init.metrics.envelopesServed.inc(page.envelopes.length);
     const response: StoreResponse = {
@@ -253,9 +261,36 @@ export class MailboxStore implements Startable {
       spent: bigintToBytes(charge.spent),
       cost: bigintToBytes(charge.cost),
       commitment: await commitment,
+      ...evidence,
     };
     if (nextCursor) response.nextCursor = nextCursor;
     return response;
+  }
+
+  /** The page's EIP-712 commitment: the span it is complete for, signed with `servedAt`. */
+  #evidence(
+    q: StoreQuery,
+    page: Awaited<ReturnType<Archive["query"]>>,
+    after: Position | undefined,
+    ids: Uint8Array[],
+    nextCursor: Uint8Array | undefined,
+    servedAt: number,
+  ): Pick<StoreResponse, "servedAt" | "evidenceTimeStart" | "evidenceTimeEnd" | "evidence"> {
+    const span = committedSpan(q, {
+      cursorTimestamp: after?.timestamp,
+      lastTimestamp: page.envelopes.at(-1)?.timestamp,
+      more: page.more,
+    });
+    const at = BigInt(servedAt);
+    const evidence = this.#init.evidence!.page({
+      contentTopics: q.contentTopics,
+      timeStart: span.timeStart,
+      timeEnd: span.timeEnd,
+      ids,
+      nextCursor,
+      servedAt: at,
+    });
+    return { servedAt: at, evidenceTimeStart: span.timeStart, evidenceTimeEnd: span.timeEnd, evidence };
   }
 
   async #respond(

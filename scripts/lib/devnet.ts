@@ -119,6 +119,11 @@ export interface DevnetOptions {
   mailboxes?: MailboxSpec[];
   /** SNT sent to each funded account (accounts 1…). */
   fundEach?: bigint;
+  /**
+   * The registry's only slasher and jailer. Default: the Disputes contract `deployPostbox` deploys.
+   * A test that slashes and jails by hand names an account it controls (then no Disputes exists).
+   */
+  disputes?: Address;
   /** Also start a prober (`postbox prober start`). */
   prober?: ProberSpec;
   /** Mailbox log level (default warn). */
@@ -361,6 +366,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       initialSupply: parseEther("100000000"),
       fund: DEV_KEYS.slice(1).map((_, i) => devWallet(rpc, i + 1).account.address),
       fundEach: options.fundEach ?? parseEther("1000000"),
+      ...(options.disputes ? { disputes: options.disputes } : {}),
     });
     const { addresses } = fixture;
     channelsAddress = addresses.channels;

@@ -67,6 +67,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     net = await startDevnet({
       dataDir: join(dir, "net"),
       basePort: port,
+      // The jail test slashes and jails by hand: the registry's disputes address is account #0.
+      disputes: privateKeyToAccount(DEVNET_KEYS[0]! as Hex).address,
       mailboxes: [
         { name: "alpha", operator: 1, pricePerQuery: "0.01", pricePerMessage: "0.0001" },
         { name: "beta", operator: 2, pricePerQuery: "0.02", pricePerMessage: "0.00005" },

@@ -8,6 +8,22 @@ const SNT = 10n ** 18n;
 const OP = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 describe("contract events in words", () => {
+  it("names a mailbox's evidence key, and its change, by short address", () => {
+    const zero = "0x0000000000000000000000000000000000000000";
+    const key = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+    const first = describeEvent("EvidenceSignerSet", { operator: OP, previous: zero, signer: key });
+    expect(first.title).toBe("Evidence key set");
+    expect(first.details).toEqual([
+      "key 0x3C44…93BC",
+      "signs the mailbox's receipts and page commitments, which disputes check",
+    ]);
+    const changed = describeEvent("EvidenceSignerSet", { operator: OP, previous: key, signer: OP });
+    expect(changed.details[0]).toBe(
+      "key 0x3C44…93BC → 0x7099…79C8 (evidence the old key signed until now stays valid)",
+    );
+    expect([...first.details, ...changed.details].join(" ")).not.toMatch(/\d{10,}/);
+  });
+
   it("writes registry amounts in SNT with the reference page, not in wei", () => {
     // Issue #17 point 12: "Price and stake history" showed raw wei.
     const e = describeEvent("PriceAnnounced", {

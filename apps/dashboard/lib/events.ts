@@ -104,6 +104,13 @@ export function describeEvent(event: string, args: Record<string, unknown>): Des
     }
     case "Unjailed":
       return d("Unjailed", ["active again"]);
+    case "EvidenceSignerSet":
+      return d("Evidence key set", [
+        BigInt(String(a.previous ?? 0)) === 0n
+          ? `key ${addr(a.signer)}`
+          : `key ${addr(a.previous)} → ${addr(a.signer)} (evidence the old key signed until now stays valid)`,
+        "signs the mailbox's receipts and page commitments, which disputes check",
+      ]);
     case "TreasuryScheduled":
       return d("Treasury change scheduled", [
         `from ${addr(a.oldTreasury)}`,

@@ -187,18 +187,19 @@ export class MailboxNode {
       const publicClient =
         options.chainClients?.publicClient ??
         (createPublicClient({ transport: http(config.chain.rpcUrl) }) as PublicClient);
-      const walletClient =
+      const walletClient = oneSendAtATime(
         options.chainClients?.walletClient ??
-        createWalletClient({
-          account: operator,
-          chain: defineChain({
-            id: config.chain.chainId,
-            name: `chain ${config.chain.chainId}`,
-            nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-            rpcUrls: { default: { http: [config.chain.rpcUrl] } },
+          createWalletClient({
+            account: operator,
+            chain: defineChain({
+              id: config.chain.chainId,
+              name: `chain ${config.chain.chainId}`,
+              nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+              rpcUrls: { default: { http: [config.chain.rpcUrl] } },
+            }),
+            transport: http(config.chain.rpcUrl),
           }),
-          transport: http(config.chain.rpcUrl),
-        });
+      );
       const actualChainId = await publicClient.getChainId().catch((cause) => {
         throw new ConfigError(
           "chain.rpcUrl",
@@ -605,4 +606,21 @@ function sqliteLedgerOptions(archive: SqliteArchive): SqliteLedgerOptions {
         synchronous: archive.synchronous,
         importFrom: archive.database,
       };
+}
+
+/**
+ * The operator's wallet with its `writeContract` calls queued one after another: the redeemer and
+ * the dispute watcher send from the same account, and two sends in flight at once would both take
+ * the account's next nonce (one then fails). Each send waits for the previous one to be handed to
+ * the node (the next then counts it as pending), not for its block.
+ */
+function oneSendAtATime<W extends WalletClient<Transport, Chain | undefined, Account>>(wallet: W): W {
+  let last: Promise<unknown> = Promise.resolve();
+  const send = wallet.writeContract.bind(wallet) as (...args: unknown[]) => Promise<unknown>;
+  const writeContract = (...args: unknown[]) => {
+    const sent = last.then(() => send(...args));
+    last = sent.catch(() => undefined);
+    return sent;
+  };
+  return { ...wallet, writeContract } as W;
 }

@@ -77,7 +77,10 @@ export interface MailboxLive {
 export interface FailoverNotice {
   id: number;
   at: number;
-  /** The conversation that was open when it happened: the line is written there. */
+  /**
+   * Where the line is written: the room or group whose catch-up failed over; for the inbox (every
+   * 1:1 conversation's feed), the conversation that was open.
+   */
   conversation: string | undefined;
   feed: string;
   text: string;
@@ -646,7 +649,7 @@ export class ChatRuntime {
     return this.#state.feeds.find((f) => f.feed === conversation)?.key ?? undefined;
   }
 
-  /** The conversation shown; failover lines are written into it. */
+  /** The conversation shown; an inbox failover's line is written into it. */
   open(conversation: string | undefined): void {
     if (conversation === this.#state.open) return;
     this.#set({ open: conversation }, true);
@@ -808,7 +811,7 @@ export class ChatRuntime {
         const notice: FailoverNotice = {
           id: ++this.#noticeId,
           at: Date.now(),
-          conversation: this.#state.open,
+          conversation: e.feed === "inbox" ? this.#state.open : e.feed,
           feed: e.feed,
           reason: e.reason,
           text: failoverText(

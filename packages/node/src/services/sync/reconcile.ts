@@ -103,8 +103,11 @@ class Out {
   readonly ranges: SyncRange[] = [];
   skip(upper: Bound): void {
     const last = this.ranges.at(-1);
-    if (last && last.mode === SyncRange.Mode.SKIP) last.upper = toWireBound(upper);
-    else
+    if (last && last.mode === SyncRange.Mode.SKIP) {
+      const wire = toWireBound(upper);
+      if (wire) last.upper = wire;
+      else delete last.upper;
+    } else
       this.ranges.push({
         upper: toWireBound(upper),
         mode: SyncRange.Mode.SKIP,

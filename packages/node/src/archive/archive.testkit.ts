@@ -195,6 +195,21 @@ export function archiveSuite(
       for (const e of all) expect(await archive.position(e.id)).toEqual({ timestamp: e.timestamp, id: e.id });
     });
 
+    it("scans every position once, in batches", async () => {
+      const all = Array.from({ length: 250 }, (_, i) => envelope(`/t/${i % 3}`, T0 + BigInt(i % 17), `scan ${i}`));
+      await archive.insert(all);
+      const seen: string[] = [];
+      let batches = 0;
+      for await (const b of archive.scan(100)) {
+        batches++;
+        expect(b.ids.byteLength).toBe(b.count * 32);
+        for (let i = 0; i < b.count; i++)
+          seen.push(`${b.ts[i]}/${toBareHex(b.ids.subarray(i * 32, (i + 1) * 32))}`);
+      }
+      expect(batches).toBe(3);
+      expect(seen.sort()).toEqual(all.map((e) => `${e.timestamp}/${toBareHex(e.id)}`).sort());
+    });
+
     if (reopen) {
       it("keeps what it acknowledged across a reopen", async () => {
         const e = envelope("/t/durable", T0);

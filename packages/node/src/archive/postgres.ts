@@ -218,6 +218,44 @@ export class PostgresArchive implements Archive {
     return { envelopes: this.#count, payloadBytes: this.#bytes };
   }
 
+  /**
+   * Positions through a server-side cursor over the table, in the table's order (one snapshot, on
+   * one pooled connection held for the scan).
+   */
+  async *scan(batch: number): AsyncIterable<import("./types.js").PositionBatch> {
+    const client = await this.#pool.connect();
+    let open = false;
+    try {
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      open = true;
+      await client.query(
+        "DECLARE postbox_scan NO SCROLL CURSOR FOR SELECT ts::float8 AS ts, id FROM envelopes",
+      );
+      for (;;) {
+        const r = await client.query<{ ts: number; id: Buffer }>(
+          `FETCH ${Math.max(1, Math.floor(batch))} FROM postbox_scan`,
+        );
+        const n = r.rows.length;
+        if (n === 0) break;
+        const ts = new Float64Array(n);
+        const ids = new Uint8Array(n * 32);
+        r.rows.forEach((row, i) => {
+          ts[i] = row.ts;
+          ids.set(row.id.subarray(0, 32), i * 32);
+        });
+        yield { count: n, ts, ids };
+        if (n < batch) break;
+      }
+      await client.query("COMMIT");
+      open = false;
+    } catch (cause) {
+      throw new ArchiveError("scan failed", cause);
+    } finally {
+      if (open) await client.query("ROLLBACK").catch(() => undefined);
+      client.release();
+    }
+  }
+
   async close(): Promise<void> {
     await this.#pool.end();
   }

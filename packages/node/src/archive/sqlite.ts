@@ -12,6 +12,7 @@ import type {
   ArchiveQuery,
   ArchiveStats,
   Position,
+  PositionBatch,
   RetentionPolicy,
   StoredEnvelope,
 } from "./types.js";
@@ -506,6 +507,40 @@ export class SqliteArchive implements Archive {
     } catch (cause) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw new ArchiveError("prune failed", cause);
+    }
+  }
+
+  /**
+   * Positions in insertion order (`seq`), a batch per statement: its ids concatenated into one blob
+   * and its timestamps as text, as pages are read (one allocation a batch instead of one a row).
+   */
+  async *scan(batch: number): AsyncIterable<PositionBatch> {
+    this.#checkOpen();
+    const statement = this.#db.prepare(
+      `SELECT count(*) AS n, CAST(group_concat(id, x'') AS BLOB) AS ids, group_concat(ts) AS stamps, max(seq) AS last
+       FROM (SELECT seq, id, ts FROM envelopes WHERE seq > ? ORDER BY seq LIMIT ?)`,
+    );
+    let after = -1n;
+    for (;;) {
+      this.#checkOpen();
+      const r = statement.get(after, batch) as {
+        n: number;
+        ids: Uint8Array | null;
+        stamps: string | null;
+        last: number | bigint | null;
+      };
+      const n = Number(r.n);
+      if (n === 0 || !r.ids || !r.stamps || r.last === null) return;
+      if (r.ids.byteLength !== n * 32)
+        throw new ArchiveError("scan failed: ids do not line up (a corrupt row?)");
+      const ts = new Float64Array(n);
+      const stamps = r.stamps.split(",");
+      for (let i = 0; i < n; i++) ts[i] = Number(stamps[i]);
+      yield { count: n, ts, ids: r.ids };
+      if (n < batch) return;
+      after = BigInt(r.last);
+      // Other work (pages, commits) runs between batches.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

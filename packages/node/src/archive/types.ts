@@ -44,6 +44,15 @@ export interface RetentionPolicy {
   maxBytes?: number;
 }
 
+/** A batch of positions from {@link Archive.scan}: `count` timestamps, and their ids back to back. */
+export interface PositionBatch {
+  count: number;
+  /** Timestamps in ms (exact as doubles up to 2^53). */
+  ts: Float64Array;
+  /** `count` ids of 32 bytes each. */
+  ids: Uint8Array;
+}
+
 export interface ArchiveStats {
   envelopes: number;
   payloadBytes: number;
@@ -71,5 +80,11 @@ export interface Archive {
   /** Deletes up to `batch` envelopes that the policy no longer keeps, oldest first; returns how many. */
   prune(policy: RetentionPolicy, nowMs: number, batch: number): Promise<number>;
   stats(): Promise<ArchiveStats>;
+  /**
+   * Every envelope's position, in batches of at most `batch`, in no particular order: what the
+   * sync index loads at start (`services/sync`). Envelopes stored or deleted during the scan may
+   * or may not be included.
+   */
+  scan(batch: number): AsyncIterable<PositionBatch>;
   close(): Promise<void>;
 }

@@ -538,6 +538,7 @@ export interface SyncResponse {
   ranges: SyncRange[]
   envelopes: Uint8Array[]
   pending: bigint
+  truncated: boolean
 }
 
 export namespace SyncResponse {
@@ -605,6 +606,11 @@ export namespace SyncResponse {
           w.uint64(obj.pending)
         }
 
+        if ((obj.truncated != null && obj.truncated !== false)) {
+          w.uint32(48)
+          w.bool(obj.truncated)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -614,7 +620,8 @@ export namespace SyncResponse {
           statusDesc: '',
           ranges: [],
           envelopes: [],
-          pending: 0n
+          pending: 0n,
+          truncated: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -651,6 +658,10 @@ export namespace SyncResponse {
             }
             case 5: {
               obj.pending = reader.uint64()
+              break
+            }
+            case 6: {
+              obj.truncated = reader.bool()
               break
             }
             default: {
@@ -727,6 +738,13 @@ export namespace SyncResponse {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.truncated`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -796,6 +814,11 @@ export namespace SyncResponse {
     value: bigint
   }
 
+  export interface SyncResponseTruncatedFieldEvent {
+    field: '$.truncated'
+    value: boolean
+  }
+
   export function encode (obj: Partial<SyncResponse>): Uint8Array {
     return encodeMessage(obj, SyncResponse.codec())
   }
@@ -804,7 +827,7 @@ export namespace SyncResponse {
     return decodeMessage(buf, SyncResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponseStatusFieldEvent | SyncResponseStatusDescFieldEvent | SyncResponseRangesUpperTimestampFieldEvent | SyncResponseRangesUpperIdFieldEvent | SyncResponseRangesModeFieldEvent | SyncResponseRangesCountFieldEvent | SyncResponseRangesFingerprintFieldEvent | SyncResponseRangesIdsFieldEvent | SyncResponseEnvelopesFieldEvent | SyncResponsePendingFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponseStatusFieldEvent | SyncResponseStatusDescFieldEvent | SyncResponseRangesUpperTimestampFieldEvent | SyncResponseRangesUpperIdFieldEvent | SyncResponseRangesModeFieldEvent | SyncResponseRangesCountFieldEvent | SyncResponseRangesFingerprintFieldEvent | SyncResponseRangesIdsFieldEvent | SyncResponseEnvelopesFieldEvent | SyncResponsePendingFieldEvent | SyncResponseTruncatedFieldEvent> {
     return streamMessage(buf, SyncResponse.codec(), opts)
   }
 }

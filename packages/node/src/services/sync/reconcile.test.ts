@@ -49,7 +49,7 @@ function session(a: SyncIndex, b: SyncIndex, start: Bound, p: ReconcileParams = 
   let rounds = 0;
   for (;;) {
     rounds++;
-    if (rounds > 64) throw new Error("no convergence");
+    if (rounds > 400) throw new Error("no convergence");
     bytes += SyncRequest.encode({ pubsubTopics: [], ranges }).length;
     const r = respond(b, start, ranges, p);
     missing.push(...r.missing);
@@ -126,7 +126,13 @@ describe("range-based reconciliation", () => {
       const b = [...shared, ...onlyB];
       const startTs = round % 2 === 0 ? 0 : 1_700_000_000_000 + Math.floor(rand() * span);
       const p: ReconcileParams =
-        round % 3 === 0 ? DEFAULT_PARAMS : { idsThreshold: 1 + (round % 7), fanout: 2 + (round % 15) };
+        round % 3 === 0
+          ? DEFAULT_PARAMS
+          : {
+              idsThreshold: 1 + (round % 7),
+              fanout: 2 + (round % 15),
+              maxRanges: round % 4 === 1 ? 8 : 2048,
+            };
       const r = session(
         indexOf(a, round % 2 === 0),
         indexOf(b, round % 3 === 0),

@@ -22,9 +22,15 @@ export interface ReconcileParams {
   idsThreshold: number;
   /** A differing range is split into this many sub-ranges (fewer when it holds fewer). */
   fanout: number;
+  /**
+   * Most ranges a message carries (give or take the settled ones): past it, a differing range is
+   * sent back whole (its fingerprint only), to be split in a later round once the ranges before it
+   * have settled.
+   */
+  maxRanges: number;
 }
 
-export const DEFAULT_PARAMS: ReconcileParams = { idsThreshold: 16, fanout: 16 };
+export const DEFAULT_PARAMS: ReconcileParams = { idsThreshold: 16, fanout: 16, maxRanges: 2048 };
 
 /** A malformed message from the peer (answered with BAD_REQUEST). */
 export class SyncProtocolError extends Error {}
@@ -126,9 +132,11 @@ class Out {
 }
 
 /** Splits own ranks [r0, r1) (below `upper`) into up to `fanout` fingerprinted sub-ranges. */
-function split(index: SyncIndex, r0: number, r1: number, upper: Bound, fanout: number, out: Out): void {
+function split(index: SyncIndex, r0: number, r1: number, upper: Bound, p: ReconcileParams, out: Out): void {
   const c = r1 - r0;
-  const parts = Math.max(1, Math.min(fanout, c));
+  let parts = Math.max(1, Math.min(p.fanout, c));
+  // The first differing range always finds room for a split, so every round makes progress.
+  parts = Math.max(1, Math.min(parts, p.maxRanges - out.ranges.length));
   let from = r0;
   for (let j = 1; j <= parts; j++) {
     const to = j === parts ? r1 : r0 + Math.floor((j * c) / parts);
@@ -189,7 +197,7 @@ export function respond(
           // The initiator holds nothing here: everything of ours is missing there.
           index.forEach(r0, r1, (_ts, id) => missing.push(id.slice()));
           out.skip(upper);
-        } else split(index, r0, r1, upper, p.fanout, out);
+        } else split(index, r0, r1, upper, p, out);
         break;
       case SyncRange.Mode.IDS: {
         if (range.ids.length % KEY_BYTES !== 0)
@@ -232,7 +240,7 @@ export function nextRanges(
         const r1 = index.rank(upper);
         if (sameFingerprint(index, r0, r1, range)) out.skip(upper);
         else if (r1 - r0 <= p.idsThreshold) out.push(idsRange(index, r0, r1, upper));
-        else split(index, r0, r1, upper, p.fanout, out);
+        else split(index, r0, r1, upper, p, out);
         break;
       }
       default:

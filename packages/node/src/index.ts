@@ -34,7 +34,7 @@ export {
   loadOrCreatePeerKey,
   PEER_KEY_FILE,
 } from "./keys.js";
-export { type Charge, FreeMeter, type MeterDecision, type QueryMeter } from "./meter.js";
+export { type Charge, ChargeRefused, FreeMeter, type MeterDecision, type QueryMeter } from "./meter.js";
 export { createMetrics, type Metrics } from "./metrics.js";
 export { MailboxNode, type MailboxNodeOptions, NODE_VERSION, type Payments } from "./node.js";
 export { ChainReader, type ChainSettings, type ChannelState, type PriceState } from "./payments/chain.js";

@@ -40,6 +40,22 @@ export interface QueryMeter {
   close?(): Promise<void>;
 }
 
+/**
+ * A charge refused after the query was authorised: on a ledger shared by several mailbox nodes
+ * another node drew the channel's credit in between (the database's conditional update is the
+ * judge). Nothing is served or charged; the store answers with `status`, `desc` and the quote.
+ */
+export class ChargeRefused extends Error {
+  constructor(
+    readonly status: StatusCode,
+    readonly desc: string,
+    readonly quote?: Quote,
+  ) {
+    super(desc);
+    this.name = "ChargeRefused";
+  }
+}
+
 /** Serves every query without charge: free mode, chosen by the operator or when no chain is configured. */
 export class FreeMeter implements QueryMeter {
   readonly mode = "free" as const;

@@ -10,7 +10,7 @@ import {
   toBareHex,
 } from "@postbox/protocol";
 import type { Hex } from "viem";
-import type { Charge, MeterDecision, QueryMeter } from "../meter.js";
+import { type Charge, ChargeRefused, type MeterDecision, type QueryMeter } from "../meter.js";
 import type { ChainReader } from "./chain.js";
 import type { ChannelAccount, Ledger } from "./ledger.js";
 import { VoucherVerifier } from "./voucher-verifier.js";
@@ -146,6 +146,7 @@ export class ChannelMeter implements QueryMeter {
       return refuse(StatusCode.INVALID_VOUCHER, "malformed voucher", quote(known?.spent ?? 0n));
     }
     const amount = bytesToBigint(v.cumulativeAmount);
+    if (ledger.charge) return this.#authorizeShared(channelId, v, amount, price, maxCost, quote);
     const release = await this.#lock(channelId);
     try {
       const channel = await chain.channel(channelId);
@@ -292,6 +293,100 @@ export class ChannelMeter implements QueryMeter {
     }
   }
 
+  /**
+   * Paid access on a ledger several nodes share (PostgreSQL). Nothing is kept in memory and queries
+   * on one channel are not serialised: each query reads the channel's row, checks the voucher
+   * against it and the chain as above, and its page's charge is one conditional statement
+   * ({@link Ledger.charge}) that adds the cost only if the voucher still covers it. Any voucher the
+   * channel's signer signed authorises spending up to its amount, so one below the highest accepted
+   * (queries in flight arrive out of order, at different nodes) draws on the credit that is left
+   * under it; one whose credit is used — on this node or another — is refused as a replay, by the
+   * database. Every charge is committed before its page is sent: a crash loses nothing.
+   */
+  async #authorizeShared(
+    channelId: Hex,
+    v: NonNullable<StoreQuery["voucher"]>,
+    amount: bigint,
+    price: Awaited<ReturnType<ChainReader["price"]>>,
+    maxCost: bigint,
+    quote: (spent: bigint) => Quote,
+  ): Promise<MeterDecision> {
+    const { chain, ledger } = this.#init;
+    const [channel, account] = await Promise.all([chain.channel(channelId), ledger.get(v.channelId)]);
+    const spent = account?.spent ?? 0n;
+    const refusal = (status: StatusCode, desc: string): Refusal => refuse(status, desc, quote(spent));
+    if (channel.payer === ZERO)
+      return refusal(StatusCode.INVALID_VOUCHER, "no such channel (not opened, or not confirmed yet)");
+    if (channel.finalised) return refusal(StatusCode.INVALID_VOUCHER, "the channel is closed");
+    if (channel.payee.toLowerCase() !== chain.settings.operator.toLowerCase())
+      return refusal(StatusCode.INVALID_VOUCHER, "the channel pays another mailbox");
+    const nowS = await chain.time();
+    if (channel.closesAt !== 0n && channel.closesAt - nowS < BigInt(this.#init.closeSafetyMarginSeconds))
+      return refusal(StatusCode.CHANNEL_CLOSING, "the channel is closing; open another");
+    const known =
+      account !== undefined &&
+      amount === account.authorizedAmount &&
+      bytesEqual(v.signature, account.authorizedSignature);
+    if (!known) {
+      try {
+        await this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
+      } catch (err) {
+        if (err instanceof InvalidVoucherError)
+          return refusal(StatusCode.INVALID_VOUCHER, `voucher: ${err.reason}`);
+        throw err;
+      }
+    }
+    if (amount > channel.deposit)
+      return refusal(
+        StatusCode.INSUFFICIENT_FUNDS,
+        `voucher of ${amount} exceeds the deposit of ${channel.deposit}; top up`,
+      );
+    const accepted = account?.authorizedAmount ?? 0n;
+    const replayed = (left: bigint) =>
+      `replayed voucher: ${left} of its credit is left, below this page's ${maxCost}; sign one past ${accepted > amount ? accepted : amount}`;
+    if (amount < spent + maxCost) {
+      if (amount <= accepted)
+        return refusal(StatusCode.INVALID_VOUCHER, replayed(amount > spent ? amount - spent : 0n));
+      return refusal(
+        StatusCode.INSUFFICIENT_FUNDS,
+        `voucher must cover ${spent} spent plus ${maxCost} for this page`,
+      );
+    }
+    const highest = amount > accepted ? amount : accepted;
+    if (highest - channel.paid > this.#init.exposureCap) {
+      this.#init.onExposure?.(channelId);
+      return refusal(StatusCode.RATE_LIMITED, "too much unredeemed credit on this channel; retry shortly");
+    }
+    if (amount > accepted && (amount - channel.paid) * 2n > this.#init.exposureCap)
+      this.#init.onExposure?.(channelId);
+    return {
+      ok: true,
+      charge: async (messages: number): Promise<Charge> => {
+        const cost = pageCost(price, messages);
+        const after = await ledger.charge!({
+          channelId: v.channelId,
+          amount,
+          signature: v.signature,
+          cost,
+          paid: channel.paid,
+          now: Date.now(),
+        });
+        if (!after) {
+          // Drawn meanwhile by another query, here or on another node: the database said no.
+          const now = await ledger.get(v.channelId);
+          const spentNow = now?.spent ?? spent;
+          throw new ChargeRefused(
+            StatusCode.INVALID_VOUCHER,
+            `replayed voucher: ${amount > spentNow ? amount - spentNow : 0n} of its credit is left, below this page's ${cost}; sign one past ${spentNow}`,
+            quote(spentNow),
+          );
+        }
+        return { cost, spent: after.spent };
+      },
+      release: () => undefined,
+    };
+  }
+
   async settle(args: { voucher: NonNullable<StoreQuery["voucher"]> }) {
     const { chain } = this.#init;
     const v = args.voucher;
@@ -300,6 +395,7 @@ export class ChannelMeter implements QueryMeter {
     }
     const channelId = `0x${toBareHex(v.channelId)}` as Hex;
     const amount = bytesToBigint(v.cumulativeAmount);
+    if (this.#init.ledger.settle) return this.#settleShared(channelId, v, amount);
     const release = await this.#lock(channelId);
     try {
       const live = await this.#load(channelId, v.channelId);
@@ -350,6 +446,35 @@ export class ChannelMeter implements QueryMeter {
     } finally {
       release();
     }
+  }
+
+  /** A settlement on a shared ledger: verified here, recorded by one conditional statement. */
+  async #settleShared(channelId: Hex, v: NonNullable<StoreQuery["voucher"]>, amount: bigint) {
+    const { chain, ledger } = this.#init;
+    const account = await ledger.get(v.channelId);
+    if (!account)
+      return { ok: false as const, status: StatusCode.NOT_FOUND, desc: "nothing spent on this channel" };
+    const wrong = (spent: bigint) => ({
+      ok: false as const,
+      status: StatusCode.INVALID_VOUCHER,
+      desc: `a settlement is for exactly ${spent}`,
+    });
+    if (amount !== account.spent) return wrong(account.spent);
+    if (amount <= account.settledAmount) return { ok: true as const, spent: account.spent };
+    const known = amount === account.authorizedAmount && bytesEqual(v.signature, account.authorizedSignature);
+    if (!known) {
+      const channel = await chain.channel(channelId);
+      try {
+        await this.#verifier.verify({ channelId, cumulativeAmount: amount }, v.signature, channel.signer);
+      } catch (err) {
+        if (err instanceof InvalidVoucherError)
+          return { ok: false as const, status: StatusCode.INVALID_VOUCHER, desc: `voucher: ${err.reason}` };
+        throw err;
+      }
+    }
+    const after = await ledger.settle!(v.channelId, amount, v.signature, Date.now());
+    if (!after) return wrong((await ledger.get(v.channelId))?.spent ?? account.spent);
+    return { ok: true as const, spent: after.spent };
   }
 
   /** The channel's state, from memory or the ledger (under the channel's lock). */

@@ -51,6 +51,41 @@ export interface Ledger {
   redeemable(): Promise<ChannelAccount[]>;
   /** Waits for the writes under way (before the database closes). */
   close(): Promise<void>;
+  /**
+   * Present on a ledger that several mailbox nodes share (PostgreSQL): each page's charge is one
+   * conditional statement on the channel's row, so the database, not a process, decides. See
+   * {@link SharedCharge}; resolves with the account after the charge, or undefined when the
+   * voucher does not cover it (its credit was drawn, by this node or another).
+   */
+  charge?(c: SharedCharge): Promise<ChannelAccount | undefined>;
+  /**
+   * Shared ledgers: records a settlement voucher for exactly the spent amount, atomically;
+   * resolves with the account after it, or undefined when the spent amount is not `amount`.
+   */
+  settle?(
+    channelId: Uint8Array,
+    amount: bigint,
+    signature: Uint8Array,
+    now: number,
+  ): Promise<ChannelAccount | undefined>;
+}
+
+/**
+ * One page's charge on a shared ledger: `cost` is added to the channel's spent amount only if the
+ * spent amount after it is within `amount`, the voucher the query carried (checked by the node:
+ * signed by the channel's signer). A voucher above the one accepted so far becomes the accepted
+ * one; the one it replaces becomes the settled (redeemable) one once the spending reaches it, and
+ * so does the paying voucher when the spending reaches it exactly. So two nodes given the same
+ * voucher cannot both spend its credit: the second's statement finds it used.
+ */
+export interface SharedCharge {
+  channelId: Uint8Array;
+  amount: bigint;
+  signature: Uint8Array;
+  cost: bigint;
+  /** What the channel had paid on-chain when last seen. */
+  paid: bigint;
+  now: number;
 }
 
 const COLUMNS =
@@ -390,6 +425,15 @@ export class SqliteLedger implements Ledger {
   }
 }
 
+/** The columns read back from PostgreSQL (amounts as text: NUMERIC(78, 0) holds any uint256). */
+const SELECTED =
+  "channel_id, spent::text, authorized_amount::text, authorized_signature, settled_amount::text, settled_signature, redeemed::text, updated_at";
+
+/**
+ * The PostgreSQL ledger: one row per channel in the archive's database, shared by every node of
+ * the mailbox. The channel meter charges through {@link PostgresLedger.charge} (one conditional
+ * statement per page), so no process's memory decides what a voucher may still pay for.
+ */
 export class PostgresLedger implements Ledger {
   readonly #pool: pg.Pool;
   readonly #ready: Promise<unknown>;
@@ -412,10 +456,9 @@ export class PostgresLedger implements Ledger {
 
   async get(channelId: Uint8Array): Promise<ChannelAccount | undefined> {
     await this.#ready;
-    const r = await this.#pool.query<Row>(
-      `SELECT channel_id, spent::text, authorized_amount::text, authorized_signature, settled_amount::text, settled_signature, redeemed::text, updated_at FROM channel_accounts WHERE channel_id = $1`,
-      [Buffer.from(channelId)],
-    );
+    const r = await this.#pool.query<Row>(`SELECT ${SELECTED} FROM channel_accounts WHERE channel_id = $1`, [
+      Buffer.from(channelId),
+    ]);
     return r.rows[0] ? fromRow(r.rows[0]) : undefined;
   }
 
@@ -455,19 +498,87 @@ export class PostgresLedger implements Ledger {
 
   markRedeemed(channelId: Uint8Array, redeemed: bigint): Promise<void> {
     return this.#inOrder(channelId, () =>
-      this.#pool.query("UPDATE channel_accounts SET redeemed = $1 WHERE channel_id = $2", [
-        redeemed.toString(),
-        Buffer.from(channelId),
-      ]),
+      this.#pool.query(
+        "UPDATE channel_accounts SET redeemed = GREATEST(redeemed, $1::numeric) WHERE channel_id = $2",
+        [redeemed.toString(), Buffer.from(channelId)],
+      ),
     );
   }
 
   async close(): Promise<void> {}
 
+  /** See {@link Ledger.charge}: one statement, an insert or a conditional update of the row. */
+  async charge(c: SharedCharge): Promise<ChannelAccount | undefined> {
+    await this.#ready;
+    // A first page on a channel inserts the row (the node checked that the voucher covers it);
+    // every later one updates it only WHERE the spent amount after the page is within the
+    // voucher. In the UPDATE, `a.` columns are the row before it.
+    const r = await this.#pool
+      .query<Row>(
+        `INSERT INTO channel_accounts AS a (${COLUMNS})
+         VALUES ($1, $4::numeric, $2::numeric, $3,
+           CASE WHEN $4::numeric = $2::numeric THEN $2::numeric ELSE 0 END,
+           CASE WHEN $4::numeric = $2::numeric THEN $3 ELSE ''::bytea END, $5::numeric, $6)
+         ON CONFLICT (channel_id) DO UPDATE SET
+           spent = a.spent + $4::numeric,
+           authorized_amount = GREATEST(a.authorized_amount, $2::numeric),
+           authorized_signature = CASE WHEN $2::numeric > a.authorized_amount THEN $3 ELSE a.authorized_signature END,
+           settled_amount = CASE
+             WHEN a.spent + $4::numeric = $2::numeric AND $2::numeric > a.settled_amount THEN $2::numeric
+             WHEN $2::numeric > a.authorized_amount AND a.authorized_amount <= a.spent + $4::numeric
+               AND a.authorized_amount > a.settled_amount THEN a.authorized_amount
+             ELSE a.settled_amount END,
+           settled_signature = CASE
+             WHEN a.spent + $4::numeric = $2::numeric AND $2::numeric > a.settled_amount THEN $3
+             WHEN $2::numeric > a.authorized_amount AND a.authorized_amount <= a.spent + $4::numeric
+               AND a.authorized_amount > a.settled_amount THEN a.authorized_signature
+             ELSE a.settled_signature END,
+           redeemed = GREATEST(a.redeemed, $5::numeric),
+           updated_at = $6
+         WHERE a.spent + $4::numeric <= $2::numeric
+         RETURNING ${SELECTED}`,
+        [
+          Buffer.from(c.channelId),
+          c.amount.toString(),
+          Buffer.from(c.signature),
+          c.cost.toString(),
+          c.paid.toString(),
+          c.now,
+        ],
+      )
+      .catch((cause: unknown) => {
+        throw new ArchiveError("ledger write failed", cause);
+      });
+    return r.rows[0] ? fromRow(r.rows[0]) : undefined;
+  }
+
+  /** See {@link Ledger.settle}. */
+  async settle(
+    channelId: Uint8Array,
+    amount: bigint,
+    signature: Uint8Array,
+    now: number,
+  ): Promise<ChannelAccount | undefined> {
+    await this.#ready;
+    const r = await this.#pool
+      .query<Row>(
+        `UPDATE channel_accounts SET
+           settled_amount = GREATEST(settled_amount, $2::numeric),
+           settled_signature = CASE WHEN $2::numeric > settled_amount THEN $3 ELSE settled_signature END,
+           updated_at = $4
+         WHERE channel_id = $1 AND spent = $2::numeric RETURNING ${SELECTED}`,
+        [Buffer.from(channelId), amount.toString(), Buffer.from(signature), now],
+      )
+      .catch((cause: unknown) => {
+        throw new ArchiveError("ledger write failed", cause);
+      });
+    return r.rows[0] ? fromRow(r.rows[0]) : undefined;
+  }
+
   async redeemable(): Promise<ChannelAccount[]> {
     await this.#ready;
     const r = await this.#pool.query<Row>(
-      `SELECT channel_id, spent::text, authorized_amount::text, authorized_signature, settled_amount::text, settled_signature, redeemed::text, updated_at FROM channel_accounts WHERE settled_amount > redeemed`,
+      `SELECT ${SELECTED} FROM channel_accounts WHERE settled_amount > redeemed`,
     );
     return r.rows.map(fromRow);
   }

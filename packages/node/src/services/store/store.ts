@@ -18,7 +18,7 @@ import type { Logger } from "pino";
 import type { Archive, Position } from "../../archive/types.js";
 import type { EvidenceSigner } from "../../evidence.js";
 import { createSigner } from "../../keys.js";
-import type { QueryMeter } from "../../meter.js";
+import { ChargeRefused, type QueryMeter } from "../../meter.js";
 import type { Metrics } from "../../metrics.js";
 import type { MailboxStoreComponents } from "./index.js";
 
@@ -247,7 +247,16 @@ export class MailboxStore implements Startable {
     const commitment = this.#sign(q, ids, nextCursor);
     commitment.catch(() => undefined); // awaited below; a failed charge must not leave it unhandled
     const evidence = this.#init.evidence && this.#evidence(q, page, after, ids, nextCursor, servedAt);
-    const charge = await charging;
+    let charge: Awaited<typeof charging>;
+    try {
+      charge = await charging;
+    } catch (err) {
+      // Another node of the mailbox drew the channel's credit first: a refusal, nothing served.
+      if (!(err instanceof ChargeRefused)) throw err;
+      const refused = empty(q.requestId, err.status, err.desc);
+      if (err.quote) refused.quote = err.quote;
+      return refused;
+    }
     this.#init.metrics.envelopesServed.inc(page.envelopes.length);
     const response: StoreResponse = {
       ...empty(q.requestId, StatusCode.OK, "OK"),

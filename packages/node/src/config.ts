@@ -183,6 +183,18 @@ export const NodeConfigSchema = z
         redeemInterval: duration.default("60s"),
       })
       .default({}),
+    /**
+     * Several nodes of one mailbox on one PostgreSQL (`db`): each has its own data folder (its own
+     * peer key) and the same `db`, operator key and evidence key; the registry entry lists every
+     * node's addresses. One of them leads (runs the redeemer, disputes and retention).
+     */
+    cluster: z
+      .object({
+        /** How often a node that does not lead tries to take the lead (and the leader checks it still holds it). */
+        leaderRetry: duration.default("2s"),
+      })
+      .strict()
+      .default({}),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   })
   .strict();

@@ -43,6 +43,7 @@ import { EvidenceSigner } from "./evidence.js";
 import { startHttp } from "./http.js";
 import { Ingestor } from "./ingest.js";
 import { loadOrCreateEvidenceKey, loadOrCreatePeerKey } from "./keys.js";
+import { LeaderLock, notifyUrgent } from "./leader.js";
 import { FreeMeter, type QueryMeter } from "./meter.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { ChainReader } from "./payments/chain.js";
@@ -110,6 +111,8 @@ export class MailboxNode {
   /** Answers custody disputes and names the evidence signer (with a chain). */
   readonly disputes: DisputeWatcher | undefined;
   readonly #retention: RetentionTask;
+  /** With PostgreSQL: which node of the mailbox runs the redeemer, disputes and retention. */
+  readonly #leader: LeaderLock | undefined;
   readonly #websockets: MailboxWebSockets;
   #certificate: TlsCertificate | undefined;
   #peering: Peering | undefined;
@@ -129,6 +132,7 @@ export class MailboxNode {
       peerKey: PrivateKey;
       meter: QueryMeter;
       retention: RetentionTask;
+      leader?: LeaderLock;
       payments?: Payments;
       evidence?: EvidenceSigner;
       disputes?: DisputeWatcher;
@@ -148,6 +152,7 @@ export class MailboxNode {
     this.peerKey = parts.peerKey;
     this.meter = parts.meter;
     this.#retention = parts.retention;
+    this.#leader = parts.leader;
     this.#websockets = parts.websockets;
     this.#certificate = parts.certificate;
   }
@@ -256,6 +261,21 @@ export class MailboxNode {
         log: log.child({ component: "disputes" }),
       });
     }
+    // Several nodes may share a PostgreSQL archive: the jobs there must be one of (the redeemer and
+    // the dispute watcher send from the operator's one account; retention) run on the node that
+    // holds the mailbox's leader lock, and move to another when it dies.
+    const leader =
+      archive.kind === "postgres"
+        ? new LeaderLock({
+            url: (archive as PostgresArchive).url,
+            name: "postbox:leader",
+            log: log.child({ component: "leader" }),
+            retryMs: config.cluster.leaderRetry * 1000,
+            onAcquire: () => node?.startSingleJobs(),
+            onLose: (stopping) => node?.stopSingleJobs(stopping),
+            onUrgent: (id) => payments?.redeemer.urgent(id as Hex),
+          })
+        : undefined;
     const meter: QueryMeter =
       payments && !config.free
         ? new ChannelMeter({
@@ -263,7 +283,14 @@ export class MailboxNode {
             ledger: payments.ledger,
             closeSafetyMarginSeconds: config.payments.closeSafetyMargin,
             exposureCap: parseEther(config.payments.exposureCap),
-            onExposure: (id) => payments?.redeemer.urgent(id),
+            // With several nodes, the leader redeems: a follower tells it through PostgreSQL.
+            onExposure: (id) => {
+              if (!leader || leader.held) payments?.redeemer.urgent(id);
+              else
+                notifyUrgent((archive as PostgresArchive).pool, id).catch((err) =>
+                  log.warn({ err }, "cannot ask the leader to redeem"),
+                );
+            },
           })
         : new FreeMeter();
     const retentionSeconds = config.retention.maxAge;
@@ -356,6 +383,7 @@ export class MailboxNode {
       ...(payments ? { payments } : {}),
       ...(evidence ? { evidence } : {}),
       ...(disputes ? { disputes } : {}),
+      ...(leader ? { leader } : {}),
       websockets,
       ...(certificate ? { certificate } : {}),
     });
@@ -397,9 +425,8 @@ export class MailboxNode {
     await this.libp2p.start();
     for (const topic of this.config.pubsubTopics) pubsub.subscribe(topic);
     this.#startedAt = Date.now();
-    this.#retention.start();
-    this.payments?.redeemer.start();
-    this.disputes?.start();
+    if (this.#leader) await this.#leader.start();
+    else this.startSingleJobs();
     this.#unwatchPrice = this.payments?.chain.watchPrice((err) =>
       this.log.warn({ err }, "watching price announcements failed; prices refresh every 5 s"),
     );
@@ -449,6 +476,28 @@ export class MailboxNode {
       "mailbox started",
     );
     if (this.#certificate) this.#logCertificate(this.#certificate, "tls certificate");
+  }
+
+  /** Whether this node runs the mailbox's single jobs (always, with SQLite: it is the only node). */
+  get leading(): boolean {
+    return this.#leader ? this.#leader.held : this.#startedAt > 0;
+  }
+
+  /** Starts retention, the redeemer and the dispute watcher (on the leader). */
+  startSingleJobs(): void {
+    this.#retention.start();
+    this.payments?.redeemer.start();
+    this.disputes?.start();
+  }
+
+  /**
+   * Stops them: `final` on the node's own stop (the redeemer claims what is left), not when the
+   * lead moved to another node (which claims it).
+   */
+  async stopSingleJobs(final: boolean): Promise<void> {
+    await this.payments?.redeemer.stop(final);
+    await this.disputes?.stop();
+    await this.#retention.stop();
   }
 
   /** The certificate the `/tls/ws` listen addresses serve to new connections (none without `tls`). */
@@ -508,9 +557,8 @@ export class MailboxNode {
       await this.libp2p.stop();
       await this.ingestor.close();
       this.#unwatchPrice?.();
-      await this.payments?.redeemer.stop();
-      await this.disputes?.stop();
-      await this.#retention.stop();
+      if (this.#leader) await this.#leader.stop();
+      else await this.stopSingleJobs(true);
       await new Promise<void>((resolve) =>
         this.#http ? this.#http.server.close(() => resolve()) : resolve(),
       );
@@ -587,6 +635,7 @@ export class MailboxNode {
       meshPeers: this.meshPeers(),
       db: this.archive.kind,
       mode: this.meter.mode,
+      leading: this.leading,
     };
   }
 

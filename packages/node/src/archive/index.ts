@@ -23,7 +23,7 @@ export async function openArchive(
   onUpgrade?: (step: string, ms: number) => void,
 ): Promise<Archive> {
   if (db.startsWith("postgres://") || db.startsWith("postgresql://"))
-    return PostgresArchive.open({ url: db });
+    return PostgresArchive.open({ url: db, ...(onUpgrade ? { onUpgrade } : {}) });
   return new SqliteArchive({
     path: db === "sqlite" ? sqlitePath : db.replace(/^sqlite:/, ""),
     ...(onUpgrade ? { onUpgrade } : {}),

@@ -79,12 +79,17 @@ export class Redeemer {
     void this.run("close requested");
   }
 
-  /** Stops watching and redeems everything that is left. */
-  async stop(): Promise<void> {
+  /**
+   * Stops watching and redeems everything that is left; with `final` false, only stops (another
+   * node of the mailbox has taken over the redeemer).
+   */
+  async stop(final = true): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
     this.#unwatch?.();
+    this.#unwatch = undefined;
     await this.#running;
-    await this.run("shutdown", true);
+    if (final) await this.run("shutdown", true);
   }
 
   /** One pass; resolves with how many channels were redeemed. */

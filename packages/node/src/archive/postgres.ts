@@ -111,7 +111,6 @@ export class PostgresArchive implements Archive {
     const archive = new PostgresArchive(pool, options.url, options.now ?? Date.now);
     try {
       await archive.#migrate(options.onUpgrade);
-      await pool.query(SCHEMA);
       await archive.#ahead();
       await archive.#refreshStats();
     } catch (cause) {
@@ -143,6 +142,8 @@ export class PostgresArchive implements Archive {
         "SELECT relkind FROM pg_class WHERE relname = 'envelopes' AND relnamespace = current_schema()::regnamespace",
       );
       if (kind.rows[0]?.relkind !== "r") {
+        // Created under the lock: two nodes starting at once would otherwise race on the types.
+        await client.query(SCHEMA);
         await client.query("COMMIT");
         return;
       }

@@ -183,3 +183,50 @@ if (url) {
     return { ledger: new PostgresLedger(archive.pool), close: () => archive.close() };
   });
 }
+
+if (url) {
+  describe("PostgreSQL ledger shared by several nodes", () => {
+    it("charges a voucher's credit exactly once however many connections draw on it at once", async () => {
+      const schema = `postbox_ledger_shared_${process.pid}`;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+      const db = `${url}${url.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      // Two archives (two pools), as two nodes have.
+      const archives = [await PostgresArchive.open({ url: db }), await PostgresArchive.open({ url: db })];
+      const ledgers = archives.map((a) => new PostgresLedger(a.pool));
+      try {
+        const channelId = new Uint8Array(32).fill(9);
+        const v1 = { amount: 10n ** 18n + 1n, signature: new Uint8Array(65).fill(1) };
+        const cost = 3n * 10n ** 16n; // 33 pages fit in v1, with 10^16 + 1 left
+        const charge = (i: number, v: typeof v1) =>
+          ledgers[i % 2]!.charge({ channelId, ...v, cost, paid: 0n, now: i });
+        const first = await Promise.all(Array.from({ length: 60 }, (_, i) => charge(i, v1)));
+        expect(first.filter(Boolean).length).toBe(33);
+        let row = await ledgers[0]!.get(channelId);
+        expect(row!.spent).toBe(33n * cost);
+        expect(row!.authorizedAmount).toBe(v1.amount);
+        // A higher voucher and the old one at once, from both nodes: the old one's 10^16 + 1 is
+        // below a page, so only the new one pays, and exactly up to its amount.
+        const v2 = { amount: 40n * cost, signature: new Uint8Array(65).fill(3) };
+        const second = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => charge(i, i % 3 === 0 ? v1 : v2)),
+        );
+        row = await ledgers[1]!.get(channelId);
+        expect(second.filter(Boolean).length).toBe(7);
+        expect(row!.spent).toBe(40n * cost);
+        // The spending reached v2 exactly: v2 is the settled (redeemable) voucher, and it settles.
+        expect(row!.settledAmount).toBe(v2.amount);
+        expect(row!.settledSignature).toEqual(v2.signature);
+        expect(await ledgers[0]!.settle!(channelId, v2.amount - 1n, v2.signature, 1)).toBeUndefined();
+        expect((await ledgers[0]!.settle!(channelId, v2.amount, v2.signature, 1))!.settledAmount).toBe(
+          v2.amount,
+        );
+      } finally {
+        for (const a of archives) await a.close();
+        await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await admin.end();
+      }
+    });
+  });
+}

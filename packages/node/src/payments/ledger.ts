@@ -425,6 +425,28 @@ export class SqliteLedger implements Ledger {
   }
 }
 
+/**
+ * The archive's schema lock (`PARTITION_LOCK` in archive/postgres.ts, not imported: the ledger's
+ * writer thread loads this module and needs neither pg nor the archive).
+ */
+const SCHEMA_LOCK =
+  "SELECT pg_advisory_xact_lock(hashtextextended('postbox:partitions:' || current_schema(), 0))";
+
+/** Runs `statements` in one transaction on one pooled connection. */
+async function inTransaction(pool: pg.Pool, statements: string[]): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    for (const sql of statements) await client.query(sql);
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 /** The columns read back from PostgreSQL (amounts as text: NUMERIC(78, 0) holds any uint256). */
 const SELECTED =
   "channel_id, spent::text, authorized_amount::text, authorized_signature, settled_amount::text, settled_signature, redeemed::text, updated_at";
@@ -442,7 +464,10 @@ export class PostgresLedger implements Ledger {
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
-    this.#ready = pool.query(`CREATE TABLE IF NOT EXISTS channel_accounts (
+    // Under the schema lock: nodes starting at once would otherwise race on the table's types.
+    this.#ready = inTransaction(pool, [
+      SCHEMA_LOCK,
+      `CREATE TABLE IF NOT EXISTS channel_accounts (
       channel_id BYTEA PRIMARY KEY,
       spent NUMERIC(78, 0) NOT NULL,
       authorized_amount NUMERIC(78, 0) NOT NULL,
@@ -451,7 +476,8 @@ export class PostgresLedger implements Ledger {
       settled_signature BYTEA NOT NULL,
       redeemed NUMERIC(78, 0) NOT NULL,
       updated_at BIGINT NOT NULL
-    )`);
+    )`,
+    ]);
   }
 
   async get(channelId: Uint8Array): Promise<ChannelAccount | undefined> {

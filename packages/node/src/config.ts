@@ -107,6 +107,32 @@ export const NodeConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * `/postbox/sync/1`: this mailbox fills the gaps in its archive (after downtime) from the other
+     * registered mailboxes that archive the same pubsub topics, and serves them the same.
+     */
+    sync: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Time between two rounds (each ± 20 %); a round syncs with `peersPerRound` peers. */
+        interval: duration.default("5m"),
+        /** Time from start to the first round (peers connect meanwhile). */
+        startDelay: duration.default("3s"),
+        peersPerRound: z.number().int().min(1).max(64).default(2),
+        /**
+         * More mailboxes to sync with, each a multiaddr with its `/p2p/` part; without a chain, these
+         * and the bootstrap peers are the only ones served.
+         */
+        peers: z.array(addr).default([]),
+        /** Sessions one peer may start here per minute. */
+        sessionsPerMinute: z.number().int().positive().default(12),
+        /** Sessions served at once. */
+        maxSessions: z.number().int().positive().default(4),
+        /** Envelopes sent to one peer in one session (it starts another for the rest). */
+        maxEnvelopesPerSession: z.number().int().positive().default(200_000),
+      })
+      .strict()
+      .default({}),
     /** `sqlite` (a file in the data folder), `sqlite:PATH`, or a postgres:// URL. */
     db: z
       .string()

@@ -55,6 +55,7 @@ import { RetentionTask } from "./retention.js";
 import { mailboxInfo } from "./services/info/index.js";
 import { mailboxPush } from "./services/push/index.js";
 import { mailboxStore } from "./services/store/index.js";
+import { MailboxSync, type SyncPeer, syncPeers } from "./services/sync/index.js";
 import { type MailboxWebSockets, mailboxWebSockets, readTlsCertificate, type TlsCertificate } from "./tls.js";
 
 export const NODE_VERSION = "0.1.0";
@@ -111,6 +112,7 @@ export class MailboxNode {
   /** Answers custody disputes and names the evidence signer (with a chain). */
   readonly disputes: DisputeWatcher | undefined;
   readonly #retention: RetentionTask;
+  #sync: MailboxSync | undefined;
   /** With PostgreSQL: which node of the mailbox runs the redeemer, disputes and retention. */
   readonly #leader: LeaderLock | undefined;
   readonly #websockets: MailboxWebSockets;
@@ -177,8 +179,24 @@ export class MailboxNode {
     const archive = await openArchive(config.db, join(config.dataDir, "archive.sqlite"), (step, ms) =>
       log.info({ component: "archive", ms: Math.round(ms) }, step),
     );
+    // Mailbox-to-mailbox sync (services/sync): ingest and retention write through its index.
+    let peersForSync: () => Promise<SyncPeer[]> = async () => [];
+    const sync = config.sync.enabled
+      ? new MailboxSync({
+          archive,
+          pubsubTopics: config.pubsubTopics,
+          registry: metrics.registry,
+          log: log.child({ component: "sync" }),
+          settings: config.sync,
+          retentionMs: config.retention.maxAge * 1000,
+          // Other nodes of the mailbox write to the same PostgreSQL.
+          reloadBeforeRound: archive.kind === "postgres",
+          peers: () => peersForSync(),
+        })
+      : undefined;
+    const tracked = sync?.track(archive) ?? archive;
     const ingestor = new Ingestor({
-      archive,
+      archive: tracked,
       metrics,
       log: log.child({ component: "ingest" }),
       ...(options.now ? { now: options.now } : {}),
@@ -356,8 +374,16 @@ export class MailboxNode {
       start: false,
     });
     skipRepeatedProtocolMerges(libp2p);
+    peersForSync = syncPeers({
+      chain: payments && {
+        client: payments.chain.client,
+        registry: payments.chain.settings.registry,
+        operator: payments.chain.settings.operator,
+      },
+      configured: [...config.bootstrap, ...config.sync.peers],
+    });
     const retention = new RetentionTask({
-      archive,
+      archive: tracked,
       policy: {
         maxAgeMs: config.retention.maxAge * 1000,
         ...(config.retention.maxEnvelopes !== undefined ? { maxCount: config.retention.maxEnvelopes } : {}),
@@ -387,8 +413,14 @@ export class MailboxNode {
       websockets,
       ...(certificate ? { certificate } : {}),
     });
+    node.#sync = sync;
     if (created) log.info({ dataDir: config.dataDir }, "created a new peer key");
     return node;
+  }
+
+  /** Mailbox-to-mailbox sync (absent when `sync.enabled` is false). */
+  get sync(): MailboxSync | undefined {
+    return this.#sync;
   }
 
   get peerId(): string {
@@ -458,6 +490,7 @@ export class MailboxNode {
         : {}),
     });
     this.#peering.start();
+    await this.#sync?.start(this.libp2p);
     this.log.info(
       {
         peerId: this.peerId,
@@ -554,6 +587,7 @@ export class MailboxNode {
     this.#stopping ??= (async () => {
       this.log.info("stopping");
       this.#peering?.stop();
+      await this.#sync?.stop();
       await this.libp2p.stop();
       await this.ingestor.close();
       this.#unwatchPrice?.();

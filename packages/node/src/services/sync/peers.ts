@@ -1,0 +1,34 @@
+import { multiaddr } from "@multiformats/multiaddr";
+import type { Address, PublicClient } from "viem";
+import { registryMailboxes } from "../../peering.js";
+import type { SyncPeer } from "./service.js";
+
+/**
+ * The mailboxes a mailbox syncs with and serves sync to. With a chain: the registry's active
+ * mailboxes but its own operator's (their peer ids are what Noise authenticates on a connection),
+ * plus the configured ones. Without a chain: the configured ones (bootstrap peers and `sync.peers`,
+ * each multiaddr with its `/p2p/` part) — an operator's own trust, since there is no registry.
+ */
+export function syncPeers(options: {
+  chain?: { client: PublicClient; registry: Address; operator: Address } | undefined;
+  configured: readonly string[];
+}): () => Promise<SyncPeer[]> {
+  const configured = new Map<string, SyncPeer>();
+  for (const a of options.configured) {
+    const ma = multiaddr(a);
+    const peerId = ma.getComponents().find((c) => c.name === "p2p")?.value;
+    if (!peerId) continue;
+    const known = configured.get(peerId);
+    if (known) known.addrs.push(ma);
+    else configured.set(peerId, { peerId, addrs: [ma] });
+  }
+  return async () => {
+    const out = new Map(configured);
+    if (options.chain) {
+      const { client, registry, operator } = options.chain;
+      for (const t of await registryMailboxes(client, registry, operator))
+        if (!out.has(t.peerId)) out.set(t.peerId, { peerId: t.peerId, addrs: t.addrs });
+    }
+    return [...out.values()];
+  };
+}

@@ -166,6 +166,14 @@ export class SyncIndex {
     const at = block.lowerBound(ts, id, false);
     if (at < block.n && block.ts[at] === ts && compareIds(block.ids, at * ID_BYTES, id, 0) === 0)
       return false;
+    if (block.n === block.ts.length && at === block.n) {
+      // Past the end of a full block (live envelopes arrive in time order): a new block, so that
+      // blocks stay full.
+      const next = new Block();
+      this.#blocks.splice(bi + 1, 0, next);
+      this.#starts = undefined;
+      return this.#insertAt(next, 0, ts, id);
+    }
     if (block.n === block.ts.length) {
       // Split the full block in two halves, then insert into the right one.
       const right = new Block();

@@ -8,7 +8,8 @@
 // the profile itself carries), and the clock runs from `page.goto("/chat")` until the page says the
 // catch-up is done (`data-testid=catchup-done`) with all N in #x: paid, fetched, decrypted,
 // signature-checked on the page's Web Workers, deduplicated, saved to IndexedDB and ordered. Best
-// of 3.
+// of 3. `browserCpuMs`: the CPU every Chromium process and thread below this one used in that run,
+// by part (from /proc, before the navigation and after the catch-up), with the mailbox's.
 //
 // Also the size of what the chat page loads: `chatPageJsGzipBytes` is every JavaScript file the
 // /chat route loaded (initial, lazy and worker chunks; each `gzip -9`, read from the build by its
@@ -22,6 +23,7 @@ import { gzipSync } from "node:zlib";
 import { createPostboxClient } from "@postbox/client";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { Agent, fetch } from "undici";
+import { busyShare, chromiumThreadTicks, cpuMsBetween, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { type Devnet, ROOT, startDevnet } from "../lib/devnet.ts";
 import { freePortBlock } from "../lib/ports.ts";
 
@@ -42,8 +44,53 @@ export interface BrowserBenchResult {
   /** The part of it /methodology does not load: the SDK and the chat's own code. */
   sdkJsGzipBytes: number;
   chatPageJsFiles: number;
+  /**
+   * CPU milliseconds Chromium used during the best run (navigation until caught up), all its
+   * processes and threads, by part; with `mailbox` (the mailbox process) and `machineBusyPct`.
+   */
+  browserCpuMs: BrowserCpu;
+  browserCpuRunsMs: number[];
   chromium: string;
   node: string;
+}
+
+/** Where Chromium's CPU went in one run (ms): see {@link chromiumThreadTicks}. */
+export interface BrowserCpu {
+  /** Every Chromium process and thread. */
+  total: number;
+  /** The page's main thread: JavaScript (React, libp2p, IndexedDB calls), layout, parsing. */
+  rendererMain: number;
+  /** The page's Web Workers (the SDK's page openers). */
+  rendererWorkers: number;
+  /** The renderer's thread pool: off-thread compilation, GC helpers, WebCrypto. */
+  rendererThreadPool: number;
+  rendererOther: number;
+  /** The browser process (navigation, IPC, DevTools). */
+  browserProcess: number;
+  /** The storage service (IndexedDB's backend, LevelDB). */
+  storage: number;
+  /** The network service (the WebSocket to the mailbox, HTTP). */
+  network: number;
+  gpu: number;
+  mailbox: number;
+  machineBusyPct: number;
+}
+
+function summariseCpu(by: Record<string, number>, mailbox: number, busy: number): BrowserCpu {
+  const ms = (k: string) => Math.round(by[k] ?? 0);
+  return {
+    total: Math.round(Object.values(by).reduce((a, b) => a + b, 0)),
+    rendererMain: ms("renderer.main"),
+    rendererWorkers: ms("renderer.workers"),
+    rendererThreadPool: ms("renderer.threadPool"),
+    rendererOther: ms("renderer.other"),
+    browserProcess: ms("browser"),
+    storage: ms("utility.storage"),
+    network: ms("utility.network"),
+    gpu: ms("gpu-process"),
+    mailbox: Math.round(mailbox),
+    machineBusyPct: Math.round(100 * busy),
+  };
 }
 
 const load = () =>
@@ -209,6 +256,7 @@ export async function runBrowserBench(
     progress(`${N} messages sent in ${Date.now() - t0} ms`);
 
     const runs: number[] = [];
+    const cpus: BrowserCpu[] = [];
     let chat = new Set<string>();
     let methodology = new Set<string>();
     let chromiumVersion = "";
@@ -229,12 +277,24 @@ export async function runBrowserBench(
       page.on("pageerror", (e) => errors.push(e.message));
       progress(`run ${run + 1}: load before ${load()}`);
       let ms = 0;
+      const mailboxPid = net.mailboxes[0]!.process.pid!;
+      const cpu0 = {
+        threads: chromiumThreadTicks(process.pid, CHROMIUM),
+        mailbox: processCpuMs(mailboxPid),
+        machine: machineTicks(),
+      };
       const loaded = await scriptsLoaded(context, async () => {
         const start = performance.now();
         await page.goto(url("/chat"));
         await caughtUp(page, 120_000);
         ms = performance.now() - start;
       });
+      const cpu = summariseCpu(
+        cpuMsBetween(cpu0.threads, chromiumThreadTicks(process.pid, CHROMIUM)),
+        processCpuMs(mailboxPid) - cpu0.mailbox,
+        busyShare(cpu0.machine, machineTicks()),
+      );
+      cpus.push(cpu);
       if (profiler) {
         const { profile } = await profiler.send("Profiler.stop");
         const file = join(process.env.POSTBOX_PROFILE_DIR!, `chat-page-${Date.now()}.cpuprofile`);
@@ -256,7 +316,7 @@ export async function runBrowserBench(
         `[["html", performance.getEntriesByType("navigation")[0]?.responseEnd ?? 0], ["dom", performance.getEntriesByType("navigation")[0]?.domContentLoadedEventEnd ?? 0], ...performance.getEntriesByType("mark").filter((m) => m.name.startsWith("postbox:")).map((m) => [m.name.slice(8), m.startTime])]`,
       );
       progress(
-        `run ${run + 1}: ${N} messages in ${ms.toFixed(0)} ms (${summary.trim()}); steps ${steps.map(([n, t]) => `${n} ${Math.round(t)}`).join(", ")}; load after ${load()}`,
+        `run ${run + 1}: ${N} messages in ${ms.toFixed(0)} ms (${summary.trim()}); steps ${steps.map(([n, t]) => `${n} ${Math.round(t)}`).join(", ")}; CPU ms: Chromium ${cpu.total} (page main thread ${cpu.rendererMain}, workers ${cpu.rendererWorkers}, renderer thread pool ${cpu.rendererThreadPool}, renderer other ${cpu.rendererOther}, browser process ${cpu.browserProcess}, storage ${cpu.storage}, network ${cpu.network}, GPU ${cpu.gpu}), mailbox ${cpu.mailbox}, machine ${cpu.machineBusyPct} % busy; load after ${load()}`,
       );
       if (run === 0) {
         chat = loaded;
@@ -272,6 +332,7 @@ export async function runBrowserBench(
     progress(
       `the chat page's own JavaScript (gzip -9): ${sdk.map((u) => `${u.split("/").pop()} ${gzipSize(u)} B`).join(", ")}`,
     );
+    const best = runs.indexOf(Math.min(...runs));
     return {
       browserTimeToInbox10kMs: Math.round(Math.min(...runs)),
       browserRunsMs: runs.map(Math.round),
@@ -279,6 +340,8 @@ export async function runBrowserBench(
       chatPageJsGzipBytes: [...chat].reduce((a, u) => a + gzipSize(u), 0),
       sdkJsGzipBytes: sdk.reduce((a, u) => a + gzipSize(u), 0),
       chatPageJsFiles: chat.size,
+      browserCpuMs: cpus[best]!,
+      browserCpuRunsMs: cpus.map((c) => c.total),
       chromium: chromiumVersion,
       node: process.version,
     };

@@ -297,11 +297,12 @@ export class MailboxSync {
 
   /** One round: up to `peersPerRound` peers, in random order, each until it has nothing more to give. */
   async runRound(): Promise<SessionStats[]> {
+    const self = this.#libp2p?.peerId.toString();
+    const peers = (await this.#o.peers()).filter((p) => p.peerId !== self);
+    if (peers.length === 0) return [];
     if (this.#o.reloadBeforeRound)
       this.#loaded = this.#loaded.catch(() => undefined).then(() => this.#load());
     await this.#loaded;
-    const self = this.#libp2p?.peerId.toString();
-    const peers = (await this.#o.peers()).filter((p) => p.peerId !== self);
     for (let i = peers.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [peers[i], peers[j]] = [peers[j]!, peers[i]!];

@@ -7,7 +7,7 @@
 // redeemer and retention); SIGKILLed, the other takes over and redeems. Retention drops a whole day
 // partition. One chain and one pair of nodes serve every case.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,12 +16,16 @@ import {
   type ClientHost,
   createChannelManager,
   createClientHost,
+  dialableAddresses,
+  fetchHistory,
+  type MailboxCandidate,
+  NODE_DIAL_POLICY,
   pushEnvelope,
   queryStore,
 } from "@postbox/client";
-import { paymentChannelsAbi } from "@postbox/contracts";
+import { mailboxRegistryAbi, paymentChannelsAbi } from "@postbox/contracts";
 import { PostgresArchive } from "@postbox/node";
-import { bytesToBigint, createEnvelope, StatusCode, toBareHex } from "@postbox/protocol";
+import { bytesToBigint, createEnvelope, identify, StatusCode, toBareHex } from "@postbox/protocol";
 import pg from "pg";
 import { type Hex, parseEther } from "viem";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -197,7 +201,49 @@ describe.runIf(url)("two mailbox nodes on one PostgreSQL", () => {
         functionName: "getChannel",
         args: [id],
       });
-    return { rpc, wallet, a, start, manager, onChain, operator: wallet(1).account.address };
+    /** `postbox node set-endpoint` as the operator (a real CLI process). */
+    const setEndpoint = (dataDir: string, multiaddrs: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [
+            BIN,
+            "node",
+            "set-endpoint",
+            "--data-dir",
+            dataDir,
+            ...multiaddrs.flatMap((m) => ["--multiaddr", m]),
+            "--rpc-url",
+            rpc,
+            "--chain-id",
+            "31337",
+            "--registry",
+            a.registry,
+            "--operator-key-file",
+            keyFile,
+            "--json",
+          ],
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)),
+        ),
+      );
+    const entry = () =>
+      publicClient.readContract({
+        address: a.registry,
+        abi: mailboxRegistryAbi,
+        functionName: "getMailbox",
+        args: [wallet(1).account.address],
+      });
+    return {
+      rpc,
+      wallet,
+      a,
+      start,
+      manager,
+      onChain,
+      setEndpoint,
+      entry,
+      operator: wallet(1).account.address,
+    };
   }
 
   /** The channel's row in the shared ledger. */
@@ -384,4 +430,78 @@ describe.runIf(url)("two mailbox nodes on one PostgreSQL", () => {
       await archive.close();
     }
   }, 30_000);
+
+  it("lists both nodes in one registry entry; a node killed during a catch-up, the client goes on with the other, every message once", async () => {
+    const [a, b] = nodes as [RunningNode, RunningNode];
+    // The entry's peer id is node a's (its data folder); each address ends in its node's id.
+    await env.setEndpoint(a.data, [a.addr.toString(), b.addr.toString()]);
+    const m = await env.entry();
+    expect(m.peerId).toBe(a.peerId);
+    expect([...m.multiaddrs]).toEqual([a.addr.toString(), b.addr.toString()]);
+    // 1,000 messages in the shared archive.
+    const archive = await PostgresArchive.open({ url: db });
+    const t0 = Date.now() - 60_000;
+    const sent = Array.from({ length: 1_000 }, (_, i) => ({
+      ...createEnvelope({
+        contentTopic: "/t/catchup",
+        timestamp: BigInt(t0 + i * 10),
+        payload: new Uint8Array([i % 256, i >> 8]),
+      }),
+      receivedAt: Date.now(),
+    }));
+    expect((await archive.insert(sent)).length).toBe(1_000);
+    await archive.close();
+    const mailbox = {
+      id: env.operator.toLowerCase(),
+      operator: env.operator,
+      peerId: m.peerId,
+      multiaddrs: [...m.multiaddrs],
+      paid: true,
+      price: { pricePerQuery: PQ, pricePerMessage: PM },
+    } as unknown as MailboxCandidate;
+    // Another operator's mailbox, next in line: never used while a node of the first answers.
+    const other = {
+      ...mailbox,
+      id: "0x000000000000000000000000000000000000dead",
+      operator: "0x000000000000000000000000000000000000dEaD",
+      multiaddrs: [`/ip4/127.0.0.1/tcp/1/p2p/${a.peerId}`],
+    } as unknown as MailboxCandidate;
+    const channels = await env.manager("catchup");
+    const failovers: string[] = [];
+    const failures: string[] = [];
+    let pages = 0;
+    let killed: RunningNode | undefined;
+    const history = await fetchHistory({
+      host,
+      addresses: (c) => dialableAddresses(c, NODE_DIAL_POLICY),
+      candidates: [mailbox, other],
+      k: 1,
+      topics: ["/t/catchup"],
+      from: t0 - 1,
+      pageSize: 50,
+      channels,
+      deposit: parseEther("5"),
+      feed: "#catchup",
+      onPage: () => {
+        // Killed without warning a few pages in, with most of the catch-up still to come.
+        if (++pages === 4) {
+          killed = b;
+          b.child.kill("SIGKILL");
+        }
+      },
+      onFailover: (from, to, reason) => failovers.push(`${from.id} → ${to?.id}: ${reason}`),
+      onFailure: (_, err) => failures.push(err.message),
+    });
+    expect(killed).toBe(b);
+    expect(failovers).toEqual([]);
+    expect(failures).toEqual([]);
+    expect(history.served).toEqual([mailbox.id]);
+    const ids = history.envelopes.map((e) => toBareHex(e.id));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(sent.map((e) => toBareHex(identify(e).id)));
+    expect(history.pages).toBeGreaterThanOrEqual(20);
+    // Paid exactly for what was served, across both nodes.
+    const row = await ledgerRow(channels.channelTo(env.operator)!.channelId);
+    expect(BigInt(row.spent)).toBe(BigInt(channels.channelTo(env.operator)!.spent));
+  }, 60_000);
 });

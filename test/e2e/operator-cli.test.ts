@@ -436,8 +436,8 @@ describe("operator CLI against a JSON-RPC chain", () => {
     // Bad input: one line each, nothing sent.
     const refusals: [string[], string][] = [
       [
-        ["--multiaddr", `/dns4/localhost/tcp/443/tls/ws/p2p/${peerId}`],
-        `postbox: invalid setting multiaddr: /dns4/localhost/tcp/443/tls/ws/p2p/${peerId}: leave out /p2p/… (the registry lists the peer id beside the addresses)\n`,
+        ["--multiaddr", `/dns4/localhost/tcp/443/tls/ws/p2p/${peerId}/p2p/${peerId}`],
+        `postbox: invalid setting multiaddr: /dns4/localhost/tcp/443/tls/ws/p2p/${peerId}/p2p/${peerId}: /p2p/<peer id> may only end an address (the node it reaches, when several nodes serve the mailbox)\n`,
       ],
       [
         Array.from({ length: 9 }, (_, i) => ["--multiaddr", `/dns4/localhost/tcp/${443 + i}/tls/ws`]).flat(),

@@ -52,11 +52,14 @@ list of addresses (the new one replaces the whole list) and, when given, the met
 registered one is kept). To be reachable from web pages, list a WebSockets-over-TLS address beside
 the TCP one, e.g. /dns4/mbx.example.org/tcp/443/tls/ws (docs/operators.md, "Reachable from
 browsers"). The peer id is the data folder's (its peer.key); without one, the registered peer id
-is kept.
+is kept. Several nodes of one mailbox (one PostgreSQL, docs/operators.md, "Scaling out"): end each
+node's addresses in /p2p/<its peer id> (postbox node start logs it); clients spread their queries
+over the nodes and fail over among them.
 
 Options:
   --data-dir DIR            the mailbox's data folder (default ~/.postbox/node; POSTBOX_DATA_DIR)
-  --multiaddr ADDR          a public address of the mailbox, without /p2p/ (repeat; at most 8)
+  --multiaddr ADDR          a public address of the mailbox (repeat; at most 8), ending in
+                            /p2p/<peer id> when it reaches another node of the mailbox
   --metadata-uri URI        a new metadata URI (name, contact, terms); "" removes it
 ${COMMON}`,
   "set-price": `Usage: postbox node set-price --price-per-query SNT --price-per-message SNT [options]
@@ -176,10 +179,13 @@ function checkAddresses(multiaddrs: string[]): void {
         "multiaddr",
         `${a} means "every interface" and cannot be dialled: register the public address clients reach the mailbox at (postbox node init prints them)`,
       );
-    if (components.some((x) => x.name === "p2p"))
+    // An address may end in /p2p/<peer id>: the node it reaches, when several nodes of one
+    // mailbox (one PostgreSQL) share the entry; without it, the entry's peer id (this data folder's).
+    const p2p = components.filter((x) => x.name === "p2p");
+    if (p2p.length > 1 || (p2p.length === 1 && components.at(-1)?.name !== "p2p"))
       throw new ConfigError(
         "multiaddr",
-        `${a}: leave out /p2p/… (the registry lists the peer id beside the addresses)`,
+        `${a}: /p2p/<peer id> may only end an address (the node it reaches, when several nodes serve the mailbox)`,
       );
   }
 }

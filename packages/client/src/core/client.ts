@@ -69,6 +69,7 @@ import { type MailboxCandidate, MailboxDirectory, type StaticMailbox } from "./d
 import { type CatchUpProgress, type ClientEvent, Listeners } from "./events.js";
 import { fetchHistory, type MailboxGap, withBackoff } from "./history.js";
 import { type ClientHost, createHost } from "./host.js";
+import { mailboxNodes, nodePeerId } from "./nodes.js";
 import type { OpenPageJob, OpenPageResult } from "./open-page.js";
 import { openContext, packPage } from "./open-page.js";
 import type { WorkerPool } from "./pool.js";
@@ -703,9 +704,12 @@ export class PostboxClient {
     return { sent: texts.length, confirmed, pushed };
   }
 
-  /** A mailbox's addresses this client dials, in order. */
+  /**
+   * A mailbox's addresses this client dials, in order: of one of its nodes when its entry lists
+   * several (round robin, a node that failed lately last; see `MailboxNodes`).
+   */
   #addresses(c: MailboxCandidate): Multiaddr[] {
-    return dialableAddresses(c, this.#policy);
+    return mailboxNodes.pick(c.id, dialableAddresses(c, this.#policy));
   }
 
   /**
@@ -748,10 +752,10 @@ export class PostboxClient {
     const slot = async () => {
       for (let c = queue.shift(); c; c = queue.shift()) {
         try {
-          const r = await withBackoff(() =>
-            pushEnvelope(host, this.#addresses(c), envelope, { timeoutMs: 10_000 }),
-          );
-          const peerKey = peerIdFromString(c.peerId).publicKey;
+          const to = this.#addresses(c);
+          const r = await withBackoff(() => pushEnvelope(host, to, envelope, { timeoutMs: 10_000 }));
+          // Signed by the node pushed to: one the entry lists (the connection proved its key).
+          const peerKey = peerIdFromString(nodePeerId(to) ?? c.peerId).publicKey;
           if (!peerKey || toBareHex(r.envelopeId) !== id)
             throw new BaseError("the mailbox's store receipt is not for this message", { details: c.id });
           await verifyPeerSignature(peerKey, receiptSigningBytes(r), r.signature);
@@ -824,7 +828,7 @@ export class PostboxClient {
       const served = new Set<string>();
       const result = await fetchHistory({
         host,
-        addresses: (c) => this.#addresses(c),
+        addresses: (c) => dialableAddresses(c, this.#policy),
         candidates,
         k,
         topics: [feed.topic],

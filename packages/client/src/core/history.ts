@@ -14,6 +14,7 @@ import { BaseError, MailboxStatusError, PaymentRefusedError, StaleChannelError }
 import type { ChannelManager } from "./channels.js";
 import type { MailboxCandidate } from "./directory.js";
 import type { CatchUpProgress } from "./events.js";
+import { mailboxNodes } from "./nodes.js";
 import { queryStore } from "./wire/index.js";
 
 export type { CatchUpProgress } from "./events.js";
@@ -29,7 +30,10 @@ export interface MailboxGap {
 
 export interface FetchHistoryParameters {
   host: Pick<Libp2p, "dialProtocol">;
-  /** A mailbox's addresses this client dials, in order. */
+  /**
+   * A mailbox's addresses this client dials, in order: of every node it lists (each address ends
+   * in its node's `/p2p/` id; the history queries spread over the nodes and fail over among them).
+   */
   addresses: (mailbox: MailboxCandidate) => Multiaddr[];
   /** Candidates in preference order: the first `k` are used, the rest are failover. */
   candidates: MailboxCandidate[];
@@ -161,7 +165,7 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
     for (const id of new Set(served)) {
       const c = p.candidates.find((m) => m.id === id);
       if (c?.paid && c.operator && p.channels.channelTo(c.operator)) {
-        await queryStore(p.host, p.addresses(c), {
+        await queryStore(p.host, mailboxNodes.pick(c.id, p.addresses(c)), {
           contentTopics: p.topics,
           includeData: false,
           voucher: await p.channels.settlementFor(c.operator),
@@ -205,6 +209,11 @@ async function query(
   let repaid = false;
   let retries = 0;
   let reopened = false;
+  // A registry entry may list several nodes of the mailbox (one PostgreSQL behind them): queries
+  // are spread over them, and one that does not answer is asked again of the next node, before the
+  // mailbox counts as failed. A cursor is the envelope's id, so any node resumes it.
+  const nodes = mailboxNodes.order(mailbox.id, p.addresses(mailbox));
+  let node = 0;
   for (;;) {
     let voucher: Awaited<ReturnType<ChannelManager["voucherFor"]>> | undefined;
     if (channels) {
@@ -216,7 +225,7 @@ async function query(
     try {
       res = await queryStore(
         p.host,
-        p.addresses(mailbox),
+        nodes[node] ?? [],
         {
           contentTopics: p.topics,
           timeStart: BigInt(Math.max(0, from)),
@@ -228,8 +237,14 @@ async function query(
       );
     } catch (err) {
       if (voucher) channels?.release(voucher); // no answer: the page is no longer in flight
+      if (nodes.length > 1) mailboxNodes.failed(nodes[node]!);
+      if (node + 1 < nodes.length && !p.signal?.aborted) {
+        node++;
+        continue;
+      }
       throw err;
     }
+    if (nodes.length > 1) mailboxNodes.answered(nodes[node]!);
     // A refusal that reports more spent than we knew (an answer we lost) is paid again once, with a
     // voucher on the mailbox's figure.
     const reconciled = channels?.record(payee, res, voucher) ?? false;
@@ -301,7 +316,7 @@ async function findGaps(
     const held = new Set<string>();
     for (let i = 0; i < absent.length; i += 100) {
       const chunk = absent.slice(i, i + 100);
-      const res = await queryStore(p.host, p.addresses(mailbox), {
+      const res = await queryStore(p.host, mailboxNodes.pick(mailbox.id, p.addresses(mailbox)), {
         contentTopics: p.topics,
         includeData: false,
         ids: chunk.map(fromBareHex),

@@ -11,6 +11,7 @@ const BENCHES: Record<string, string> = {
   paid: "the cost of payment: paid vs free pages/s on the same mailbox, voucher verifications/s",
   client:
     "a returning user: time until 10,000 missed room messages are paid, decrypted, verified and ordered",
+  sync: "mailbox-to-mailbox sync at 1M envelopes: bytes when already equal, missing envelopes/s and bytes beyond them (issue 21's cluster sync keys)",
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -189,6 +189,8 @@ export class MailboxNode {
           log: log.child({ component: "sync" }),
           settings: config.sync,
           retentionMs: config.retention.maxAge * 1000,
+          limitedBySize:
+            config.retention.maxEnvelopes !== undefined || config.retention.maxSize !== undefined,
           // Other nodes of the mailbox write to the same PostgreSQL.
           reloadBeforeRound: archive.kind === "postgres",
           peers: () => peersForSync(),

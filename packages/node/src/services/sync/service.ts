@@ -61,6 +61,11 @@ export interface MailboxSyncInit {
   peers: () => Promise<SyncPeer[]>;
   /** The retention period (ms): the window synced starts that long ago. */
   retentionMs: number;
+  /**
+   * Retention also keeps at most a count or size: the window starts no earlier than the oldest
+   * envelope held (what is older was deleted on purpose and would only be deleted again).
+   */
+  limitedBySize?: boolean;
   /** Re-read the whole index from the archive before each round (other nodes write to the same PostgreSQL). */
   reloadBeforeRound?: boolean;
   params?: ReconcileParams;
@@ -353,7 +358,8 @@ export class MailboxSync {
       },
     );
     const lp = lpStream(stream, framing(MAX_FRAME_BYTES));
-    const startMs = this.#now() - this.#o.retentionMs;
+    let startMs = this.#now() - this.#o.retentionMs;
+    if (this.#o.limitedBySize && this.index.size > 0) startMs = Math.max(startMs, this.index.at(0).ts);
     const start: Bound = { ts: Math.max(0, startMs), id: new Uint8Array(0) };
     let result = "error";
     try {

@@ -11,6 +11,8 @@ const BENCHES: Record<string, string> = {
   paid: "the cost of payment: paid vs free pages/s on the same mailbox, voucher verifications/s",
   client:
     "a returning user: time until 10,000 missed room messages are paid, decrypted, verified and ordered",
+  cluster:
+    "a mailbox of several nodes on one PostgreSQL: paid pages/s with 1 and 2 nodes, CPU per page of the nodes, PostgreSQL, readers and chain; disk per million envelopes",
   sync: "mailbox-to-mailbox sync at 1M envelopes: bytes when already equal, missing envelopes/s and bytes beyond them (issue 21's cluster sync keys)",
 };
 

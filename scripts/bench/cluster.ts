@@ -1,0 +1,278 @@
+// `npm run bench -- cluster [--json] [--envelopes N] [--rounds R]`
+//
+// A mailbox of several nodes on one PostgreSQL (issue #21 §4). Its parts, each measured on its own:
+//
+// - nodes: two `postbox node start` processes (scripts/lib/cluster.ts) on the system PostgreSQL
+//   (a fresh schema), paid mode on a `hardhat node` chain, N envelopes of 1 KiB over 100 topics;
+//   16 readers in this process, each with a channel of its own (the client's default credit
+//   window), read 100-envelope pages. "1 node": every reader asks node 1 (node 2 idles); "2
+//   nodes": the readers are split over both. The two alternate, R rounds each, 2 s of warm-up then
+//   10 s measured. Figures: pagesPerSec1Node and pagesPerSec2Nodes (median, with min/max and every
+//   run) and, per page, the CPU ms of each part: the mailbox nodes (all their threads), the
+//   PostgreSQL server (every postgres process: the backends of both nodes' pools), the readers (this
+//   process) and the chain; the machine's busy share. diskBytesPerMillion: the archive's partitions
+//   (tables, indexes, TOAST) per million 1 KiB envelopes.
+//
+// The mailbox-to-mailbox sync figures of issue #21 §4 (syncMissingPerSec,
+// syncOverheadBytesPerMissing, inSyncBytes) are measured by the sync part, which adds its section
+// to `sections` below.
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
+import {
+  type ChannelManager,
+  type ClientHost,
+  createChannelManager,
+  createClientHost,
+  queryStore,
+} from "@postbox/client";
+import { PostgresArchive, type StoredEnvelope, tuneGarbageCollection } from "@postbox/node";
+import { createEnvelope, StatusCode } from "@postbox/protocol";
+import { parseEther } from "viem";
+import {
+  type ClusterNode,
+  DEFAULT_POSTGRES_URL,
+  dropSchema,
+  schemaUrl,
+  setClusterEndpoint,
+  startClusterChain,
+  startClusterNode,
+  stopClusterNode,
+} from "../lib/cluster.ts";
+import { busyShare, machineTicks, processCpuMs } from "../lib/cpu.ts";
+import { freePortBlock } from "../lib/ports.ts";
+
+const argv = process.argv.slice(2);
+tuneGarbageCollection();
+const opt = (name: string, def: number) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : def);
+const N = opt("--envelopes", 100_000);
+const ROUNDS = opt("--rounds", 3);
+const TOPICS = 100;
+const READERS = 16;
+const PAGE = 100;
+const DURATION_MS = 10_000;
+const WARMUP_MS = 2_000;
+const SCHEMA = "postbox_bench_cluster";
+const log = (m: string) => process.stderr.write(`bench cluster: ${m}\n`);
+const topic = (i: number) => `/bench/cluster/${i}`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round2 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The figures of every part, by section; each part adds its own. */
+const sections: Record<string, Record<string, unknown>> = {};
+
+// ---------------------------------------------------------------- nodes on one PostgreSQL
+async function measureNodes(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "postbox-bench-cluster-"));
+  const db = await schemaUrl(DEFAULT_POSTGRES_URL, SCHEMA);
+  const chain = await startClusterChain(dir, await freePortBlock(24_500, 1), { payers: READERS });
+  const configFile = join(dir, "node.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      rateLimit: { queriesPerSecond: 1_000_000, pushesPerSecond: 1_000_000 },
+      peering: { registryPeers: 0 },
+      payments: { redeemMin: "1000000" },
+    }),
+  );
+  // The archive, written before the nodes start.
+  {
+    const archive = await PostgresArchive.open({ url: db });
+    const payload = new Uint8Array(1024);
+    const now = Date.now();
+    for (let done = 0; done < N; done += 5_000) {
+      const batch: StoredEnvelope[] = [];
+      for (let i = done; i < Math.min(N, done + 5_000); i++) {
+        new DataView(payload.buffer).setUint32(0, i);
+        batch.push({
+          ...createEnvelope({
+            contentTopic: topic(i % TOPICS),
+            timestamp: BigInt(now - 3_600_000 + i),
+            payload: payload.slice(),
+          }),
+          receivedAt: now,
+        });
+      }
+      await archive.insert(batch);
+    }
+    const size = await archive.pool.query<{ bytes: string }>(
+      `SELECT COALESCE(SUM(pg_total_relation_size(inhrelid)), 0)::text AS bytes FROM pg_inherits WHERE inhparent = 'envelopes'::regclass`,
+    );
+    sections.nodes = { diskBytesPerMillion: Math.round((Number(size.rows[0]!.bytes) / N) * 1_000_000) };
+    await archive.pool.query("VACUUM ANALYZE envelopes");
+    await archive.close();
+    log(`archive: ${N.toLocaleString()} envelopes of 1 KiB over ${TOPICS} topics in PostgreSQL`);
+  }
+  const base = await freePortBlock(43_500, 2);
+  const nodes: ClusterNode[] = [];
+  for (let i = 0; i < 2; i++)
+    nodes.push(await startClusterNode({ name: `node-${i + 1}`, dir, port: base + i, db, chain, configFile }));
+  await setClusterEndpoint(chain, nodes);
+  const readers: { host: ClientHost; channels: ChannelManager }[] = [];
+  for (let r = 0; r < READERS; r++) {
+    const host = await createClientHost();
+    await host.start();
+    const channels = await createChannelManager({
+      location: join(dir, `reader-${r}`),
+      publicClient: chain.chain.publicClient,
+      wallet: chain.chain.wallet(2 + r),
+      chainId: 31337,
+      snt: chain.snt,
+      registry: chain.registry,
+      channels: chain.channels,
+    });
+    await channels.open(chain.operator, parseEther("1000"));
+    readers.push({ host, channels });
+  }
+  log(`${READERS} readers, a channel each; 2 nodes up (${nodes.map((n) => n.peerId.slice(-6)).join(", ")})`);
+
+  type Cpu = { mailbox: number; postgres: number; readers: number; chain: number; busy: number };
+  const runs: Record<"one" | "two", { pagesPerSec: number; cpu: Cpu }[]> = { one: [], two: [] };
+  const run = async (spread: 1 | 2) => {
+    let pages = 0;
+    let measuring = false;
+    let started = 0;
+    const sample = () => ({
+      machine: machineTicks(),
+      mailbox: nodes.reduce((s, n) => s + processCpuMs(n.child.pid!), 0),
+      postgres: postgresCpuMs(),
+      chain: processCpuMs(chain.chain.process.pid!),
+      readers: process.cpuUsage(),
+    });
+    let cpu0 = sample();
+    const warm = setTimeout(() => {
+      measuring = true;
+      pages = 0;
+      started = performance.now();
+      cpu0 = sample();
+    }, WARMUP_MS);
+    const until = Date.now() + WARMUP_MS + DURATION_MS;
+    await Promise.all(
+      readers.map(async ({ host, channels }, r) => {
+        const to = nodes[spread === 1 ? 0 : r % 2]!.addr;
+        let t = r;
+        let cursor: Uint8Array | undefined;
+        while (Date.now() < until) {
+          if (!cursor) t = (t + READERS) % TOPICS;
+          const voucher = await channels.voucherFor(chain.operator, PAGE);
+          const res = await queryStore(host, multiaddrOf(to), {
+            contentTopics: [topic(t)],
+            pageSize: PAGE,
+            voucher,
+            ...(cursor ? { cursor } : {}),
+          });
+          channels.record(chain.operator, res, voucher);
+          if (res.status !== StatusCode.OK) {
+            if (channels.mayRetry(chain.operator, voucher)) continue;
+            throw new Error(`reader ${r}: ${res.statusDesc}`);
+          }
+          cursor = res.nextCursor;
+          if (measuring) pages++;
+        }
+      }),
+    );
+    clearTimeout(warm);
+    const seconds = (performance.now() - started) / 1000;
+    const end = sample();
+    const readersCpu = process.cpuUsage(cpu0.readers);
+    const cpu: Cpu = {
+      mailbox: (end.mailbox - cpu0.mailbox) / pages,
+      postgres: (end.postgres.total - sumAt(cpu0.postgres, end.postgres)) / pages,
+      readers: (readersCpu.user + readersCpu.system) / 1000 / pages,
+      chain: (end.chain - cpu0.chain) / pages,
+      busy: busyShare(cpu0.machine, end.machine),
+    };
+    runs[spread === 1 ? "one" : "two"].push({ pagesPerSec: Math.round(pages / seconds), cpu });
+    log(
+      `${spread} node${spread === 1 ? "" : "s"}: ${Math.round(pages / seconds)} pages/s; CPU ms/page mailbox ${round2(cpu.mailbox)}, postgres ${round2(cpu.postgres)}, readers ${round2(cpu.readers)}, chain ${round2(cpu.chain)}; machine ${Math.round(cpu.busy * 100)} % busy`,
+    );
+  };
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Alternating, the order swapped every round.
+    for (const spread of round % 2 ? ([1, 2] as const) : ([2, 1] as const)) await run(spread);
+  }
+  for (const { host, channels } of readers) {
+    await host.stop();
+    await channels.close();
+  }
+  for (const n of nodes) await stopClusterNode(n);
+  await chain.chain.stop();
+  await dropSchema(DEFAULT_POSTGRES_URL, SCHEMA);
+  rmSync(dir, { recursive: true, force: true });
+
+  const summary = (rs: (typeof runs)["one"]) => {
+    const cpuOf = (k: keyof Cpu) => round2(median(rs.map((r) => r.cpu[k])));
+    const rates = rs.map((r) => r.pagesPerSec);
+    return {
+      median: median(rates),
+      min: Math.min(...rates),
+      max: Math.max(...rates),
+      runs: rates,
+      cpuMsPerPage: {
+        mailbox: cpuOf("mailbox"),
+        postgres: cpuOf("postgres"),
+        readers: cpuOf("readers"),
+        chain: cpuOf("chain"),
+      },
+      busy: round2(median(rs.map((r) => r.cpu.busy))),
+    };
+  };
+  const one = summary(runs.one);
+  const two = summary(runs.two);
+  sections.nodes = {
+    ...sections.nodes,
+    pagesPerSec1Node: one.median,
+    pagesPerSec2Nodes: two.median,
+    oneNode: one,
+    twoNodes: two,
+  };
+}
+
+/** CPU ms of every postgres process now, by pid, and their sum. */
+function postgresCpuMs(): { byPid: Map<number, number>; total: number } {
+  const byPid = new Map<number, number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      if (!stat.includes("(postgres)")) continue;
+      byPid.set(Number(d), processCpuMs(Number(d)));
+    } catch {
+      // gone
+    }
+  }
+  let total = 0;
+  for (const v of byPid.values()) total += Number.isNaN(v) ? 0 : v;
+  return { byPid, total };
+}
+
+/** What the processes alive at the end had used at the start (0 for one started meanwhile). */
+function sumAt(start: ReturnType<typeof postgresCpuMs>, end: ReturnType<typeof postgresCpuMs>): number {
+  let s = 0;
+  for (const pid of end.byPid.keys()) s += start.byPid.get(pid) ?? 0;
+  return s;
+}
+
+const addrs = new Map<string, Multiaddr>();
+function multiaddrOf(a: string): Multiaddr {
+  let m = addrs.get(a);
+  if (!m) addrs.set(a, (m = multiaddr(a)));
+  return m;
+}
+
+const load0 = loadavg()[0]!;
+await measureNodes();
+const result = {
+  envelopes: N,
+  readers: READERS,
+  pageSize: PAGE,
+  rounds: ROUNDS,
+  ...sections.nodes,
+  machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.versions.node}`,
+  loadAverage1m: { before: round2(load0), after: round2(loadavg()[0]!) },
+};
+if (argv.includes("--json")) console.log(JSON.stringify(result));
+else console.log(JSON.stringify(result, null, 2));
+process.exit(0);

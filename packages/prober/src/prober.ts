@@ -34,6 +34,13 @@ import type { Canary, SampleStore, TrackedMailbox } from "./samples.js";
  */
 export const CANARY_GIVE_UP_MS = DAY;
 
+/** Time a mailbox has to hold a network canary: three of its 5-minute sync rounds (± 20 %). */
+export const NETWORK_CANARY_GRACE_MS = 15 * 60_000;
+
+/** A network canary's id: the envelope's id, `/`, the mailbox it is expected at (not pushed to). */
+export const isNetworkCanary = (c: Canary) => c.id.includes("/");
+const envelopeIdOf = (c: Canary) => c.id.split("/")[0]!;
+
 /** A mailbox's addresses the prober dials (TCP first). */
 const addresses = (c: MailboxCandidate) => dialableAddresses(c, NODE_DIAL_POLICY);
 
@@ -63,6 +70,18 @@ export interface ProberOptions {
   canaryIntervalMs?: number;
   /** Query for a canary this long after pushing it (default 2 min). */
   canaryDelayMs?: number;
+  /**
+   * Network canaries: each canary is also expected at up to this many other Active mailboxes
+   * (chosen at random among those that answered a probe), which get it by gossip, or by sync
+   * (`/postbox/sync/1`) after a downtime. Default 0 here; the prober service uses 2.
+   */
+  networkCanaries?: number;
+  /**
+   * A network canary not returned is lost only once both its push and the mailbox's last failed
+   * probe are this long past (default {@link NETWORK_CANARY_GRACE_MS}): a mailbox back from a
+   * downtime has that long to sync what it missed.
+   */
+  networkCanaryGraceMs?: number;
   /** Follow registry events every (default 15 s). */
   registryIntervalMs?: number;
   /** A probe that takes longer has failed (default 10 s). */
@@ -110,12 +129,20 @@ export function settleCanaries(
   due: readonly Canary[],
   o: CanaryQueryOutcome,
   now: number,
+  network: { lastDownAt?: number | null; graceMs?: number } = {},
 ): { canary: Canary; found: boolean; latencyMs: number | null; detail: string }[] {
   const settled: { canary: Canary; found: boolean; latencyMs: number | null; detail: string }[] = [];
+  const grace = network.graceMs ?? NETWORK_CANARY_GRACE_MS;
   for (const canary of due) {
-    if (o.found.has(canary.id))
+    if (o.found.has(envelopeIdOf(canary)))
       settled.push({ canary, found: true, latencyMs: o.latencyMs, detail: "returned" });
-    else if (o.answered)
+    else if (
+      o.answered &&
+      isNetworkCanary(canary) &&
+      now - Math.max(canary.pushedAt, network.lastDownAt ?? 0) < grace
+    ) {
+      // Pushed to another mailbox: this one may still get it by sync (it may just be back).
+    } else if (o.answered)
       settled.push({ canary, found: false, latencyMs: o.latencyMs, detail: "not returned" });
     else if (!o.ownFault && now - canary.pushedAt >= CANARY_GIVE_UP_MS)
       settled.push({ canary, found: false, latencyMs: null, detail: `given up: ${o.unanswered}` });
@@ -246,6 +273,18 @@ export class Prober {
     return this.#o.store.mailboxes().filter((m) => m.status === ACTIVE);
   }
 
+  /** Up to `networkCanaries` other Active mailboxes that have answered a probe, at random. */
+  #networkPeers(m: TrackedMailbox): TrackedMailbox[] {
+    const n = this.#o.networkCanaries ?? 0;
+    if (n === 0) return [];
+    const others = this.#active().filter((o) => o.address !== m.address && this.#o.store.info(o.address));
+    for (let i = others.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [others[i], others[j]] = [others[j]!, others[i]!];
+    }
+    return others.slice(0, n);
+  }
+
   #candidate(m: TrackedMailbox): MailboxCandidate {
     const { price } = effectivePrice(m, this.#now() / 1000);
     const c = blankCandidate(m.address, m.address as Address, m.peerId, m.multiaddrs);
@@ -325,6 +364,8 @@ export class Prober {
         try {
           await pushEnvelope(host, addresses(c), envelope, { timeoutMs: this.#o.timeoutMs ?? 10_000 });
           store.addCanary(canary);
+          for (const other of this.#networkPeers(m))
+            store.addCanary({ ...canary, id: `${canary.id}/${other.address}`, mailbox: other.address });
         } catch (err) {
           // Refused: a canary lost at once. Not reached: nothing was handed over, and the probes
           // already record that the mailbox is unreachable.
@@ -423,7 +464,10 @@ export class Prober {
       unanswered = `query: ${(err as Error).message.slice(0, 160)}`;
     }
     const latencyMs = answered ? performance.now() - started : null;
-    const settled = settleCanaries(due, { answered, found, unanswered, ownFault, latencyMs }, now);
+    const settled = settleCanaries(due, { answered, found, unanswered, ownFault, latencyMs }, now, {
+      lastDownAt: store.lastFailedProbe(c.id),
+      ...(this.#o.networkCanaryGraceMs !== undefined ? { graceMs: this.#o.networkCanaryGraceMs } : {}),
+    });
     if (settled.length > 0) store.checkCanaries(settled, this.#now());
     if (settled.length < due.length)
       (ownFault ? log.warn.bind(log) : log.debug.bind(log))(

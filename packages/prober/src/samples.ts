@@ -196,6 +196,14 @@ export class SampleStore {
     return r.first === null ? null : Number(r.first);
   }
 
+  /** When the mailbox last failed a probe (ms), or null. */
+  lastFailedProbe(mailbox: string): number | null {
+    const r = this.#db
+      .prepare("SELECT MAX(at) AS at FROM samples WHERE mailbox = ? AND kind = 'probe' AND ok = 0")
+      .get(mailbox) as { at: number | null };
+    return r.at === null ? null : Number(r.at);
+  }
+
   /** Records a mailbox's latest `/postbox/info/1` answer. */
   setInfo(mailbox: string, info: MailboxInfo): void {
     this.set(`info:${mailbox}`, JSON.stringify(info));
@@ -249,12 +257,15 @@ export class SampleStore {
       .run(c.id, c.mailbox, c.topic, c.timestamp, c.pushedAt);
   }
 
-  /** Canaries pushed before `before` and not yet checked. */
+  /**
+   * Canaries pushed before `before` and not yet checked: those pushed to this mailbox first, then
+   * network canaries (expected here, pushed elsewhere), each oldest first.
+   */
   dueCanaries(mailbox: string, before: number, limit = 10): Canary[] {
     return (
       this.#db
         .prepare(
-          "SELECT * FROM canaries WHERE mailbox = ? AND checked = 0 AND pushed_at <= ? ORDER BY pushed_at LIMIT ?",
+          "SELECT * FROM canaries WHERE mailbox = ? AND checked = 0 AND pushed_at <= ? ORDER BY instr(id, '/') > 0, pushed_at LIMIT ?",
         )
         .all(mailbox, before, limit) as Record<string, unknown>[]
     ).map((r) => ({

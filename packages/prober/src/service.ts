@@ -16,6 +16,7 @@ export interface ProberServiceConfig
     | "probeIntervalMs"
     | "canaryIntervalMs"
     | "canaryDelayMs"
+    | "networkCanaries"
     | "registryIntervalMs"
     | "timeoutMs"
     | "channelDeposit"
@@ -84,6 +85,7 @@ export async function startProberService(c: ProberServiceConfig): Promise<Prober
     ...(c.probeIntervalMs ? { probeIntervalMs: c.probeIntervalMs } : {}),
     ...(c.canaryIntervalMs ? { canaryIntervalMs: c.canaryIntervalMs } : {}),
     ...(c.canaryDelayMs ? { canaryDelayMs: c.canaryDelayMs } : {}),
+    networkCanaries: c.networkCanaries ?? 2,
     ...(c.registryIntervalMs ? { registryIntervalMs: c.registryIntervalMs } : {}),
     ...(c.timeoutMs ? { timeoutMs: c.timeoutMs } : {}),
   });

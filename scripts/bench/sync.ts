@@ -1,4 +1,4 @@
-// `npm run bench -- sync [--json] [--envelopes 1000000] [--missing 50000] [--rounds 3]`
+// `npm run bench -- sync [--json] [--envelopes 1000000] [--missing 50000] [--rounds 3] [--scattered]`
 //
 // Mailbox-to-mailbox sync (`/postbox/sync/1`, issue 21 §2/§4; the issue names these keys under
 // `cluster`: they are reported here). Two mailboxes, each its own `postbox node start` process
@@ -11,7 +11,9 @@
 //   - `gap`: the N envelopes but a contiguous block of `--missing` (default 50,000) from the middle
 //     of the week, as after a downtime → syncMissingPerSec = envelopes stored / the session's
 //     time (dial to last envelope stored, B's own clock), syncOverheadBytesPerMissing = (protocol
-//     bytes − the encoded size of the envelopes received) / envelopes stored.
+//     bytes − the encoded size of the envelopes received) / envelopes stored;
+//   - with `--scattered`, the missing envelopes are every (N / missing)-th instead of a block (lost
+//     here and there rather than during a downtime: the hard case for range reconciliation).
 // Each round starts B afresh; figures are min / median / max of the rounds of each kind; the
 // headline keys are the medians. Also: the time B takes to load its sync index at start and its
 // size, the CPU of both processes during the gap sessions, and how busy the machine was.
@@ -48,6 +50,7 @@ const num = (name: string, fallback: number) => {
 const N = num("--envelopes", 1_000_000);
 const MISSING = num("--missing", 50_000);
 const ROUNDS = num("--rounds", 3);
+const SCATTERED = argv.includes("--scattered");
 const BIN = join(import.meta.dirname, "..", "..", "packages", "cli", "bin", "postbox.js");
 const log = (...a: unknown[]) => console.error("[bench sync]", ...a);
 
@@ -85,11 +88,14 @@ async function fill(): Promise<{ full: string; gap: string; fillMs: number }> {
   const a = new SqliteArchive({ path: full, synchronous: "NORMAL", readerThread: false });
   const g = new SqliteArchive({ path: gap, synchronous: "NORMAL", readerThread: false });
   const from = Math.floor(N / 2 - MISSING / 2);
+  const step = Math.max(1, Math.floor(N / MISSING));
+  const kept = (i: number) =>
+    SCATTERED ? i % step !== 0 || i / step >= MISSING : i < from || i >= from + MISSING;
   const started = performance.now();
   let at = 0;
   for (const batch of generate()) {
     await a.insert(batch);
-    await g.insert(batch.filter((_, k) => at + k < from || at + k >= from + MISSING));
+    await g.insert(batch.filter((_, k) => kept(at + k)));
     at += batch.length;
     if (at % 200_000 === 0) log(`filled ${at.toLocaleString()}`);
   }
@@ -252,6 +258,7 @@ async function main() {
   const result = {
     envelopes: N,
     missing: MISSING,
+    pattern: SCATTERED ? `every ${step}th envelope` : "a contiguous block from the middle of the week",
     inSyncBytes: inSync.median,
     syncMissingPerSec: perSec.median,
     syncOverheadBytesPerMissing: overhead.median,

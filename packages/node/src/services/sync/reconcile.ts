@@ -7,15 +7,19 @@
  * every id it holds in the window that the initiator lacks (it then sends those envelopes).
  * Every message covers the window `[start, end of key space)` with contiguous ranges, each given by
  * its upper bound: SKIP (settled), FINGERPRINT (count and XOR of the sender's ids in it) or IDS
- * (the initiator's ids in it, as 16-byte prefixes).
+ * (the initiator's ids in it, as 8-byte prefixes).
  */
 import { SyncRange } from "../../pb/sync.js";
 import { type Bound, END, ID_BYTES, type SyncIndex } from "./sync-index.js";
 
 /** Bytes of a fingerprint on the wire (a prefix of the XOR). */
 export const FINGERPRINT_BYTES = 16;
-/** Bytes of an id in an IDS list (a prefix of the id). */
-export const KEY_BYTES = 16;
+/**
+ * Bytes of an id in an IDS list (a prefix of the id). Eight: lists are compared within one small
+ * range, where two honest ids share 8 bytes with odds of ~2^-57; matching a given id's prefix on
+ * purpose (to hide it from sync) costs ~2^64 hashes.
+ */
+export const KEY_BYTES = 8;
 
 export interface ReconcileParams {
   /** A differing range the initiator holds at most this many of is sent as an id list. */
@@ -201,7 +205,7 @@ export function respond(
         break;
       case SyncRange.Mode.IDS: {
         if (range.ids.length % KEY_BYTES !== 0)
-          throw new SyncProtocolError("an id list is a multiple of 16 bytes");
+          throw new SyncProtocolError(`an id list is a multiple of ${KEY_BYTES} bytes`);
         const theirs = new Set<string>();
         const hex = Buffer.from(range.ids.buffer, range.ids.byteOffset, range.ids.byteLength).toString("hex");
         for (let o = 0; o < hex.length; o += KEY_BYTES * 2) theirs.add(hex.slice(o, o + KEY_BYTES * 2));

@@ -6,9 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { createEnvelope, toBareHex } from "@postbox/protocol";
+import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePortBlock } from "../../../../../scripts/lib/ports.ts";
+import { PostgresArchive } from "../../archive/postgres.js";
 import type { StoredEnvelope } from "../../archive/types.js";
 import { loadConfig } from "../../config.js";
 import { loadOrCreatePeerKey } from "../../keys.js";
@@ -109,4 +111,73 @@ describe("mailbox sync between two real nodes", () => {
     expect((err as SyncRefused).status).toBe(SyncResponse.Status.FORBIDDEN);
     expect((await stranger.archive.stats()).envelopes).toBe(0);
   }, 30_000);
+});
+
+const url = process.env.POSTBOX_TEST_POSTGRES_URL;
+
+describe.runIf(url)("mailbox sync into a PostgreSQL archive", () => {
+  const dir = mkdtempSync(join(tmpdir(), "postbox-sync-pg-"));
+  const schema = `postbox_sync_${process.pid}`;
+  const db = `${url}${url?.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  const nodes: MailboxNode[] = [];
+  afterAll(async () => {
+    for (const n of nodes) await n.stop();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("loads its index from PostgreSQL, re-reads it before a round, and pulls what it lacks", async () => {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+    await admin.end();
+    const port = await freePortBlock(2_550, 2);
+    const ids = await Promise.all(
+      ["a", "b"].map(async (name) =>
+        peerIdFromPrivateKey((await loadOrCreatePeerKey(join(dir, name))).key).toString(),
+      ),
+    );
+    const addr = (i: number) => `/ip4/127.0.0.1/tcp/${port + i}/p2p/${ids[i]}`;
+    const make = async (i: number, extra: object) => {
+      const node = await MailboxNode.create(
+        loadConfig({
+          flags: {
+            dataDir: join(dir, ["a", "b"][i]!),
+            listen: [`/ip4/127.0.0.1/tcp/${port + i}`],
+            http: { port: 0 },
+            free: true,
+            logLevel: "silent",
+            sync: { peers: [addr(1 - i)], startDelay: "1h", interval: "1h" },
+            ...extra,
+          },
+        }),
+        { logger: pino({ level: "silent" }) },
+      );
+      await node.start();
+      nodes.push(node);
+      return node;
+    };
+    const shared = envelopes(1_000, "pg shared", 3_600_000, 3_600_000);
+    const onlyA = envelopes(1_500, "pg a", 3_600_000);
+    const a = await make(0, {});
+    await a.sync!.ready;
+    await a.sync!.track(a.archive).insert([...shared, ...onlyA]);
+    // Written to b's PostgreSQL before b starts (another node of its mailbox, say): its index has it.
+    const seed = await PostgresArchive.open({ url: db });
+    await seed.insert(shared);
+    const b = await make(1, { db });
+    await b.sync!.ready;
+    expect(b.sync!.index.size).toBe(1_000);
+    // Another node writes the newest of a's; the round re-reads the index first, so it is not pulled.
+    await seed.insert(onlyA.slice(0, 500));
+    await seed.close();
+    const [pulled] = await b.sync!.runRound();
+    expect(pulled).toMatchObject({ stored: 1_000, envelopes: 1_000, invalid: 0 });
+    expect((await b.archive.presence(onlyA.map((e) => e.id))).length).toBe(1_500);
+    const [again] = await b.sync!.runRound();
+    expect(again).toMatchObject({ rounds: 1, envelopes: 0 });
+  }, 60_000);
 });

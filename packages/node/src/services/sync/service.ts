@@ -125,6 +125,8 @@ export class MailboxSync {
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<unknown> | undefined;
   #stopped = false;
+  /** Aborted on stop: sessions in flight end at once instead of waiting out their timeouts. */
+  #abort = new AbortController();
   #idleRounds = 0;
   #allowed: { at: number; ids: Set<string> } | undefined;
   readonly #metrics: {
@@ -179,6 +181,7 @@ export class MailboxSync {
   async start(libp2p: Libp2p): Promise<void> {
     this.#libp2p = libp2p;
     this.#stopped = false;
+    this.#abort = new AbortController();
     await libp2p.handle(SYNC_PROTOCOL, (stream, connection) => this.handle(stream, connection), {
       maxInboundStreams: this.#o.settings.maxSessions,
     });
@@ -188,10 +191,15 @@ export class MailboxSync {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort(new Error("the mailbox is stopping"));
     clearTimeout(this.#timer);
     await this.#libp2p?.unhandle(SYNC_PROTOCOL).catch(() => undefined);
     await this.#round?.catch(() => undefined);
     await this.#loaded.catch(() => undefined);
+  }
+
+  #signal(ms: number): AbortSignal {
+    return AbortSignal.any([AbortSignal.timeout(ms), this.#abort.signal]);
   }
 
   /** Resolves once the index holds the archive (it is loaded at start). */
@@ -354,7 +362,7 @@ export class MailboxSync {
       connected || peer.addrs.length === 0 ? id : peer.addrs,
       SYNC_PROTOCOL,
       {
-        signal: AbortSignal.timeout(10_000),
+        signal: this.#signal(10_000),
       },
     );
     const lp = lpStream(stream, framing(MAX_FRAME_BYTES));
@@ -377,9 +385,9 @@ export class MailboxSync {
           else stats.ranges.ids++;
         }
         const out = SyncRequest.encode(request);
-        await lp.write(out, { signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
+        await lp.write(out, { signal: this.#signal(READ_TIMEOUT_MS) });
         stats.sent += out.length + varintBytes(out.length);
-        const frame = (await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray();
+        const frame = (await lp.read({ signal: this.#signal(READ_TIMEOUT_MS) })).subarray();
         stats.received += frame.length + varintBytes(frame.length);
         const response = SyncResponse.decode(frame);
         if (response.status !== SyncResponse.Status.OK) {
@@ -457,7 +465,7 @@ export class MailboxSync {
     let result = "error";
     const write = async (r: SyncResponse) => {
       const bytes = SyncResponse.encode(r);
-      await lp.write(bytes, { signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
+      await lp.write(bytes, { signal: this.#signal(READ_TIMEOUT_MS) });
       sent += bytes.length + varintBytes(bytes.length);
     };
     const refuse = async (status: SyncResponse.Status, statusDesc: string) => {
@@ -483,7 +491,7 @@ export class MailboxSync {
       counted = true;
       await this.#loaded;
       const read = async () => {
-        const frame = (await lp.read({ signal: AbortSignal.timeout(READ_TIMEOUT_MS) })).subarray();
+        const frame = (await lp.read({ signal: this.#signal(READ_TIMEOUT_MS) })).subarray();
         received += frame.length + varintBytes(frame.length);
         return SyncRequest.decode(frame);
       };

@@ -5,8 +5,8 @@ import type { SyncPeer } from "./service.js";
 
 /**
  * The mailboxes a mailbox syncs with and serves sync to. With a chain: the registry's active
- * mailboxes but its own operator's (their peer ids are what Noise authenticates on a connection),
- * plus the configured ones. Without a chain: the configured ones (bootstrap peers and `sync.peers`,
+ * mailboxes but its own operator's (their peer ids are what Noise authenticates on a connection;
+ * a round syncs with those peering keeps connected), plus the configured ones. Without a chain: the configured ones (bootstrap peers and `sync.peers`,
  * each multiaddr with its `/p2p/` part) — an operator's own trust, since there is no registry.
  */
 export function syncPeers(options: {
@@ -20,7 +20,7 @@ export function syncPeers(options: {
     if (!peerId) continue;
     const known = configured.get(peerId);
     if (known) known.addrs.push(ma);
-    else configured.set(peerId, { peerId, addrs: [ma] });
+    else configured.set(peerId, { peerId, addrs: [ma], configured: true });
   }
   return async () => {
     const out = new Map(configured);

@@ -34,6 +34,11 @@ const READ_TIMEOUT_MS = 30_000;
 export interface SyncPeer {
   peerId: string;
   addrs: Multiaddr[];
+  /**
+   * Configured by the operator (`bootstrap`, `sync.peers`): dialled for a round. Other peers (the
+   * registry's) are synced with only while connected, so that a round follows peering's choice.
+   */
+  configured?: boolean;
 }
 
 export interface SyncSettings {
@@ -311,7 +316,10 @@ export class MailboxSync {
   /** One round: up to `peersPerRound` peers, in random order, each until it has nothing more to give. */
   async runRound(): Promise<SessionStats[]> {
     const self = this.#libp2p?.peerId.toString();
-    const peers = (await this.#o.peers()).filter((p) => p.peerId !== self);
+    const connected = new Set(this.#libp2p?.getConnections().map((c) => c.remotePeer.toString()));
+    const peers = (await this.#o.peers()).filter(
+      (p) => p.peerId !== self && (p.configured || connected.has(p.peerId)),
+    );
     if (peers.length === 0) return [];
     if (this.#o.reloadBeforeRound)
       this.#loaded = this.#loaded.catch(() => undefined).then(() => this.#load());

@@ -7,10 +7,11 @@
 // step's tool, and the build then ends with 128 + the signal's number.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
+import { dashboardBuildCurrent } from "./lib/webapp.ts";
 
 const tty = process.stdout.isTTY === true && process.env.TERM !== "dumb";
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -136,26 +137,10 @@ await step("typed ABIs", process.execPath, ["scripts/generate-abis.ts"]);
 await step("TypeScript packages", "tsc", ["-b", "tsconfig.build.json"]);
 
 // The dashboard (Next.js production build), skipped when nothing it is built from changed since
-// its last build: its own sources and the packages it imports.
-function newest(dir: string): number {
-  let t = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === "node_modules" || entry.name.startsWith(".next")) continue;
-    const path = join(dir, entry.name);
-    t = Math.max(t, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return t;
-}
-const dashboard = join("apps", "dashboard");
-const buildId = join(dashboard, ".next", "BUILD_ID");
-const inputs = Math.max(
-  newest(dashboard),
-  newest(join("packages", "protocol", "dist")),
-  newest(join("packages", "contracts", "dist")),
-);
-if (existsSync(buildId) && statSync(buildId).mtimeMs > inputs && !process.env.NEXT_PUBLIC_RPC_URL) {
+// its last build (its settings are read when it runs, so a build serves any chain).
+if (dashboardBuildCurrent()) {
   process.stdout.write("build: dashboard up to date\n");
 } else {
   process.env.NEXT_TELEMETRY_DISABLED = "1";
-  await step("dashboard", "next", ["build", dashboard]);
+  await step("dashboard", "next", ["build", join("apps", "dashboard")]);
 }

@@ -30,9 +30,10 @@ import { fromBareHex, inboxTopic, StatusCode, toBareHex } from "@postbox/protoco
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { type Hex, parseEther } from "viem";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildWebApp, startWebApp } from "../../scripts/bench/browser-client.ts";
+import { startWebApp } from "../../scripts/bench/browser-client.ts";
 import { type Devnet, ROOT, startDevnet, TLS_FIXTURE } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
+import { ensureDashboardBuilt } from "../../scripts/lib/webapp.ts";
 import { CHROMIUM, RUN_BROWSER_TESTS } from "../browser/harness.ts";
 import { chromiumTrustFlag } from "../fixtures/tls/index.ts";
 
@@ -51,9 +52,7 @@ async function browserSafeBlock(): Promise<number> {
   }
 }
 const PORT = await browserSafeBlock();
-const APP = join(ROOT, "apps", "dashboard");
 const SHOTS = join(ROOT, "test-results", "chat-web");
-const DIST = ".next-chat";
 const ROOM_MESSAGES = 1_000;
 
 const MAILBOXES = [
@@ -265,10 +264,10 @@ describe.skipIf(!RUN_BROWSER_TESTS)("the chat in the web app, in Chromium, on a 
       NEXT_TELEMETRY_DISABLED: "1",
       NEXT_PUBLIC_RPC_URL: `http://127.0.0.1:${PORT}`,
       NEXT_PUBLIC_PROBER_URL: `http://127.0.0.1:${proberPort}`,
-      POSTBOX_DASHBOARD_DIST: DIST,
     };
-    // The app is built (its chain and prober URLs inlined) while the network starts.
-    const built = buildWebApp(env);
+    // The app's build (`npm run build`; made here if it is missing or stale) serves this file's
+    // chain and prober: its settings are read when it runs.
+    const built = ensureDashboardBuilt();
     built.catch(() => undefined);
     net = await startDevnet({
       dataDir: join(dir, "net"),
@@ -307,7 +306,6 @@ describe.skipIf(!RUN_BROWSER_TESTS)("the chat in the web app, in Chromium, on a 
     await browser?.close();
     web?.kill("SIGTERM");
     await net?.stop();
-    rmSync(join(APP, DIST), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,5 +1,6 @@
 import type { Metadata, Viewport } from "next";
 import Link from "next/link";
+import Script from "next/script";
 import type { ReactNode } from "react";
 import { Nav } from "../components/Nav";
 import { WalletPicker } from "../components/WalletPicker";
@@ -16,6 +17,8 @@ export const viewport: Viewport = { width: "device-width", initialScale: 1 };
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
+      {/* The settings the server runs with (lib/env.ts), before any of the page's code. */}
+      <Script src="/env.js" strategy="beforeInteractive" />
       <body>
         <Providers>
           <header>

@@ -51,6 +51,8 @@ const N = num("--envelopes", 1_000_000);
 const MISSING = num("--missing", 50_000);
 const ROUNDS = num("--rounds", 3);
 const SCATTERED = argv.includes("--scattered");
+/** With --scattered: every STEP-th envelope is missing. */
+const STEP = Math.max(1, Math.floor(N / MISSING));
 const BIN = join(import.meta.dirname, "..", "..", "packages", "cli", "bin", "postbox.js");
 const log = (...a: unknown[]) => console.error("[bench sync]", ...a);
 
@@ -88,9 +90,8 @@ async function fill(): Promise<{ full: string; gap: string; fillMs: number }> {
   const a = new SqliteArchive({ path: full, synchronous: "NORMAL", readerThread: false });
   const g = new SqliteArchive({ path: gap, synchronous: "NORMAL", readerThread: false });
   const from = Math.floor(N / 2 - MISSING / 2);
-  const step = Math.max(1, Math.floor(N / MISSING));
   const kept = (i: number) =>
-    SCATTERED ? i % step !== 0 || i / step >= MISSING : i < from || i >= from + MISSING;
+    SCATTERED ? i % STEP !== 0 || i / STEP >= MISSING : i < from || i >= from + MISSING;
   const started = performance.now();
   let at = 0;
   for (const batch of generate()) {
@@ -258,7 +259,7 @@ async function main() {
   const result = {
     envelopes: N,
     missing: MISSING,
-    pattern: SCATTERED ? `every ${step}th envelope` : "a contiguous block from the middle of the week",
+    pattern: SCATTERED ? `every ${STEP}th envelope` : "a contiguous block from the middle of the week",
     inSyncBytes: inSync.median,
     syncMissingPerSec: perSec.median,
     syncOverheadBytesPerMissing: overhead.median,

@@ -19,7 +19,7 @@
 // No page logs an error or fails a request, except the killed mailbox's WebSockets.
 // Screenshots go to test-results/chat-web/.
 
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +31,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { type Hex, parseEther } from "viem";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startWebApp } from "../../scripts/bench/browser-client.ts";
-import { type Devnet, ROOT, startDevnet, TLS_FIXTURE } from "../../scripts/lib/devnet.ts";
+import { type Devnet, POSTBOX_BIN, ROOT, startDevnet, TLS_FIXTURE } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 import { ensureDashboardBuilt } from "../../scripts/lib/webapp.ts";
 import { CHROMIUM, RUN_BROWSER_TESTS } from "../browser/harness.ts";
@@ -166,11 +166,18 @@ describe.skipIf(!RUN_BROWSER_TESTS)("the chat in the web app, in Chromium, on a 
     await expect.poll(() => lastRun(page), { timeout, interval: 100 }).toBeGreaterThan(after);
   };
 
-  /** A first visit: a wallet, a new identity, and the first catch-up (it opens a channel). */
-  const firstVisit = async (p: Person) => {
+  /**
+   * A first visit: a wallet, a new identity (or one exported elsewhere, pasted as `imported`), and
+   * the first catch-up (it opens a channel).
+   */
+  const firstVisit = async (p: Person, imported?: string) => {
     const page = await open(p);
     await connectWallet(page, p.wallet);
-    await page.getByTestId("create-identity").click();
+    if (imported === undefined) await page.getByTestId("create-identity").click();
+    else {
+      await page.getByLabel(/^Exported key/).fill(imported);
+      await page.getByRole("button", { name: "Import", exact: true }).click();
+    }
     await waitCaughtUp(page);
     await tab(page, "You");
     p.publicKey = (await page.getByTestId("public-key").textContent())!.trim();
@@ -430,7 +437,25 @@ describe.skipIf(!RUN_BROWSER_TESTS)("the chat in the web app, in Chromium, on a 
     await pb.goto(link);
     await pb.getByRole("button", { name: "Join group" }).click();
     await pb.getByTestId("thread-name").filter({ hasText: "trio" }).waitFor();
-    const pc = await firstVisit(carol);
+    // Carol brings the identity she made with the CLI: she pastes both lines of `postbox id
+    // --export` (a paste whose lines are mixed up is refused first, by the CLI's own rule).
+    const exported = spawnSync(process.execPath, [POSTBOX_BIN, "id", "--export", "--yes"], {
+      encoding: "utf8",
+      env: { ...process.env, POSTBOX_CLIENT_DIR: join(dir, "carol-cli") },
+    });
+    expect(exported.status, exported.stderr).toBe(0);
+    const [publicLine, privateLine] = exported.stdout.trim().split("\n");
+    expect(privateLine).toMatch(/^privateKey [0-9a-f]{64}$/);
+    const other = `publicKey 02${"ab".repeat(32)}`;
+    const setup = await open(carol);
+    await setup.getByLabel(/^Exported key/).fill(`${other}\n${privateLine}`);
+    await expect
+      .poll(() => setup.getByTestId("field-error").textContent())
+      .toContain("is not this private key's");
+    expect(await setup.getByRole("button", { name: "Import", exact: true }).isDisabled()).toBe(true);
+    await close(carol);
+    const pc = await firstVisit(carol, exported.stdout);
+    expect(carol.publicKey).toBe(publicLine!.slice("publicKey ".length));
     await pc.goto(link);
     await pc.getByRole("button", { name: "Join group" }).click();
     await pc.getByTestId("thread-name").filter({ hasText: "trio" }).waitFor();

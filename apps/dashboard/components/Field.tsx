@@ -17,6 +17,7 @@ export function Field({
   placeholder,
   inputMode,
   size,
+  rows,
   className,
 }: {
   label: ReactNode;
@@ -30,31 +31,32 @@ export function Field({
   placeholder?: string;
   inputMode?: "decimal" | "numeric" | "text";
   size?: number;
+  /** A text area of this many rows instead of a one-line input (a paste keeps its line breaks). */
+  rows?: number;
   className?: string;
 }) {
   const id = useId();
   const [touched, setTouched] = useState(false);
   const shown = error !== undefined && (touched || value !== "") ? error : undefined;
   const note = shown ?? hint;
+  const common = {
+    id,
+    name,
+    value,
+    placeholder,
+    autoComplete: "off",
+    spellCheck: false,
+    "aria-invalid": shown ? true : undefined,
+    "aria-describedby": note ? `${id}-note` : undefined,
+    onChange: (e: { target: { value: string } }) => {
+      setTouched(true);
+      onChange(e.target.value);
+    },
+  } as const;
   return (
     <div className={`field${className ? ` ${className}` : ""}`}>
       <label htmlFor={id}>{label}</label>
-      <input
-        id={id}
-        name={name}
-        value={value}
-        placeholder={placeholder}
-        inputMode={inputMode}
-        size={size}
-        autoComplete="off"
-        spellCheck={false}
-        aria-invalid={shown ? true : undefined}
-        aria-describedby={note ? `${id}-note` : undefined}
-        onChange={(e) => {
-          setTouched(true);
-          onChange(e.target.value);
-        }}
-      />
+      {rows ? <textarea rows={rows} {...common} /> : <input inputMode={inputMode} size={size} {...common} />}
       {note ? (
         <span
           id={`${id}-note`}

@@ -161,6 +161,7 @@ export {
 } from "./evidence.js";
 export { decodeLengthPrefix, framing } from "./framing.js";
 export { postboxGossipsubOptions } from "./gossip.js";
+export { ExportedKeyError, type ExportedKeyProblem, parseExportedKey } from "./identity-export.js";
 export {
   bodyFields,
   bodyOf,

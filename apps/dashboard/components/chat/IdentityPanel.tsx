@@ -57,7 +57,8 @@ export function IdentitySetup() {
               name="identityKey"
               value={key}
               onChange={setKey}
-              placeholder="64 hexadecimal digits"
+              rows={2}
+              placeholder="64 hexadecimal digits, or both lines of postbox id --export"
               error={check.ok ? undefined : check.message}
             />
             <div className="field">

@@ -19,7 +19,14 @@ import {
   StorageBusyError,
   type StoredMessage,
 } from "@postbox/client/browser";
-import { createIdentity, fromBareHex, normaliseRoomName, toBareHex } from "@postbox/protocol";
+import {
+  createIdentity,
+  ExportedKeyError,
+  type ExportedKeyProblem,
+  normaliseRoomName,
+  parseExportedKey,
+  toBareHex,
+} from "@postbox/protocol";
 import {
   type Account,
   type Address,
@@ -1044,20 +1051,31 @@ function ordered(feeds: CatchUpProgress[], p: CatchUpProgress): CatchUpProgress[
   return out;
 }
 
-/** A private key as typed: 64 hexadecimal digits (0x allowed) that make a valid secp256k1 key. */
+/** Why a pasted export cannot be used, in the chat's words (by `parseExportedKey`'s problem). */
+const EXPORT_PROBLEM: Record<ExportedKeyProblem, (e: ExportedKeyError) => string> = {
+  empty: () => "Paste the exported key: 64 hexadecimal digits, or both lines of postbox id --export.",
+  json: () => "This looks like JSON but is not valid: paste the whole line postbox id --export --json wrote.",
+  "no-private-key": () => "This JSON has no privateKey: it was not written by postbox id --export.",
+  lines: () =>
+    "These lines have no privateKey line: paste both lines of postbox id --export, or the key alone.",
+  "not-hex": () => "An exported key has only the digits 0–9 and the letters a–f.",
+  length: (e) => `An exported key has 64 hexadecimal digits (this has ${e.digits}).`,
+  invalid: () => "This is not a valid key (it is zero or too large for secp256k1).",
+  mismatch: () => "The publicKey line is not this private key's: the paste is cut or mixed up.",
+};
+
+/**
+ * An exported identity as pasted: the 64 hexadecimal digits of "Export your key" (0x allowed), or
+ * what `postbox id --export` wrote (both lines, or its --json line), by the rules the CLI's import
+ * uses. The value is the private key's bare hex.
+ */
 export function checkPrivateKey(input: string): { ok: true; value: string } | { ok: false; message: string } {
-  const hex = input.trim().replace(/^0x/i, "").toLowerCase();
-  if (hex === "") return { ok: false, message: "Paste the exported key: 64 hexadecimal digits." };
-  if (!/^[0-9a-f]*$/.test(hex))
-    return { ok: false, message: "An exported key has only the digits 0–9 and the letters a–f." };
-  if (hex.length !== 64)
-    return { ok: false, message: `An exported key has 64 hexadecimal digits (this has ${hex.length}).` };
   try {
-    createIdentity(fromBareHex(hex));
-  } catch {
-    return { ok: false, message: "This is not a valid key (it is zero or too large for secp256k1)." };
+    return { ok: true, value: parseExportedKey(input).privateKey };
+  } catch (err) {
+    if (err instanceof ExportedKeyError) return { ok: false, message: EXPORT_PROBLEM[err.problem](err) };
+    throw err;
   }
-  return { ok: true, value: hex };
 }
 
 /**

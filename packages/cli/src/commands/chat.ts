@@ -17,12 +17,14 @@ import {
 } from "@postbox/client";
 import {
   createIdentity,
+  ExportedKeyError,
   FIGURE_MIN_SAMPLES,
   formatSnt,
   fromBareHex,
   PRICE_REFERENCE_LABEL,
   PRICE_REFERENCE_PAGE,
   pageCost,
+  parseExportedKey,
   toBareHex,
 } from "@postbox/protocol";
 import {
@@ -520,7 +522,7 @@ async function importIdentity(
     text = process.stdin.isTTY ? await readHiddenLine() : await readAll(process.stdin);
   }
   const from = keyFile ?? "standard input";
-  const key = parseExportedKey(text, from);
+  const key = exportedKey(text, from);
   const identity = createIdentity(fromBareHex(key));
   const publicKey = toBareHex(identity.publicKey);
   const { dataDir } = chainContext(values, { requireWallet: false });
@@ -582,70 +584,16 @@ function readHiddenLine(): Promise<string> {
 
 /**
  * The 64 hexadecimal digits of an exported key, from what `postbox id --export` wrote (its two
- * lines, or its --json line) or the key alone (the web chat's "Export your key"; 0x allowed).
- * Errors never quote the input.
+ * lines, or its --json line) or the key alone (the web chat's "Export your key"; 0x allowed), by
+ * the rules the web chat's import shares (`parseExportedKey`). Errors never quote the input.
  */
-function parseExportedKey(text: string, from = "the input"): string {
-  const trimmed = text.trim();
-  if (trimmed === "")
-    throw new UsageError(
-      `${from} is empty: give what postbox id --export wrote, or the 64 hexadecimal digits of "Export your key"`,
-    );
-  let value: string;
-  let claimed: string | undefined;
-  if (trimmed.startsWith("{")) {
-    let parsed: { privateKey?: unknown; publicKey?: unknown };
-    try {
-      parsed = JSON.parse(trimmed) as typeof parsed;
-    } catch {
-      throw new UsageError(`${from} is not valid JSON (postbox id --export --json writes one line)`);
-    }
-    if (typeof parsed.privateKey !== "string")
-      throw new UsageError(`${from} has no privateKey field (it was not written by postbox id --export)`);
-    value = parsed.privateKey;
-    if (typeof parsed.publicKey === "string") claimed = parsed.publicKey;
-  } else {
-    const lines = trimmed
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter(Boolean);
-    const field = (name: string) =>
-      lines
-        .find((l) => l.startsWith(`${name} `))
-        ?.slice(name.length + 1)
-        .trim();
-    const privateLine = field("privateKey");
-    if (privateLine !== undefined) {
-      value = privateLine;
-      claimed = field("publicKey");
-    } else if (lines.length === 1) {
-      value = lines[0]!;
-    } else {
-      throw new UsageError(
-        `${from} has ${lines.length} lines and no privateKey line: give what postbox id --export wrote, or the key alone`,
-      );
-    }
-  }
-  const hex = value.replace(/^0x/i, "").toLowerCase();
-  if (!/^[0-9a-f]*$/.test(hex))
-    throw new UsageError(`the key in ${from} is not hexadecimal: a key has only the digits 0-9 and a-f`);
-  if (hex.length !== 64)
-    throw new UsageError(
-      `the key in ${from} has ${hex.length} hexadecimal digits: a private key has 64 (32 bytes)`,
-    );
-  let publicKey: string;
+function exportedKey(text: string, from = "the input"): string {
   try {
-    publicKey = toBareHex(createIdentity(fromBareHex(hex)).publicKey);
-  } catch {
-    throw new UsageError(
-      `the key in ${from} is not a valid secp256k1 private key (it is zero, or not below the curve order)`,
-    );
+    return parseExportedKey(text, from).privateKey;
+  } catch (err) {
+    if (err instanceof ExportedKeyError) throw new UsageError(err.shortMessage);
+    throw err;
   }
-  if (claimed !== undefined && claimed.replace(/^0x/i, "").toLowerCase() !== publicKey)
-    throw new UsageError(
-      `the publicKey in ${from} is not the privateKey's: the paste is cut or mixed up (nothing imported)`,
-    );
-  return hex;
 }
 
 export function contactCommand(sub: "add" | "list") {

@@ -196,7 +196,9 @@ export function archiveSuite(
     });
 
     it("scans every position once, in batches", async () => {
-      const all = Array.from({ length: 250 }, (_, i) => envelope(`/t/${i % 3}`, T0 + BigInt(i % 17), `scan ${i}`));
+      const all = Array.from({ length: 250 }, (_, i) =>
+        envelope(`/t/${i % 3}`, T0 + BigInt(i % 17), `scan ${i}`),
+      );
       await archive.insert(all);
       const seen: string[] = [];
       let batches = 0;

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
-import { createEnvelope, toBareHex } from "@postbox/protocol";
+import { lpStream } from "@libp2p/utils";
+import { createEnvelope, framing, toBareHex } from "@postbox/protocol";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,8 +16,8 @@ import type { StoredEnvelope } from "../../archive/types.js";
 import { loadConfig } from "../../config.js";
 import { loadOrCreatePeerKey } from "../../keys.js";
 import { MailboxNode } from "../../node.js";
-import { SyncResponse } from "../../pb/sync.js";
-import { SyncRefused } from "./service.js";
+import { SyncRequest, SyncResponse } from "../../pb/sync.js";
+import { SYNC_PROTOCOL, SyncRefused } from "./service.js";
 
 /** `n` envelopes spread over `spanMs` ending `agoMs` ago. */
 function envelopes(n: number, tag: string, spanMs: number, agoMs = 0): StoredEnvelope[] {
@@ -59,8 +60,8 @@ describe("mailbox sync between two real nodes", () => {
             http: { port: 0 },
             free: true,
             logLevel: "silent",
-            // Rounds are started by the test.
-            sync: { peers, startDelay: "1h", interval: "1h" },
+            // Rounds are started by the test; a serves 6 sessions a peer a minute.
+            sync: { peers, startDelay: "1h", interval: "1h", ...(i === 0 ? { sessionsPerMinute: 6 } : {}) },
           },
         }),
         { logger: pino({ level: "silent" }) },
@@ -101,6 +102,28 @@ describe("mailbox sync between two real nodes", () => {
     expect(again).toMatchObject({ rounds: 1, envelopes: 0, ranges: { fingerprint: 1, ids: 0, skip: 0 } });
     expect(again.sent + again.received).toBeLessThan(200);
   }, 60_000);
+
+  it("refuses another set of pubsub topics, and a peer past its sessions a minute", async () => {
+    // b speaks to a by hand, claiming other topics.
+    const stream = await b.libp2p.dialProtocol(a.libp2p.peerId, SYNC_PROTOCOL);
+    const lp = lpStream(stream, framing(1 << 20));
+    await lp.write(
+      SyncRequest.encode({
+        pubsubTopics: ["/other/topic"],
+        start: { timestamp: 0n, id: new Uint8Array(0) },
+        ranges: [],
+      }),
+    );
+    const refused = SyncResponse.decode((await lp.read()).subarray());
+    expect(refused.status).toBe(SyncResponse.Status.UNSUPPORTED_TOPICS);
+    expect(refused.statusDesc).toContain("/postbox/1/envelopes");
+    // b has started 3 sessions with a in this minute (2 above, this one); a allows 6.
+    const peer = { peerId: a.peerId, addrs: a.libp2p.getMultiaddrs() };
+    for (let i = 4; i <= 6; i++) expect((await b.sync!.syncWith(peer)).envelopes).toBe(0);
+    const err = await b.sync!.syncWith(peer).catch((e) => e);
+    expect(err).toBeInstanceOf(SyncRefused);
+    expect((err as SyncRefused).status).toBe(SyncResponse.Status.RATE_LIMITED);
+  }, 30_000);
 
   it("refuses a mailbox that is not one of its sync peers", async () => {
     // The stranger names a as a peer, but a does not name it.

@@ -143,6 +143,16 @@ describe("range-based reconciliation", () => {
     }
   });
 
+  it("lists at most maxMissing of what the initiator lacks, and says it stopped", () => {
+    const rand = rng(3);
+    const items = Array.from({ length: 100 }, () => item(rand, 1_000));
+    const start = { ts: 0, id: new Uint8Array(0) };
+    const r = respond(indexOf(items, true), start, firstRanges(new SyncIndex(), start), DEFAULT_PARAMS, 10);
+    expect(r.missing.length).toBe(10);
+    expect(r.truncated).toBe(true);
+    expect(respond(indexOf(items, true), start, firstRanges(new SyncIndex(), start)).truncated).toBe(false);
+  });
+
   it("two equal archives exchange one fingerprint each way", () => {
     const rand = rng(7);
     const items = Array.from({ length: 20_000 }, () => item(rand, 86_400_000));

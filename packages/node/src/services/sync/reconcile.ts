@@ -178,16 +178,23 @@ export function firstRanges(
 
 /**
  * The responder's answer to a message: its ranges, and the ids (full, from its index, in order) of
- * the envelopes the initiator lacks that this message revealed.
+ * the envelopes the initiator lacks that this message revealed — at most `maxMissing` of them
+ * (`truncated` when there were more).
  */
 export function respond(
   index: SyncIndex,
   start: Bound,
   ranges: SyncRange[],
   p: ReconcileParams = DEFAULT_PARAMS,
-): { ranges: SyncRange[]; missing: Uint8Array[]; done: boolean } {
+  maxMissing = Number.POSITIVE_INFINITY,
+): { ranges: SyncRange[]; missing: Uint8Array[]; done: boolean; truncated: boolean } {
   const out = new Out();
   const missing: Uint8Array[] = [];
+  let truncated = false;
+  const add = (id: Uint8Array) => {
+    if (missing.length < maxMissing) missing.push(id.slice());
+    else truncated = true;
+  };
   for (const [lower, upper, range] of walk(start, ranges)) {
     const r0 = index.rank(lower);
     const r1 = index.rank(upper);
@@ -199,7 +206,7 @@ export function respond(
         if (r1 === r0 || sameFingerprint(index, r0, r1, range)) out.skip(upper);
         else if (range.count === 0n) {
           // The initiator holds nothing here: everything of ours is missing there.
-          index.forEach(r0, r1, (_ts, id) => missing.push(id.slice()));
+          index.forEach(r0, r1, (_ts, id) => add(id));
           out.skip(upper);
         } else split(index, r0, r1, upper, p, out);
         break;
@@ -210,8 +217,7 @@ export function respond(
         const hex = Buffer.from(range.ids.buffer, range.ids.byteOffset, range.ids.byteLength).toString("hex");
         for (let o = 0; o < hex.length; o += KEY_BYTES * 2) theirs.add(hex.slice(o, o + KEY_BYTES * 2));
         index.forEach(r0, r1, (_ts, id) => {
-          if (!theirs.has(Buffer.from(id.buffer, id.byteOffset, KEY_BYTES).toString("hex")))
-            missing.push(id.slice());
+          if (!theirs.has(Buffer.from(id.buffer, id.byteOffset, KEY_BYTES).toString("hex"))) add(id);
         });
         out.skip(upper);
         break;
@@ -220,7 +226,7 @@ export function respond(
         throw new SyncProtocolError(`unknown range mode ${range.mode}`);
     }
   }
-  return { ranges: out.ranges, missing, done: out.done };
+  return { ranges: out.ranges, missing, done: out.done, truncated };
 }
 
 /**

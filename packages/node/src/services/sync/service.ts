@@ -11,6 +11,7 @@ import {
   DEFAULT_PARAMS,
   firstRanges,
   fromWireBound,
+  KEY_BYTES,
   nextRanges,
   type ReconcileParams,
   respond,
@@ -25,6 +26,8 @@ export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const MAX_RESPONSE_ENVELOPE_BYTES = 1024 * 1024;
 /** Ranges a request may carry (the Postbox initiator sends at most `maxRanges`, 2,048). */
 export const MAX_REQUEST_RANGES = 8_192;
+/** Ids (8-byte prefixes) a request's IDS ranges may carry in all. */
+export const MAX_REQUEST_IDS = 65_536;
 /** Messages each way in one session. */
 export const MAX_ROUNDS = 256;
 /** How long one side waits for the other's next message. */
@@ -524,18 +527,24 @@ export class MailboxSync {
         if (round >= MAX_ROUNDS) return await refuse(SyncResponse.Status.BAD_REQUEST, "too many rounds");
         if (request.ranges.length > MAX_REQUEST_RANGES)
           return await refuse(SyncResponse.Status.BAD_REQUEST, `more than ${MAX_REQUEST_RANGES} ranges`);
+        if (request.ranges.reduce((n, r) => n + r.ids.length, 0) > MAX_REQUEST_IDS * KEY_BYTES)
+          return await refuse(SyncResponse.Status.BAD_REQUEST, `more than ${MAX_REQUEST_IDS} ids`);
         let answer: ReturnType<typeof respond>;
         try {
-          answer = respond(this.index, start, request.ranges, this.#params);
+          answer = respond(
+            this.index,
+            start,
+            request.ranges,
+            this.#params,
+            this.#o.settings.maxEnvelopesPerSession - queue.length,
+          );
         } catch (err) {
           if (err instanceof SyncProtocolError)
             return await refuse(SyncResponse.Status.BAD_REQUEST, err.message);
           throw err;
         }
-        for (const id of answer.missing) {
-          if (queue.length < this.#o.settings.maxEnvelopesPerSession) queue.push(id);
-          else truncated = true;
-        }
+        for (const id of answer.missing) queue.push(id);
+        if (answer.truncated) truncated = true;
         const envelopes: Uint8Array[] = [];
         let bytes = 0;
         while (next < queue.length && bytes < MAX_RESPONSE_ENVELOPE_BYTES) {

@@ -672,6 +672,7 @@ export class MailboxNode {
       db: this.archive.kind,
       mode: this.meter.mode,
       leading: this.leading,
+      ...(this.#sync ? { sync: this.#sync.status } : {}),
     };
   }
 

@@ -137,6 +137,7 @@ export class MailboxSync {
   #abort = new AbortController();
   #idleRounds = 0;
   #allowed: { at: number; ids: Set<string> } | undefined;
+  #lastRound: { at: number; sessions: number; stored: number; failed: number } | undefined;
   readonly #metrics: {
     sessions: Counter<"role" | "result">;
     bytes: Counter<"role" | "direction">;
@@ -208,6 +209,20 @@ export class MailboxSync {
 
   #signal(ms: number): AbortSignal {
     return AbortSignal.any([AbortSignal.timeout(ms), this.#abort.signal]);
+  }
+
+  /** For `/health`: the index, and what the last round did. */
+  get status(): {
+    indexEnvelopes: number;
+    indexBytes: number;
+    lastRound: { at: string; sessions: number; stored: number; failed: number } | null;
+  } {
+    const r = this.#lastRound;
+    return {
+      indexEnvelopes: this.index.size,
+      indexBytes: this.index.bytes,
+      lastRound: r ? { ...r, at: new Date(r.at).toISOString() } : null,
+    };
   }
 
   /** Resolves once the index holds the archive (it is loaded at start). */
@@ -332,6 +347,7 @@ export class MailboxSync {
       [peers[i], peers[j]] = [peers[j]!, peers[i]!];
     }
     const done: SessionStats[] = [];
+    let failed = 0;
     for (const peer of peers.slice(0, this.#o.settings.peersPerRound)) {
       for (let session = 0; session < 16 && !this.#stopped; session++) {
         try {
@@ -341,10 +357,17 @@ export class MailboxSync {
           if (!s.truncated) break;
         } catch (err) {
           this.#o.log.warn({ err, peer: peer.peerId }, "sync session failed");
+          failed++;
           break;
         }
       }
     }
+    this.#lastRound = {
+      at: Date.now(),
+      sessions: done.length,
+      stored: done.reduce((n, s) => n + s.stored, 0),
+      failed,
+    };
     return done;
   }
 

@@ -9,13 +9,15 @@
 //   nodes": the readers are split over both. The two alternate, R rounds each, 2 s of warm-up then
 //   10 s measured. Figures: pagesPerSec1Node and pagesPerSec2Nodes (median, with min/max and every
 //   run) and, per page, the CPU ms of each part: the mailbox nodes (all their threads), the
-//   PostgreSQL server (every postgres process: the backends of both nodes' pools), the readers (this
-//   process) and the chain; the machine's busy share. diskBytesPerMillion: the archive's partitions
-//   (tables, indexes, TOAST) per million 1 KiB envelopes.
+//   PostgreSQL backends serving the nodes (told by their application_name; other clients of the
+//   same server are not counted) and, apart, the server's background processes (WAL writer,
+//   checkpointer, autovacuum), the readers (this process) and the chain; the machine's busy share.
+//   diskBytesPerMillion: the archive's partitions (tables, indexes, TOAST) per million 1 KiB
+//   envelopes.
 //
 // The mailbox-to-mailbox sync figures of issue #21 §4 (syncMissingPerSec,
-// syncOverheadBytesPerMissing, inSyncBytes) are measured by the sync part, which adds its section
-// to `sections` below.
+// syncOverheadBytesPerMissing, inSyncBytes) are `npm run bench -- sync`'s (scripts/bench/sync.ts);
+// a part measured here adds its section to `sections` below.
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -30,6 +32,7 @@ import {
 } from "@postbox/client";
 import { PostgresArchive, type StoredEnvelope, tuneGarbageCollection } from "@postbox/node";
 import { createEnvelope, StatusCode } from "@postbox/protocol";
+import pg from "pg";
 import { parseEther } from "viem";
 import {
   type ClusterNode,
@@ -55,6 +58,7 @@ const PAGE = 100;
 const DURATION_MS = 10_000;
 const WARMUP_MS = 2_000;
 const SCHEMA = "postbox_bench_cluster";
+const APP = "postbox-bench-cluster";
 const log = (m: string) => process.stderr.write(`bench cluster: ${m}\n`);
 const topic = (i: number) => `/bench/cluster/${i}`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -66,7 +70,19 @@ const sections: Record<string, Record<string, unknown>> = {};
 // ---------------------------------------------------------------- nodes on one PostgreSQL
 async function measureNodes(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "postbox-bench-cluster-"));
-  const db = await schemaUrl(DEFAULT_POSTGRES_URL, SCHEMA);
+  // The nodes' connections name themselves, so their backends are told from other clients' (a
+  // test another engineer runs on the same server is not counted).
+  const db = `${await schemaUrl(DEFAULT_POSTGRES_URL, SCHEMA)}&application_name=${APP}`;
+  const admin = new pg.Client({ connectionString: DEFAULT_POSTGRES_URL });
+  await admin.connect();
+  const backends = async () =>
+    new Set(
+      (
+        await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [
+          APP,
+        ])
+      ).rows.map((r) => r.pid),
+    );
   const chain = await startClusterChain(dir, await freePortBlock(24_500, 1), { payers: READERS });
   const configFile = join(dir, "node.json");
   writeFileSync(
@@ -128,25 +144,32 @@ async function measureNodes(): Promise<void> {
   }
   log(`${READERS} readers, a channel each; 2 nodes up (${nodes.map((n) => n.peerId.slice(-6)).join(", ")})`);
 
-  type Cpu = { mailbox: number; postgres: number; readers: number; chain: number; busy: number };
+  type Cpu = {
+    mailbox: number;
+    postgres: number;
+    postgresBackground: number;
+    readers: number;
+    chain: number;
+    busy: number;
+  };
   const runs: Record<"one" | "two", { pagesPerSec: number; cpu: Cpu }[]> = { one: [], two: [] };
   const run = async (spread: 1 | 2) => {
     let pages = 0;
     let measuring = false;
     let started = 0;
-    const sample = () => ({
+    const sample = async () => ({
       machine: machineTicks(),
       mailbox: nodes.reduce((s, n) => s + processCpuMs(n.child.pid!), 0),
-      postgres: postgresCpuMs(),
+      postgres: postgresCpuMs(await backends()),
       chain: processCpuMs(chain.chain.process.pid!),
       readers: process.cpuUsage(),
     });
-    let cpu0 = sample();
-    const warm = setTimeout(() => {
+    let cpu0 = await sample();
+    const warm = setTimeout(async () => {
+      cpu0 = await sample();
       measuring = true;
       pages = 0;
       started = performance.now();
-      cpu0 = sample();
     }, WARMUP_MS);
     const until = Date.now() + WARMUP_MS + DURATION_MS;
     await Promise.all(
@@ -175,18 +198,19 @@ async function measureNodes(): Promise<void> {
     );
     clearTimeout(warm);
     const seconds = (performance.now() - started) / 1000;
-    const end = sample();
+    const end = await sample();
     const readersCpu = process.cpuUsage(cpu0.readers);
     const cpu: Cpu = {
       mailbox: (end.mailbox - cpu0.mailbox) / pages,
-      postgres: (end.postgres.total - sumAt(cpu0.postgres, end.postgres)) / pages,
+      postgres: delta(cpu0.postgres.backends, end.postgres.backends) / pages,
+      postgresBackground: delta(cpu0.postgres.background, end.postgres.background) / pages,
       readers: (readersCpu.user + readersCpu.system) / 1000 / pages,
       chain: (end.chain - cpu0.chain) / pages,
       busy: busyShare(cpu0.machine, end.machine),
     };
     runs[spread === 1 ? "one" : "two"].push({ pagesPerSec: Math.round(pages / seconds), cpu });
     log(
-      `${spread} node${spread === 1 ? "" : "s"}: ${Math.round(pages / seconds)} pages/s; CPU ms/page mailbox ${round2(cpu.mailbox)}, postgres ${round2(cpu.postgres)}, readers ${round2(cpu.readers)}, chain ${round2(cpu.chain)}; machine ${Math.round(cpu.busy * 100)} % busy`,
+      `${spread} node${spread === 1 ? "" : "s"}: ${Math.round(pages / seconds)} pages/s; CPU ms/page mailbox ${round2(cpu.mailbox)}, postgres backends ${round2(cpu.postgres)} (+ background ${round2(cpu.postgresBackground)}), readers ${round2(cpu.readers)}, chain ${round2(cpu.chain)}; machine ${Math.round(cpu.busy * 100)} % busy`,
     );
   };
   for (let round = 1; round <= ROUNDS; round++) {
@@ -199,6 +223,7 @@ async function measureNodes(): Promise<void> {
   }
   for (const n of nodes) await stopClusterNode(n);
   await chain.chain.stop();
+  await admin.end();
   await dropSchema(DEFAULT_POSTGRES_URL, SCHEMA);
   rmSync(dir, { recursive: true, force: true });
 
@@ -213,6 +238,7 @@ async function measureNodes(): Promise<void> {
       cpuMsPerPage: {
         mailbox: cpuOf("mailbox"),
         postgres: cpuOf("postgres"),
+        postgresBackground: cpuOf("postgresBackground"),
         readers: cpuOf("readers"),
         chain: cpuOf("chain"),
       },
@@ -230,28 +256,41 @@ async function measureNodes(): Promise<void> {
   };
 }
 
-/** CPU ms of every postgres process now, by pid, and their sum. */
-function postgresCpuMs(): { byPid: Map<number, number>; total: number } {
-  const byPid = new Map<number, number>();
+/**
+ * CPU ms of the postgres processes now, by pid: the backends serving the nodes (`ours`), and the
+ * server's background processes (WAL writer, checkpointer, autovacuum, …). Other clients'
+ * backends are left out.
+ */
+function postgresCpuMs(ours: Set<number>): {
+  backends: Map<number, number>;
+  background: Map<number, number>;
+} {
+  const backends = new Map<number, number>();
+  const background = new Map<number, number>();
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      if (!stat.includes("(postgres)")) continue;
-      byPid.set(Number(d), processCpuMs(Number(d)));
+      if (!readFileSync(`/proc/${d}/stat`, "utf8").includes("(postgres)")) continue;
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+      if (ours.has(pid)) backends.set(pid, processCpuMs(pid));
+      else if (
+        /walwriter|checkpointer|background writer|autovacuum|logical replication|archiver|stats|walsender/.test(
+          cmd,
+        )
+      )
+        background.set(pid, processCpuMs(pid));
     } catch {
       // gone
     }
   }
-  let total = 0;
-  for (const v of byPid.values()) total += Number.isNaN(v) ? 0 : v;
-  return { byPid, total };
+  return { backends, background };
 }
 
-/** What the processes alive at the end had used at the start (0 for one started meanwhile). */
-function sumAt(start: ReturnType<typeof postgresCpuMs>, end: ReturnType<typeof postgresCpuMs>): number {
+/** CPU used between two readings by the processes alive at the second (one started meanwhile: all of it). */
+function delta(start: Map<number, number>, end: Map<number, number>): number {
   let s = 0;
-  for (const pid of end.byPid.keys()) s += start.byPid.get(pid) ?? 0;
+  for (const [pid, ms] of end) if (!Number.isNaN(ms)) s += ms - (start.get(pid) ?? 0);
   return s;
 }
 

@@ -420,8 +420,14 @@ describe.runIf(url)("two mailbox nodes on one PostgreSQL", () => {
         },
       );
       expect(await archive.presence(envelopes.map((e) => e.id))).toEqual([]);
-      const leader = nodes.find((n) => lines(n, "retention pass").some((l) => l.includes('"deleted":20')));
-      expect(leader, "one node's retention pass deleted the 20").toBeTruthy();
+      // Its log line follows the drop (through the process's stdout pipe).
+      await vi.waitFor(
+        () => {
+          const by = nodes.filter((n) => lines(n, "retention pass").some((l) => l.includes('"deleted":20')));
+          expect(by.length, "one node's retention pass deleted the 20").toBe(1);
+        },
+        { timeout: 5_000, interval: 100 },
+      );
       // Today's envelopes stay.
       const today = await archive.query({ topics: ["/t/c0"], forward: true, limit: 10 });
       expect(today.envelopes.length).toBe(3);

@@ -277,10 +277,14 @@ export class PostgresArchive implements Archive {
           }
           const order = q.forward ? "ts ASC, id ASC" : "ts DESC, id DESC";
           const limit = params.push(q.limit + 1);
-          return this.#pool.query<Row>(
-            `SELECT id, topic, ts, version, payload, received_at FROM envelopes WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT $${limit}`,
-            params,
-          );
+          // Named (prepared once per connection): the page query's shapes are few, and planning it
+          // over the day partitions cost more than running it.
+          const shape = `${+(q.timeStart !== undefined)}${+(q.timeEnd !== undefined)}${+!!q.after}${+q.forward}`;
+          return this.#pool.query<Row>({
+            name: `postbox_page_${shape}`,
+            text: `SELECT id, topic, ts, version, payload, received_at FROM envelopes WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT $${limit}`,
+            values: params,
+          });
         }),
       );
       for (const r of results) for (const row of r.rows) rows.push(toEnvelope(row));
@@ -293,7 +297,11 @@ export class PostgresArchive implements Archive {
 
   async position(id: Uint8Array): Promise<Position | undefined> {
     try {
-      const r = await this.#pool.query<{ ts: string }>("SELECT ts FROM envelopes WHERE id = $1", [buf(id)]);
+      const r = await this.#pool.query<{ ts: string }>({
+        name: "postbox_position",
+        text: "SELECT ts FROM envelopes WHERE id = $1",
+        values: [buf(id)],
+      });
       return r.rows[0] ? { timestamp: BigInt(r.rows[0].ts), id } : undefined;
     } catch (cause) {
       throw new ArchiveError("position lookup failed", cause);

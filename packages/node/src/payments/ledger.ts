@@ -482,9 +482,12 @@ export class PostgresLedger implements Ledger {
 
   async get(channelId: Uint8Array): Promise<ChannelAccount | undefined> {
     await this.#ready;
-    const r = await this.#pool.query<Row>(`SELECT ${SELECTED} FROM channel_accounts WHERE channel_id = $1`, [
-      Buffer.from(channelId),
-    ]);
+    // Named statements (prepared once per connection) here and in `charge`: one of each per page.
+    const r = await this.#pool.query<Row>({
+      name: "postbox_ledger_get",
+      text: `SELECT ${SELECTED} FROM channel_accounts WHERE channel_id = $1`,
+      values: [Buffer.from(channelId)],
+    });
     return r.rows[0] ? fromRow(r.rows[0]) : undefined;
   }
 
@@ -540,8 +543,9 @@ export class PostgresLedger implements Ledger {
     // every later one updates it only WHERE the spent amount after the page is within the
     // voucher. In the UPDATE, `a.` columns are the row before it.
     const r = await this.#pool
-      .query<Row>(
-        `INSERT INTO channel_accounts AS a (${COLUMNS})
+      .query<Row>({
+        name: "postbox_ledger_charge",
+        text: `INSERT INTO channel_accounts AS a (${COLUMNS})
          VALUES ($1, $4::numeric, $2::numeric, $3,
            CASE WHEN $4::numeric = $2::numeric THEN $2::numeric ELSE 0 END,
            CASE WHEN $4::numeric = $2::numeric THEN $3 ELSE ''::bytea END, $5::numeric, $6)
@@ -563,7 +567,7 @@ export class PostgresLedger implements Ledger {
            updated_at = $6
          WHERE a.spent + $4::numeric <= $2::numeric
          RETURNING ${SELECTED}`,
-        [
+        values: [
           Buffer.from(c.channelId),
           c.amount.toString(),
           Buffer.from(c.signature),
@@ -571,7 +575,7 @@ export class PostgresLedger implements Ledger {
           c.paid.toString(),
           c.now,
         ],
-      )
+      })
       .catch((cause: unknown) => {
         throw new ArchiveError("ledger write failed", cause);
       });

@@ -2,7 +2,7 @@
 // with many timestamp ties, a contiguous gap, windows starting mid-set), and the sync index against
 // a sorted array.
 import { describe, expect, it } from "vitest";
-import { SyncRequest, SyncResponse } from "../../pb/sync.js";
+import { SyncRange, SyncRequest, SyncResponse } from "../../pb/sync.js";
 import { DEFAULT_PARAMS, firstRanges, nextRanges, type ReconcileParams, respond } from "./reconcile.js";
 import { BLOCK, type Bound, END, SyncIndex } from "./sync-index.js";
 
@@ -170,5 +170,50 @@ describe("range-based reconciliation", () => {
     expect(r.missing.map(hex).sort()).toEqual(expected(a, items, 0));
     // Ranges and fingerprints, not ids: far below a byte per missing envelope here.
     expect(r.bytes / 5_000).toBeLessThan(8);
+  });
+});
+
+describe("wire examples (docs/protocol.md, /postbox/sync/1)", () => {
+  const range = (r: Partial<SyncRange>): SyncRange =>
+    ({
+      mode: SyncRange.Mode.SKIP,
+      count: 0n,
+      fingerprint: new Uint8Array(0),
+      ids: new Uint8Array(0),
+      ...r,
+    }) as SyncRange;
+  it("encodes as the protocol page shows", () => {
+    // An initiator holding nothing in its window opens with an empty id list.
+    const start = { ts: 1_700_000_000_000, id: new Uint8Array(0) };
+    const first = SyncRequest.encode({
+      pubsubTopics: ["/postbox/1/envelopes"],
+      start: { timestamp: 1_700_000_000_000n, id: new Uint8Array(0) },
+      ranges: firstRanges(new SyncIndex(), start),
+    });
+    expect(hex(first)).toBe("0a142f706f7374626f782f312f656e76656c6f70657312070880d095ffbc311a021002");
+    // Two ids 01…01 and 03…03 below the bound (1,700,000,000,500, 0a0c), then the rest settled.
+    const xor = new Uint8Array(32).fill(1).map((b) => b ^ 3);
+    const fp = SyncRequest.encode({
+      pubsubTopics: [],
+      ranges: [
+        range({
+          upper: { timestamp: 1_700_000_000_500n, id: Uint8Array.from([0x0a, 0x0c]) },
+          mode: SyncRange.Mode.FINGERPRINT,
+          count: 2n,
+          fingerprint: xor.slice(0, 16),
+        }),
+        range({}),
+      ],
+    });
+    expect(hex(fp)).toBe("1a230a0b08f4d395ffbc3112020a0c100118022210020202020202020202020202020202021a00");
+    const settled = SyncResponse.encode({
+      status: SyncResponse.Status.OK,
+      statusDesc: "",
+      ranges: [range({})],
+      envelopes: [],
+      pending: 0n,
+      truncated: false,
+    });
+    expect(hex(settled)).toBe("1a00");
   });
 });

@@ -457,6 +457,7 @@ export class MailboxSync {
     if (encoded.length === 0) return;
     const now = this.#now();
     const valid: StoredEnvelope[] = [];
+    let invalid = 0;
     for (const bytes of encoded) {
       try {
         const e = Envelope.decode(bytes);
@@ -467,16 +468,17 @@ export class MailboxSync {
         valid.push({ ...identify(e), receivedAt: now });
         stats.envelopeBytes += bytes.length;
       } catch {
-        stats.invalid++;
+        invalid++;
       }
     }
+    stats.invalid += invalid;
     stats.envelopes += encoded.length;
     const fresh = valid.length > 0 ? (await this.#o.archive.insert(valid)).length : 0;
     for (const e of valid) this.#add(Number(e.timestamp), e.id);
     stats.stored += fresh;
     this.#metrics.envelopes.inc({ result: "stored" }, fresh);
     this.#metrics.envelopes.inc({ result: "duplicate" }, valid.length - fresh);
-    this.#metrics.envelopes.inc({ result: "invalid" }, stats.invalid);
+    this.#metrics.envelopes.inc({ result: "invalid" }, invalid);
   }
 
   /** Whether a peer operates an active registry entry (or is configured), read at most every 10 s on a miss. */
@@ -484,8 +486,15 @@ export class MailboxSync {
     const now = Date.now();
     const fresh = (maxAge: number) => this.#allowed && now - this.#allowed.at < maxAge;
     if (!fresh(60_000) || (!this.#allowed!.ids.has(peer) && !fresh(10_000))) {
-      const ids = new Set((await this.#o.peers()).map((p) => p.peerId));
-      this.#allowed = { at: now, ids };
+      try {
+        const ids = new Set((await this.#o.peers()).map((p) => p.peerId));
+        this.#allowed = { at: now, ids };
+      } catch (err) {
+        // The registry unreadable (its RPC down): the last list read stands until it can be read.
+        if (!this.#allowed) throw err;
+        this.#allowed.at = now - 50_000; // tried again in 10 s
+        this.#o.log.warn({ err }, "reading the sync peers failed; using the last list");
+      }
     }
     return this.#allowed!.ids.has(peer);
   }

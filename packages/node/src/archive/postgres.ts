@@ -400,6 +400,10 @@ export class PostgresArchive implements Archive {
       const client = await this.#pool.connect();
       try {
         await client.query("BEGIN");
+        // Dropping a partition locks the whole table for an instant; behind a long query it would
+        // hold every new query back while it waits, so it gives up after a while (the next pass
+        // tries again).
+        await client.query("SET LOCAL lock_timeout = '3s'");
         await client.query(PARTITION_LOCK);
         const held = await client.query<{ n: string; bytes: string }>(
           `SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM ${p.name}`,

@@ -53,6 +53,7 @@ export {
 export type { CatchUpProgress, ClientEvent } from "./core/events.js";
 export { fetchHistory, isOwnFailure, type MailboxGap } from "./core/history.js";
 export type { ClientHost, CreateClientHostOptions } from "./core/host.js";
+export { MailboxNodes, mailboxNodes, NODE_DOWN_MS, nodePeerId } from "./core/nodes.js";
 export type { OpenPageJob, OpenPageResult } from "./core/open-page.js";
 export type { WorkerPool } from "./core/pool.js";
 export { createVoucherSigner } from "./core/voucher-signer.js";

@@ -9,6 +9,7 @@ import {
   isOwnFailure,
   type MailboxCandidate,
   MailboxStatusError,
+  mailboxNodes,
   NODE_DIAL_POLICY,
   pushEnvelope,
   queryStore,
@@ -41,8 +42,12 @@ export const NETWORK_CANARY_GRACE_MS = 15 * 60_000;
 export const isNetworkCanary = (c: Canary) => c.id.includes("/");
 const envelopeIdOf = (c: Canary) => c.id.split("/")[0]!;
 
-/** A mailbox's addresses the prober dials (TCP first). */
-const addresses = (c: MailboxCandidate) => dialableAddresses(c, NODE_DIAL_POLICY);
+/**
+ * A mailbox's addresses the prober dials (TCP first): of one of its nodes when its entry lists
+ * several (one node a request, round robin, so every node is probed in turn; they share one
+ * archive, so a cursor from one is valid at the next).
+ */
+const addresses = (c: MailboxCandidate) => mailboxNodes.pick(c.id, dialableAddresses(c, NODE_DIAL_POLICY));
 
 /** Refusals our own channel record may have caused: checked against the chain before blaming anyone. */
 const OWN_RECORD = new Set<StatusCode>([StatusCode.INVALID_VOUCHER, StatusCode.CHANNEL_CLOSING]);

@@ -79,6 +79,10 @@ type Voucher = { amount: bigint; signature: Uint8Array };
  * drawn since the last commit (pages served unpaid: the mailbox's loss, never the payer's), never an
  * accepted voucher; the redeemer claims only the settled voucher the ledger holds, which is never
  * above the spent amount committed with it.
+ *
+ * All of the above is one process's design, for a ledger only it writes (SQLite). On a ledger that
+ * several nodes of the mailbox share (PostgreSQL: {@link Ledger.charge} is present) nothing is
+ * kept in memory and the database decides each charge (see `#authorizeShared`).
  */
 export class ChannelMeter implements QueryMeter {
   readonly mode = "paid" as const;

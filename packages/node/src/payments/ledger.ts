@@ -37,6 +37,8 @@ export interface ChannelAccount {
  * - a settlement (a voucher for exactly the spent amount) is committed before it is answered.
  * The redeemer claims only what a committed row proves: its settled voucher, which is never above
  * the spent amount committed with it, so a payer never pays for a page the ledger does not hold.
+ * A ledger several nodes share (PostgreSQL) commits every page's charge with one conditional
+ * statement instead (`charge`, below): nothing is held in memory.
  */
 export interface Ledger {
   get(channelId: Uint8Array): Promise<ChannelAccount | undefined>;

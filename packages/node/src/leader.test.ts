@@ -1,0 +1,70 @@
+import pg from "pg";
+import { pino } from "pino";
+import { describe, expect, it, vi } from "vitest";
+import { LeaderLock, notifyUrgent } from "./leader.js";
+
+// The system PostgreSQL (.ci/run sets POSTBOX_TEST_POSTGRES_URL); skipped without one.
+const url = process.env.POSTBOX_TEST_POSTGRES_URL;
+
+describe.runIf(url)("leader lock", () => {
+  it("leads from one holder; its connection killed, it stops leading and another takes over; NOTIFY reaches the leader", async () => {
+    const schema = `postbox_leader_${process.pid}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+    const db = `${url}${url!.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const events: string[] = [];
+    const urgent: string[] = [];
+    const lock = (name: string) =>
+      new LeaderLock({
+        url: `${db}&application_name=${name}-${process.pid}`,
+        name: "postbox:leader",
+        log: pino({ level: "silent" }),
+        retryMs: 200,
+        onAcquire: () => {
+          events.push(`${name} leads`);
+        },
+        onLose: (stopping) => {
+          events.push(`${name} stops (${stopping ? "stopping" : "lost"})`);
+        },
+        onUrgent: (id) => urgent.push(`${name}:${id}`),
+      });
+    const a = lock("a");
+    const b = lock("b");
+    const pool = new pg.Pool({ connectionString: db, max: 1 });
+    try {
+      await a.start();
+      await b.start();
+      expect(a.held).toBe(true);
+      expect(b.held).toBe(false);
+      // b keeps trying (every 200 ms) and does not get it.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(events).toEqual(["a leads"]);
+      await notifyUrgent(pool, "0x01");
+      await vi.waitFor(() => expect(urgent).toEqual(["a:0x01"]), { timeout: 2_000 });
+      // The leader's connection dies (a crash, a network cut): PostgreSQL frees the lock.
+      await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        [`a-${process.pid}`],
+      );
+      await vi.waitFor(() => expect(b.held).toBe(true), { timeout: 3_000, interval: 50 });
+      expect(a.held).toBe(false);
+      expect(events.slice(0, 3)).toEqual(["a leads", "a stops (lost)", "b leads"]);
+      // a reconnects and follows; NOTIFY now reaches b only.
+      await new Promise((r) => setTimeout(r, 600));
+      expect(a.held).toBe(false);
+      await notifyUrgent(pool, "0x02");
+      await vi.waitFor(() => expect(urgent).toEqual(["a:0x01", "b:0x02"]), { timeout: 2_000 });
+      // A clean stop lets the other take over.
+      await b.stop();
+      expect(events.at(-1)).toBe("b stops (stopping)");
+      await vi.waitFor(() => expect(a.held).toBe(true), { timeout: 3_000, interval: 50 });
+    } finally {
+      await a.stop();
+      await b.stop();
+      await pool.end();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
+  });
+});

@@ -32,7 +32,8 @@ contract MailboxRegistry is IMailboxRegistry, AccessControlDefaultAdminRules, Re
     /// delay): a year. Longer is a misconfiguration, and it keeps every deadline far inside uint64.
     uint256 private constant _MAX_PERIOD = 365 days;
 
-    /// @dev Three packed slots of numbers, one for the slash period, then the endpoint: peer id,
+    /// @dev Three packed slots of numbers, one for the slash period and the promise horizon (written
+    /// only by a slash or a shorter retention), then the endpoint: peer id,
     /// multiaddrs and metadata URI packed into one byte string (see {_packEndpoint}), which costs
     /// one storage slot less than three separate strings for a typical entry.
     struct Entry {
@@ -50,6 +51,7 @@ contract MailboxRegistry is IMailboxRegistry, AccessControlDefaultAdminRules, Re
         uint64 priceEffectiveAt;
         uint64 slashPeriodEnd;
         uint96 slashAllowance;
+        uint64 promisedUntil;
         bytes endpoint;
     }
 
@@ -293,6 +295,12 @@ contract MailboxRegistry is IMailboxRegistry, AccessControlDefaultAdminRules, Re
         if (e.status == Status.None) revert MailboxRegistryInvalidStatus(msg.sender, e.status);
         if (retention > type(uint32).max) revert MailboxRegistryAmountTooLarge(retention);
         uint256 old = e.retention;
+        // Receipts made until now promise up to `old` from now: a shorter retention must not
+        // shorten the exit that covers them (see {requestExit}).
+        if (retention < old) {
+            uint64 horizon = SafeCast.toUint64(block.timestamp + old);
+            if (horizon > e.promisedUntil) e.promisedUntil = horizon;
+        }
         e.retention = uint32(retention);
         emit RetentionUpdated(msg.sender, old, retention);
     }
@@ -303,7 +311,13 @@ contract MailboxRegistry is IMailboxRegistry, AccessControlDefaultAdminRules, Re
         if (e.status != Status.Active && e.status != Status.Jailed) {
             revert MailboxRegistryInvalidStatus(msg.sender, e.status);
         }
-        uint64 withdrawableAt = SafeCast.toUint64(block.timestamp + _unbondingPeriod);
+        // The stake stays until every promise made so far can have been disputed and the dispute
+        // finalised: a receipt promises at most `retention` from when it was made (or what an
+        // earlier, longer retention promised), a dispute opens before that and is answerable for
+        // the disputes contract's response window, which is shorter than `unbondingPeriod`.
+        uint256 horizon = block.timestamp + e.retention;
+        if (e.promisedUntil > horizon) horizon = e.promisedUntil;
+        uint64 withdrawableAt = SafeCast.toUint64(horizon + _unbondingPeriod);
         e.status = Status.Exiting;
         e.withdrawableAt = withdrawableAt;
         emit ExitRequested(msg.sender, e.stake, withdrawableAt);
@@ -323,6 +337,7 @@ contract MailboxRegistry is IMailboxRegistry, AccessControlDefaultAdminRules, Re
         e.priceEffectiveAt = 0;
         e.slashPeriodEnd = 0;
         e.slashAllowance = 0;
+        e.promisedUntil = 0;
         delete e.endpoint;
         emit StakeWithdrawn(msg.sender, amount);
         if (amount != 0) _token.safeTransfer(msg.sender, amount);
@@ -353,6 +368,21 @@ contract MailboxRegistry is IMailboxRegistry, AccessControlDefaultAdminRules, Re
     function evidenceSignerTerm(address operator, address signer) external view returns (uint256 since, uint256 until) {
         SignerTerm storage t = _signerTerms[operator][signer];
         return (t.since, t.until);
+    }
+
+    /// @inheritdoc IMailboxRegistry
+    function evidenceCheck(
+        address operator,
+        address signer
+    ) external view returns (Status status, uint256 since, uint256 until) {
+        SignerTerm storage t = _signerTerms[operator][signer];
+        return (_entries[operator].status, t.since, t.until);
+    }
+
+    /// @inheritdoc IMailboxRegistry
+    function slashState(address operator) external view returns (Status status, uint256 stake, uint256 slashableNow) {
+        Entry storage e = _entries[operator];
+        return (e.status, e.stake, slashable(operator));
     }
 
     /// @inheritdoc IMailboxRegistry

@@ -10,8 +10,9 @@ pragma solidity ^0.8.24;
 /// - a price increase takes effect `priceDelay` after it is announced (a decrease at once), so a
 ///   client that opened a channel at one price is never charged a surprise increase; leaving and
 ///   registering again takes at least `unbondingPeriod`, which is never shorter than `priceDelay`;
-/// - an exit takes `unbondingPeriod` before the stake can be withdrawn, so misbehaviour found in
-///   that window can still be slashed.
+/// - an exit takes `unbondingPeriod` after the operator's last promise (its retention from the exit)
+///   before the stake can be withdrawn, so misbehaviour found in that window, and any receipt made
+///   before the exit, can still be disputed and slashed.
 ///
 /// Who can take a stake: only the disputes contract, an address fixed at construction (`disputes`),
 /// and at most `maxSlashBps` of a stake per `slashPeriod` however many calls it makes. No admin and
@@ -219,7 +220,8 @@ interface IMailboxRegistry {
     /// @notice The least stake a registration needs; below it (after a slash) an entry is not Active.
     function minStake() external view returns (uint256);
 
-    /// @notice Seconds between `requestExit` and `withdrawStake`; also the longest jail term.
+    /// @notice Seconds between the end of an exiting operator's last promise and `withdrawStake`
+    /// (between `requestExit` and `withdrawStake` for a zero retention); also the longest jail term.
     function unbondingPeriod() external view returns (uint256);
 
     /// @notice Seconds before an announced price increase takes effect (at most `unbondingPeriod`).
@@ -282,14 +284,20 @@ interface IMailboxRegistry {
     /// @dev Emits {EndpointUpdated}.
     function updateEndpoint(string calldata peerId, string[] calldata multiaddrs, string calldata metadataURI) external;
 
-    /// @notice Updates the promised retention. @dev Emits {RetentionUpdated}.
+    /// @notice Updates the promised retention. A shorter one still counts the old retention from now
+    /// when the operator exits (receipts already made promised it).
+    /// @dev Emits {RetentionUpdated}.
     function setRetention(uint256 retention) external;
 
-    /// @notice Starts leaving: the mailbox stops being Active; the stake unbonds.
+    /// @notice Starts leaving: the mailbox stops being Active; the stake unbonds. It is withdrawable
+    /// `unbondingPeriod` after the last promise the operator's receipts can have made: now plus its
+    /// retention, or later if a longer retention was promised before {setRetention} shortened it.
+    /// So any receipt made before the exit can still be disputed, and the dispute finalised (the
+    /// disputes contract's response window is shorter than `unbondingPeriod`), before the stake goes.
     /// @dev Emits {ExitRequested}. Requirements: Active or Jailed (a jailed operator can leave).
     function requestExit() external;
 
-    /// @notice Withdraws the whole stake after `unbondingPeriod`; the entry returns to `None` and its
+    /// @notice Withdraws the whole stake at `withdrawableAt` (see {requestExit}); the entry returns to `None` and its
     /// endpoint strings are deleted.
     /// @dev Emits {StakeWithdrawn}. Requirements: Exiting and unbonded (a jail term does not delay it).
     function withdrawStake() external;
@@ -308,6 +316,16 @@ interface IMailboxRegistry {
     /// replaced (`until`; 2^64 - 1 while it is the current signer). The disputes contract accepts
     /// evidence signed by `signer` and dated (in seconds) before `until`.
     function evidenceSignerTerm(address operator, address signer) external view returns (uint256 since, uint256 until);
+
+    /// @notice In one read, what the disputes contract checks of a piece of evidence: `operator`'s
+    /// status and `signer`'s term as its evidence signer (as {evidenceSignerTerm}).
+    function evidenceCheck(
+        address operator,
+        address signer
+    ) external view returns (Status status, uint256 since, uint256 until);
+
+    /// @notice In one read, what an upheld dispute needs: `operator`'s status, stake and {slashable}.
+    function slashState(address operator) external view returns (Status status, uint256 stake, uint256 slashableNow);
 
     /// @notice Returns `msg.sender`'s Jailed entry to Active once its jail term is over and its stake
     /// is at least `minStake` (top up with {addStake} first if a slash left it below).

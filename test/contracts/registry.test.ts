@@ -153,7 +153,9 @@ describe("registry: who can take a stake", () => {
       addresses.registry,
       encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "requestExit" }),
     );
-    await networkHelpers.time.increase(Number(networkParameters.local.unbondingPeriod));
+    // Withdrawable after the operator's last promise (its retention from the exit) plus unbonding.
+    const { withdrawableAt } = await read();
+    await networkHelpers.time.increaseTo(withdrawableAt);
     const before = await balance(operator.account.address);
     await send(
       operator,

@@ -192,7 +192,7 @@ contract CustodyTest is DisputesFixture {
         bytes32 id = openCustody(envelope("payload", ms(T0)));
         vm.prank(operator);
         registry.requestExit();
-        vm.warp(T0 + UNBONDING);
+        vm.warp(T0 + EXIT);
         vm.prank(operator);
         registry.withdrawStake();
         uint256 before = snt.balanceOf(challenger);
@@ -296,6 +296,77 @@ contract OmissionTest is DisputesFixture {
         held = envelope("kept, then withheld", ms(T0));
         receipt = receiptFor(operator, held); // stored at T0, served at T0 + 10 min
         receiptSig = signReceipt(EVIDENCE_KEY, receipt);
+    }
+
+    /// Fuzz: the id list is found wherever the withheld id sits in it (the scan takes four ids a
+    /// round, then the rest one by one), and the same list without it proves the omission.
+    function test_fuzz_omission_idListedAnywhereIsNotOmitted(uint8 length, uint8 position, uint256 seed) public {
+        uint256 n = 1 + (uint256(length) % 130);
+        bytes32 id = dc.envelopeId(held);
+        bytes32[] memory ids = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) ids[i] = keccak256(abi.encode(seed, i));
+        ids[uint256(position) % n] = id;
+        IDisputes.PageCommitment memory c = commitment(ids);
+        bytes memory sig = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotOmitted.selector, id));
+        dc.proveOmission(c, sig, receipt, receiptSig, held);
+        ids[uint256(position) % n] = keccak256(abi.encode(seed, "another"));
+        c = commitment(ids);
+        prove(c);
+        assertEq(stakeOf(operator), STAKE - (STAKE * SLASH_BPS) / 10_000, "slashed");
+    }
+
+    /// Fuzz: the contract's commitment digest is EIP-712's, computed here from the type string
+    /// (the id list is hashed from one calldata copy in the contract).
+    function test_fuzz_commitmentDigestIsEip712(
+        string[] calldata topics,
+        uint64 timeStart,
+        uint64 timeEnd,
+        bytes32[] calldata ids,
+        bytes32 nextCursor,
+        uint64 servedAt
+    ) public view {
+        IDisputes.PageCommitment memory c = IDisputes.PageCommitment(
+            operator,
+            topics,
+            timeStart,
+            timeEnd,
+            ids,
+            nextCursor,
+            servedAt
+        );
+        bytes memory topicHashes = "";
+        for (uint256 i = 0; i < topics.length; ++i) {
+            topicHashes = abi.encodePacked(topicHashes, keccak256(bytes(topics[i])));
+        }
+        bytes memory idBytes = "";
+        for (uint256 i = 0; i < ids.length; ++i) idBytes = abi.encodePacked(idBytes, ids[i]);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256(
+                    // solhint-disable-next-line max-line-length
+                    "PageCommitment(address operator,string[] contentTopics,uint64 timeStart,uint64 timeEnd,bytes32[] ids,bytes32 nextCursor,uint64 servedAt)"
+                ),
+                operator,
+                keccak256(topicHashes),
+                timeStart,
+                timeEnd,
+                keccak256(idBytes),
+                nextCursor,
+                servedAt
+            )
+        );
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Postbox Disputes"),
+                keccak256("1"),
+                block.chainid,
+                address(dc)
+            )
+        );
+        bytes32 expected = keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+        assertEq(uint256(dc.commitmentDigest(c)), uint256(expected), "digest");
     }
 
     function prove(IDisputes.PageCommitment memory c) internal returns (bytes32) {
@@ -413,6 +484,72 @@ contract OmissionTest is DisputesFixture {
 
 /// @notice Attacks on the disputes contract, each named after the attack.
 contract DisputesAttacksTest is DisputesFixture {
+    /// A receipt made just before the exit promises RETENTION; before the exit covered it, the
+    /// operator withdrew after UNBONDING and a dispute on the receipt's last day found no stake.
+    function test_attack_exitThenWithdrawBeforeTheCustodyWindowEnds_refused() public {
+        IDisputes.Envelope memory e = envelope("promised for 30 days", ms(T0));
+        IDisputes.Receipt memory r = receiptFor(operator, e);
+        bytes memory sig = signReceipt(EVIDENCE_KEY, r);
+        vm.prank(operator);
+        registry.requestExit();
+        bytes memory stillUnbonding = abi.encodeWithSelector(
+            IMailboxRegistry.MailboxRegistryStillUnbonding.selector,
+            operator,
+            T0 + RETENTION + UNBONDING
+        );
+        vm.warp(T0 + UNBONDING);
+        vm.prank(operator);
+        vm.expectRevert(stillUnbonding);
+        registry.withdrawStake();
+        // The receipt's last second: a dispute opens, nobody answers, the window ends.
+        vm.warp(T0 + RETENTION - 1);
+        vm.prank(challenger);
+        bytes32 id = dc.disputeCustody(r, sig);
+        vm.warp(T0 + RETENTION - 1 + WINDOW + 1);
+        vm.prank(operator);
+        vm.expectRevert(stillUnbonding);
+        registry.withdrawStake();
+        uint256 before = snt.balanceOf(challenger);
+        dc.finaliseCustody(id);
+        uint256 slashed = (STAKE * SLASH_BPS) / 10_000;
+        assertEq(stakeOf(operator), STAKE - slashed, "slashed while still exiting");
+        assertEq(snt.balanceOf(challenger), before + BOND + (slashed * REWARD_BPS) / 10_000, "bond and reward");
+        vm.warp(T0 + EXIT);
+        before = snt.balanceOf(operator);
+        vm.prank(operator);
+        registry.withdrawStake();
+        assertEq(snt.balanceOf(operator) - before, STAKE - slashed, "the rest, after every promise");
+    }
+
+    /// Shortening the retention just before leaving does not shorten the exit: receipts made until
+    /// then promised the old retention.
+    function test_attack_shortenRetentionThenExit_refused() public {
+        vm.warp(T0 + 1 days);
+        vm.startPrank(operator);
+        registry.setRetention(0);
+        vm.warp(T0 + 2 days);
+        registry.requestExit();
+        vm.stopPrank();
+        assertEq(registry.getMailbox(operator).withdrawableAt, T0 + 1 days + EXIT, "the old retention counts");
+        // A retention raised again counts from the exit.
+        vm.warp(T0 + 3 days);
+        IDisputes.Envelope memory e = envelope("promised before the change", ms(T0));
+        IDisputes.Receipt memory r = receiptFor(operator, e);
+        bytes memory sig = signReceipt(EVIDENCE_KEY, r);
+        vm.warp(T0 + RETENTION - 1);
+        vm.prank(challenger);
+        dc.disputeCustody(r, sig);
+    }
+
+    /// Raising the retention before leaving lengthens the exit by as much.
+    function test_exit_coversTheRetentionAtTheExit() public {
+        vm.startPrank(operator);
+        registry.setRetention(RETENTION * 2);
+        registry.requestExit();
+        vm.stopPrank();
+        assertEq(registry.getMailbox(operator).withdrawableAt, T0 + 2 * RETENTION + UNBONDING, "exit");
+    }
+
     function test_attack_replayedCustodyDispute_refused() public {
         IDisputes.Envelope memory e = envelope("payload", ms(T0));
         IDisputes.Receipt memory r = receiptFor(operator, e);

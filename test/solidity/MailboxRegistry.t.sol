@@ -320,7 +320,7 @@ contract MailboxRegistryTest is Fixture {
         registerOperator(MIN_STAKE);
         vm.prank(operator);
         registry.requestExit();
-        uint256 unbondsAt = block.timestamp + UNBONDING;
+        uint256 unbondsAt = block.timestamp + EXIT;
         assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Exiting, "exiting");
         vm.warp(unbondsAt - 1);
         vm.prank(operator);
@@ -341,7 +341,7 @@ contract MailboxRegistryTest is Fixture {
         registerOperator(MIN_STAKE);
         vm.prank(operator);
         registry.requestExit();
-        vm.warp(block.timestamp + UNBONDING);
+        vm.warp(block.timestamp + EXIT);
         vm.startPrank(operator);
         registry.withdrawStake();
         vm.expectRevert(
@@ -359,7 +359,7 @@ contract MailboxRegistryTest is Fixture {
         registerOperator(MIN_STAKE);
         vm.prank(operator);
         registry.requestExit();
-        vm.warp(block.timestamp + UNBONDING);
+        vm.warp(block.timestamp + EXIT);
         vm.prank(operator);
         registry.withdrawStake();
         registerOperator(MIN_STAKE);
@@ -447,7 +447,7 @@ contract MailboxRegistryTest is Fixture {
         registry.requestExit();
         slashByDisputes(operator, MIN_STAKE / 10, bytes32(0));
         assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Exiting, "still exiting");
-        vm.warp(block.timestamp + UNBONDING);
+        vm.warp(block.timestamp + EXIT);
         uint256 before = snt.balanceOf(operator);
         vm.prank(operator);
         registry.withdrawStake();
@@ -492,7 +492,7 @@ contract MailboxRegistryTest is Fixture {
         registerOperator(MIN_STAKE);
         vm.prank(operator);
         registry.requestExit();
-        uint256 withdrawableAt = block.timestamp + UNBONDING;
+        uint256 withdrawableAt = block.timestamp + EXIT;
         vm.expectEmit();
         emit IMailboxRegistry.Jailed(operator, IMailboxRegistry.Status.Exiting, block.timestamp + UNBONDING);
         jailByDisputes(operator, block.timestamp + UNBONDING);
@@ -508,10 +508,10 @@ contract MailboxRegistryTest is Fixture {
         registerOperator(MIN_STAKE);
         vm.prank(operator);
         registry.requestExit();
-        vm.warp(T0 + UNBONDING - 1);
-        uint256 until = T0 + 2 * UNBONDING - 1;
+        vm.warp(T0 + EXIT - 1);
+        uint256 until = T0 + EXIT + UNBONDING - 1;
         jailByDisputes(operator, until);
-        vm.warp(T0 + UNBONDING);
+        vm.warp(T0 + EXIT);
         vm.prank(operator);
         registry.withdrawStake();
         vm.startPrank(operator);
@@ -735,7 +735,7 @@ contract MailboxRegistryTest is Fixture {
         r.register(PEER_ID, addrs(), "", MIN_STAKE, PQ, PM, RETENTION);
         r.requestExit();
         vm.stopPrank();
-        vm.warp(block.timestamp + UNBONDING);
+        vm.warp(block.timestamp + EXIT);
         hook.setHook(address(r), abi.encodeCall(IMailboxRegistry.withdrawStake, ()));
         vm.prank(operator);
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);

@@ -28,6 +28,9 @@ abstract contract Fixture is TestBase {
     uint256 internal constant PQ = 0.01 ether;
     uint256 internal constant PM = 0.0001 ether;
     uint256 internal constant RETENTION = 30 days;
+    /// How long the fixture's operators take to leave: their last receipt's promise (the retention
+    /// from the exit), then the unbonding period.
+    uint256 internal constant EXIT = RETENTION + UNBONDING;
 
     uint256 internal constant PAYER_KEY = 0xA11CE;
     uint256 internal constant SESSION_KEY = 0x5E55;

@@ -296,8 +296,10 @@ function delta(start: Map<number, number>, end: Map<number, number>): number {
 
 const addrs = new Map<string, Multiaddr>();
 function multiaddrOf(a: string): Multiaddr {
-  let m = addrs.get(a);
-  if (!m) addrs.set(a, (m = multiaddr(a)));
+  const known = addrs.get(a);
+  if (known) return known;
+  const m = multiaddr(a);
+  addrs.set(a, m);
   return m;
 }
 

@@ -228,6 +228,7 @@ describe("custody disputes against a real mailbox", () => {
   });
 
   let lost: { envelope: IdentifiedEnvelope; receipt: Receipt; evidence: Hex; id: Hex };
+  let kept: { receipt: Receipt; evidence: Hex; id: Hex } | undefined;
   it("opens a dispute over an envelope the archive then lost (its row deleted)", async () => {
     const { push, data, call, dispute } = env;
     const pushed = await push("stored, then lost");
@@ -249,6 +250,7 @@ describe("custody disputes against a real mailbox", () => {
     ];
     const opened = await call("disputeCustody", [receipt, evidence]);
     const id = await idOf(receipt);
+    kept = { receipt, evidence, id };
     const { deadline } = await dispute(id);
     await vi.waitFor(async () => expect((await dispute(id)).state).toBe(State.Answered), {
       timeout: Number(WINDOW) * 1000,
@@ -333,4 +335,32 @@ describe("custody disputes against a real mailbox", () => {
       { timeout: 10_000, interval: 250 },
     );
   }, 60_000);
+
+  it("a challenger who disputed a kept envelope has lost the bond: after the window it can neither finalise nor dispute again", async () => {
+    const { call, dispute, balance, challenger, publicClient } = env;
+    if (!kept) throw new Error("the honest mailbox's case did not run");
+    const { deadline, state } = await dispute(kept.id);
+    expect(state).toBe(State.Answered);
+    // Opened a few seconds after the lost envelope's, whose window the case above waited out.
+    await vi.waitFor(
+      async () => expect((await publicClient.getBlock()).timestamp).toBeGreaterThan(deadline),
+      { timeout: Number(WINDOW + 10n) * 1000, interval: 500 },
+    );
+    const before = await balance(challenger.account.address);
+    const simulate = (functionName: string, args: readonly unknown[]) =>
+      publicClient.simulateContract({
+        account: challenger.account,
+        address: env.disputes,
+        abi: disputesAbi,
+        functionName,
+        args,
+      } as never);
+    await expect(simulate("finaliseCustody", [kept.id])).rejects.toThrow(/DisputesNotOpen/);
+    await expect(simulate("disputeCustody", [kept.receipt, kept.evidence])).rejects.toThrow(
+      /DisputesAlreadyDisputed/,
+    );
+    await expect(call("finaliseCustody", [kept.id])).rejects.toThrow();
+    expect((await dispute(kept.id)).state).toBe(State.Answered);
+    expect(await balance(challenger.account.address)).toBe(before);
+  }, 40_000);
 });

@@ -482,8 +482,10 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     await expect
       .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 30_000 })
       .toBe("exiting");
+    // The registry keeps the stake until the mailbox's last promise can have been disputed: its
+    // 30-day retention from the exit, then the 2-minute unbonding (docs/contracts.md).
     expect(await page.getByTestId("withdraw-countdown").textContent()).toMatch(
-      /^Stake of 1,500 SNT withdrawable in (1|2) min \d+ s \(/,
+      /^Stake of 1,500 SNT withdrawable in 30 d 0 h \(/,
     );
   }, 60_000);
 

@@ -28,7 +28,10 @@ contract DisputesHandler is TestBase {
     uint256 public constant BOND = 100 ether;
     uint256 public constant SLASH_BPS = 500;
     uint256 public constant BPS = 10_000;
-    uint256 public constant RETENTION_MS = 30 days * 1000;
+    /// Operators list a 2-day retention and their receipts promise as much: an exit then takes
+    /// 2 days + the unbonding period, short enough for withdrawals to happen within a run's warps.
+    uint256 public constant RETENTION = 2 days;
+    uint256 public constant RETENTION_MS = RETENTION * 1000;
     uint256 internal constant SESSION_KEY = 0x5E55;
     string internal constant TOPIC = "/postbox/1/room-abc/proto";
 
@@ -172,7 +175,7 @@ contract DisputesHandler is TestBase {
         string[] memory a = new string[](1);
         a[0] = "/ip4/127.0.0.1/tcp/1";
         vm.prank(op);
-        registry.register("peer", a, "", stake, 1, 1, 30 days);
+        registry.register("peer", a, "", stake, 1, 1, RETENTION);
         expectedStake[op] = stake;
         if (registry.evidenceSigner(op) == address(0)) _rotate(op);
     }

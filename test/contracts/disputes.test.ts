@@ -3,7 +3,13 @@
 // (the canonical bytes), the EIP-712 digests and the signatures; a custody dispute runs to a slash,
 // an answered one pays the operator, and an omission proof slashes at once.
 
-import { disputesAbi, disputesBytecode, mailboxRegistryAbi, sntAbi } from "@postbox/contracts";
+import {
+  disputesAbi,
+  disputesBytecode,
+  mailboxRegistryAbi,
+  readMailboxDisputes,
+  sntAbi,
+} from "@postbox/contracts";
 import {
   createEnvelope,
   envelopeArgs,
@@ -253,5 +259,74 @@ describe("disputes: TypeScript evidence accepted on-chain", () => {
       envelopeArgs(envelope),
     ]);
     expect(await stake()).toBe(stakeBefore - (stakeBefore * SLASH_BPS) / 10_000n);
+  });
+
+  it("readMailboxDisputes lists a mailbox's disputes from the events: open, answered, upheld, omission", async () => {
+    const {
+      call,
+      read,
+      receipted,
+      challenger,
+      operatorWallet,
+      networkHelpers,
+      publicClient,
+      disputes,
+      domain,
+      evidenceKey,
+      operator,
+      nowMs,
+    } = await chain();
+    const idOf = (r: unknown) => read<Hex>("receiptDigest", [r]);
+    const lost = await receipted("never answered");
+    await call(challenger, "disputeCustody", [lost.receipt, lost.signature]);
+    const kept = await receipted("answered");
+    await call(challenger, "disputeCustody", [kept.receipt, kept.signature]);
+    await call(operatorWallet, "answerCustody", [await idOf(kept.receipt), envelopeArgs(kept.envelope)]);
+    await networkHelpers.time.increase(Number(WINDOW) + 1);
+    const finalise = await call(challenger, "finaliseCustody", [await idOf(lost.receipt)]);
+    const pending = await receipted("still open");
+    const opened = await call(challenger, "disputeCustody", [pending.receipt, pending.signature]);
+    const withheld = await receipted("withheld");
+    const t = await nowMs();
+    const commitment: PageCommitment = {
+      operator,
+      contentTopics: [withheld.envelope.contentTopic],
+      timeStart: withheld.envelope.timestamp - 30_000n,
+      timeEnd: t + 30_000n,
+      ids: [],
+      nextCursor: NO_CURSOR,
+      servedAt: withheld.receipt.storedAt + 1000n,
+    };
+    // The jail term from the upheld dispute does not stop a proof (an omission is upheld at once).
+    const proof = await call(challenger, "proveOmission", [
+      commitment,
+      await signPageCommitment(evidenceKey, domain, commitment),
+      withheld.receipt,
+      withheld.signature,
+      envelopeArgs(withheld.envelope),
+    ]);
+    const list = await readMailboxDisputes(publicClient, { disputes, operator });
+    expect(list.map((d) => [d.kind, d.state])).toEqual([
+      ["custody", "upheld"],
+      ["custody", "answered"],
+      ["custody", "open"],
+      ["omission", "upheld"],
+    ]);
+    const [upheld, answered, open, omission] = list;
+    expect(upheld!.id).toBe(await idOf(lost.receipt));
+    expect(upheld!.envelopeId).toBe(bytesToHex(lost.envelope.id));
+    expect(upheld!.slashed).toBeGreaterThan(0n);
+    expect(upheld!.resolvedTx).toBe(finalise.transactionHash);
+    expect(answered!.slashed).toBe(0n);
+    expect(answered!.bond).toBe(BOND);
+    expect(open!.openedTx).toBe(opened.transactionHash);
+    expect(open!.resolvedTx).toBeNull();
+    expect(omission!.id).toBe(hashPageCommitment(domain, commitment));
+    expect(omission!.resolvedTx).toBe(proof.transactionHash);
+    expect(omission!.challenger.toLowerCase()).toBe(challenger.account.address.toLowerCase());
+    // Another operator has none.
+    expect(
+      await readMailboxDisputes(publicClient, { disputes, operator: challenger.account.address }),
+    ).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@
  * artifacts by `scripts/generate-abis.ts`), known addresses per chain id, the parameters each
  * network uses, a viem deploy helper used by the devnet, the tests and the gas report, the write
  * actions (register, stake, prices, open, top up, close: request builders for viem and wagmi and
- * actions that send them) and one chain set-up, and a reader of the registry's entries.
+ * actions that send them) and one chain set-up, a reader of the registry's entries and one of the
+ * disputes against a mailbox.
  */
 
 export {
@@ -48,6 +49,11 @@ export {
   type DevnetRole,
   describeDevnetRole,
 } from "./devnet.js";
+export {
+  type MailboxDispute,
+  type MailboxDisputeState,
+  readMailboxDisputes,
+} from "./disputes.js";
 export {
   disputesAbi,
   disputesBytecode,

@@ -467,13 +467,13 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     expect(await field.inputValue()).toBe("/ip4/127.0.0.1/tcp/10");
   }, 60_000);
 
-  it("requesting an exit asks first, stating the unbonding period and when the stake is withdrawable", async () => {
+  it("requesting an exit asks first, stating the retention and unbonding period and when the stake is withdrawable", async () => {
     await page.getByRole("button", { name: "Request exit…" }).click();
     const text = await page.getByTestId("exit-confirmation").textContent();
     expect(text).toContain(
-      "Your stake of 1,500 SNT stays locked for the registry's unbonding period of 2 min 0 s",
+      "Your stake of 1,500 SNT stays locked while the receipts you gave can still be disputed: your retention of 30 d 0 h, then the registry's unbonding period of 2 min 0 s",
     );
-    expect(text).toMatch(/it becomes withdrawable at \d{4}-\d\d-\d\d \d\d:\d\d \(in 2 min 0 s\)/);
+    expect(text).toMatch(/it becomes withdrawable at \d{4}-\d\d-\d\d \d\d:\d\d \(in 30 d 0 h,/);
     await page.screenshot({ path: join(SHOTS, "exit-confirmation.png"), fullPage: true });
     await page.getByRole("button", { name: "Cancel" }).click();
     expect(await page.getByTestId("operator-status").textContent()).toBe("active");

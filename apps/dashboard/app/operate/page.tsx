@@ -571,6 +571,11 @@ function Retention({ tx, m }: { tx: Tx; m: RegistryMailbox }) {
 function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number | undefined; rules: Rules }) {
   const [confirming, setConfirming] = useState(false);
   const unbonding = Number(rules.unbondingPeriod);
+  // An exit keeps the stake until every receipt given so far can have been disputed and settled:
+  // the retention from the exit (or the horizon of a longer retention shortened since, which the
+  // registry keeps; then later still), then the unbonding period.
+  const retention = Number(m.retention);
+  const hold = retention + unbonding;
   const clock = now ?? Math.floor(Date.now() / 1000);
   const jailedUntil = Number(m.jailedUntil);
   // A jail term never delays a withdrawal, but registering again waits for it.
@@ -613,11 +618,12 @@ function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number |
             {m.status === 3
               ? "The mailbox, unlisted while jailed, leaves the registry instead of returning: it will not be listed again and its prices are frozen."
               : "The mailbox leaves the list at once: clients stop choosing it and its prices are frozen."}{" "}
-            Your stake of {formatSnt(m.stake)} stays locked for the registry's unbonding period of{" "}
+            Your stake of {formatSnt(m.stake)} stays locked while the receipts you gave can still be disputed:
+            your retention of {formatDuration(retention)}, then the registry's unbonding period of{" "}
             {formatDuration(unbonding)}, so that misbehaviour found meanwhile can still be slashed: if you
-            confirm now, it becomes withdrawable at {formatTime(clock + unbonding)} (in{" "}
-            {formatDuration(unbonding)}).{term ? ` ${term}` : ""} An exit cannot be undone; to serve again,
-            register anew after withdrawing.
+            confirm now, it becomes withdrawable at {formatTime(clock + hold)} (in {formatDuration(hold)},
+            later if you shortened your retention recently).{term ? ` ${term}` : ""} An exit cannot be undone;
+            to serve again, register anew after withdrawing.
           </p>
           <div className="row">
             <button
@@ -644,8 +650,9 @@ function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number |
       ) : (
         <>
           <p className="muted small">
-            {m.status === 3 ? "A jailed mailbox can leave at any time. " : ""}Unbonding period:{" "}
-            {formatDuration(unbonding)} from the exit until the stake can be withdrawn.
+            {m.status === 3 ? "A jailed mailbox can leave at any time. " : ""}The stake can be withdrawn{" "}
+            {formatDuration(hold)} after the exit: your retention ({formatDuration(retention)}) and the
+            unbonding period ({formatDuration(unbonding)}).
           </p>
           <button
             type="button"

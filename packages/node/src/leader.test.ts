@@ -38,7 +38,8 @@ describe.runIf(url)("leader lock", () => {
       expect(a.held).toBe(true);
       expect(b.held).toBe(false);
       // b keeps trying (every 200 ms) and does not get it.
-      await new Promise((r) => setTimeout(r, 500));
+      const before = b.tries;
+      await vi.waitFor(() => expect(b.tries).toBeGreaterThanOrEqual(before + 2), { timeout: 10_000 });
       expect(events).toEqual(["a leads"]);
       await notifyUrgent(pool, "0x01");
       await vi.waitFor(() => expect(urgent).toEqual(["a:0x01"]), { timeout: 10_000 });

@@ -39,6 +39,7 @@ export class LeaderLock {
   readonly #retryMs: number;
   #client: pg.Client | undefined;
   #held = false;
+  #tries = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #busy: Promise<void> = Promise.resolve();
@@ -51,6 +52,11 @@ export class LeaderLock {
   /** Whether this node is the leader now. */
   get held(): boolean {
     return this.#held;
+  }
+
+  /** How many times this node has asked PostgreSQL for the lock (answered, taken or not). */
+  get tries(): number {
+    return this.#tries;
   }
 
   /** Tries once at once (so a single node leads from its start), then every `retryMs`. */
@@ -101,6 +107,7 @@ export class LeaderLock {
         "SELECT pg_try_advisory_lock(hashtextextended($1 || ':' || current_schema(), 0)) AS ok",
         [this.#init.name],
       );
+      this.#tries++;
       if (r.rows[0]?.ok && !this.#stopped && this.#client === client) {
         this.#held = true;
         this.#init.log.info({ lock: this.#init.name }, "leading: this node runs the mailbox's single jobs");

@@ -8,7 +8,7 @@ const config: NextConfig = {
   turbopack: { root },
   outputFileTracingRoot: root,
   reactStrictMode: true,
-  // Tests build their own copy (their own chain and prober URLs are inlined at build time).
+  // A build folder of its own (the benchmarks build one; settings are read at run time, lib/env.ts).
   distDir: process.env.POSTBOX_DASHBOARD_DIST ?? ".next",
   poweredByHeader: false,
 };

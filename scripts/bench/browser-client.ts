@@ -26,6 +26,7 @@ import { Agent, fetch } from "undici";
 import { busyShare, chromiumThreadTicks, cpuMsBetween, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { type Devnet, ROOT, startDevnet } from "../lib/devnet.ts";
 import { freePortBlock } from "../lib/ports.ts";
+import { nextBuild } from "../lib/webapp.ts";
 
 const CHROMIUM = process.env.POSTBOX_CHROMIUM ?? "/usr/bin/chromium";
 const APP = join(ROOT, "apps", "dashboard");
@@ -103,16 +104,7 @@ const load = () =>
  * inlined at build time, and POSTBOX_DASHBOARD_DIST names a build folder of its own.
  */
 export function buildWebApp(env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const build = spawn(NEXT, ["build", APP], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    const keep = (d: Buffer) => {
-      out += d;
-    };
-    build.stdout.on("data", keep);
-    build.stderr.on("data", keep);
-    build.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`next build failed:\n${out}`))));
-  });
+  return nextBuild(env);
 }
 
 /** Serves a build of the web app (`next start` on 127.0.0.1:`port`); resolves once /chat answers. */

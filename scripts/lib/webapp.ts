@@ -36,6 +36,20 @@ export function dashboardBuildCurrent(dist = ".next"): boolean {
 }
 
 /**
+ * `next build` of the dashboard with `env` (POSTBOX_DASHBOARD_DIST names its folder; `.next`
+ * without it); rejects with the build's output when it fails.
+ */
+export function nextBuild(env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const build = spawn(NEXT, ["build", DASHBOARD], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    build.stdout.on("data", (d: Buffer) => (out += d));
+    build.stderr.on("data", (d: Buffer) => (out += d));
+    build.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`next build failed:\n${out}`))));
+  });
+}
+
+/**
  * Makes sure the dashboard's default build is current (tests serve it with their own chain and
  * prober: its settings are read when it runs), building it when it is not — one build at a time
  * for every process of the machine (a lock folder), so two test files never write it together.
@@ -55,15 +69,9 @@ export async function ensureDashboardBuilt(): Promise<void> {
   }
   try {
     if (dashboardBuildCurrent()) return;
-    await new Promise<void>((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
-      delete env.POSTBOX_DASHBOARD_DIST;
-      const build = spawn(NEXT, ["build", DASHBOARD], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      build.stdout.on("data", (d: Buffer) => (out += d));
-      build.stderr.on("data", (d: Buffer) => (out += d));
-      build.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`next build failed:\n${out}`))));
-    });
+    const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
+    delete env.POSTBOX_DASHBOARD_DIST;
+    await nextBuild(env);
   } finally {
     rmdirSync(lock);
   }

@@ -55,7 +55,7 @@ import { RetentionTask } from "./retention.js";
 import { mailboxInfo } from "./services/info/index.js";
 import { mailboxPush } from "./services/push/index.js";
 import { mailboxStore } from "./services/store/index.js";
-import { MailboxSync, type SyncPeer, syncPeers } from "./services/sync/index.js";
+import { MailboxSync, type SyncPeer, selfActive, syncPeers } from "./services/sync/index.js";
 import { type MailboxWebSockets, mailboxWebSockets, readTlsCertificate, type TlsCertificate } from "./tls.js";
 
 export const NODE_VERSION = "0.1.0";
@@ -181,6 +181,7 @@ export class MailboxNode {
     );
     // Mailbox-to-mailbox sync (services/sync): ingest and retention write through its index.
     let peersForSync: () => Promise<SyncPeer[]> = async () => [];
+    let selfActiveForSync: (() => Promise<boolean>) | undefined;
     const sync = config.sync.enabled
       ? new MailboxSync({
           archive,
@@ -194,6 +195,7 @@ export class MailboxNode {
           // Other nodes of the mailbox write to the same PostgreSQL.
           reloadBeforeRound: archive.kind === "postgres",
           peers: () => peersForSync(),
+          selfActive: () => selfActiveForSync?.() ?? Promise.resolve(true),
         })
       : undefined;
     const tracked = sync?.track(archive) ?? archive;
@@ -376,14 +378,13 @@ export class MailboxNode {
       start: false,
     });
     skipRepeatedProtocolMerges(libp2p);
-    peersForSync = syncPeers({
-      chain: payments && {
-        client: payments.chain.client,
-        registry: payments.chain.settings.registry,
-        operator: payments.chain.settings.operator,
-      },
-      configured: [...config.bootstrap, ...config.sync.peers],
-    });
+    const syncChain = payments && {
+      client: payments.chain.client,
+      registry: payments.chain.settings.registry,
+      operator: payments.chain.settings.operator,
+    };
+    peersForSync = syncPeers({ chain: syncChain, configured: [...config.bootstrap, ...config.sync.peers] });
+    if (syncChain) selfActiveForSync = selfActive(syncChain);
     const retention = new RetentionTask({
       archive: tracked,
       policy: {

@@ -3,7 +3,7 @@
  * `/postbox/sync/1`: mailboxes repair the gaps in their archives from each other by range-based
  * set reconciliation over (timestamp, id) (docs/protocol.md). Free between registered mailboxes.
  */
-export { syncPeers } from "./peers.js";
+export { selfActive, syncPeers } from "./peers.js";
 export {
   DEFAULT_PARAMS,
   FINGERPRINT_BYTES,

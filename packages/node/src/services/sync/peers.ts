@@ -1,4 +1,5 @@
 import { multiaddr } from "@multiformats/multiaddr";
+import { MailboxStatus, mailboxRegistryAbi } from "@postbox/contracts";
 import type { Address, PublicClient } from "viem";
 import { registryMailboxes } from "../../peering.js";
 import type { SyncPeer } from "./service.js";
@@ -30,5 +31,26 @@ export function syncPeers(options: {
         if (!out.has(t.peerId)) out.set(t.peerId, { peerId: t.peerId, addrs: t.addrs });
     }
     return [...out.values()];
+  };
+}
+
+/**
+ * Whether `operator`'s own registry entry is active. Registered mailboxes serve sync only to the
+ * peers of active entries, so until it is (a node started before its operator registers, or a
+ * jailed or exiting one) syncing with them would only be refused.
+ */
+export function selfActive(chain: {
+  client: PublicClient;
+  registry: Address;
+  operator: Address;
+}): () => Promise<boolean> {
+  return async () => {
+    const entry = await chain.client.readContract({
+      address: chain.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "getMailbox",
+      args: [chain.operator],
+    });
+    return entry.status === MailboxStatus.Active;
   };
 }

@@ -32,6 +32,8 @@ export const MAX_REQUEST_IDS = 65_536;
 export const MAX_ROUNDS = 256;
 /** How long one side waits for the other's next message. */
 const READ_TIMEOUT_MS = 30_000;
+/** Rounds in a row a peer refuses sync before it is logged as a warning. */
+const REFUSALS_BEFORE_WARNING = 3;
 
 /** A mailbox to sync with (and to serve): its peer id and where to dial it. */
 export interface SyncPeer {
@@ -67,6 +69,11 @@ export interface MailboxSyncInit {
   settings: SyncSettings;
   /** The mailboxes allowed to sync here, which are also the ones this mailbox syncs with. */
   peers: () => Promise<SyncPeer[]>;
+  /**
+   * Whether this mailbox's own registry entry is active (with a chain). While it is not, a round
+   * syncs with configured peers only: registered mailboxes would refuse it (FORBIDDEN).
+   */
+  selfActive?: () => Promise<boolean>;
   /** The retention period (ms): the window synced starts that long ago. */
   retentionMs: number;
   /**
@@ -136,6 +143,9 @@ export class MailboxSync {
   /** Aborted on stop: sessions in flight end at once instead of waiting out their timeouts. */
   #abort = new AbortController();
   #idleRounds = 0;
+  #selfActive: boolean | undefined;
+  /** Rounds in a row each peer refused (SyncRefused). */
+  #refusals = new Map<string, number>();
   #allowed: { at: number; ids: Set<string> } | undefined;
   #lastRound: { at: number; sessions: number; stored: number; failed: number } | undefined;
   readonly #metrics: {
@@ -335,9 +345,21 @@ export class MailboxSync {
   async runRound(): Promise<SessionStats[]> {
     const self = this.#libp2p?.peerId.toString();
     const connected = new Set(this.#libp2p?.getConnections().map((c) => c.remotePeer.toString()));
-    const peers = (await this.#o.peers()).filter(
+    let peers = (await this.#o.peers()).filter(
       (p) => p.peerId !== self && (p.configured || connected.has(p.peerId)),
     );
+    if (this.#o.selfActive && peers.some((p) => !p.configured)) {
+      // Unreadable (the RPC down): try, and let the peers say.
+      const active = await this.#o.selfActive().catch(() => true);
+      if (active !== this.#selfActive)
+        this.#o.log.info(
+          active
+            ? "this mailbox's registry entry is active: syncing with registered mailboxes"
+            : "this mailbox's registry entry is not active: sync with registered mailboxes waits for it",
+        );
+      this.#selfActive = active;
+      if (!active) peers = peers.filter((p) => p.configured);
+    }
     if (peers.length === 0) return [];
     if (this.#o.reloadBeforeRound)
       this.#loaded = this.#loaded.catch(() => undefined).then(() => this.#load());
@@ -352,12 +374,20 @@ export class MailboxSync {
       for (let session = 0; session < 16 && !this.#stopped; session++) {
         try {
           const s = await this.syncWith(peer);
+          this.#refusals.delete(peer.peerId);
           done.push(s);
           this.#o.log.info(s, "sync session");
           if (!s.truncated) break;
         } catch (err) {
-          this.#o.log.warn({ err, peer: peer.peerId }, "sync session failed");
           failed++;
+          // A refusal is the peer's policy, often passing: busy, rate-limited, or its registry
+          // view not yet showing this mailbox (read every 10 s). Said at info until it persists.
+          const refusals = err instanceof SyncRefused ? (this.#refusals.get(peer.peerId) ?? 0) + 1 : 0;
+          if (refusals > 0) this.#refusals.set(peer.peerId, refusals);
+          this.#o.log[refusals > 0 && refusals < REFUSALS_BEFORE_WARNING ? "info" : "warn"](
+            { err, peer: peer.peerId, ...(refusals > 0 ? { refusals } : {}) },
+            refusals > 0 ? "sync session refused" : "sync session failed",
+          );
           break;
         }
       }

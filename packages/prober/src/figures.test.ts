@@ -4,10 +4,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { postboxChain } from "@postbox/contracts";
 import { combineScore, FIGURE_MIN_SAMPLES, scoreFactors } from "@postbox/protocol";
+import { pino } from "pino";
+import { createPublicClient, createWalletClient, http } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { computeFigures, DAY, HOUR, percentile } from "./figures.js";
-import { SampleStore, type TrackedMailbox } from "./samples.js";
+import { Prober } from "./prober.js";
+import { type DisputeRecord, SampleStore, type TrackedMailbox, UPHELD_LISTED } from "./samples.js";
 
 const MIN_STAKE = 1000n * 10n ** 18n;
 const T0 = Date.UTC(2026, 0, 1);
@@ -209,6 +214,138 @@ describe("prober figures", () => {
     expect(b!.score).toBeLessThan(0.3);
     // Not active: no score.
     expect(c!.score).toBe(0);
+  });
+
+  describe("disputes, on the prober's clock", () => {
+    let clock = T0;
+    /** A prober on this store whose clock the test moves (its chain is never asked: no task runs). */
+    const prober = () => {
+      const chain = postboxChain({ chainId: 31337, rpcUrl: "http://127.0.0.1:9" });
+      return new Prober({
+        store,
+        publicClient: createPublicClient({ chain, transport: http() }),
+        wallet: createWalletClient({
+          chain,
+          transport: http(),
+          account: privateKeyToAccount(generatePrivateKey()),
+        }),
+        chainId: 31337,
+        addresses: {
+          snt: "0x0000000000000000000000000000000000000001",
+          registry: "0x0000000000000000000000000000000000000002",
+          channels: "0x0000000000000000000000000000000000000003",
+          fromBlock: 0n,
+        },
+        dataDir: dir,
+        log: pino({ level: "silent" }),
+        channelDeposit: 0n,
+        now: () => clock,
+        schedule: false,
+      });
+    };
+    const dispute = (id: string, over: Partial<DisputeRecord>): DisputeRecord => ({
+      id,
+      mailbox: "0xa",
+      kind: "custody",
+      state: "open",
+      slashed: 0n,
+      openedAt: T0,
+      resolvedAt: null,
+      ...over,
+    });
+    const served = () => {
+      store.upsertMailbox(entry("0xa"), T0);
+      store.upsertMailbox(entry("0xb"), T0);
+      for (const m of ["0xa", "0xb"]) {
+        probe(m, T0, T0 + DAY, MINUTE);
+        canaries(m, T0 + HOUR, 100, 0);
+      }
+    };
+
+    it("reports no disputes figure until the prober follows a Disputes contract", () => {
+      served();
+      store.recordDispute(dispute("0x01", { state: "upheld", resolvedAt: T0 }));
+      const f = figures(T0 + DAY);
+      expect(f.disputes).toBeUndefined();
+      expect(f.factors.disputes).toBe(1);
+    });
+
+    it("counts open, answered and upheld disputes and the SNT slashed; only upheld ones lower the score, less as they age", () => {
+      served();
+      store.set("disputes:address", "0x00000000000000000000000000000000000000d1");
+      const p = prober();
+      clock = T0 + DAY;
+      const clean = p.figures().find((f) => f.address === "0xa")!;
+      expect(clean.disputes).toEqual({
+        open: 0,
+        answered: 0,
+        upheld: 0,
+        slashed: "0",
+        upheldAt: [],
+        lastUpheldAt: null,
+      });
+      expect(clean.factors.disputes).toBe(1);
+      // Opened and answered disputes cost nothing: anyone can open one, and the answer proved custody.
+      store.recordDispute(dispute("0x01", {}));
+      store.recordDispute(dispute("0x02", {}));
+      store.recordDispute(dispute("0x02", { state: "answered", resolvedAt: T0 + 1_000 }));
+      // An answer read again after a later event does not reopen it.
+      store.recordDispute(dispute("0x02", {}));
+      let a = p.figures().find((f) => f.address === "0xa")!;
+      expect(a.disputes).toMatchObject({ open: 1, answered: 1, upheld: 0 });
+      expect(a.score).toBe(clean.score);
+      // The open one is left unanswered and finalised at T0 + 1 day: upheld, 100 SNT slashed.
+      const upheldAt = T0 + DAY;
+      store.recordDispute(
+        dispute("0x01", { state: "upheld", slashed: 100n * 10n ** 18n, resolvedAt: upheldAt }),
+      );
+      a = p.figures().find((f) => f.address === "0xa")!;
+      expect(a.disputes).toEqual({
+        open: 0,
+        answered: 1,
+        upheld: 1,
+        slashed: (100n * 10n ** 18n).toString(),
+        upheldAt: [upheldAt],
+        lastUpheldAt: upheldAt,
+      });
+      expect(a.factors.disputes).toBe(0.5);
+      expect(a.score).toBeCloseTo(clean.score * 0.5);
+      // The other mailbox is untouched.
+      expect(p.figures().find((f) => f.address === "0xb")!.score).toBe(clean.score);
+      // The prober's clock moves on (its samples age too: compare with a mailbox with none).
+      const at = (ms: number) => {
+        clock = ms;
+        const all = p.figures();
+        const [x, y] = ["0xa", "0xb"].map((m) => all.find((f) => f.address === m)!);
+        return { factor: x!.factors.disputes!, ratio: x!.score / y!.score };
+      };
+      expect(at(upheldAt + 30 * DAY).factor).toBeCloseTo(0.75);
+      expect(at(upheldAt + 30 * DAY).ratio).toBeCloseTo(0.75);
+      expect(at(upheldAt + 90 * DAY).factor).toBeCloseTo(0.9375);
+      expect(at(upheldAt + 366 * DAY)).toEqual({ factor: 1, ratio: 1 });
+      // Counted still, no longer in the score.
+      expect(p.figures().find((f) => f.address === "0xa")!.disputes).toMatchObject({
+        upheld: 1,
+        upheldAt: [],
+        lastUpheldAt: upheldAt,
+      });
+    });
+
+    it("compounds upheld disputes, omissions too, and lists at most the newest hundred", () => {
+      served();
+      store.set("disputes:address", "0x00000000000000000000000000000000000000d1");
+      store.recordDispute(dispute("0x01", { state: "upheld", resolvedAt: T0 + HOUR }));
+      store.recordDispute(dispute("0x02", { kind: "omission", state: "upheld", resolvedAt: T0 + 2 * HOUR }));
+      let a = figures(T0 + 2 * HOUR);
+      expect(a.disputes!.upheldAt).toEqual([T0 + 2 * HOUR, T0 + HOUR]);
+      expect(a.factors.disputes).toBeCloseTo(0.25, 3);
+      for (let i = 0; i < 150; i++)
+        store.recordDispute(dispute(`0x1${i}`, { kind: "omission", state: "upheld", resolvedAt: T0 + i }));
+      a = figures(T0 + 2 * HOUR);
+      expect(a.disputes!.upheld).toBe(152);
+      expect(a.disputes!.upheldAt).toHaveLength(UPHELD_LISTED);
+      expect(a.factors.disputes).toBe(0.1);
+    });
   });
 
   it("publishes the last info answer, and the metadata of the current metadataURI only", () => {

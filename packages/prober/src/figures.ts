@@ -41,6 +41,8 @@ export function computeFigures(store: SampleStore, now: number): MailboxFigures[
       .map((m) => pageCost(effectivePrice(m, now / 1000).price, PRICE_REFERENCE_PAGE)),
   );
   const minStake = BigInt(store.get("registry:minStake") ?? "0");
+  // Disputes are reported once the prober follows a Disputes contract.
+  const countsDisputes = store.get("disputes:address") !== undefined;
   return all.map((m) => {
     const { price, pending } = effectivePrice(m, now / 1000);
     const probedSince = store.firstAt(m.address, "probe", now);
@@ -52,6 +54,7 @@ export function computeFigures(store: SampleStore, now: number): MailboxFigures[
     const canaries = store.counts(m.address, "canary", now - 7 * DAY, now);
     const lat = store.latencies(m.address, now - DAY, now);
     const latencyP50Ms = percentile(lat, 0.5);
+    const disputes = countsDisputes ? store.disputeFigures(m.address, now) : undefined;
     const factors = scoreFactors({
       probesOk: week.ok,
       probesFailed: week.failed,
@@ -62,6 +65,8 @@ export function computeFigures(store: SampleStore, now: number): MailboxFigures[
       minStake,
       pageCost: pageCost(price, PRICE_REFERENCE_PAGE),
       medianPageCost: median,
+      upheldDisputesAt: disputes?.upheldAt,
+      now,
     });
     const meta = store.metadata(m.address);
     const metadataURI = m.metadataURI ?? "";
@@ -107,6 +112,7 @@ export function computeFigures(store: SampleStore, now: number): MailboxFigures[
       availability: withPrior(week.ok, week.failed),
       factors,
       score: m.status === ACTIVE ? combineScore(factors, DEFAULT_SCORE_WEIGHTS) : 0,
+      ...(disputes ? { disputes } : {}),
       sparkline: store
         .uptimeSeries(m.address, now - DAY, HOUR, now)
         .map(({ at, uptime }) => ({ at, uptime })),

@@ -14,7 +14,7 @@ import {
   pushEnvelope,
   queryStore,
 } from "@postbox/client";
-import { mailboxRegistryAbi } from "@postbox/contracts";
+import { disputesAbi, mailboxRegistryAbi } from "@postbox/contracts";
 import {
   createEnvelope,
   effectivePrice,
@@ -66,7 +66,18 @@ export interface ProberOptions {
   /** Pays canary queries and signs reports. */
   wallet: WalletClient<Transport, Chain, Account>;
   chainId: number;
-  addresses: { snt: Address; registry: Address; channels: Address; fromBlock: bigint };
+  addresses: {
+    snt: Address;
+    registry: Address;
+    channels: Address;
+    /**
+     * The Disputes contract whose events the prober counts (docs/methodology.md, *Disputes*).
+     * Default: the one the registry names (`registry.disputes()`, the authority); a given address
+     * must be that one.
+     */
+    disputes?: Address | undefined;
+    fromBlock: bigint;
+  };
   dataDir: string;
   log: Logger;
   /** Ping + info every (default 60 s). */
@@ -200,6 +211,7 @@ export class Prober {
     });
     this.#host = this.#o.host ?? (await createClientHost());
     await this.followRegistry();
+    await this.followDisputes();
     if (this.#o.schedule === false) return;
     const every = (ms: number, fn: () => Promise<unknown>) => {
       const run = () => {
@@ -213,6 +225,7 @@ export class Prober {
       this.#timers.push(setInterval(run, ms));
     };
     every(this.#o.registryIntervalMs ?? 15_000, () => this.followRegistry());
+    every(this.#o.registryIntervalMs ?? 15_000, () => this.followDisputes());
     every(this.#o.registryIntervalMs ?? 15_000, () => this.refreshMetadata());
     every(this.#o.probeIntervalMs ?? 60_000, () => this.probeAll());
     every(this.#o.canaryIntervalMs ?? 300_000, () => this.canaryRound());
@@ -272,6 +285,123 @@ export class Prober {
       this.#o.log.info({ operator: op, status: m.status }, "registry entry updated");
     }
     store.set("registry:block", latest.toString());
+  }
+
+  #disputes: Address | null | undefined;
+
+  /**
+   * The Disputes contract: the one the registry names (checked against a configured one), or null
+   * when the registry names an account without code (a test that slashes by hand).
+   */
+  async #disputesContract(): Promise<Address | null> {
+    if (this.#disputes !== undefined) return this.#disputes;
+    const { publicClient, addresses, log, store } = this.#o;
+    const named = await publicClient.readContract({
+      address: addresses.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "disputes",
+    });
+    if (addresses.disputes && addresses.disputes.toLowerCase() !== named.toLowerCase())
+      throw new Error(
+        `the registry's disputes contract is ${named}, not ${addresses.disputes} as configured`,
+      );
+    const code = await publicClient.getCode({ address: named });
+    if (!code || code === "0x") {
+      log.warn(
+        { disputes: named },
+        "the registry's disputes address is no contract: disputes are not counted",
+      );
+      this.#disputes = null;
+    } else {
+      this.#disputes = named;
+      store.set("disputes:address", named.toLowerCase());
+    }
+    return this.#disputes;
+  }
+
+  #readingDisputes = false;
+
+  /**
+   * Reads the Disputes contract's events since the last block it read (from the deployment block
+   * on first start) and records each dispute's state: opened, answered, upheld (with the SNT
+   * slashed and the block's time). Incremental: each round reads only the new blocks.
+   */
+  async followDisputes(): Promise<void> {
+    if (this.#readingDisputes) return;
+    this.#readingDisputes = true;
+    try {
+      const disputes = await this.#disputesContract();
+      if (!disputes) return;
+      const { publicClient, addresses, store, log } = this.#o;
+      const latest = await publicClient.getBlockNumber();
+      const last = store.get("disputes:block");
+      const from = last === undefined ? addresses.fromBlock : BigInt(last) + 1n;
+      if (from > latest) return;
+      const range = { address: disputes, abi: disputesAbi, fromBlock: from, toBlock: latest } as const;
+      const [opened, answered, upheld] = await Promise.all([
+        publicClient.getContractEvents({ ...range, eventName: "CustodyDisputed" }),
+        publicClient.getContractEvents({ ...range, eventName: "CustodyAnswered" }),
+        publicClient.getContractEvents({ ...range, eventName: "DisputeUpheld" }),
+      ]);
+      const times = new Map<bigint, number>();
+      const timeOf = async (block: bigint) => {
+        let t = times.get(block);
+        if (t === undefined) {
+          t = Number((await publicClient.getBlock({ blockNumber: block })).timestamp) * 1000;
+          times.set(block, t);
+        }
+        return t;
+      };
+      // In chain order: a dispute opened and answered in the same range ends answered.
+      const events = [...opened, ...answered, ...upheld].sort((a, b) =>
+        a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
+      );
+      for (const e of events) {
+        const at = await timeOf(e.blockNumber);
+        const id = e.args.disputeId!;
+        const mailbox = e.args.operator!.toLowerCase();
+        const known = store.disputes(mailbox).find((d) => d.id === id);
+        if (e.eventName === "CustodyDisputed")
+          store.recordDispute({
+            id,
+            mailbox,
+            kind: "custody",
+            state: "open",
+            slashed: 0n,
+            openedAt: at,
+            resolvedAt: null,
+          });
+        else if (e.eventName === "CustodyAnswered")
+          store.recordDispute({
+            id,
+            mailbox,
+            kind: "custody",
+            state: "answered",
+            slashed: 0n,
+            openedAt: known?.openedAt ?? at,
+            resolvedAt: at,
+          });
+        else {
+          const omission = (e.args as { omission?: boolean }).omission === true;
+          store.recordDispute({
+            id,
+            mailbox,
+            kind: omission ? "omission" : "custody",
+            state: "upheld",
+            slashed: (e.args as { slashed?: bigint }).slashed ?? 0n,
+            openedAt: known?.openedAt ?? at,
+            resolvedAt: at,
+          });
+          log.info(
+            { mailbox, disputeId: id, omission, tx: e.transactionHash },
+            "a dispute against a mailbox was upheld",
+          );
+        }
+      }
+      store.set("disputes:block", latest.toString());
+    } finally {
+      this.#readingDisputes = false;
+    }
   }
 
   #active(): TrackedMailbox[] {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { MailboxInfo, MailboxMetadata } from "@postbox/protocol";
+import type { DisputeFigures, MailboxInfo, MailboxMetadata } from "@postbox/protocol";
 
 /** A mailbox as the registry describes it (refreshed from its events). */
 export interface TrackedMailbox {
@@ -52,6 +52,27 @@ export interface Sample {
   detail: string;
 }
 
+/** A dispute against a mailbox, as the Disputes contract's events told it (docs/contracts.md). */
+export interface DisputeRecord {
+  /** The dispute id (the receipt's or the commitment's EIP-712 digest), 0x-hex. */
+  id: string;
+  /** The operator disputed, lower case. */
+  mailbox: string;
+  kind: "custody" | "omission";
+  state: "open" | "answered" | "upheld";
+  /** SNT slashed when upheld (token base units). */
+  slashed: bigint;
+  /** When it was opened (custody) or proved (omission): the block's time, ms. */
+  openedAt: number;
+  /** When it was answered or upheld (ms), or null while open. */
+  resolvedAt: number | null;
+}
+
+/** Upheld disputes listed in a report's `upheldAt` (the newest): beyond this the factor is at its floor anyway. */
+export const UPHELD_LISTED = 100;
+/** How far back `upheldAt` goes (ms): the score's memory (`DISPUTE_MEMORY_MS`). */
+export const UPHELD_MEMORY_MS = 365 * 86_400_000;
+
 export interface Canary {
   id: string;
   mailbox: string;
@@ -71,6 +92,10 @@ CREATE TABLE IF NOT EXISTS canaries (
   id TEXT PRIMARY KEY, mailbox TEXT NOT NULL, topic TEXT NOT NULL, ts INTEGER NOT NULL,
   pushed_at INTEGER NOT NULL, checked INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS canaries_due ON canaries (checked, pushed_at);
+CREATE TABLE IF NOT EXISTS disputes (
+  id TEXT PRIMARY KEY, mailbox TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,
+  slashed TEXT NOT NULL, opened_at INTEGER NOT NULL, resolved_at INTEGER);
+CREATE INDEX IF NOT EXISTS disputes_by_mailbox ON disputes (mailbox, state, resolved_at);
 `;
 
 const big = (_: string, v: unknown) => (typeof v === "bigint" ? `${v}n` : v);
@@ -249,6 +274,72 @@ export class SampleStore {
         )
         .all(bucketMs, mailbox, from, to) as { b: number; up: number; n: number }[]
     ).map((r) => ({ at: Number(r.b), uptime: Number(r.up), probes: Number(r.n) }));
+  }
+
+  /**
+   * Records what one event says about a dispute: opened (custody), answered, or upheld (custody or
+   * omission: an omission is opened and upheld at once). A later state never goes back (events are
+   * applied in chain order, but an answer read twice must not reopen it).
+   */
+  recordDispute(d: DisputeRecord): void {
+    const rank = { open: 0, answered: 1, upheld: 1 } as const;
+    const known = this.#db.prepare("SELECT state FROM disputes WHERE id = ?").get(d.id) as
+      | { state: DisputeRecord["state"] }
+      | undefined;
+    if (known && rank[known.state] > rank[d.state]) return;
+    this.#db
+      .prepare(
+        `INSERT INTO disputes (id, mailbox, kind, state, slashed, opened_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, slashed = excluded.slashed, resolved_at = excluded.resolved_at`,
+      )
+      .run(d.id, d.mailbox, d.kind, d.state, d.slashed.toString(), d.openedAt, d.resolvedAt);
+  }
+
+  /** Every dispute recorded against a mailbox, oldest first. */
+  disputes(mailbox: string): DisputeRecord[] {
+    return (
+      this.#db
+        .prepare("SELECT * FROM disputes WHERE mailbox = ? ORDER BY opened_at, id")
+        .all(mailbox) as Record<string, unknown>[]
+    ).map((r) => ({
+      id: r.id as string,
+      mailbox: r.mailbox as string,
+      kind: r.kind as DisputeRecord["kind"],
+      state: r.state as DisputeRecord["state"],
+      slashed: BigInt(r.slashed as string),
+      openedAt: Number(r.opened_at),
+      resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+    }));
+  }
+
+  /**
+   * A mailbox's dispute figures at `now` (ms): counts by state, SNT slashed, and when each dispute
+   * upheld over the last {@link UPHELD_MEMORY_MS} and up to `now` was upheld, newest first (at most
+   * {@link UPHELD_LISTED}). A dispute upheld after `now` (a clock behind the chain's) is listed.
+   */
+  disputeFigures(mailbox: string, now: number): DisputeFigures {
+    const counts = { open: 0, answered: 0, upheld: 0 };
+    let slashed = 0n;
+    for (const d of this.disputes(mailbox)) {
+      counts[d.state]++;
+      slashed += d.slashed;
+    }
+    const upheldAt = (
+      this.#db
+        .prepare(
+          "SELECT resolved_at FROM disputes WHERE mailbox = ? AND state = 'upheld' AND resolved_at >= ? ORDER BY resolved_at DESC LIMIT ?",
+        )
+        .all(mailbox, now - UPHELD_MEMORY_MS, UPHELD_LISTED) as { resolved_at: number }[]
+    ).map((r) => Number(r.resolved_at));
+    const last = this.#db
+      .prepare("SELECT MAX(resolved_at) AS at FROM disputes WHERE mailbox = ? AND state = 'upheld'")
+      .get(mailbox) as { at: number | null };
+    return {
+      ...counts,
+      slashed: slashed.toString(),
+      upheldAt,
+      lastUpheldAt: last.at === null ? null : Number(last.at),
+    };
   }
 
   addCanary(c: Canary): void {

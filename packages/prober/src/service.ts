@@ -92,7 +92,7 @@ export async function startProberService(c: ProberServiceConfig): Promise<Prober
   await prober.readParameters();
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: "postbox_prober_process_" });
-  // One computation of the figures per scrape, shared by the four gauges.
+  // One computation of the figures per scrape, shared by the gauges.
   let scrape: { at: number; figures: ReturnType<Prober["figures"]> } | undefined;
   const figures = () => {
     if (!scrape || Date.now() - scrape.at > 1_000) scrape = { at: Date.now(), figures: prober.figures() };
@@ -124,6 +124,11 @@ export async function startProberService(c: ProberServiceConfig): Promise<Prober
     (f) => f.completeness,
   );
   gauge("postbox_prober_score", "the published score", (f) => f.score);
+  gauge(
+    "postbox_prober_disputes_upheld",
+    "disputes upheld against the mailbox since the deployment",
+    (f) => f.disputes?.upheld ?? null,
+  );
   await prober.start();
   const server = await startProberHttp({
     prober,

@@ -207,6 +207,7 @@ export {
 } from "./pool.js";
 export { effectivePrice, maxPageCost, type Price, type PricedEntry, pageCost } from "./price.js";
 export type {
+  DisputeFigures,
   FigureSamples,
   MailboxInfo,
   MailboxMetadata,
@@ -217,6 +218,10 @@ export type {
 export {
   combineScore,
   DEFAULT_SCORE_WEIGHTS,
+  DISPUTE_HALF_LIFE_MS,
+  DISPUTE_MEMORY_MS,
+  DISPUTE_PENALTY,
+  disputesFactor,
   FACTOR_FLOOR,
   FIGURE_MIN_SAMPLES,
   LATENCY_GOOD_MS,

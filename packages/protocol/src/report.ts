@@ -48,6 +48,28 @@ export interface MailboxMetadata {
 }
 
 /**
+ * The disputes against a mailbox, from the Disputes contract's events (docs/contracts.md,
+ * *Disputes*; docs/methodology.md, *Disputes*). Counts cover every dispute since the deployment.
+ */
+export interface DisputeFigures {
+  /** Custody disputes neither answered nor finalised yet (a passed deadline included). */
+  open: number;
+  /** Custody disputes the mailbox answered: it proved it kept the envelope. */
+  answered: number;
+  /** Disputes upheld: custody ones left unanswered, and omissions proved. */
+  upheld: number;
+  /** SNT slashed by the upheld disputes, in total (token base units, decimal). */
+  slashed: string;
+  /**
+   * When each dispute upheld over the last 365 days was upheld (ms, the block's time), newest
+   * first, at most 100: what the score's disputes factor is computed from.
+   */
+  upheldAt: number[];
+  /** The latest upheld dispute's time (ms), or null. */
+  lastUpheldAt: number | null;
+}
+
+/**
  * What a prober publishes about one mailbox (`GET /mailboxes`, docs/methodology.md): the registry
  * entry as it last read it, and the figures it measured. Amounts are decimal strings (token base
  * units), times are seconds (chain) or milliseconds (samples) as named.
@@ -103,6 +125,11 @@ export interface MailboxReport {
   availability: number;
   factors: ScoreFactors;
   score: number;
+  /**
+   * Disputes against it (absent from a prober that predates them, or that does not know the
+   * Disputes contract): what the score's `disputes` factor counts.
+   */
+  disputes?: DisputeFigures;
   /** Uptime per hour over the last 24 h (ms, 0..1). */
   sparkline: { at: number; uptime: number }[];
   /** Its last successful `/postbox/info/1` answer (null: none yet). */

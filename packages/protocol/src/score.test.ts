@@ -3,6 +3,11 @@ import { PRICE_REFERENCE_PAGE } from "./amounts.js";
 import { pageCost } from "./price.js";
 import {
   combineScore,
+  DEFAULT_SCORE_WEIGHTS,
+  DISPUTE_HALF_LIFE_MS,
+  DISPUTE_MEMORY_MS,
+  DISPUTE_PENALTY,
+  disputesFactor,
   FACTOR_FLOOR,
   FIGURE_MIN_SAMPLES,
   LATENCY_GOOD_MS,
@@ -135,6 +140,7 @@ describe("mailbox score", () => {
   });
 
   it("clamps every factor to [0.1, 1]", () => {
+    const now = Date.UTC(2026, 0, 1);
     const f = scoreFactors({
       ...base,
       probesFailed: 10_000,
@@ -142,7 +148,10 @@ describe("mailbox score", () => {
       canariesExpected: 1e6,
       stake: 0n,
       pageCost: 10n ** 30n,
+      upheldDisputesAt: new Array(20).fill(now),
+      now,
     });
+    expect(Object.keys(f)).toHaveLength(6);
     for (const v of Object.values(f)) expect(v).toBe(FACTOR_FLOOR);
     const g = scoreFactors({
       ...base,
@@ -153,6 +162,53 @@ describe("mailbox score", () => {
       medianPageCost: 10n ** 20n,
     });
     for (const v of Object.values(g)) expect(v).toBeLessThanOrEqual(1);
+  });
+
+  it("halves the score for a fresh upheld dispute, and forgives it by half every 30 days", () => {
+    const now = Date.UTC(2026, 6, 1);
+    const DAY = 86_400_000;
+    expect(DISPUTE_PENALTY).toBe(0.5);
+    expect(DISPUTE_HALF_LIFE_MS).toBe(30 * DAY);
+    expect(disputesFactor([], now)).toBe(1);
+    expect(disputesFactor(undefined, now)).toBe(1);
+    expect(disputesFactor([now], now)).toBe(0.5);
+    expect(disputesFactor([now - 30 * DAY], now)).toBeCloseTo(0.75);
+    expect(disputesFactor([now - 60 * DAY], now)).toBeCloseTo(0.875);
+    expect(disputesFactor([now - 90 * DAY], now)).toBeCloseTo(0.9375);
+    // Back in the draw's pool (within 80 % of an otherwise equal best) after log2(2.5) half-lives: ~40 days.
+    expect(disputesFactor([now - 39 * DAY], now)).toBeLessThan(0.8);
+    expect(disputesFactor([now - 40 * DAY], now)).toBeGreaterThan(0.8);
+    // Each upheld dispute counts: two fresh ones a quarter, many at most down to the floor.
+    expect(disputesFactor([now, now], now)).toBe(0.25);
+    expect(disputesFactor([now, now - 30 * DAY], now)).toBeCloseTo(0.5 * 0.75);
+    expect(disputesFactor(new Array(10).fill(now), now)).toBe(FACTOR_FLOOR);
+    // A year on it is forgotten; a time ahead of the clock (the chain's) counts as fresh.
+    expect(disputesFactor([now - DISPUTE_MEMORY_MS - 1], now)).toBe(1);
+    expect(disputesFactor([now + 60_000], now)).toBe(0.5);
+  });
+
+  it("moves the score by the disputes factor and nothing else, and leaves a mailbox without disputes as it was", () => {
+    const now = Date.UTC(2026, 6, 1);
+    const well: ScoreInputs = {
+      ...base,
+      probesOk: 1000,
+      latencyP50Ms: 20,
+      canariesExpected: 50,
+      canariesFound: 50,
+      now,
+    };
+    const clean = scoreFactors(well);
+    expect(clean.disputes).toBe(1);
+    const disputed = scoreFactors({ ...well, upheldDisputesAt: [now - 10_000] });
+    expect({ ...disputed, disputes: 1 }).toEqual(clean);
+    expect(combineScore(disputed)).toBeCloseTo(combineScore(clean) * disputed.disputes!);
+    expect(combineScore(disputed)).toBeLessThan(combineScore(clean));
+    expect(DEFAULT_SCORE_WEIGHTS.disputes).toBe(1);
+    // A report from a prober that predates the factor: it counts as 1.
+    const { disputes: _, ...old } = clean;
+    expect(combineScore(old)).toBe(combineScore(clean));
+    // Without `now`, the ages are taken at the current time.
+    expect(scoreFactors({ ...base, upheldDisputesAt: [Date.now()] }).disputes).toBeCloseTo(0.5, 3);
   });
 
   it("takes the median of amounts", () => {

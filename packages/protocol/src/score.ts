@@ -3,7 +3,7 @@
  * dashboard explains, and the rule the client draws mailboxes by (docs/methodology.md gives the
  * reasoning). Every factor lies in [0.1, 1]; 1 means "nothing to hold against the mailbox".
  *
- *   score = availability^a · latency^b · completeness^c · stake^d · price^e
+ *   score = availability^a · latency^b · completeness^c · stake^d · price^e · disputes^f
  */
 
 /** Beta prior on availability and completeness: a new mailbox starts at 9 / 10 = 0.9. */
@@ -24,6 +24,12 @@ export const STAKE_FACTOR_AT_MINIMUM = 0.9;
 export const STAKE_FULL_MULTIPLE = 10;
 /** No factor goes below this: one bad figure lowers a mailbox, it does not erase it. */
 export const FACTOR_FLOOR = 0.1;
+/** What one upheld dispute takes off the score when it is fresh: its disputes factor is 1 − this. */
+export const DISPUTE_PENALTY = 0.5;
+/** An upheld dispute's penalty halves every this long (ms): 30 days, the default retention. */
+export const DISPUTE_HALF_LIFE_MS = 30 * 86_400_000;
+/** Upheld disputes older than this (ms) are no longer counted: their penalty is below 0.01 %. */
+export const DISPUTE_MEMORY_MS = 365 * 86_400_000;
 /**
  * The draw's pool: every mailbox scoring at least this share of the best score (and the best
  * quarter in any case) shares the draw in proportion to its score.
@@ -36,6 +42,7 @@ export interface ScoreWeights {
   completeness: number;
   stake: number;
   price: number;
+  disputes: number;
 }
 
 export const DEFAULT_SCORE_WEIGHTS: ScoreWeights = {
@@ -44,6 +51,7 @@ export const DEFAULT_SCORE_WEIGHTS: ScoreWeights = {
   completeness: 2,
   stake: 0.5,
   price: 1,
+  disputes: 1,
 };
 
 export interface ScoreInputs {
@@ -60,6 +68,13 @@ export interface ScoreInputs {
   /** Cost of a reference page at this mailbox, and the median among the candidates. */
   pageCost: bigint;
   medianPageCost: bigint;
+  /**
+   * When each dispute against the mailbox was upheld (ms, the block's time; the prober's report
+   * gives them as `disputes.upheldAt`). None or absent: the disputes factor is 1.
+   */
+  upheldDisputesAt?: readonly number[] | undefined;
+  /** The time the disputes' ages are taken at (ms; default `Date.now()`). */
+  now?: number | undefined;
 }
 
 export interface ScoreFactors {
@@ -68,6 +83,11 @@ export interface ScoreFactors {
   completeness: number;
   stake: number;
   price: number;
+  /**
+   * Upheld disputes ({@link disputesFactor}). Optional: a report from a prober that predates it,
+   * or a blank candidate, has none, and it then counts as 1.
+   */
+  disputes?: number;
 }
 
 const clamp = (x: number) => (Number.isFinite(x) ? Math.min(1, Math.max(FACTOR_FLOOR, x)) : FACTOR_FLOOR);
@@ -110,7 +130,27 @@ export function priceFactor(pageCost: bigint, medianPageCost: bigint): number {
   return pageCost <= 0n ? 1 : clamp(ratio(medianPageCost, pageCost));
 }
 
-/** The five factors of a mailbox's score, each in [0.1, 1]. */
+/**
+ * The disputes factor: each dispute upheld against the mailbox (a proof on-chain that it lost or
+ * withheld a message it had promised to keep) multiplies it by `1 − DISPUTE_PENALTY · 2^(−age /
+ * DISPUTE_HALF_LIFE_MS)` — a fresh one halves the score, one 30 days old takes a quarter, one 90
+ * days old 6 % — and those older than {@link DISPUTE_MEMORY_MS} are forgotten. Ages are taken at
+ * `now` (ms); a time after `now` (a chain clock ahead of ours) counts as fresh. 1 with none.
+ * Open and answered disputes do not count: anyone can open one for a bond, and an answered one
+ * proved the mailbox kept the message.
+ */
+export function disputesFactor(upheldAt: readonly number[] | undefined, now: number): number {
+  let f = 1;
+  for (const at of upheldAt ?? []) {
+    if (!Number.isFinite(at)) continue;
+    const age = Math.max(0, now - at);
+    if (age > DISPUTE_MEMORY_MS) continue;
+    f *= 1 - DISPUTE_PENALTY * 2 ** (-age / DISPUTE_HALF_LIFE_MS);
+  }
+  return clamp(f);
+}
+
+/** The six factors of a mailbox's score, each in [0.1, 1]. */
 export function scoreFactors(i: ScoreInputs): ScoreFactors {
   const missed = Math.max(0, i.canariesExpected - i.canariesFound);
   return {
@@ -119,17 +159,22 @@ export function scoreFactors(i: ScoreInputs): ScoreFactors {
     completeness: clamp(withPrior(Math.min(i.canariesFound, i.canariesExpected), missed)),
     stake: stakeFactor(i.stake, i.minStake),
     price: priceFactor(i.pageCost, i.medianPageCost),
+    disputes: disputesFactor(i.upheldDisputesAt, i.now ?? Date.now()),
   };
 }
 
-/** Combines factors with weights (exponents). */
+/**
+ * Combines factors with weights (exponents). A factor missing from `f` (a report from a prober
+ * that predates it) counts as 1.
+ */
 export function combineScore(f: ScoreFactors, w: ScoreWeights = DEFAULT_SCORE_WEIGHTS): number {
   return (
     f.availability ** w.availability *
     f.latency ** w.latency *
     f.completeness ** w.completeness *
     f.stake ** w.stake *
-    f.price ** w.price
+    f.price ** w.price *
+    (f.disputes ?? 1) ** w.disputes
   );
 }
 

@@ -8,7 +8,9 @@ import type {
   Feed,
   FeedMark,
   MessageCursor,
+  StoredCommitment,
   StoredMessage,
+  StoredReceipt,
 } from "./types.js";
 
 /** (timestamp, id) order. */
@@ -121,4 +123,32 @@ export function channelRecords(rows: ChannelRows): ChannelRecords {
   return rows.sessionKey === undefined
     ? { records, archived }
     : { sessionKey: rows.sessionKey, records, archived };
+}
+
+/**
+ * Whether a page commitment proves a receipt's envelope omitted, by the rules `Disputes.proveOmission`
+ * checks (docs/contracts.md, "Disputes"): the same operator; the receipt made before the page was
+ * served and still promised then (`storedAt < servedAt < retainUntil`); the envelope on one of the
+ * page's topics and within its span; its id not listed. Signatures are the contract's to check.
+ */
+export function provesOmission(c: StoredCommitment, r: StoredReceipt): boolean {
+  const e = r.evidence;
+  if (!e || e.operator !== c.operator) return false;
+  if (!(r.storedAt < c.servedAt && c.servedAt < r.retainUntil)) return false;
+  const ts = BigInt(e.timestamp);
+  return (
+    ts >= c.timeStart &&
+    ts <= c.timeEnd &&
+    c.contentTopics.includes(e.contentTopic) &&
+    !c.ids.includes(r.envelopeId)
+  );
+}
+
+/** (storedAt, envelope id, mailbox) order of receipts. */
+export function compareReceipts(a: StoredReceipt, b: StoredReceipt): number {
+  return (
+    a.storedAt - b.storedAt ||
+    (a.envelopeId < b.envelopeId ? -1 : a.envelopeId > b.envelopeId ? 1 : 0) ||
+    (a.mailbox < b.mailbox ? -1 : a.mailbox > b.mailbox ? 1 : 0)
+  );
 }

@@ -14,7 +14,10 @@ import type {
   ChannelStore,
   ClientStorage,
   OutgoingRecord,
+  ReceiptEvidence,
+  StoredCommitment,
   StoredMessage,
+  StoredReceipt,
 } from "./types.js";
 
 export interface Case {
@@ -102,6 +105,51 @@ export function message(n: number, timestamp: number, over: Partial<StoredMessag
   };
 }
 
+const OPERATOR = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as Address;
+const OTHER_OPERATOR = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc" as Address;
+const MAX_U64 = (1n << 64n) - 1n;
+/** A 65-byte signature, distinct for each `n`. */
+const sig = (n: number): Hex => `0x${n.toString(16).padStart(130, "0")}`;
+
+/** A receipt from `OPERATOR` for envelope `id` on `/t`, stored at `storedAt`, promised until 1,000. */
+export function evidenceReceipt(
+  envelopeId: string,
+  storedAt: number,
+  over: Partial<ReceiptEvidence> & { mailbox?: string } = {},
+): StoredReceipt {
+  const { mailbox = "alpha", ...evidence } = over;
+  return {
+    envelopeId,
+    mailbox,
+    storedAt,
+    retainUntil: 1_000,
+    evidence: {
+      operator: OPERATOR,
+      contentTopic: "/t",
+      timestamp: storedAt - 1,
+      signature: sig(storedAt),
+      envelope: new Uint8Array([1, 2, storedAt % 256]),
+      ...evidence,
+    },
+  };
+}
+
+/** `OPERATOR`'s commitment on `/t` over [0, 500], served at 500, listing nothing. */
+function commitment(over: Partial<StoredCommitment> = {}): StoredCommitment {
+  return {
+    mailbox: "alpha",
+    operator: OPERATOR,
+    contentTopics: ["/t"],
+    timeStart: 0n,
+    timeEnd: 500n,
+    ids: [],
+    nextCursor: `0x${"00".repeat(32)}`,
+    servedAt: 500,
+    signature: sig(0),
+    ...over,
+  };
+}
+
 const sorted = (ms: readonly StoredMessage[]) => [...ms].sort(compareMessages);
 const ids = (ms: readonly StoredMessage[]) => ms.map((m) => m.id);
 
@@ -184,6 +232,8 @@ export function storageContract(open: Open<ClientStorage>): Case[] {
       assertEqual(await s.messages("room:x", { limit: 10 }), [], "the last messages");
       assertEqual(await s.outgoing(), [], "outgoing");
       assertEqual(await s.receipts("e1"), [], "receipts");
+      assertEqual(await s.evidenceReceipts(), [], "receipts with evidence");
+      assertEqual(await s.omissionProofs("e1"), [], "omission proofs");
       assertEqual(await s.acks("m1"), [], "acks");
       assertEqual(await s.unacked("dm:aa", 10), [], "unacked");
       assertEqual(await s.certificates(), [], "certificates");
@@ -482,6 +532,81 @@ export function storageContract(open: Open<ClientStorage>): Case[] {
         "an envelope's receipts by mailbox, a newer one replacing",
       );
     }),
+
+    c("keeps a receipt's evidence, and lists the receipts that carry some", async (o) => {
+      const s = await o();
+      const plain = { envelopeId: "e0", mailbox: "alpha", storedAt: 5, retainUntil: 50 };
+      const a = evidenceReceipt("e1", 10);
+      const b = evidenceReceipt("e2", 7, { mailbox: "beta" });
+      for (const r of [plain, a, b]) await s.saveReceipt(r);
+      assertEqual(await s.receipts("e0"), [plain], "a receipt without evidence has none");
+      assertEqual(await s.receipts("e1"), [a], "a receipt with its evidence");
+      assertEqual(await s.evidenceReceipts(), [b, a], "the receipts with evidence, by storedAt");
+      await s.close();
+      const t = await o();
+      assertEqual(await t.evidenceReceipts(), [b, a], "after a reopen");
+      assertEqual(await t.omissionProofs("e1"), [], "no commitment yet");
+    }),
+
+    c(
+      "keeps a page commitment only while it proves an omission: at most one per receipt and operator",
+      async (o) => {
+        const s = await o();
+        // e1 on /t at 100, stored at 110, promised until 1,000; e2 on /t at 200; e3 on /u at 300.
+        await s.saveReceipt(evidenceReceipt("e1", 110, { timestamp: 100 }));
+        await s.saveReceipt(evidenceReceipt("e2", 210, { timestamp: 200 }));
+        await s.saveReceipt(evidenceReceipt("e3", 310, { timestamp: 300, contentTopic: "/u" }));
+        await s.saveReceipt({ envelopeId: "e4", mailbox: "alpha", storedAt: 5, retainUntil: 1_000 });
+        const refused: [string, StoredCommitment][] = [
+          ["it lists every envelope held", commitment({ ids: ["e1", "e2"] })],
+          ["served before the receipts were made", commitment({ servedAt: 110 })],
+          ["served once the promises had ended", commitment({ servedAt: 1_000 })],
+          ["another operator's", commitment({ operator: OTHER_OPERATOR })],
+          ["its span ends before them", commitment({ timeEnd: 99n })],
+          ["its span starts after them", commitment({ timeStart: 301n })],
+          ["on another topic", commitment({ contentTopics: ["/v"] })],
+        ];
+        for (const [why, x] of refused) assertEqual(await s.saveCommitment(x), [], `not kept: ${why}`);
+        assertEqual(await s.omissionProofs("e1"), [], "nothing kept");
+        const first = commitment({ ids: ["e2"], signature: sig(1) });
+        assertEqual(await s.saveCommitment(first), ["e1"], "kept: it leaves e1 out");
+        assertEqual(
+          await s.saveCommitment(commitment({ ids: [], signature: sig(2), contentTopics: ["/t", "/u"] })),
+          ["e2", "e3"],
+          "kept for what no kept commitment proves yet",
+        );
+        assertEqual(
+          await s.saveCommitment(commitment({ ids: [], signature: sig(3), servedAt: 900 })),
+          [],
+          "a third proves nothing new: not kept",
+        );
+        assertEqual(
+          await s.saveCommitment(commitment({ ids: ["e1"], timeEnd: MAX_U64, signature: sig(4) })),
+          [],
+          "an open span (2^64 − 1) proving nothing new",
+        );
+        await s.close();
+        const t = await o();
+        assertEqual(await t.omissionProofs("e1"), [first], "e1's proof, after a reopen");
+        assertEqual(
+          (await t.omissionProofs("e3")).map((x) => x.signature),
+          [sig(2)],
+          "e3's proof",
+        );
+        assertEqual(await t.omissionProofs("e4"), [], "a receipt without evidence proves nothing");
+        // Another operator's receipt for the same envelope gets a proof of its own.
+        await t.saveReceipt(
+          evidenceReceipt("e1", 110, { timestamp: 100, mailbox: "beta", operator: OTHER_OPERATOR }),
+        );
+        const other = commitment({ operator: OTHER_OPERATOR, mailbox: "beta", ids: [], signature: sig(5) });
+        assertEqual(await t.saveCommitment(other), ["e1"], "the other operator's");
+        assertEqual(
+          await t.omissionProofs("e1"),
+          [first, other].sort((x, y) => (x.operator < y.operator ? -1 : 1)),
+          "one per operator",
+        );
+      },
+    ),
 
     c("keeps received acks once per message and identity", async (o) => {
       const s = await o();

@@ -1,4 +1,4 @@
-import { compareMessages, isBefore, markMoves, owesAck } from "./common.js";
+import { compareMessages, compareReceipts, isBefore, markMoves, owesAck, provesOmission } from "./common.js";
 import { StorageBusyError, StorageError, storageError } from "./errors.js";
 import type {
   CachedCertificate,
@@ -13,13 +13,15 @@ import type {
   OutgoingQuery,
   OutgoingRecord,
   StoredAck,
+  StoredCommitment,
   StoredMessage,
   StoredReceipt,
 } from "./types.js";
 
 /** The database a browser client uses unless told otherwise. */
 export const DEFAULT_DATABASE = "postbox";
-export const DATABASE_VERSION = 1;
+/** 2: receipts' evidence indexed by operator, kept page commitments and what each proves (issue 20). */
+export const DATABASE_VERSION = 2;
 /** Messages per segment at most. */
 export const SEGMENT_SIZE = 256;
 /** A segment of fewer messages is small: compaction merges runs of small segments. */
@@ -108,6 +110,12 @@ export function openPostboxDatabase(name = DEFAULT_DATABASE): Promise<IDBDatabas
         db.createObjectStore("certificates", { keyPath: "digest" });
         db.createObjectStore("health", { keyPath: "mailbox" });
         db.createObjectStore("channels");
+      }
+      if (event.oldVersion < 2) {
+        // A receipt without evidence has no operator: it is not in the index.
+        open.transaction!.objectStore("receipts").createIndex("operator", "evidence.operator");
+        db.createObjectStore("commitments", { keyPath: "signature" });
+        db.createObjectStore("omissions", { keyPath: ["envelopeId", "operator"] });
       }
     };
     open.onsuccess = () => {
@@ -656,6 +664,54 @@ export class IndexedDbStorage implements ClientStorage {
     return this.#read(["receipts"], (tx) =>
       request(tx.objectStore("receipts").getAll(within(envelopeId)) as IDBRequest<StoredReceipt[]>),
     );
+  }
+
+  async evidenceReceipts(): Promise<StoredReceipt[]> {
+    const all = await this.#read(["receipts"], (tx) =>
+      request(tx.objectStore("receipts").index("operator").getAll() as IDBRequest<StoredReceipt[]>),
+    );
+    return all.sort(compareReceipts);
+  }
+
+  async saveCommitment(c: StoredCommitment): Promise<string[]> {
+    return this.#write(
+      "cannot save a page commitment",
+      ["receipts", "commitments", "omissions"],
+      async (tx) => {
+        const receipts = await request(
+          tx.objectStore("receipts").index("operator").getAll(c.operator) as IDBRequest<StoredReceipt[]>,
+        );
+        const omissions = tx.objectStore("omissions");
+        const proves: string[] = [];
+        for (const r of receipts.filter((r) => provesOmission(c, r)).sort(compareReceipts)) {
+          if (proves.includes(r.envelopeId)) continue;
+          if ((await request(omissions.count([r.envelopeId, c.operator]))) > 0) continue;
+          proves.push(r.envelopeId);
+        }
+        if (proves.length === 0) return [];
+        const commitments = tx.objectStore("commitments");
+        if ((await request(commitments.count(c.signature))) === 0) commitments.put({ ...c });
+        for (const envelopeId of proves)
+          omissions.put({ envelopeId, operator: c.operator, commitment: c.signature });
+        return proves;
+      },
+    );
+  }
+
+  async omissionProofs(envelopeId: string): Promise<StoredCommitment[]> {
+    return this.#read(["omissions", "commitments"], async (tx) => {
+      const links = await request(
+        tx.objectStore("omissions").getAll(within(envelopeId)) as IDBRequest<{ commitment: string }[]>,
+      );
+      const out: StoredCommitment[] = [];
+      for (const l of links) {
+        const c = await request(
+          tx.objectStore("commitments").get(l.commitment) as IDBRequest<StoredCommitment>,
+        );
+        if (c) out.push(c);
+      }
+      return out;
+    });
   }
 
   async saveAcks(acks: readonly StoredAck[]): Promise<number> {

@@ -5,7 +5,13 @@ import { DatabaseSync } from "node:sqlite";
 import type { Address, Hex } from "viem";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openSqliteChannelStore } from "./channels-sqlite.js";
-import { channelRecord, channelStoreContract, message, storageContract } from "./contract.js";
+import {
+  channelRecord,
+  channelStoreContract,
+  evidenceReceipt,
+  message,
+  storageContract,
+} from "./contract.js";
 import { StorageError } from "./errors.js";
 import { CLIENT_DB_VERSION, openSqliteStorage } from "./sqlite.js";
 
@@ -56,6 +62,26 @@ CREATE TABLE IF NOT EXISTS receipts (
 CREATE TABLE IF NOT EXISTS mailbox_health (
   mailbox TEXT PRIMARY KEY, failures INTEGER NOT NULL, graylisted_until INTEGER NOT NULL);
 `;
+
+/** Schema 2's migration (the client of issue 18 until issue 20's evidence), kept verbatim. */
+const CLIENT_DB_V2 = `ALTER TABLE messages ADD COLUMN message_id TEXT;
+  ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE messages ADD COLUMN acked INTEGER NOT NULL DEFAULT 1;
+  CREATE UNIQUE INDEX messages_by_message_id ON messages (message_id, conversation);
+  CREATE INDEX messages_owing_acks ON messages (conversation, ts, id) WHERE acked = 0;
+  ALTER TABLE mailbox_health ADD COLUMN last_ok INTEGER;
+  CREATE TABLE objects (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+  CREATE TABLE outgoing (
+    message_id TEXT PRIMARY KEY, envelope_id TEXT NOT NULL, conversation TEXT NOT NULL,
+    ts INTEGER NOT NULL, state TEXT NOT NULL, stored_by TEXT NOT NULL, delivered_to TEXT NOT NULL,
+    error TEXT, attempts INTEGER NOT NULL);
+  CREATE INDEX outgoing_by_conversation ON outgoing (conversation, ts);
+  CREATE INDEX outgoing_by_state ON outgoing (state, ts);
+  CREATE TABLE acks (
+    message_id TEXT NOT NULL, sender TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (message_id, sender));
+  CREATE TABLE certificates (
+    digest TEXT PRIMARY KEY, sender TEXT NOT NULL, device_key TEXT NOT NULL,
+    not_before INTEGER NOT NULL, not_after INTEGER NOT NULL);`;
 
 function writeClientDbBeforeV2(dir: string): void {
   const db = new DatabaseSync(join(dir, "client.db"));
@@ -131,6 +157,43 @@ describe("SQLite storage: files", () => {
     // Opening again migrates nothing twice.
     const again = await openSqliteStorage(dir);
     expect((await again.messages("dm:02bb")).map((m) => m.id)).toEqual(["e1", v2.id]);
+    await again.close();
+  });
+
+  it("migrates a client.db of schema 2 (before evidence): its receipts kept, evidence and commitments saved beside", async () => {
+    const dir = folder();
+    writeClientDbBeforeV2(dir);
+    const db = new DatabaseSync(join(dir, "client.db"));
+    db.exec(`BEGIN; ${CLIENT_DB_V2}; PRAGMA user_version = 2; COMMIT;`);
+    db.prepare("INSERT INTO receipts VALUES (?, ?, ?, ?)").run("e3", "0xbeta", 3_001, 9_000);
+    db.close();
+    const s = await openSqliteStorage(dir);
+    expect(await s.receipts("e2")).toEqual([
+      { envelopeId: "e2", mailbox: "0xalpha", storedAt: 2_001, retainUntil: 9_000 },
+    ]);
+    expect(await s.receipts("e3")).toEqual([
+      { envelopeId: "e3", mailbox: "0xbeta", storedAt: 3_001, retainUntil: 9_000 },
+    ]);
+    expect(await s.evidenceReceipts()).toEqual([]);
+    const kept = evidenceReceipt("e4", 110, { timestamp: 100 });
+    await s.saveReceipt(kept);
+    expect(await s.evidenceReceipts()).toEqual([kept]);
+    const c = {
+      mailbox: "alpha",
+      operator: kept.evidence!.operator,
+      contentTopics: ["/t"],
+      timeStart: 0n,
+      timeEnd: (1n << 64n) - 1n,
+      ids: ["e2"],
+      nextCursor: `0x${"00".repeat(32)}` as Hex,
+      servedAt: 500,
+      signature: `0x${"ab".repeat(65)}` as Hex,
+    };
+    expect(await s.saveCommitment(c)).toEqual(["e4"]);
+    await s.close();
+    const again = await openSqliteStorage(dir);
+    expect(await again.omissionProofs("e4")).toEqual([c]);
+    expect((await again.messages("dm:02bb")).map((m) => m.id)).toEqual(["e1"]);
     await again.close();
   });
 

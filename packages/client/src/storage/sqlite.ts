@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { deserialize, serialize } from "node:v8";
-import { compareMessages, owesAck } from "./common.js";
+import { compareMessages, compareReceipts, owesAck, provesOmission } from "./common.js";
 import { StorageError, storageError } from "./errors.js";
 import type {
   CachedCertificate,
@@ -17,6 +17,7 @@ import type {
   OutgoingQuery,
   OutgoingRecord,
   StoredAck,
+  StoredCommitment,
   StoredMessage,
   StoredReceipt,
 } from "./types.js";
@@ -104,6 +105,21 @@ const MIGRATIONS = [
   CREATE TABLE certificates (
     digest TEXT PRIMARY KEY, sender TEXT NOT NULL, device_key TEXT NOT NULL,
     not_before INTEGER NOT NULL, not_after INTEGER NOT NULL);`,
+  // Evidence (issue 20): a receipt's EIP-712 fields, signature and envelope; the page commitments
+  // that prove an omission, and which receipt's envelope each is kept for (one per operator).
+  `ALTER TABLE receipts ADD COLUMN operator TEXT;
+  ALTER TABLE receipts ADD COLUMN topic TEXT;
+  ALTER TABLE receipts ADD COLUMN ts INTEGER;
+  ALTER TABLE receipts ADD COLUMN signature TEXT;
+  ALTER TABLE receipts ADD COLUMN envelope BLOB;
+  CREATE INDEX receipts_by_operator ON receipts (operator, topic, ts) WHERE operator IS NOT NULL;
+  CREATE TABLE commitments (
+    signature TEXT PRIMARY KEY, mailbox TEXT NOT NULL, operator TEXT NOT NULL, topics TEXT NOT NULL,
+    time_start TEXT NOT NULL, time_end TEXT NOT NULL, ids TEXT NOT NULL, next_cursor TEXT NOT NULL,
+    served_at INTEGER NOT NULL);
+  CREATE TABLE omissions (
+    envelope_id TEXT NOT NULL, operator TEXT NOT NULL, commitment TEXT NOT NULL,
+    PRIMARY KEY (envelope_id, operator));`,
 ];
 
 /** WAL pages (4 KiB) between automatic checkpoints of `client.db` (SQLite's default: 1,000). */
@@ -158,6 +174,41 @@ function toOutgoing(r: Row): OutgoingRecord {
   if (r.error !== null) o.error = r.error as string;
   return o;
 }
+
+function toReceipt(r: Row): StoredReceipt {
+  const receipt: StoredReceipt = {
+    envelopeId: r.envelope_id as string,
+    mailbox: r.mailbox as string,
+    storedAt: Number(r.stored_at),
+    retainUntil: Number(r.retain_until),
+  };
+  if (r.operator !== null && r.operator !== undefined)
+    receipt.evidence = {
+      operator: r.operator as StoredCommitment["operator"],
+      contentTopic: r.topic as string,
+      timestamp: Number(r.ts),
+      signature: r.signature as StoredCommitment["signature"],
+      envelope: new Uint8Array(r.envelope as Uint8Array),
+    };
+  return receipt;
+}
+
+function toCommitment(r: Row): StoredCommitment {
+  return {
+    mailbox: r.mailbox as string,
+    operator: r.operator as StoredCommitment["operator"],
+    contentTopics: JSON.parse(r.topics as string) as string[],
+    timeStart: BigInt(r.time_start as string),
+    timeEnd: BigInt(r.time_end as string),
+    ids: JSON.parse(r.ids as string) as string[],
+    nextCursor: r.next_cursor as StoredCommitment["nextCursor"],
+    servedAt: Number(r.served_at),
+    signature: r.signature as StoredCommitment["signature"],
+  };
+}
+
+/** SQLite's INTEGER is 64-bit signed: a span's end of 2^64 − 1 compares as the largest safe ms. */
+const clampMs = (v: bigint) => Number(v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : v);
 
 /**
  * The client's storage in Node: `client.db` in its data folder (node:sqlite, WAL, mode 0600),
@@ -389,22 +440,87 @@ export class SqliteStorage implements ClientStorage {
   }
 
   async saveReceipt(r: StoredReceipt): Promise<void> {
+    const e = r.evidence;
     this.#write(`cannot save the receipt of ${r.envelopeId}`, () =>
       this.#sql(
-        "INSERT OR REPLACE INTO receipts (envelope_id, mailbox, stored_at, retain_until) VALUES (?, ?, ?, ?)",
-      ).run(r.envelopeId, r.mailbox, r.storedAt, r.retainUntil),
+        `INSERT OR REPLACE INTO receipts (envelope_id, mailbox, stored_at, retain_until, operator, topic, ts,
+         signature, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        r.envelopeId,
+        r.mailbox,
+        r.storedAt,
+        r.retainUntil,
+        e?.operator ?? null,
+        e?.contentTopic ?? null,
+        e?.timestamp ?? null,
+        e?.signature ?? null,
+        e?.envelope ?? null,
+      ),
     );
   }
 
   async receipts(envelopeId: string): Promise<StoredReceipt[]> {
     return this.#all("SELECT * FROM receipts WHERE envelope_id = ? ORDER BY mailbox", envelopeId).map(
-      (r) => ({
-        envelopeId: r.envelope_id as string,
-        mailbox: r.mailbox as string,
-        storedAt: Number(r.stored_at),
-        retainUntil: Number(r.retain_until),
-      }),
+      toReceipt,
     );
+  }
+
+  async evidenceReceipts(): Promise<StoredReceipt[]> {
+    return this.#all(
+      "SELECT * FROM receipts WHERE operator IS NOT NULL ORDER BY stored_at, envelope_id, mailbox",
+    ).map(toReceipt);
+  }
+
+  async saveCommitment(c: StoredCommitment): Promise<string[]> {
+    return this.#write("cannot save a page commitment", () => {
+      // The receipts it may prove omitted: the operator's, on its topics, in its span, held then.
+      const candidates = this.#sql(
+        `SELECT * FROM receipts WHERE operator = ? AND topic IN (SELECT value FROM json_each(?))
+         AND ts >= ? AND ts <= ? AND stored_at < ? AND retain_until > ?
+         AND NOT EXISTS (SELECT 1 FROM omissions o WHERE o.envelope_id = receipts.envelope_id
+           AND o.operator = receipts.operator)`,
+      )
+        .all(
+          c.operator,
+          JSON.stringify(c.contentTopics),
+          clampMs(c.timeStart),
+          clampMs(c.timeEnd),
+          c.servedAt,
+          c.servedAt,
+        )
+        .map((r) => toReceipt(r as Row))
+        .filter((r) => provesOmission(c, r))
+        .sort(compareReceipts);
+      const proves = [...new Set(candidates.map((r) => r.envelopeId))];
+      if (proves.length === 0) return [];
+      this.#sql(
+        `INSERT OR IGNORE INTO commitments (signature, mailbox, operator, topics, time_start, time_end, ids,
+         next_cursor, served_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        c.signature,
+        c.mailbox,
+        c.operator,
+        JSON.stringify(c.contentTopics),
+        c.timeStart.toString(),
+        c.timeEnd.toString(),
+        JSON.stringify(c.ids),
+        c.nextCursor,
+        c.servedAt,
+      );
+      const link = this.#sql(
+        "INSERT OR IGNORE INTO omissions (envelope_id, operator, commitment) VALUES (?, ?, ?)",
+      );
+      for (const id of proves) link.run(id, c.operator, c.signature);
+      return proves;
+    });
+  }
+
+  async omissionProofs(envelopeId: string): Promise<StoredCommitment[]> {
+    return this.#all(
+      `SELECT c.* FROM omissions o JOIN commitments c ON c.signature = o.commitment
+       WHERE o.envelope_id = ? ORDER BY o.operator`,
+      envelopeId,
+    ).map(toCommitment);
   }
 
   async saveAcks(acks: readonly StoredAck[]): Promise<number> {

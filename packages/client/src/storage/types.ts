@@ -117,6 +117,49 @@ export interface StoredReceipt {
   mailbox: string;
   storedAt: number;
   retainUntil: number;
+  /** Its EIP-712 evidence, when the mailbox has a chain and the client knows its operator. */
+  evidence?: ReceiptEvidence;
+}
+
+/**
+ * What a receipt's EIP-712 `Receipt` (docs/protocol.md, "Evidence") adds to {@link StoredReceipt}:
+ * with the receipt's envelope id, `storedAt` and `retainUntil`, everything `Disputes.disputeCustody`
+ * takes, and the envelope itself, which `proveOmission` takes.
+ */
+export interface ReceiptEvidence {
+  /** The operator the receipt binds (its registry entry), lowercase hex. */
+  operator: Address;
+  /** The envelope's content topic and timestamp (ms), as signed. */
+  contentTopic: string;
+  timestamp: number;
+  /** The evidence signer's 65-byte signature. */
+  signature: Hex;
+  /** The envelope's protobuf bytes. */
+  envelope: Uint8Array;
+}
+
+/**
+ * A history page's EIP-712 `PageCommitment` ("on these topics, in this span, I hold exactly these
+ * ids"). Kept only while it proves an omission: it leaves out an envelope this client holds a
+ * receipt with evidence for, from the same operator, stored before the page was served and still
+ * promised then, on one of its topics and within its span ({@link ClientStorage.saveCommitment}).
+ */
+export interface StoredCommitment {
+  /** The mailbox (as {@link StoredReceipt.mailbox}) that served it. */
+  mailbox: string;
+  /** The operator it binds, lowercase hex. */
+  operator: Address;
+  contentTopics: string[];
+  /** The span it is complete for (ms, inclusive; up to 2^64 − 1). */
+  timeStart: bigint;
+  timeEnd: bigint;
+  /** The ids it lists (bare hex, as envelope ids are kept), in page order. */
+  ids: string[];
+  /** 32 zero bytes when the query was complete. */
+  nextCursor: Hex;
+  servedAt: number;
+  /** The evidence signer's 65-byte signature: also the commitment's key. */
+  signature: Hex;
 }
 
 /** An acknowledgement received for one of our messages: `from` has saved `messageId`. */
@@ -210,6 +253,17 @@ export interface ClientStorage {
   saveReceipt(receipt: StoredReceipt): Promise<void>;
   /** An envelope's receipts, by mailbox. */
   receipts(envelopeId: string): Promise<StoredReceipt[]>;
+  /** Every receipt that carries evidence, by `storedAt` (then envelope id and mailbox). */
+  evidenceReceipts(): Promise<StoredReceipt[]>;
+  /**
+   * Keeps a page commitment if it proves an omission ({@link StoredCommitment}) of an envelope no
+   * kept commitment proves yet for that operator, and returns the envelope ids it is kept for
+   * (oldest receipt first); otherwise keeps nothing and returns `[]`. So at most one commitment
+   * is kept per receipt with evidence and operator.
+   */
+  saveCommitment(commitment: StoredCommitment): Promise<string[]>;
+  /** The kept commitments that prove `envelopeId` omitted (at most one per operator). */
+  omissionProofs(envelopeId: string): Promise<StoredCommitment[]>;
 
   /** Saves received acks (one per message id and identity); returns how many were new. */
   saveAcks(acks: readonly StoredAck[]): Promise<number>;

@@ -3,18 +3,33 @@
 // loses them). The prober runs as `postbox prober start`, like an operator would run it; its
 // figures must reflect what happened, rank the three accordingly, say how many samples each rests
 // on, show each mailbox's card (its info answer, the metadata its registry entry names), and
-// survive its restart.
+// survive its restart. Last, a custody dispute over an envelope gamma acknowledged and then lost,
+// left unanswered and finalised after the chain's time moved on, is upheld: the prober counts it
+// and lowers gamma's score by the disputes factor.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { defaultPlatform, MailboxDirectory } from "@postbox/client";
-import { mailboxRegistryAbi } from "@postbox/contracts";
-import { FIGURE_MIN_SAMPLES, type MailboxReport } from "@postbox/protocol";
+import { multiaddr } from "@multiformats/multiaddr";
+import { createClientHost, defaultPlatform, MailboxDirectory, pushEnvelope } from "@postbox/client";
+import {
+  disputesAbi,
+  MailboxStatus,
+  mailboxRegistryAbi,
+  networkParameters,
+  sntAbi,
+} from "@postbox/contracts";
+import {
+  combineScore,
+  createEnvelope,
+  FIGURE_MIN_SAMPLES,
+  type MailboxReport,
+  receiptFromWire,
+} from "@postbox/protocol";
 import { Agent, fetch } from "undici";
-import { verifyMessage } from "viem";
+import { bytesToHex, verifyMessage } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
@@ -295,4 +310,146 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
     check.close();
     expect(JSON.parse(archived!.value).reason).toMatch(/not on this chain/);
   }, 90_000);
+
+  it("counts a custody dispute gamma could not answer, upheld on the chain, in its figures and score", async () => {
+    const gamma = net.mailboxes.find((m) => m.spec.name === "gamma")!;
+    const disputes = net.addresses.disputes!;
+    const challenger = net.wallet(5);
+    const send = async (hash: Promise<`0x${string}`>) => {
+      const r = await net.publicClient.waitForTransactionReceipt({ hash: await hash });
+      expect(r.status).toBe("success");
+    };
+    const moveChainTime = async (seconds: bigint) => {
+      await net.publicClient.request({ method: "evm_increaseTime", params: [Number(seconds)] } as never);
+      await net.publicClient.request({ method: "evm_mine", params: [] } as never);
+    };
+    // Gamma acknowledges an envelope with a receipt signed by its evidence key…
+    const host = await createClientHost();
+    await host.start();
+    const envelope = createEnvelope({
+      contentTopic: "/postbox/1/room-00112233445566778899aabbccddeeff/proto",
+      payload: new TextEncoder().encode("receipted, then dropped"),
+    });
+    let pushed: Awaited<ReturnType<typeof pushEnvelope>>;
+    try {
+      pushed = await pushEnvelope(host, multiaddr(gamma.addr), envelope);
+    } finally {
+      await host.stop();
+    }
+    expect(pushed.evidence).toHaveLength(65);
+    const receipt = receiptFromWire(gamma.operator, envelope, pushed);
+    // …and, keeping only its newest envelope (the prober's canaries keep coming), drops it.
+    await vi.waitFor(
+      () => {
+        const db = new DatabaseSync(join(gamma.dir, "archive.sqlite"), { readOnly: true });
+        try {
+          expect(db.prepare("SELECT 1 FROM envelopes WHERE id = ?").get(envelope.id)).toBeUndefined();
+        } finally {
+          db.close();
+        }
+      },
+      { timeout: 20_000, interval: 250 },
+    );
+    const before = (await report()).byName("gamma");
+    expect(before.disputes).toEqual({
+      open: 0,
+      answered: 0,
+      upheld: 0,
+      slashed: "0",
+      upheldAt: [],
+      lastUpheldAt: null,
+    });
+    expect(before.factors.disputes).toBe(1);
+    // A reader disputes custody with the receipt (bond approved first).
+    await send(
+      challenger.writeContract({
+        address: net.addresses.snt,
+        abi: sntAbi,
+        functionName: "approve",
+        args: [disputes, networkParameters.local.disputeBond],
+      }),
+    );
+    await send(
+      challenger.writeContract({
+        address: disputes,
+        abi: disputesAbi,
+        functionName: "disputeCustody",
+        args: [receipt, bytesToHex(pushed.evidence!)],
+      }),
+    );
+    const id = await net.publicClient.readContract({
+      address: disputes,
+      abi: disputesAbi,
+      functionName: "receiptDigest",
+      args: [receipt],
+    });
+    await vi.waitFor(async () => expect((await report()).byName("gamma").disputes?.open).toBe(1), {
+      timeout: 20_000,
+      interval: 250,
+    });
+    // Gamma cannot answer; once the response window has passed on the chain, the dispute is upheld.
+    await moveChainTime(networkParameters.local.responseWindow + 1n);
+    const stake = async () =>
+      (
+        await net.publicClient.readContract({
+          address: net.addresses.registry,
+          abi: mailboxRegistryAbi,
+          functionName: "getMailbox",
+          args: [gamma.operator],
+        })
+      ).stake;
+    const stakeBefore = await stake();
+    await send(
+      challenger.writeContract({
+        address: disputes,
+        abi: disputesAbi,
+        functionName: "finaliseCustody",
+        args: [id],
+      }),
+    );
+    const slashed = stakeBefore - (await stake());
+    expect(slashed).toBe((stakeBefore * networkParameters.local.disputeSlashBps) / 10_000n);
+    const jailed = await vi.waitFor(
+      async () => {
+        const g = (await report()).byName("gamma");
+        expect(g.disputes).toMatchObject({ open: 0, answered: 0, upheld: 1, slashed: slashed.toString() });
+        expect(g.status).toBe(MailboxStatus.Jailed);
+        return g;
+      },
+      { timeout: 20_000, interval: 250 },
+    );
+    // Jailed: no score at all. Its upheld time is the block's, ahead of the prober's clock here
+    // (the chain's time was moved): a fresh dispute.
+    expect(jailed.score).toBe(0);
+    expect(jailed.disputes!.upheldAt).toHaveLength(1);
+    expect(jailed.disputes!.lastUpheldAt).toBe(jailed.disputes!.upheldAt[0]);
+    expect(jailed.factors.disputes).toBe(0.5);
+    // Its term over, the operator unjails; back in the draw, the upheld dispute halves its score.
+    await moveChainTime(networkParameters.local.jailTerm + 1n);
+    await send(
+      net.wallet(gamma.spec.operator).writeContract({
+        address: net.addresses.registry,
+        abi: mailboxRegistryAbi,
+        functionName: "unjail",
+      }),
+    );
+    const back = await vi.waitFor(
+      async () => {
+        const g = (await report()).byName("gamma");
+        expect(g.status).toBe(MailboxStatus.Active);
+        return g;
+      },
+      { timeout: 20_000, interval: 250 },
+    );
+    expect(back.factors.disputes).toBe(0.5);
+    expect(back.score).toBeGreaterThan(0);
+    expect(back.score).toBeCloseTo(combineScore(back.factors), 12);
+    expect(back.score).toBeCloseTo(combineScore({ ...back.factors, disputes: 1 }) / 2, 12);
+    // The others have none.
+    const r = await report();
+    for (const name of ["alpha", "beta"]) {
+      expect(r.byName(name).disputes?.upheld).toBe(0);
+      expect(r.byName(name).factors.disputes).toBe(1);
+    }
+  }, 120_000);
 });

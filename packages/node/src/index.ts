@@ -48,6 +48,7 @@ export {
 } from "./payments/ledger.js";
 export { Redeemer, type RedeemerInit } from "./payments/redeemer.js";
 export { VoucherVerifier } from "./payments/voucher-verifier.js";
+export { SyncBound, SyncRange, SyncRequest, SyncResponse } from "./pb/sync.js";
 export { Peering, type PeeringOptions, type PeeringTarget, registryMailboxes } from "./peering.js";
 export { RetentionTask } from "./retention.js";
 export { MailboxInfo, mailboxInfo } from "./services/info/index.js";
@@ -55,6 +56,39 @@ export { mailboxPush } from "./services/push/index.js";
 export { MailboxPush } from "./services/push/push.js";
 export { mailboxStore } from "./services/store/index.js";
 export { MailboxStore } from "./services/store/store.js";
+export {
+  BLOCK,
+  type Bound,
+  compareBounds,
+  DEFAULT_PARAMS,
+  END,
+  FINGERPRINT_BYTES,
+  type Fingerprint,
+  firstRanges,
+  fromWireBound,
+  ID_BYTES,
+  KEY_BYTES,
+  MAX_FRAME_BYTES,
+  MAX_REQUEST_IDS,
+  MAX_REQUEST_RANGES,
+  MAX_RESPONSE_ENVELOPE_BYTES,
+  MAX_ROUNDS,
+  MailboxSync,
+  type MailboxSyncInit,
+  nextRanges,
+  type ReconcileParams,
+  respond,
+  type SessionStats,
+  SYNC_PROTOCOL,
+  SyncIndex,
+  type SyncPeer,
+  SyncProtocolError,
+  SyncRefused,
+  type SyncSettings,
+  selfActive,
+  syncPeers,
+  toWireBound,
+} from "./services/sync/index.js";
 export {
   isSecureWebSocket,
   type MailboxWebSockets,

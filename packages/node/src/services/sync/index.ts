@@ -5,16 +5,24 @@
  */
 export { selfActive, syncPeers } from "./peers.js";
 export {
+  compareBounds,
   DEFAULT_PARAMS,
   FINGERPRINT_BYTES,
   firstRanges,
+  fromWireBound,
   KEY_BYTES,
   nextRanges,
   type ReconcileParams,
   respond,
   SyncProtocolError,
+  toWireBound,
 } from "./reconcile.js";
 export {
+  MAX_FRAME_BYTES,
+  MAX_REQUEST_IDS,
+  MAX_REQUEST_RANGES,
+  MAX_RESPONSE_ENVELOPE_BYTES,
+  MAX_ROUNDS,
   MailboxSync,
   type MailboxSyncInit,
   type SessionStats,
@@ -23,4 +31,4 @@ export {
   SyncRefused,
   type SyncSettings,
 } from "./service.js";
-export { BLOCK, type Bound, END, SyncIndex } from "./sync-index.js";
+export { BLOCK, type Bound, END, type Fingerprint, ID_BYTES, SyncIndex } from "./sync-index.js";

@@ -79,7 +79,9 @@ export type {
   MessageQuery,
   OutgoingQuery,
   OutgoingRecord,
+  ReceiptEvidence,
   StoredAck,
+  StoredCommitment,
   StoredMessage,
   StoredReceipt,
 } from "./storage/types.js";

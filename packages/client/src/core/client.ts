@@ -39,7 +39,7 @@ import {
   verifyPeerSignature,
   type WireCertificate,
 } from "@postbox/protocol";
-import type { Address, PublicClient } from "viem";
+import { type Address, bytesToHex, type PublicClient } from "viem";
 import { BaseError, MailboxStatusError, MailboxUnreachableError } from "../errors.js";
 import type { Platform } from "../platform/types.js";
 import type {
@@ -759,12 +759,21 @@ export class PostboxClient {
           if (!peerKey || toBareHex(r.envelopeId) !== id)
             throw new BaseError("the mailbox's store receipt is not for this message", { details: c.id });
           await verifyPeerSignature(peerKey, receiptSigningBytes(r), r.signature);
-          const receipt = {
+          const receipt: StoredReceipt = {
             envelopeId: id,
             mailbox: c.id,
             storedAt: Number(r.storedAt),
             retainUntil: Number(r.retainUntil),
           };
+          // Its EIP-712 evidence, kept for a dispute (checked when one is filed: docs/users.md).
+          if (r.evidence && c.operator)
+            receipt.evidence = {
+              operator: c.operator.toLowerCase() as Address,
+              contentTopic: envelope.contentTopic,
+              timestamp: Number(envelope.timestamp),
+              signature: bytesToHex(r.evidence),
+              envelope: Envelope.encode(envelope),
+            };
           await this.storage.saveReceipt(receipt);
           receipts.push(receipt);
           await onReceipt?.(receipt);
@@ -838,6 +847,18 @@ export class PostboxClient {
         deposit: this.#init.channelDeposit,
         feed: feed.feed,
         signal: options.signal,
+        onCommitment: (c, commitment, signature) =>
+          this.storage.saveCommitment({
+            mailbox: c.id,
+            operator: commitment.operator.toLowerCase() as Address,
+            contentTopics: [...commitment.contentTopics],
+            timeStart: commitment.timeStart,
+            timeEnd: commitment.timeEnd,
+            ids: commitment.ids.map((id) => id.slice(2)),
+            nextCursor: commitment.nextCursor,
+            servedAt: Number(commitment.servedAt),
+            signature: bytesToHex(signature),
+          }),
         onFailure: (c, err) => health.push(this.#failed(c.id, err)),
         onSuccess: (c) => health.push(this.directory.succeeded(c.id)),
         onFailover: (from, to, reason) =>

@@ -5,6 +5,8 @@ import {
   fromBareHex,
   type IdentifiedEnvelope,
   identify,
+  type PageCommitment,
+  pageCommitmentFromWire,
   StatusCode,
   type StoreResponse,
   toBareHex,
@@ -46,6 +48,15 @@ export interface FetchHistoryParameters {
   deposit?: bigint | undefined;
   /** Called with each page's new envelopes; a returned promise is awaited before the next query. */
   onPage?: (envelopes: IdentifiedEnvelope[], progress: CatchUpProgress) => Promise<void> | undefined | void;
+  /**
+   * Called with each history page's signed EIP-712 commitment (a mailbox with a chain whose
+   * operator is known), before the next query: the client keeps those that prove an omission.
+   */
+  onCommitment?: (
+    mailbox: MailboxCandidate,
+    commitment: PageCommitment,
+    signature: Uint8Array,
+  ) => Promise<unknown>;
   /** A failure of the mailbox's own (not one of {@link isOwnFailure}): the caller may count it. */
   onFailure?: (mailbox: MailboxCandidate, error: Error) => void;
   onSuccess?: (mailbox: MailboxCandidate) => void;
@@ -116,6 +127,10 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
           const res = await withBackoff(() => query(p, mailbox, from, cursor), p.signal);
           mailboxPages++;
           pages++;
+          if (p.onCommitment && mailbox.operator && res.evidence) {
+            const commitment = pageCommitmentFromWire(mailbox.operator, { contentTopics: p.topics }, res);
+            if (commitment) await p.onCommitment(mailbox, commitment, res.evidence);
+          }
           const page = res.envelopes.map(identify);
           const fresh: IdentifiedEnvelope[] = [];
           for (const e of page) {

@@ -16,7 +16,7 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "./generated/artifacts.js";
+import { disputesAbi, mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "./generated/artifacts.js";
 
 // The Postbox contracts' write actions, written once, in viem's style: for each, a request builder
 // (`…Request`: the `{ address, abi, functionName, args }` that viem's `writeContract` and wagmi's
@@ -266,6 +266,173 @@ export function requestClose(
   p: RequestCloseParameters,
 ): Promise<RequestCloseReturnType> {
   return write(clients, requestCloseRequest(p));
+}
+
+// ---------------------------------------------------------------- disputes
+
+/** A mailbox's EIP-712 receipt as `Disputes` takes it (`@postbox/protocol`'s `Receipt`). */
+export interface DisputeReceipt {
+  operator: Address;
+  envelopeId: Hex;
+  contentTopic: string;
+  timestamp: bigint;
+  storedAt: bigint;
+  retainUntil: bigint;
+}
+
+/** A history page's EIP-712 commitment as `Disputes` takes it (`@postbox/protocol`'s `PageCommitment`). */
+export interface DisputePageCommitment {
+  operator: Address;
+  contentTopics: readonly string[];
+  timeStart: bigint;
+  timeEnd: bigint;
+  ids: readonly Hex[];
+  nextCursor: Hex;
+  servedAt: bigint;
+}
+
+/** An envelope's fields as `Disputes` takes them (`@postbox/protocol`'s `envelopeArgs`). */
+export interface DisputeEnvelope {
+  version: bigint;
+  contentTopic: string;
+  timestamp: bigint;
+  payload: Hex;
+}
+
+/** What an upheld dispute did, from its `DisputeUpheld` event. */
+export interface DisputeOutcome {
+  disputeId: Hex;
+  operator: Address;
+  challenger: Address;
+  /** SNT taken from the stake (0 when the slash period's allowance was used up). */
+  slashed: bigint;
+  /** The share of the slash paid to the challenger. */
+  reward: bigint;
+  /** The bond returned to the challenger (0 for an omission). */
+  bond: bigint;
+  /** The end of the operator's jail term (0 if none). */
+  jailedUntil: bigint;
+}
+
+function upheldIn(receipt: TransactionReceipt): DisputeOutcome {
+  const [e] = parseEventLogs({ abi: disputesAbi, eventName: "DisputeUpheld", logs: receipt.logs });
+  if (!e) throw new Error(`transaction ${receipt.transactionHash} upheld no dispute`);
+  const { disputeId, operator, challenger, slashed, reward, bond, jailedUntil } = e.args;
+  return { disputeId, operator, challenger, slashed, reward, bond, jailedUntil };
+}
+
+export interface DisputeCustodyParameters {
+  /** The SNT token (the bond is pulled from the sender: approved first) and the Disputes contract. */
+  snt: Address;
+  disputes: Address;
+  receipt: DisputeReceipt;
+  /** The receipt's 65-byte evidence signature. */
+  signature: Hex;
+  /** The bond (`Disputes.bond()`): approved to the contract before the dispute opens. */
+  bond: bigint;
+}
+export interface DisputeCustodyReturnType {
+  receipt: TransactionReceipt;
+  /** The dispute's id (the receipt's EIP-712 digest) and the last second an answer is accepted. */
+  disputeId: Hex;
+  deadline: bigint;
+}
+
+/** Opens a custody dispute over a receipt (the bond must be approved: see {@link disputeCustody}). */
+export function disputeCustodyRequest(p: DisputeCustodyParameters) {
+  return {
+    address: p.disputes,
+    abi: disputesAbi,
+    functionName: "disputeCustody",
+    args: [p.receipt, p.signature],
+  } as const;
+}
+
+/**
+ * Approves the bond (to zero first when another allowance is left: MiniMe refuses non-zero →
+ * non-zero) unless enough is approved, then sends {@link disputeCustodyRequest}; resolves with the
+ * dispute's id and deadline from its `CustodyDisputed` event.
+ */
+export async function disputeCustody(
+  clients: PostboxClients,
+  p: DisputeCustodyParameters,
+): Promise<DisputeCustodyReturnType> {
+  const owner = clients.walletClient.account.address;
+  const allowance = await clients.publicClient.readContract({
+    address: p.snt,
+    abi: sntAbi,
+    functionName: "allowance",
+    args: [owner, p.disputes],
+  });
+  if (allowance < p.bond) {
+    const approve = (amount: bigint) =>
+      write(clients, { address: p.snt, abi: sntAbi, functionName: "approve", args: [p.disputes, amount] });
+    if (allowance > 0n) await approve(0n);
+    await approve(p.bond);
+  }
+  const receipt = await write(clients, disputeCustodyRequest(p));
+  const [opened] = parseEventLogs({ abi: disputesAbi, eventName: "CustodyDisputed", logs: receipt.logs });
+  if (!opened) throw new Error(`transaction ${receipt.transactionHash} opened no dispute`);
+  return { receipt, disputeId: opened.args.disputeId, deadline: opened.args.deadline };
+}
+
+export interface FinaliseCustodyParameters {
+  disputes: Address;
+  disputeId: Hex;
+}
+export interface FinaliseCustodyReturnType extends DisputeOutcome {
+  receipt: TransactionReceipt;
+}
+
+/** Upholds an unanswered custody dispute after its deadline (anyone may send it). */
+export function finaliseCustodyRequest(p: FinaliseCustodyParameters) {
+  return {
+    address: p.disputes,
+    abi: disputesAbi,
+    functionName: "finaliseCustody",
+    args: [p.disputeId],
+  } as const;
+}
+
+/** {@link finaliseCustodyRequest}, sent; resolves with what was slashed and paid. */
+export async function finaliseCustody(
+  clients: PostboxClients,
+  p: FinaliseCustodyParameters,
+): Promise<FinaliseCustodyReturnType> {
+  const receipt = await write(clients, finaliseCustodyRequest(p));
+  return { receipt, ...upheldIn(receipt) };
+}
+
+export interface ProveOmissionParameters {
+  disputes: Address;
+  commitment: DisputePageCommitment;
+  commitmentSignature: Hex;
+  receipt: DisputeReceipt;
+  receiptSignature: Hex;
+  /** The receipted envelope, whose id, topic and timestamp the contract checks. */
+  envelope: DisputeEnvelope;
+}
+export interface ProveOmissionReturnType extends DisputeOutcome {
+  receipt: TransactionReceipt;
+}
+
+/** Proves a mailbox left a receipted envelope out of a page it committed to: upheld at once. */
+export function proveOmissionRequest(p: ProveOmissionParameters) {
+  return {
+    address: p.disputes,
+    abi: disputesAbi,
+    functionName: "proveOmission",
+    args: [p.commitment, p.commitmentSignature, p.receipt, p.receiptSignature, p.envelope],
+  } as const;
+}
+
+/** {@link proveOmissionRequest}, sent; resolves with what was slashed and paid. */
+export async function proveOmission(
+  clients: PostboxClients,
+  p: ProveOmissionParameters,
+): Promise<ProveOmissionReturnType> {
+  const receipt = await write(clients, proveOmissionRequest(p));
+  return { receipt, ...upheldIn(receipt) };
 }
 
 // ---------------------------------------------------------------- chain setup

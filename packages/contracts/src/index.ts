@@ -3,7 +3,7 @@
  * The TypeScript face of the Postbox contracts: ABIs typed `as const` (generated from the Hardhat
  * artifacts by `scripts/generate-abis.ts`), known addresses per chain id, the parameters each
  * network uses, a viem deploy helper used by the devnet, the tests and the gas report, the write
- * actions (register, stake, prices, open, top up, close: request builders for viem and wagmi and
+ * actions (register, stake, prices, open, top up, close, disputes: request builders for viem and wagmi and
  * actions that send them) and one chain set-up, a reader of the registry's entries and one of the
  * disputes against a mailbox.
  */
@@ -20,13 +20,29 @@ export {
   type CreatePostboxClientsParameters,
   type CreatePostboxClientsReturnType,
   createPostboxClients,
+  type DisputeCustodyParameters,
+  type DisputeCustodyReturnType,
+  type DisputeEnvelope,
+  type DisputeOutcome,
+  type DisputePageCommitment,
+  type DisputeReceipt,
+  disputeCustody,
+  disputeCustodyRequest,
+  type FinaliseCustodyParameters,
+  type FinaliseCustodyReturnType,
+  finaliseCustody,
+  finaliseCustodyRequest,
   type OpenChannelParameters,
   type OpenChannelReturnType,
   openChannel,
   openChannelRequest,
   type PostboxClients,
   type PostboxWriteReturnType,
+  type ProveOmissionParameters,
+  type ProveOmissionReturnType,
   postboxChain,
+  proveOmission,
+  proveOmissionRequest,
   type RegisterMailboxParameters,
   type RegisterMailboxReturnType,
   type RequestCloseParameters,

@@ -12,6 +12,7 @@ import {
   mailboxPinCommand,
   roomCommand,
 } from "./commands/chat.js";
+import { DISPUTE_HELP, disputeCommand } from "./commands/dispute.js";
 import {
   NODE_INFO_HELP,
   NODE_INIT_HELP,
@@ -55,6 +56,8 @@ Commands:
   mailboxes      registered mailboxes: price, uptime, latency, completeness, score, chance
   mailbox pin | unpin
                  always use one mailbox
+  dispute list | custody | finalise | omission
+                 prove on-chain that a mailbox lost or withheld your message (its stake is slashed)
   prober start   measure every registered mailbox and serve signed figures over HTTP
 
 Run "postbox <command> --help" for a command's options.
@@ -90,6 +93,10 @@ const COMMANDS: Record<string, { run: Handler; help: string }> = {
   mailboxes: { run: mailboxesCommand, help: CHAT_HELP.mailboxes! },
   "mailbox pin": { run: mailboxPinCommand("pin"), help: CHAT_HELP.mailbox! },
   "mailbox unpin": { run: mailboxPinCommand("unpin"), help: CHAT_HELP.mailbox! },
+  "dispute list": { run: disputeCommand("list"), help: DISPUTE_HELP.list! },
+  "dispute custody": { run: disputeCommand("custody"), help: DISPUTE_HELP.custody! },
+  "dispute finalise": { run: disputeCommand("finalise"), help: DISPUTE_HELP.finalise! },
+  "dispute omission": { run: disputeCommand("omission"), help: DISPUTE_HELP.omission! },
   "prober start": { run: proberStart, help: PROBER_START_HELP },
 };
 
@@ -103,6 +110,7 @@ const GROUP_SUMMARY: Record<string, string> = {
   group: "Create and join private groups.",
   mailbox: "Choose the mailbox you use (see also: postbox mailboxes).",
   prober: "Measure every registered mailbox and serve signed figures.",
+  dispute: "Prove on-chain, from the evidence your client kept, that a mailbox broke a promise.",
 };
 
 /** The help of a command group ("postbox channel"): its commands' usage lines. */

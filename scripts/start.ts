@@ -174,7 +174,14 @@ devnet!.spawnChild(
     "--port",
     "3000",
   ],
-  { env: { NEXT_TELEMETRY_DISABLED: "1" }, stdout: "ignore" },
+  {
+    // The Disputes contract this devnet deployed: the mailbox pages list each mailbox's disputes.
+    env: {
+      NEXT_TELEMETRY_DISABLED: "1",
+      ...(addresses.disputes ? { NEXT_PUBLIC_DISPUTES: addresses.disputes } : {}),
+    },
+    stdout: "ignore",
+  },
 );
 for (let i = 0; ; i++) {
   const up = await fetch("http://127.0.0.1:3000/methodology").then(

@@ -3,8 +3,10 @@
 // prober's figures and their sample counts, a network overview and each mailbox's card; the
 // wallet menu says what each devnet account is for; an operator's and a user's bad input is
 // explained next to the field; an operator registers, announces a price, updates the endpoint and
-// exits after a confirmation; an operator slashed and jailed by the disputes address (account #0
-// on the devnet) sees its term and what unjailing needs, tops up, unjails, and exits from jail; a
+// exits after a confirmation; an operator slashed and jailed by an upheld custody dispute (the
+// devnet's Disputes contract: a receipt it signed, left unanswered past the window) sees its term
+// and what unjailing needs, tops up, unjails — its page lists the dispute and the slash, the table
+// marks it — and, jailed by a second upheld dispute, exits from jail; a
 // user opens and tops up a channel, a revert reads in words, and a channel's close is cancelled
 // once; every page fits a phone's width. No page logs an error. Screenshots go to
 // test-results/dashboard/.
@@ -13,15 +15,26 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEVNET_KEYS, mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import {
+  DEVNET_KEYS,
+  disputesAbi,
+  mailboxRegistryAbi,
+  networkParameters,
+  paymentChannelsAbi,
+  sntAbi,
+} from "@postbox/contracts";
 import {
   computeChannelId,
+  createEnvelope,
   formatSnt,
   LATENCY_GOOD_MS,
+  type MailboxReport,
+  receiptFor,
   SELECTION_RATIO,
   STAKE_FACTOR_AT_MINIMUM,
   STAKE_FULL_MULTIPLE,
   selectionChances,
+  signReceipt,
   signVoucher,
   stakeFactor,
 } from "@postbox/protocol";
@@ -67,8 +80,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     net = await startDevnet({
       dataDir: join(dir, "net"),
       basePort: port,
-      // The jail test slashes and jails by hand: the registry's disputes address is account #0.
-      disputes: privateKeyToAccount(DEVNET_KEYS[0]! as Hex).address,
       mailboxes: [
         { name: "alpha", operator: 1, pricePerQuery: "0.01", pricePerMessage: "0.0001" },
         { name: "beta", operator: 2, pricePerQuery: "0.02", pricePerMessage: "0.00005" },
@@ -95,6 +106,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
       NEXT_TELEMETRY_DISABLED: "1",
       NEXT_PUBLIC_RPC_URL: net.rpc,
       NEXT_PUBLIC_PROBER_URL: net.proberUrl!,
+      NEXT_PUBLIC_DISPUTES: net.addresses.disputes!,
     };
     // The build `npm run build` makes (made here if missing or stale) serves this file's chain and
     // prober: the dashboard reads its settings when it runs.
@@ -489,7 +501,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
     );
   }, 60_000);
 
-  it("a jailed operator sees its term and what unjailing needs, unjails, and can leave from jail", async () => {
+  it("an operator jailed by an upheld dispute sees its term and what unjailing needs, unjails, and can leave from jail; its page lists the disputes and the slash", async () => {
     // Account #3 registers with exactly the minimum stake (as the CLI would).
     const op = net.wallet(3).account.address;
     const registry = net.addresses.registry;
@@ -511,23 +523,77 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
         args: ["12D3KooWDashboardPeer3", ["/ip4/127.0.0.1/tcp/11"], "", 0n, parseEther("0.01"), 0n, 86_400n],
       }),
     );
-    // The disputes address (the devnet's deployer, #0) slashes what a slash period allows (10 %):
-    // the stake falls below the minimum, so the entry is jailed at once; then it jails it for a term.
-    const dispute = keccak256(toHex("dashboard-dispute-1"));
-    const amount = await read<bigint>("slashable", [op]);
-    expect(amount).toBe(minStake / 10n);
+    // It names its own key as its evidence key and signs receipts for two envelopes it never keeps
+    // (no mailbox runs for it): a reader (#0) disputes custody of both, a bond each.
+    await sendAs(
+      3,
+      registry,
+      encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "setEvidenceSigner", args: [op] }),
+    );
+    const disputes = net.addresses.disputes!;
+    const storedAt = (await net.publicClient.getBlock()).timestamp * 1000n;
+    const receipts = await Promise.all(
+      ["first", "second"].map(async (text) => {
+        const receipt = receiptFor(
+          op,
+          createEnvelope({
+            contentTopic: "/postbox/1/room-0123456789abcdef0123456789abcdef/proto",
+            payload: new TextEncoder().encode(`receipted, never kept: ${text}`),
+          }),
+          { storedAt, retainUntil: storedAt + 86_400_000n },
+        );
+        const signature = await signReceipt(
+          privateKeyToAccount(DEVNET_KEYS[3]),
+          { chainId: 31337, verifyingContract: disputes },
+          receipt,
+        );
+        return { receipt, signature };
+      }),
+    );
+    const bond = networkParameters.local.disputeBond;
     await sendAs(
       0,
-      registry,
-      encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "slash", args: [op, amount, dispute] }),
+      net.addresses.snt,
+      encodeFunctionData({ abi: sntAbi, functionName: "approve", args: [disputes, 2n * bond] }),
     );
-    const head = await net.publicClient.getBlock();
-    const until = head.timestamp + 30n;
+    const ids: Hex[] = [];
+    for (const { receipt, signature } of receipts) {
+      await sendAs(
+        0,
+        disputes,
+        encodeFunctionData({ abi: disputesAbi, functionName: "disputeCustody", args: [receipt, signature] }),
+      );
+      ids.push(
+        await net.publicClient.readContract({
+          address: disputes,
+          abi: disputesAbi,
+          functionName: "receiptDigest",
+          args: [receipt],
+        }),
+      );
+    }
+    const dispute = ids[0]!;
+    const getDispute = (id: Hex) =>
+      net.publicClient.readContract({
+        address: disputes,
+        abi: disputesAbi,
+        functionName: "getDispute",
+        args: [id],
+      });
+    // Nobody answers within the window (30 s on the devnet; the chain follows the clock); the first
+    // is finalised: upheld. 10 % of the stake is slashed (what a slash period allows): below the
+    // minimum, the entry is jailed at once; then the dispute jails it for its term.
+    const { deadline } = await getDispute(dispute);
+    await expect
+      .poll(async () => (await net.publicClient.getBlock()).timestamp, { timeout: 60_000, interval: 1_000 })
+      .toBeGreaterThan(deadline);
+    expect(await read<bigint>("slashable", [op])).toBe(minStake / 10n);
     await sendAs(
       0,
-      registry,
-      encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "jail", args: [op, until] }),
+      disputes,
+      encodeFunctionData({ abi: disputesAbi, functionName: "finaliseCustody", args: [dispute] }),
     );
+    expect((await getDispute(dispute)).state).toBe(3);
 
     await page.goto(url("/operate"));
     await connect(3);
@@ -580,13 +646,82 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
       .toBe("active");
     expect(await read<{ status: number }>("getMailbox", [op]).then((m) => m.status)).toBe(1);
     await expect.poll(() => history.locator("li[data-event=Unjailed]").count(), { timeout: 20_000 }).toBe(1);
-    // Jailed again, it leaves instead: an exit from jail, confirmed first.
-    const later = (await net.publicClient.getBlock()).timestamp + 100n;
+
+    // Listed again: the table marks its upheld dispute, as the prober counted it.
+    const me = op.toLowerCase();
+    await page.goto(url("/"));
+    const row = page.locator(`tr[data-address="${me}"]`);
+    await expect.poll(() => row.getByTestId("upheld-disputes").count(), { timeout: 30_000 }).toBe(1);
+    expect(await row.getByTestId("upheld-disputes").textContent()).toBe("1 upheld dispute");
+    expect(await page.locator("[data-testid=upheld-disputes]").count()).toBe(1);
+    // Its page lists both disputes from the chain (newest first) and the slash.
+    await row.locator("a").first().click();
+    const list = page.getByTestId("disputes");
+    await expect.poll(() => list.locator("li").count(), { timeout: 20_000 }).toBe(2);
+    expect(await page.getByTestId("disputes-summary").textContent()).toMatch(
+      /^1 upheld · 0 answered · 1 open /,
+    );
+    const short = (x: string) => `${x.slice(0, 6)}…${x.slice(-4)}`;
+    const upheld = list.locator("li[data-state=upheld]");
+    expect(await upheld.getAttribute("data-kind")).toBe("custody");
+    expect(await upheld.getByTestId("dispute-state").textContent()).toBe(
+      "upheld: not answered within the window",
+    );
+    expect(await upheld.getByTestId("dispute-facts").textContent()).toMatch(
+      new RegExp(
+        `^id ${short(dispute)} · opened by ${short(net.wallet(0).account.address)} · envelope ${short(receipts[0]!.receipt.envelopeId)} · bond 10 SNT · deadline \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d · slashed 100 SNT · jailed until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d$`,
+      ),
+    );
+    expect(await upheld.getByRole("link").allTextContents()).toEqual(["opened", "upheld"]);
+    const open = list.locator("li[data-state=open]");
+    expect(await open.getByTestId("dispute-state").textContent()).toBe(
+      "open: the window has passed, anyone can finalise it",
+    );
+    expect(await open.getByTestId("dispute-facts").textContent()).toContain(`id ${short(ids[1]!)}`);
+    const slashes = page.getByTestId("slashes");
+    expect(await slashes.locator("li").count()).toBe(1);
+    expect(await slashes.textContent()).toContain(`100 SNT slashed`);
+    expect(await slashes.textContent()).toContain(
+      `dispute ${short(dispute)} · 50 SNT reward · 50 SNT to the treasury · stake now 900 SNT`,
+    );
+    // The score shown is the prober's: its disputes factor halves it.
+    const proberReport = async () => {
+      const res = await fetch(`${net.proberUrl}/mailboxes/${me}`, {
+        dispatcher: new Agent({ pipelining: 0 }),
+      });
+      return ((await res.json()) as { report: { mailbox: MailboxReport } }).report.mailbox;
+    };
+    const figures = await proberReport();
+    expect(figures.disputes).toMatchObject({
+      open: 1,
+      answered: 0,
+      upheld: 1,
+      slashed: parseEther("100").toString(),
+    });
+    expect(figures.factors.disputes).toBeCloseTo(0.5, 3);
+    const factors = page.locator("tr", { has: page.locator("td", { hasText: /^disputes$/ }) });
+    await expect
+      .poll(() => factors.locator("td").allTextContents(), { timeout: 20_000 })
+      .toEqual(["disputes", "0.500", "^ 1"]);
+    expect(await page.getByTestId("score-disputes").textContent()).toBe(
+      "1 upheld dispute: disputes factor 0.500",
+    );
+    await page.screenshot({ path: join(SHOTS, "mailbox-disputes.png"), fullPage: true });
+    await page.setViewportSize(PHONE);
+    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // Jailed again by the second dispute, upheld now, it leaves instead: an exit from jail, confirmed first.
+    await page.goto(url("/operate"));
+    await expect
+      .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 30_000 })
+      .toBe("active");
     await sendAs(
       0,
-      registry,
-      encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "jail", args: [op, later] }),
+      disputes,
+      encodeFunctionData({ abi: disputesAbi, functionName: "finaliseCustody", args: [ids[1]!] }),
     );
+    expect((await getDispute(ids[1]!)).state).toBe(3);
     await expect
       .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 30_000 })
       .toBe("jailed");
@@ -603,7 +738,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
       .poll(() => page.getByTestId("operator-status").textContent(), { timeout: 30_000 })
       .toBe("exiting");
     expect(await page.getByTestId("jailed-until").textContent()).toMatch(/^jailed until .* \(in \d+ (min|s)/);
-  }, 180_000);
+  }, 300_000);
 
   it("a user's bad input on /channels is explained; opening and topping up work", async () => {
     // "Open a channel to this mailbox" preselects it.

@@ -11,7 +11,7 @@ import { checkAmount, checkPercent } from "../lib/amount";
 import { figuresOf, scoreLabel } from "../lib/figures";
 import { countdown, formatAge, formatMs, shortAddress } from "../lib/format";
 import { arrange, exact, referencePagePrice, type SortKey } from "../lib/mailboxes";
-import { metadataOf, useMailboxes } from "../lib/prober";
+import { disputesOf, metadataOf, useMailboxes } from "../lib/prober";
 
 const PRICE_HEADER = `Price ${PRICE_REFERENCE_LABEL}`;
 
@@ -115,11 +115,23 @@ export default function MailboxesPage() {
                 const score = scoreLabel(m);
                 const f = figuresOf(m);
                 const name = metadataOf(m)?.name;
+                const upheld = disputesOf(m)?.upheld ?? 0;
                 return (
                   <tr key={m.address} data-address={m.address}>
                     <td data-label="Mailbox" className="title-cell">
                       <Link href={`/mailbox/${m.address}`}>{name ?? shortAddress(m.address)}</Link>
                       {name ? <div className="muted small">{shortAddress(m.address)}</div> : null}
+                      {upheld > 0 ? (
+                        <div>
+                          <span
+                            className="badge poor"
+                            data-testid="upheld-disputes"
+                            title="Disputes upheld on-chain: it lost or withheld messages it had signed for. Each lowers its score (see How the score is computed)."
+                          >
+                            {upheld} upheld dispute{upheld === 1 ? "" : "s"}
+                          </span>
+                        </div>
+                      ) : null}
                       {m.status === 1 ? (
                         <UseMailboxButton address={m.address} name={name ?? shortAddress(m.address)} />
                       ) : null}

@@ -15,6 +15,7 @@ export const SETTING_NAMES = [
   "NEXT_PUBLIC_REGISTRY",
   "NEXT_PUBLIC_CHANNELS",
   "NEXT_PUBLIC_SNT",
+  "NEXT_PUBLIC_DISPUTES",
   "NEXT_PUBLIC_FROM_BLOCK",
   "NEXT_PUBLIC_EXPLORER_URL",
 ] as const;
@@ -53,6 +54,13 @@ export const settings = {
   registry: (setting("NEXT_PUBLIC_REGISTRY", process.env.NEXT_PUBLIC_REGISTRY) ?? known?.registry) as Address,
   channels: (setting("NEXT_PUBLIC_CHANNELS", process.env.NEXT_PUBLIC_CHANNELS) ?? known?.channels) as Address,
   snt: (setting("NEXT_PUBLIC_SNT", process.env.NEXT_PUBLIC_SNT) ?? known?.snt) as Address,
+  /**
+   * The Disputes contract (the registry's only slasher); undefined when neither set nor known: the
+   * pages then ask the registry (`registry.disputes()`).
+   */
+  disputes: (setting("NEXT_PUBLIC_DISPUTES", process.env.NEXT_PUBLIC_DISPUTES) ?? known?.disputes) as
+    | Address
+    | undefined,
   fromBlock: BigInt(
     setting("NEXT_PUBLIC_FROM_BLOCK", process.env.NEXT_PUBLIC_FROM_BLOCK) ?? known?.fromBlock ?? 0n,
   ),
@@ -79,5 +87,6 @@ export function contractName(a: string): string | undefined {
   if (l === settings.registry?.toLowerCase()) return "the mailbox registry";
   if (l === settings.channels?.toLowerCase()) return "the payment channels contract";
   if (l === settings.snt?.toLowerCase()) return "the SNT token";
+  if (l === settings.disputes?.toLowerCase()) return "the disputes contract";
   return undefined;
 }

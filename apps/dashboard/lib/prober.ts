@@ -1,6 +1,7 @@
 "use client";
 
 import type {
+  DisputeFigures,
   FigureSamples,
   MailboxInfo,
   MailboxMetadata,
@@ -42,6 +43,23 @@ export function samplesOf(m: MailboxFigures): FigureSamples | undefined {
   )
     return undefined;
   return { probes24h, probes7d, probes30d, canaries7d };
+}
+
+/**
+ * The disputes the prober counted against the mailbox, when it sends them with the expected types
+ * (undefined from a prober that predates them or follows no Disputes contract).
+ */
+export function disputesOf(m: MailboxFigures): DisputeFigures | undefined {
+  const r = record(m.disputes as unknown);
+  if (!r) return undefined;
+  const [open, answered, upheld] = [count(r.open), count(r.answered), count(r.upheld)];
+  const slashed = typeof r.slashed === "string" && /^\d{1,78}$/.test(r.slashed) ? r.slashed : undefined;
+  const upheldAt = Array.isArray(r.upheldAt) ? r.upheldAt.map(count) : undefined;
+  const last = r.lastUpheldAt === null ? null : count(r.lastUpheldAt);
+  if (open === undefined || answered === undefined || upheld === undefined || slashed === undefined)
+    return undefined;
+  if (!upheldAt || upheldAt.some((x) => x === undefined) || last === undefined) return undefined;
+  return { open, answered, upheld, slashed, upheldAt: upheldAt as number[], lastUpheldAt: last };
 }
 
 /** Why the prober could not read the mailbox's metadata (one line), if it says. */

@@ -1,5 +1,9 @@
 import {
   DEFAULT_SCORE_WEIGHTS,
+  DISPUTE_HALF_LIFE_MS,
+  DISPUTE_MEMORY_MS,
+  DISPUTE_PENALTY,
+  disputesFactor,
   FACTOR_FLOOR,
   FIGURE_MIN_SAMPLES,
   LATENCY_GOOD_MS,
@@ -39,6 +43,9 @@ export default function MethodologyPage() {
   const chances = selectionChances(EXAMPLE_SCORES, 1);
   const best = EXAMPLE_SCORES[0];
   const quarter = Math.ceil(EXAMPLE_SCORES.length / 4);
+  const DAY_MS = 86_400_000;
+  const halfLife = DISPUTE_HALF_LIFE_MS / DAY_MS;
+  const disputeAt = (days: number) => num(disputesFactor([0], days * DAY_MS), 3);
   return (
     <>
       <h1>How mailboxes are measured</h1>
@@ -47,6 +54,10 @@ export default function MethodologyPage() {
         <ul>
           <li>
             Follows the registry's events: registrations, price announcements, stake, exits, jail terms.
+          </li>
+          <li>
+            Follows the Disputes contract's events: custody disputes opened, answered or upheld, omissions
+            proved; for each mailbox it reports how many are open, answered and upheld, and the SNT slashed.
           </li>
           <li>
             Every minute (by default), for each active mailbox: a libp2p ping and <code>/postbox/info/1</code>
@@ -100,7 +111,8 @@ export default function MethodologyPage() {
         <p>
           <code data-testid="score-formula">
             score = availability<sup>{w.availability}</sup> · latency<sup>{w.latency}</sup> · completeness
-            <sup>{w.completeness}</sup> · stake<sup>{w.stake}</sup> · price<sup>{w.price}</sup>
+            <sup>{w.completeness}</sup> · stake<sup>{w.stake}</sup> · price<sup>{w.price}</sup> · disputes
+            <sup>{w.disputes}</sup>
           </code>
         </p>
         <p>
@@ -135,10 +147,18 @@ export default function MethodologyPage() {
             mailbox's, at most 1 (twice the median: {num(priceFactor(2n, 1n))}); 1 for a free mailbox. Prices
             are compared {PRICE_REFERENCE_LABEL} at the price in force on-chain.
           </li>
+          <li data-testid="formula-disputes">
+            Disputes: each dispute upheld against the mailbox (it lost or withheld a message it had signed
+            for, proved on-chain) multiplies the factor by 1 − {DISPUTE_PENALTY} · 2
+            <sup>−age ÷ {halfLife} days</sup> — fresh: {disputeAt(0)}, {halfLife} days old:{" "}
+            {disputeAt(halfLife)}, {3 * halfLife} days old: {disputeAt(3 * halfLife)}; forgotten after{" "}
+            {DISPUTE_MEMORY_MS / DAY_MS} days. Open and answered disputes do not count: anyone can open one
+            for a bond, and an answer proves the mailbox kept the message.
+          </li>
         </ul>
         <p className="muted small">
           Weights: availability {w.availability}, latency {w.latency}, completeness {w.completeness}, stake{" "}
-          {w.stake}, price {w.price}. A client may take other weights.
+          {w.stake}, price {w.price}, disputes {w.disputes}. A client may take other weights.
         </p>
       </div>
       <div className="card">

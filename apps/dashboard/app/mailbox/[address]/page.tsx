@@ -1,6 +1,6 @@
 "use client";
 
-import { mailboxRegistryAbi } from "@postbox/contracts";
+import { type MailboxDispute, mailboxRegistryAbi } from "@postbox/contracts";
 import type { MailboxMetadata } from "@postbox/protocol";
 import { DEFAULT_SCORE_WEIGHTS, formatDuration, formatSnt } from "@postbox/protocol";
 import Link from "next/link";
@@ -14,12 +14,21 @@ import { StatusBadge } from "../../../components/StatusBadge";
 import { TxLink } from "../../../components/TxLink";
 import { useMailboxChain } from "../../../lib/chain";
 import { useChainTime } from "../../../lib/chain-time";
+import { type MailboxSlash, useMailboxDisputes } from "../../../lib/disputes";
 import { settings } from "../../../lib/env";
 import { figuresOf, scoreLabel } from "../../../lib/figures";
-import { countdown, formatMs, formatTime } from "../../../lib/format";
+import { countdown, formatMs, formatTime, shortAddress } from "../../../lib/format";
 import { bucket } from "../../../lib/history";
 import { priceText } from "../../../lib/mailboxes";
-import { infoOf, metadataErrorOf, metadataOf, safeHref, useMailboxes, useSamples } from "../../../lib/prober";
+import {
+  disputesOf,
+  infoOf,
+  metadataErrorOf,
+  metadataOf,
+  safeHref,
+  useMailboxes,
+  useSamples,
+} from "../../../lib/prober";
 
 const time = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
@@ -89,6 +98,132 @@ function About({ meta, error }: { meta: MailboxMetadata | undefined; error: stri
   );
 }
 
+const KIND = { custody: "Custody dispute", omission: "Omission proved" } as const;
+
+/** Where a dispute stands, in words (chain time `now`, seconds). */
+function disputeState(d: MailboxDispute, now: number | undefined): string {
+  if (d.state === "answered")
+    return "answered: the mailbox showed the envelope, the bond went to its operator";
+  if (d.state === "upheld")
+    return d.kind === "omission"
+      ? "upheld: its own page commitment left out an envelope it had receipted"
+      : "upheld: not answered within the window";
+  const deadline = Number(d.deadline ?? 0n);
+  if (now !== undefined && now > deadline) return "open: the window has passed, anyone can finalise it";
+  return `open: the mailbox has ${now === undefined ? "until the deadline" : countdown(deadline, now)} to answer`;
+}
+
+/** A dispute's facts in one line: challenger, envelope, bond, deadline, slashed, jail term. */
+function disputeFacts(d: MailboxDispute): string[] {
+  const facts = [
+    `id ${shortAddress(d.id)}`,
+    `${d.kind === "omission" ? "proved" : "opened"} by ${shortAddress(d.challenger)}`,
+    d.envelopeId ? `envelope ${shortAddress(d.envelopeId)}` : "envelope: in the contract's record",
+    d.kind === "custody" ? `bond ${formatSnt(d.bond)}` : "no bond",
+  ];
+  if (d.deadline !== null) facts.push(`deadline ${formatTime(d.deadline)}`);
+  if (d.state === "upheld") {
+    facts.push(
+      d.slashed > 0n
+        ? `slashed ${formatSnt(d.slashed)}`
+        : "nothing slashed (the period's allowance was used up)",
+    );
+    facts.push(d.jailedUntil > 0n ? `jailed until ${formatTime(d.jailedUntil)}` : "not jailed");
+  }
+  return facts;
+}
+
+/** The mailbox's disputes and the slashes of its stake, from the chain. */
+function Disputes({ operator, now }: { operator: Address; now: number | undefined }) {
+  const q = useMailboxDisputes(operator);
+  if (q.error)
+    return (
+      <div className="card">
+        <h2>Disputes</h2>
+        <p className="error">Cannot read the disputes: {q.error.message.split("\n")[0]}</p>
+      </div>
+    );
+  if (!q.data)
+    return (
+      <div className="card">
+        <h2>Disputes</h2>
+        <p className="muted">Loading…</p>
+      </div>
+    );
+  const { disputes, slashes, contract } = q.data;
+  const count = (state: MailboxDispute["state"]) => disputes.filter((d) => d.state === state).length;
+  return (
+    <div className="card" data-testid="disputes-card">
+      <h2>Disputes</h2>
+      {!contract ? (
+        <p className="muted">
+          This registry's slasher is not a Disputes contract: there are no disputes to list.
+        </p>
+      ) : (
+        <p data-testid="disputes-summary">
+          {disputes.length === 0
+            ? "No dispute against this mailbox."
+            : `${count("upheld")} upheld · ${count("answered")} answered · ${count("open")} open`}{" "}
+          <span className="muted small">
+            Anyone holding its receipt or page commitment can dispute on-chain; an upheld dispute slashes its
+            stake and lowers its score.
+          </span>
+        </p>
+      )}
+      {disputes.length > 0 ? (
+        <ol className="events" data-testid="disputes">
+          {disputes.map((d) => (
+            <li key={d.id} data-testid="dispute" data-state={d.state} data-kind={d.kind}>
+              <div>
+                <strong className={d.state === "upheld" ? "poor" : d.state === "answered" ? "good" : "fair"}>
+                  {KIND[d.kind]}
+                </strong>{" "}
+                <span data-testid="dispute-state">{disputeState(d, now)}</span>
+              </div>
+              <div className="muted" data-testid="dispute-facts">
+                {disputeFacts(d).join(" · ")}
+              </div>
+              <div className="muted small">
+                block {d.openedBlock.toString()} ·{" "}
+                <TxLink hash={d.openedTx}>{d.kind === "omission" ? "proof" : "opened"}</TxLink>
+                {d.resolvedTx && d.resolvedTx !== d.openedTx ? (
+                  <>
+                    {" "}
+                    · <TxLink hash={d.resolvedTx}>{d.state}</TxLink>
+                  </>
+                ) : null}
+              </div>
+            </li>
+          ))}
+        </ol>
+      ) : null}
+      <h3>Slashes</h3>
+      {slashes.length === 0 ? (
+        <p className="muted" data-testid="slashes-none">
+          Its stake was never slashed.
+        </p>
+      ) : (
+        <ol className="events" data-testid="slashes">
+          {slashes.map((x: MailboxSlash) => (
+            <li key={`${x.tx}-${x.disputeId}`}>
+              <div>
+                <strong>{formatSnt(x.amount)} slashed</strong>{" "}
+                <span className="muted small">
+                  block {x.block.toString()} · <TxLink hash={x.tx}>transaction</TxLink>
+                </span>
+              </div>
+              <div className="muted">
+                dispute {shortAddress(x.disputeId)} · {formatSnt(x.reward)} reward · {formatSnt(x.toTreasury)}{" "}
+                to the treasury · stake now {formatSnt(x.stake)}
+              </div>
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
+  );
+}
+
 export default function MailboxPage() {
   const { address } = useParams<{ address: string }>();
   const id = address.toLowerCase();
@@ -124,6 +259,7 @@ export default function MailboxPage() {
   const info = m ? infoOf(m) : undefined;
   const f = m ? figuresOf(m) : undefined;
   const score = m ? scoreLabel(m) : undefined;
+  const counted = m ? disputesOf(m) : undefined;
   const pending = e.priceEffectiveAt !== 0n && (now === undefined || Number(e.priceEffectiveAt) > now);
   return (
     <>
@@ -248,12 +384,19 @@ export default function MailboxPage() {
                 {(Object.keys(m.factors) as (keyof typeof m.factors)[]).map((k) => (
                   <tr key={k}>
                     <td>{k}</td>
-                    <td>{m.factors[k].toFixed(3)}</td>
+                    <td>{(m.factors[k] ?? 1).toFixed(3)}</td>
                     <td className="muted">^ {DEFAULT_SCORE_WEIGHTS[k]}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
+            {counted && counted.upheld > 0 ? (
+              <p className="poor small" data-testid="score-disputes">
+                {counted.upheld} upheld dispute{counted.upheld === 1 ? "" : "s"}: disputes factor{" "}
+                {(m.factors.disputes ?? 1).toFixed(3)}
+                {counted.upheldAt.length < counted.upheld ? " (only those of the last year count)" : ""}
+              </p>
+            ) : null}
             <p className="muted">
               <Link href="/methodology">How the score is computed</Link>
             </p>
@@ -279,6 +422,7 @@ export default function MailboxPage() {
           </div>
         </div>
       )}
+      <Disputes operator={id as Address} now={now} />
       <div className="card chart">
         <h2>Uptime, last 24 h (per 10 min)</h2>
         <ResponsiveContainer width="100%" height={180}>

@@ -92,7 +92,8 @@ const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint"
 /** What the contract's own errors mean, for a person. */
 const REVERTS: Record<string, string> = {
   DisputesReceiptExpired: "the receipt's promise has ended (its retain_until is past, in chain time)",
-  DisputesAlreadyDisputed: "this evidence was disputed already (each receipt, each commitment once)",
+  DisputesAlreadyDisputed:
+    "this evidence was disputed already (each receipt, each commitment once; for an omission, postbox chat read may keep a newer page)",
   DisputesWrongSigner:
     "the evidence was not signed by the operator's evidence key of the time (another chain or deployment, or forged)",
   DisputesInvalidSignature: "the evidence signature is malformed",

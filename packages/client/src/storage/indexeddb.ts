@@ -115,7 +115,10 @@ export function openPostboxDatabase(name = DEFAULT_DATABASE): Promise<IDBDatabas
         // A receipt without evidence has no operator: it is not in the index.
         open.transaction!.objectStore("receipts").createIndex("operator", "evidence.operator");
         db.createObjectStore("commitments", { keyPath: "signature" });
-        db.createObjectStore("omissions", { keyPath: ["envelopeId", "operator"] });
+        db.createObjectStore("omissions", { keyPath: ["envelopeId", "operator"] }).createIndex(
+          "commitment",
+          "commitment",
+        );
       }
     };
     open.onsuccess = () => {
@@ -682,17 +685,33 @@ export class IndexedDbStorage implements ClientStorage {
           tx.objectStore("receipts").index("operator").getAll(c.operator) as IDBRequest<StoredReceipt[]>,
         );
         const omissions = tx.objectStore("omissions");
+        const commitments = tx.objectStore("commitments");
         const proves: string[] = [];
+        /** The commitments this one replaces. */
+        const replaced = new Set<string>();
         for (const r of receipts.filter((r) => provesOmission(c, r)).sort(compareReceipts)) {
           if (proves.includes(r.envelopeId)) continue;
-          if ((await request(omissions.count([r.envelopeId, c.operator]))) > 0) continue;
+          const link = (await request(omissions.get([r.envelopeId, c.operator]))) as
+            | { commitment: string }
+            | undefined;
+          if (link) {
+            const kept = (await request(commitments.get(link.commitment))) as StoredCommitment | undefined;
+            if (kept && kept.servedAt >= c.servedAt) continue;
+            replaced.add(link.commitment);
+          }
           proves.push(r.envelopeId);
         }
         if (proves.length === 0) return [];
-        const commitments = tx.objectStore("commitments");
-        if ((await request(commitments.count(c.signature))) === 0) commitments.put({ ...c });
+        commitments.put({ ...c });
         for (const envelopeId of proves)
           omissions.put({ envelopeId, operator: c.operator, commitment: c.signature });
+        // A replaced commitment that proves nothing else is dropped.
+        for (const signature of replaced)
+          if (
+            signature !== c.signature &&
+            (await request(omissions.index("commitment").count(signature))) === 0
+          )
+            commitments.delete(signature);
         return proves;
       },
     );

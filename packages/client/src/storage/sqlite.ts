@@ -473,18 +473,20 @@ export class SqliteStorage implements ClientStorage {
 
   async saveCommitment(c: StoredCommitment): Promise<string[]> {
     return this.#write("cannot save a page commitment", () => {
-      // The receipts it may prove omitted: the operator's, on its topics, in its span, held then.
+      // The receipts it may prove omitted (the operator's, on its topics, in its span, held then)
+      // whose kept proof, if any, was served before it.
       const candidates = this.#sql(
-        `SELECT * FROM receipts WHERE operator = ? AND topic IN (SELECT value FROM json_each(?))
-         AND ts >= ? AND ts <= ? AND stored_at < ? AND retain_until > ?
-         AND NOT EXISTS (SELECT 1 FROM omissions o WHERE o.envelope_id = receipts.envelope_id
-           AND o.operator = receipts.operator)`,
+        `SELECT r.* FROM receipts r LEFT JOIN omissions o ON o.envelope_id = r.envelope_id AND o.operator = r.operator
+         LEFT JOIN commitments k ON k.signature = o.commitment
+         WHERE r.operator = ? AND r.topic IN (SELECT value FROM json_each(?)) AND r.ts >= ? AND r.ts <= ?
+         AND r.stored_at < ? AND r.retain_until > ? AND (k.served_at IS NULL OR k.served_at < ?)`,
       )
         .all(
           c.operator,
           JSON.stringify(c.contentTopics),
           clampMs(c.timeStart),
           clampMs(c.timeEnd),
+          c.servedAt,
           c.servedAt,
           c.servedAt,
         )
@@ -508,9 +510,14 @@ export class SqliteStorage implements ClientStorage {
         c.servedAt,
       );
       const link = this.#sql(
-        "INSERT OR IGNORE INTO omissions (envelope_id, operator, commitment) VALUES (?, ?, ?)",
+        "INSERT OR REPLACE INTO omissions (envelope_id, operator, commitment) VALUES (?, ?, ?)",
       );
       for (const id of proves) link.run(id, c.operator, c.signature);
+      // A replaced commitment that proves nothing else is dropped.
+      this.#sql(
+        `DELETE FROM commitments WHERE operator = ? AND NOT EXISTS
+         (SELECT 1 FROM omissions o WHERE o.commitment = commitments.signature)`,
+      ).run(c.operator);
       return proves;
     });
   }

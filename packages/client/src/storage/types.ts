@@ -142,7 +142,8 @@ export interface ReceiptEvidence {
  * A history page's EIP-712 `PageCommitment` ("on these topics, in this span, I hold exactly these
  * ids"). Kept only while it proves an omission: it leaves out an envelope this client holds a
  * receipt with evidence for, from the same operator, stored before the page was served and still
- * promised then, on one of its topics and within its span ({@link ClientStorage.saveCommitment}).
+ * promised then, on one of its topics and within its span, and no later page proves the same
+ * ({@link ClientStorage.saveCommitment}).
  */
 export interface StoredCommitment {
   /** The mailbox (as {@link StoredReceipt.mailbox}) that served it. */
@@ -256,10 +257,12 @@ export interface ClientStorage {
   /** Every receipt that carries evidence, by `storedAt` (then envelope id and mailbox). */
   evidenceReceipts(): Promise<StoredReceipt[]>;
   /**
-   * Keeps a page commitment if it proves an omission ({@link StoredCommitment}) of an envelope no
-   * kept commitment proves yet for that operator, and returns the envelope ids it is kept for
-   * (oldest receipt first); otherwise keeps nothing and returns `[]`. So at most one commitment
-   * is kept per receipt with evidence and operator.
+   * Keeps a page commitment if it proves an omission ({@link StoredCommitment}) of an envelope
+   * whose kept proof for that operator, if any, was served before it (a commitment slashes once
+   * on-chain: the newest is the one most likely unused), and returns the envelope ids it is kept
+   * for (oldest receipt first); otherwise keeps nothing and returns `[]`. A commitment it replaces
+   * for every envelope it proved is deleted. So at most one commitment is kept per receipt with
+   * evidence and operator.
    */
   saveCommitment(commitment: StoredCommitment): Promise<string[]>;
   /** The kept commitments that prove `envelopeId` omitted (at most one per operator). */

@@ -202,6 +202,13 @@ describe("postbox dispute: custody and omission from a client's kept evidence", 
     expect(await stake()).toBe(stakeBefore - slashed);
     expect(await balance()).toBe(balanceBefore + BigInt(r.reward));
     expect(await disputeState(r.disputeId)).toBe(State.Upheld);
+    // The same page left b out too, but a commitment slashes once: the contract's refusal, in words.
+    await refused(
+      ["dispute", "omission", sent.b],
+      1,
+      /DisputeError: the chain refuses it: this evidence was disputed already .*\(DisputesAlreadyDisputed\)/,
+    );
+    expect(await stake()).toBe(stakeBefore - slashed);
   }, 30_000);
 
   it("a custody dispute the mailbox cannot answer: refused before the deadline, slashed after it, the bond back with the reward", async () => {

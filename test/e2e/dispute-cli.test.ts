@@ -212,6 +212,17 @@ describe("postbox dispute: custody and omission from a client's kept evidence", 
   }, 30_000);
 
   it("a custody dispute the mailbox cannot answer: refused before the deadline, slashed after it, the bond back with the reward", async () => {
+    // A small allowance left over: MiniMe SNT refuses non-zero → non-zero, so the CLI resets it first.
+    const wallet = net.wallet(USER);
+    await net.publicClient.waitForTransactionReceipt({
+      hash: await wallet.writeContract({
+        address: net.addresses.snt,
+        abi: sntAbi,
+        functionName: "approve",
+        args: [disputes, 1n],
+        chain: wallet.chain,
+      }),
+    });
     const balanceOpen = await balance();
     const opened = await cliJson<{ disputeId: Hex; deadline: string; bond: string }>([
       "dispute",

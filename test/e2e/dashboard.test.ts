@@ -26,6 +26,11 @@ import {
 import {
   computeChannelId,
   createEnvelope,
+  DEFAULT_SCORE_WEIGHTS,
+  DISPUTE_HALF_LIFE_MS,
+  DISPUTE_MEMORY_MS,
+  DISPUTE_PENALTY,
+  disputesFactor,
   formatSnt,
   LATENCY_GOOD_MS,
   type MailboxReport,
@@ -272,6 +277,16 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
       (c) => `${Number((c * 100).toFixed(1))} %`,
     );
     expect(await text("draw-example")).toContain(`the chances are ${chances.join(", ")}.`);
+    // Upheld disputes: the sixth factor, its penalty and half-life, from the protocol's constants.
+    expect(await text("score-formula")).toContain(
+      `price${DEFAULT_SCORE_WEIGHTS.price} · disputes${DEFAULT_SCORE_WEIGHTS.disputes}`,
+    );
+    const DAY = 86_400_000;
+    const halfLife = DISPUTE_HALF_LIFE_MS / DAY;
+    const at = (days: number) => Number(disputesFactor([0], days * DAY).toFixed(3));
+    expect(await text("formula-disputes")).toContain(
+      `multiplies the factor by 1 − ${DISPUTE_PENALTY} · 2−age ÷ ${halfLife} days — fresh: ${at(0)}, ${halfLife} days old: ${at(halfLife)}, ${3 * halfLife} days old: ${at(3 * halfLife)}; forgotten after ${DISPUTE_MEMORY_MS / DAY} days.`,
+    );
     // A mailbox's first day: the 24-hour uptime decides its colour, not "new" for the whole day.
     expect(await text("figure-tone")).toContain("over 24 h during its first day of probes");
   }, 30_000);

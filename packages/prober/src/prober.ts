@@ -360,7 +360,7 @@ export class Prober {
         const at = await timeOf(e.blockNumber);
         const id = e.args.disputeId!;
         const mailbox = e.args.operator!.toLowerCase();
-        const known = store.disputes(mailbox).find((d) => d.id === id);
+        const known = store.dispute(id);
         if (e.eventName === "CustodyDisputed")
           store.recordDispute({
             id,

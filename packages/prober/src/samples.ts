@@ -98,6 +98,16 @@ CREATE TABLE IF NOT EXISTS disputes (
 CREATE INDEX IF NOT EXISTS disputes_by_mailbox ON disputes (mailbox, state, resolved_at);
 `;
 
+const toDispute = (r: Record<string, unknown>): DisputeRecord => ({
+  id: r.id as string,
+  mailbox: r.mailbox as string,
+  kind: r.kind as DisputeRecord["kind"],
+  state: r.state as DisputeRecord["state"],
+  slashed: BigInt(r.slashed as string),
+  openedAt: Number(r.opened_at),
+  resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+});
+
 const big = (_: string, v: unknown) => (typeof v === "bigint" ? `${v}n` : v);
 const unbig = (_: string, v: unknown) =>
   typeof v === "string" && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v;
@@ -295,21 +305,21 @@ export class SampleStore {
       .run(d.id, d.mailbox, d.kind, d.state, d.slashed.toString(), d.openedAt, d.resolvedAt);
   }
 
+  /** One dispute by id, or undefined. */
+  dispute(id: string): DisputeRecord | undefined {
+    const r = this.#db.prepare("SELECT * FROM disputes WHERE id = ?").get(id) as
+      | Record<string, unknown>
+      | undefined;
+    return r ? toDispute(r) : undefined;
+  }
+
   /** Every dispute recorded against a mailbox, oldest first. */
   disputes(mailbox: string): DisputeRecord[] {
     return (
       this.#db
         .prepare("SELECT * FROM disputes WHERE mailbox = ? ORDER BY opened_at, id")
         .all(mailbox) as Record<string, unknown>[]
-    ).map((r) => ({
-      id: r.id as string,
-      mailbox: r.mailbox as string,
-      kind: r.kind as DisputeRecord["kind"],
-      state: r.state as DisputeRecord["state"],
-      slashed: BigInt(r.slashed as string),
-      openedAt: Number(r.opened_at),
-      resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
-    }));
+    ).map(toDispute);
   }
 
   /**

@@ -12,8 +12,8 @@ const BENCHES: Record<string, string> = {
   client:
     "a returning user: time until 10,000 missed room messages are paid, decrypted, verified and ordered",
   cluster:
-    "a mailbox of several nodes on one PostgreSQL: paid pages/s with 1 and 2 nodes, CPU per page of the nodes, PostgreSQL, readers and chain; disk per million envelopes",
-  sync: "mailbox-to-mailbox sync at 1M envelopes: bytes when already equal, missing envelopes/s and bytes beyond them (issue 21's cluster sync keys)",
+    "a mailbox of several nodes on one PostgreSQL: paid pages/s with 1 and 2 nodes, CPU per page of the nodes, PostgreSQL, readers and chain; disk per million envelopes; and the sync keys (as `sync`, contiguous and scattered)",
+  sync: "mailbox-to-mailbox sync at 1M envelopes: bytes when already equal, missing envelopes/s and bytes beyond them, for a contiguous gap and scattered losses (--compare: also without sketches)",
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -1,4 +1,5 @@
-// `npm run bench -- cluster [--json] [--envelopes N] [--rounds R]`
+// `npm run bench -- cluster [--json] [--envelopes N] [--rounds R] [--only nodes|sync]
+//                           [--sync-envelopes N] [--sync-missing M] [--sync-rounds R]`
 //
 // A mailbox of several nodes on one PostgreSQL (issue #21 §4). Its parts, each measured on its own:
 //
@@ -15,9 +16,14 @@
 //   diskBytesPerMillion: the archive's partitions (tables, indexes, TOAST) per million 1 KiB
 //   envelopes.
 //
-// The mailbox-to-mailbox sync figures of issue #21 §4 (syncMissingPerSec,
-// syncOverheadBytesPerMissing, inSyncBytes) are `npm run bench -- sync`'s (scripts/bench/sync.ts);
-// a part measured here adds its section to `sections` below.
+// - sync: the mailbox-to-mailbox sync figures of issue #21 §4 (inSyncBytes, syncMissingPerSec,
+//   syncOverheadBytesPerMissing), by `measureSync` of scripts/bench/sync.ts (`npm run bench --
+//   sync`, where the method is described): two mailboxes of `--sync-envelopes` (1,000,000), the
+//   initiator lacking `--sync-missing` (50,000) of them as a contiguous block and, apart, every
+//   20th; `--sync-rounds` (3) rounds. The headline keys are the worse of the two patterns; the
+//   `sync` section has both.
+//
+// Each part adds its section to `sections` below; `--only` runs one.
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -46,6 +52,7 @@ import {
 } from "../lib/cluster.ts";
 import { busyShare, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { freePortBlock } from "../lib/ports.ts";
+import { measureSync } from "./sync.ts";
 
 const argv = process.argv.slice(2);
 tuneGarbageCollection();
@@ -304,13 +311,30 @@ function multiaddrOf(a: string): Multiaddr {
 }
 
 const load0 = loadavg()[0]!;
-await measureNodes();
+const only = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
+if (only !== undefined && only !== "nodes" && only !== "sync") throw new Error("--only takes nodes or sync");
+if (only !== "sync") await measureNodes();
+if (only !== "nodes") {
+  const sync = await measureSync({
+    envelopes: opt("--sync-envelopes", 1_000_000),
+    missing: opt("--sync-missing", 50_000),
+    rounds: opt("--sync-rounds", ROUNDS),
+    patterns: ["contiguous", "scattered"],
+  });
+  sections.sync = {
+    inSyncBytes: sync.inSyncBytes,
+    syncMissingPerSec: sync.syncMissingPerSec,
+    syncOverheadBytesPerMissing: sync.syncOverheadBytesPerMissing,
+    sync,
+  };
+}
 const result = {
   envelopes: N,
   readers: READERS,
   pageSize: PAGE,
   rounds: ROUNDS,
   ...sections.nodes,
+  ...sections.sync,
   machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.versions.node}`,
   loadAverage1m: { before: round2(load0), after: round2(loadavg()[0]!) },
 };

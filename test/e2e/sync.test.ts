@@ -231,7 +231,7 @@ describe("mailboxes repair their gaps from each other (sync)", () => {
     );
     // One request with one fingerprint, one response that settles it: no ids, no envelopes.
     expect(session.rounds).toBe(1);
-    expect(session.ranges).toEqual({ skip: 0, fingerprint: 1, ids: 0 });
+    expect(session.ranges).toEqual({ skip: 0, fingerprint: 1, ids: 0, sketch: 0 });
     expect(session.sent + session.received).toBeLessThan(200);
     console.log("in-sync session:", JSON.stringify(session));
   }, 60_000);

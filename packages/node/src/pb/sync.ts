@@ -122,19 +122,23 @@ export interface SyncRange {
   count: bigint
   fingerprint: Uint8Array
   ids: Uint8Array
+  sketch: Uint8Array
+  keyBytes: number
 }
 
 export namespace SyncRange {
   export enum Mode {
     SKIP = 'SKIP',
     FINGERPRINT = 'FINGERPRINT',
-    IDS = 'IDS'
+    IDS = 'IDS',
+    SKETCH = 'SKETCH'
   }
 
   enum __ModeValues {
     SKIP = 0,
     FINGERPRINT = 1,
-    IDS = 2
+    IDS = 2,
+    SKETCH = 3
   }
 
   export namespace Mode {
@@ -177,6 +181,16 @@ export namespace SyncRange {
           w.bytes(obj.ids)
         }
 
+        if ((obj.sketch != null && obj.sketch.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.sketch)
+        }
+
+        if ((obj.keyBytes != null && obj.keyBytes !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.keyBytes)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -185,7 +199,9 @@ export namespace SyncRange {
           mode: Mode.SKIP,
           count: 0n,
           fingerprint: uint8ArrayAlloc(0),
-          ids: uint8ArrayAlloc(0)
+          ids: uint8ArrayAlloc(0),
+          sketch: uint8ArrayAlloc(0),
+          keyBytes: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -214,6 +230,14 @@ export namespace SyncRange {
             }
             case 5: {
               obj.ids = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.sketch = reader.bytes()
+              break
+            }
+            case 7: {
+              obj.keyBytes = reader.uint32()
               break
             }
             default: {
@@ -266,6 +290,20 @@ export namespace SyncRange {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.sketch`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.keyBytes`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -308,6 +346,16 @@ export namespace SyncRange {
     value: Uint8Array
   }
 
+  export interface SyncRangeSketchFieldEvent {
+    field: '$.sketch'
+    value: Uint8Array
+  }
+
+  export interface SyncRangeKeyBytesFieldEvent {
+    field: '$.keyBytes'
+    value: number
+  }
+
   export function encode (obj: Partial<SyncRange>): Uint8Array {
     return encodeMessage(obj, SyncRange.codec())
   }
@@ -316,7 +364,7 @@ export namespace SyncRange {
     return decodeMessage(buf, SyncRange.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRange>): Generator<SyncRangeUpperTimestampFieldEvent | SyncRangeUpperIdFieldEvent | SyncRangeModeFieldEvent | SyncRangeCountFieldEvent | SyncRangeFingerprintFieldEvent | SyncRangeIdsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRange>): Generator<SyncRangeUpperTimestampFieldEvent | SyncRangeUpperIdFieldEvent | SyncRangeModeFieldEvent | SyncRangeCountFieldEvent | SyncRangeFingerprintFieldEvent | SyncRangeIdsFieldEvent | SyncRangeSketchFieldEvent | SyncRangeKeyBytesFieldEvent> {
     return streamMessage(buf, SyncRange.codec(), opts)
   }
 }
@@ -519,6 +567,18 @@ export namespace SyncRequest {
     index: number
   }
 
+  export interface SyncRequestRangesSketchFieldEvent {
+    field: '$.ranges[].sketch'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SyncRequestRangesKeyBytesFieldEvent {
+    field: '$.ranges[].keyBytes'
+    value: number
+    index: number
+  }
+
   export function encode (obj: Partial<SyncRequest>): Uint8Array {
     return encodeMessage(obj, SyncRequest.codec())
   }
@@ -527,7 +587,7 @@ export namespace SyncRequest {
     return decodeMessage(buf, SyncRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestPubsubTopicsFieldEvent | SyncRequestStartTimestampFieldEvent | SyncRequestStartIdFieldEvent | SyncRequestRangesUpperTimestampFieldEvent | SyncRequestRangesUpperIdFieldEvent | SyncRequestRangesModeFieldEvent | SyncRequestRangesCountFieldEvent | SyncRequestRangesFingerprintFieldEvent | SyncRequestRangesIdsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestPubsubTopicsFieldEvent | SyncRequestStartTimestampFieldEvent | SyncRequestStartIdFieldEvent | SyncRequestRangesUpperTimestampFieldEvent | SyncRequestRangesUpperIdFieldEvent | SyncRequestRangesModeFieldEvent | SyncRequestRangesCountFieldEvent | SyncRequestRangesFingerprintFieldEvent | SyncRequestRangesIdsFieldEvent | SyncRequestRangesSketchFieldEvent | SyncRequestRangesKeyBytesFieldEvent> {
     return streamMessage(buf, SyncRequest.codec(), opts)
   }
 }
@@ -803,6 +863,18 @@ export namespace SyncResponse {
     index: number
   }
 
+  export interface SyncResponseRangesSketchFieldEvent {
+    field: '$.ranges[].sketch'
+    value: Uint8Array
+    index: number
+  }
+
+  export interface SyncResponseRangesKeyBytesFieldEvent {
+    field: '$.ranges[].keyBytes'
+    value: number
+    index: number
+  }
+
   export interface SyncResponseEnvelopesFieldEvent {
     field: '$.envelopes[]'
     index: number
@@ -827,7 +899,7 @@ export namespace SyncResponse {
     return decodeMessage(buf, SyncResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponseStatusFieldEvent | SyncResponseStatusDescFieldEvent | SyncResponseRangesUpperTimestampFieldEvent | SyncResponseRangesUpperIdFieldEvent | SyncResponseRangesModeFieldEvent | SyncResponseRangesCountFieldEvent | SyncResponseRangesFingerprintFieldEvent | SyncResponseRangesIdsFieldEvent | SyncResponseEnvelopesFieldEvent | SyncResponsePendingFieldEvent | SyncResponseTruncatedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponseStatusFieldEvent | SyncResponseStatusDescFieldEvent | SyncResponseRangesUpperTimestampFieldEvent | SyncResponseRangesUpperIdFieldEvent | SyncResponseRangesModeFieldEvent | SyncResponseRangesCountFieldEvent | SyncResponseRangesFingerprintFieldEvent | SyncResponseRangesIdsFieldEvent | SyncResponseRangesSketchFieldEvent | SyncResponseRangesKeyBytesFieldEvent | SyncResponseEnvelopesFieldEvent | SyncResponsePendingFieldEvent | SyncResponseTruncatedFieldEvent> {
     return streamMessage(buf, SyncResponse.codec(), opts)
   }
 }

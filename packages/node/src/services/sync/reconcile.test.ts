@@ -47,11 +47,25 @@ function session(a: SyncIndex, b: SyncIndex, start: Bound, p: ReconcileParams = 
   let ranges = firstRanges(a, start, p);
   let bytes = 0;
   let rounds = 0;
+  const modes = {
+    sent: {} as Record<string, number>,
+    received: {} as Record<string, number>,
+    fullIds: 0,
+    askedFull: 0,
+  };
   for (;;) {
     rounds++;
     if (rounds > 400) throw new Error("no convergence");
     bytes += SyncRequest.encode({ pubsubTopics: [], ranges }).length;
+    for (const x of ranges) {
+      modes.sent[x.mode] = (modes.sent[x.mode] ?? 0) + 1;
+      if (x.mode === SyncRange.Mode.IDS && x.keyBytes === 32) modes.fullIds++;
+    }
     const r = respond(b, start, ranges, p);
+    for (const x of r.ranges) {
+      modes.received[x.mode] = (modes.received[x.mode] ?? 0) + 1;
+      if (x.keyBytes === 32) modes.askedFull++;
+    }
     missing.push(...r.missing);
     bytes += SyncResponse.encode({
       status: 0,
@@ -65,7 +79,7 @@ function session(a: SyncIndex, b: SyncIndex, start: Bound, p: ReconcileParams = 
     if (n.done) break;
     ranges = n.ranges;
   }
-  return { missing, bytes, rounds };
+  return { missing, bytes, rounds, modes };
 }
 
 function expected(a: Item[], b: Item[], startTs: number): string[] {
@@ -113,6 +127,7 @@ describe("sync index", () => {
 describe("range-based reconciliation", () => {
   it("finds exactly what the initiator lacks, on random sets of every shape", () => {
     const rand = rng(42);
+    const used = { sketches: 0, ids: 0, fullIds: 0, askedFull: 0 };
     for (let round = 0; round < 120; round++) {
       const span = [10, 1_000, 1_000_000][round % 3]!;
       const shared = Array.from({ length: Math.floor(rand() * 3_000) }, () => item(rand, span));
@@ -132,6 +147,10 @@ describe("range-based reconciliation", () => {
               idsThreshold: 1 + (round % 7),
               fanout: 2 + (round % 15),
               maxRanges: round % 4 === 1 ? 8 : 2048,
+              sketchMax: round % 5 === 0 ? 0 : 1 + (round % 40),
+              sketchWork: round % 7 === 0 ? 64 : 2 ** 21,
+              // Test-only short prefixes and short ids: collisions every few ranges.
+              ...(round % 2 === 1 ? { keyBytes: 1 + (round % 3), shortIdBits: 3 + (round % 9) } : {}),
             };
       const r = session(
         indexOf(a, round % 2 === 0),
@@ -140,7 +159,76 @@ describe("range-based reconciliation", () => {
         p,
       );
       expect(r.missing.map(hex).sort(), `round ${round}`).toEqual(expected(a, b, startTs));
+      used.sketches += r.modes.sent[SyncRange.Mode.SKETCH] ?? 0;
+      used.ids += r.modes.sent[SyncRange.Mode.IDS] ?? 0;
+      used.fullIds += r.modes.fullIds;
+      used.askedFull += r.modes.askedFull;
     }
+    // Every path ran: sketches, prefix lists, and collisions of the test's short prefixes answered
+    // by a round of full ids.
+    expect(used.sketches).toBeGreaterThan(100);
+    expect(used.ids).toBeGreaterThan(100);
+    expect(used.askedFull).toBeGreaterThan(10);
+    expect(used.fullIds).toBeGreaterThan(10);
+  });
+
+  it("a prefix or short id shared by two ids costs a round of full ids or a split, never a wrong result", () => {
+    const rand = rng(11);
+    const base = Array.from({ length: 10 }, () => item(rand, 1_000));
+    const twin = (of: Item, sameBytes: number): Item => {
+      const id = of.id.slice();
+      id[sameBytes] = id[sameBytes]! ^ 0xff; // same first `sameBytes` bytes, then different
+      return { ts: of.ts, id };
+    };
+    const y = item(rand, 1_000);
+    const x = twin(y, 8); // x and y share the 8 bytes an id list carries
+    const start = { ts: 0, id: new Uint8Array(0) };
+    // The initiator holds y, the responder x (and the rest is shared): x's prefix is in the list.
+    let r = session(indexOf([...base, y], true), indexOf([...base, x], true), start);
+    expect(r.missing.map(hex)).toEqual([hex(x.id)]);
+    expect(r.modes.askedFull).toBe(1);
+    expect(r.modes.fullIds).toBe(1);
+    // The responder holds both: it matches one more id than the initiator listed.
+    r = session(indexOf([...base, y], true), indexOf([...base, x, y], true), start);
+    expect(r.missing.map(hex)).toEqual([hex(x.id)]);
+    expect(r.modes.askedFull).toBe(1);
+    // Sketches: many envelopes, among them one the initiator lacks whose short id (its first 4
+    // bytes) equals that of one it holds; the sketch finds two roots where it expected one, and
+    // the range is split instead, down to id lists.
+    const many = Array.from({ length: 400 }, () => item(rand, 1_000));
+    const lacking = twin(many[123]!, 4);
+    r = session(indexOf(many, true), indexOf([...many, lacking], true), start);
+    expect(r.missing.map(hex)).toEqual([hex(lacking.id)]);
+    expect(r.modes.sent[SyncRange.Mode.SKETCH]).toBeGreaterThan(0);
+    expect(r.modes.sent[SyncRange.Mode.IDS]).toBeGreaterThan(0);
+    // Without the collision, one sketch settles it.
+    const other = item(rand, 1_000);
+    r = session(indexOf(many, true), indexOf([...many, other], true), start);
+    expect(r.missing.map(hex)).toEqual([hex(other.id)]);
+    expect(r.modes.sent[SyncRange.Mode.SKETCH]).toBe(1);
+    expect(r.modes.sent[SyncRange.Mode.IDS] ?? 0).toBe(0);
+  });
+
+  it("scattered losses (every 20th envelope) cost a sketch of 4 bytes each plus their ranges", () => {
+    const rand = rng(5);
+    const items = Array.from({ length: 100_000 }, () => item(rand, 86_400_000)).sort(
+      (x, y) => x.ts - y.ts || Buffer.compare(x.id, y.id),
+    );
+    const a = items.filter((_, i) => i % 20 !== 0);
+    const r = session(indexOf(a, true), indexOf(items, true), { ts: 0, id: new Uint8Array(0) });
+    expect(r.missing.map(hex).sort()).toEqual(expected(a, items, 0));
+    expect(r.bytes / 5_000).toBeLessThan(16);
+    expect(r.rounds).toBeLessThanOrEqual(4);
+  });
+
+  it("one envelope missing among many costs one sketch", () => {
+    const rand = rng(6);
+    const items = Array.from({ length: 100_000 }, () => item(rand, 86_400_000));
+    const a = items.filter((_, i) => i !== 777);
+    const r = session(indexOf(a, true), indexOf(items, true), { ts: 0, id: new Uint8Array(0) });
+    expect(r.missing.map(hex)).toEqual([hex(items[777]!.id)]);
+    expect(r.rounds).toBe(2);
+    expect(r.bytes).toBeLessThan(160);
   });
 
   it("lists at most maxMissing of what the initiator lacks, and says it stopped", () => {
@@ -172,6 +260,11 @@ describe("range-based reconciliation", () => {
     expect(r.bytes / 5_000).toBeLessThan(8);
   });
 });
+
+/** The initiator's opening fingerprint over the window, whatever it holds. */
+function firstRangesOver(index: SyncIndex, start: Bound): SyncRange[] {
+  return firstRanges(index, start, { ...DEFAULT_PARAMS, idsThreshold: 0 });
+}
 
 describe("wire examples (docs/protocol.md, /postbox/sync/1)", () => {
   const range = (r: Partial<SyncRange>): SyncRange =>
@@ -215,5 +308,21 @@ describe("wire examples (docs/protocol.md, /postbox/sync/1)", () => {
       truncated: false,
     });
     expect(hex(settled)).toBe("1a00");
+    // A sketch of those two ids where the responder holds two more (05…05, 07…07): d = 2.
+    const id = (b: number) => new Uint8Array(32).fill(b);
+    const two = new SyncIndex();
+    for (const b of [1, 3]) two.insert(1_700_000_000_100, id(b));
+    const four = new SyncIndex();
+    for (const b of [1, 3, 5, 7]) four.insert(1_700_000_000_100, id(b));
+    const whole = { ts: 0, id: new Uint8Array(0) };
+    // (Two ids are too few for a sketch with Postbox's parameters: these let two be enough.)
+    const few = { ...DEFAULT_PARAMS, idsThreshold: 1 };
+    const sketch = nextRanges(two, whole, respond(four, whole, firstRangesOver(two, whole), few).ranges, few);
+    expect(hex(SyncRequest.encode({ pubsubTopics: [], ranges: sketch.ranges }))).toBe(
+      "1a20100318022210020202020202020202020202020202023208020202010" + "80a8d10",
+    );
+    const found = respond(four, whole, sketch.ranges, few);
+    expect(found.missing.map(hex)).toEqual([hex(id(5)), hex(id(7))]);
+    expect(found.done).toBe(true);
   });
 });

@@ -26,7 +26,7 @@ export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 export const MAX_RESPONSE_ENVELOPE_BYTES = 1024 * 1024;
 /** Ranges a request may carry (the Postbox initiator sends at most `maxRanges`, 2,048). */
 export const MAX_REQUEST_RANGES = 8_192;
-/** Ids (8-byte prefixes) a request's IDS ranges may carry in all. */
+/** Ids (prefixes or full) a request's IDS ranges may carry in all. */
 export const MAX_REQUEST_IDS = 65_536;
 /** Messages each way in one session. */
 export const MAX_ROUNDS = 256;
@@ -101,7 +101,7 @@ export interface SessionStats {
   stored: number;
   invalid: number;
   /** Ranges sent, by mode. */
-  ranges: { skip: number; fingerprint: number; ids: number };
+  ranges: { skip: number; fingerprint: number; ids: number; sketch: number };
   truncated: boolean;
   ms: number;
 }
@@ -158,7 +158,11 @@ export class MailboxSync {
 
   constructor(init: MailboxSyncInit) {
     this.#o = init;
-    this.#params = init.params ?? DEFAULT_PARAMS;
+    // POSTBOX_SYNC_SKETCHES=off: no sketches (split down to id lists), for `npm run bench -- sync
+    // --compare`; both sides of a session must agree for it to measure the algorithm without them.
+    this.#params =
+      init.params ??
+      (process.env.POSTBOX_SYNC_SKETCHES === "off" ? { ...DEFAULT_PARAMS, sketchMax: 0 } : DEFAULT_PARAMS);
     this.#now = init.now ?? Date.now;
     this.#limiter = new RateLimiter({ points: init.settings.sessionsPerMinute, duration: 60 });
     const registers = [init.registry];
@@ -416,7 +420,7 @@ export class MailboxSync {
       envelopes: 0,
       stored: 0,
       invalid: 0,
-      ranges: { skip: 0, fingerprint: 0, ids: 0 },
+      ranges: { skip: 0, fingerprint: 0, ids: 0, sketch: 0 },
       truncated: false,
       ms: 0,
     };
@@ -446,6 +450,7 @@ export class MailboxSync {
         for (const r of request.ranges) {
           if (r.mode === SyncRange.Mode.SKIP) stats.ranges.skip++;
           else if (r.mode === SyncRange.Mode.FINGERPRINT) stats.ranges.fingerprint++;
+          else if (r.mode === SyncRange.Mode.SKETCH) stats.ranges.sketch++;
           else stats.ranges.ids++;
         }
         const out = SyncRequest.encode(request);
@@ -589,7 +594,9 @@ export class MailboxSync {
         if (round >= MAX_ROUNDS) return await refuse(SyncResponse.Status.BAD_REQUEST, "too many rounds");
         if (request.ranges.length > MAX_REQUEST_RANGES)
           return await refuse(SyncResponse.Status.BAD_REQUEST, `more than ${MAX_REQUEST_RANGES} ranges`);
-        if (request.ranges.reduce((n, r) => n + r.ids.length, 0) > MAX_REQUEST_IDS * KEY_BYTES)
+        if (
+          request.ranges.reduce((n, r) => n + r.ids.length / (r.keyBytes || KEY_BYTES), 0) > MAX_REQUEST_IDS
+        )
           return await refuse(SyncResponse.Status.BAD_REQUEST, `more than ${MAX_REQUEST_IDS} ids`);
         let answer: ReturnType<typeof respond>;
         try {

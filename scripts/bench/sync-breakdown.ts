@@ -15,6 +15,7 @@ import {
   firstRanges,
   nextRanges,
   respond,
+  SKETCH_WORK_PER_SESSION,
   SyncIndex,
   SyncRange,
   SyncRequest,
@@ -79,6 +80,8 @@ export function breakdown(n: number, missing: number, scattered: boolean) {
   };
   const t0 = performance.now();
   let ranges = firstRanges(initiator, start, PARAMS);
+  // The Postbox responder's sketch work for one session (service.ts).
+  const budget = { sketchWork: SKETCH_WORK_PER_SESSION };
   let first = true;
   for (;;) {
     out.rounds++;
@@ -88,7 +91,7 @@ export function breakdown(n: number, missing: number, scattered: boolean) {
       req.length +
       varint(req.length) -
       ranges.reduce((s, x) => s + 1 + varint(SyncRange.encode(x).length) + SyncRange.encode(x).length, 0);
-    const r = respond(responder, start, ranges, PARAMS);
+    const r = respond(responder, start, ranges, PARAMS, Number.POSITIVE_INFINITY, budget);
     out.found += r.missing.length;
     const res = SyncResponse.encode({
       status: SyncResponse.Status.OK,

@@ -14,7 +14,13 @@ export {
   nextRanges,
   type ReconcileParams,
   respond,
+  SKETCH_MAX_VALUES,
+  SKETCH_PRIME,
+  SKETCH_VALUE_BYTES,
+  SKETCH_WORK_PER_MESSAGE,
+  SKETCH_WORK_PER_SESSION,
   SyncProtocolError,
+  sketchable,
   toWireBound,
 } from "./reconcile.js";
 export {

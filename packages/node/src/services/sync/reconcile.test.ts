@@ -42,7 +42,13 @@ function indexOf(items: Item[], bulk: boolean): SyncIndex {
 }
 
 /** Runs a whole session in memory; returns what the responder found missing and the bytes exchanged. */
-function session(a: SyncIndex, b: SyncIndex, start: Bound, p: ReconcileParams = DEFAULT_PARAMS) {
+function session(
+  a: SyncIndex,
+  b: SyncIndex,
+  start: Bound,
+  p: ReconcileParams = DEFAULT_PARAMS,
+  budget = { sketchWork: 2 ** 26 },
+) {
   const missing: Uint8Array[] = [];
   let ranges = firstRanges(a, start, p);
   let bytes = 0;
@@ -61,7 +67,7 @@ function session(a: SyncIndex, b: SyncIndex, start: Bound, p: ReconcileParams = 
       modes.sent[x.mode] = (modes.sent[x.mode] ?? 0) + 1;
       if (x.mode === SyncRange.Mode.IDS && x.keyBytes === 32) modes.fullIds++;
     }
-    const r = respond(b, start, ranges, p);
+    const r = respond(b, start, ranges, p, Number.POSITIVE_INFINITY, budget);
     for (const x of r.ranges) {
       modes.received[x.mode] = (modes.received[x.mode] ?? 0) + 1;
       if (x.keyBytes === 32) modes.askedFull++;
@@ -219,6 +225,20 @@ describe("range-based reconciliation", () => {
     expect(r.missing.map(hex).sort()).toEqual(expected(a, items, 0));
     expect(r.bytes / 5_000).toBeLessThan(16);
     expect(r.rounds).toBeLessThanOrEqual(4);
+  });
+
+  it("a responder out of sketch work splits instead, and the result is the same", () => {
+    const rand = rng(8);
+    const items = Array.from({ length: 20_000 }, () => item(rand, 86_400_000));
+    const a = items.filter((_, i) => i % 20 !== 0);
+    const start = { ts: 0, id: new Uint8Array(0) };
+    const budget = { sketchWork: 100_000 };
+    const r = session(indexOf(a, true), indexOf(items, true), start, DEFAULT_PARAMS, budget);
+    expect(r.missing.map(hex).sort()).toEqual(expected(a, items, 0));
+    expect(r.modes.sent[SyncRange.Mode.SKETCH]).toBeGreaterThan(0);
+    expect(r.modes.sent[SyncRange.Mode.IDS]).toBeGreaterThan(0); // the declined ones, split down
+    expect(budget.sketchWork).toBeGreaterThanOrEqual(0);
+    expect(budget.sketchWork).toBeLessThan(100_000);
   });
 
   it("one envelope missing among many costs one sketch", () => {

@@ -61,8 +61,13 @@ export const DEFAULT_PARAMS: ReconcileParams = {
   sketchWork: 2 ** 21,
 };
 
-/** Sketch work (responder's count × power sums) a responder spends on one message at most. */
+/**
+ * Sketch work (responder's count × power sums, summed over sketches) a responder spends on one
+ * message at most; past it, sketches are declined (split). ≈ 0.5–1 s of one core.
+ */
 export const SKETCH_WORK_PER_MESSAGE = 2 ** 24;
+/** ... and on one session (the Postbox responder; a session of 1M with 50,000 scattered losses uses ≈ 2^23.5). */
+export const SKETCH_WORK_PER_SESSION = 2 ** 26;
 
 /**
  * Whether a differing range where the initiator holds `mine` and the responder `theirs` is settled
@@ -364,6 +369,8 @@ export function respond(
   ranges: SyncRange[],
   p: ReconcileParams = DEFAULT_PARAMS,
   maxMissing = Number.POSITIVE_INFINITY,
+  /** What the session may still spend on sketches (decremented here); each message also stops at SKETCH_WORK_PER_MESSAGE. */
+  session: { sketchWork: number } = { sketchWork: SKETCH_WORK_PER_MESSAGE },
 ): { ranges: SyncRange[]; missing: Uint8Array[]; done: boolean; truncated: boolean } {
   const out = new Out();
   const missing: Uint8Array[] = [];
@@ -436,8 +443,9 @@ export function respond(
             throw new SyncProtocolError("a power sum is below 2^31 - 1");
         const cost = (r1 - r0) * d;
         let found: number[] | undefined;
-        if (cost <= work) {
+        if (cost <= work && cost <= session.sketchWork) {
           work -= cost;
+          session.sketchWork -= cost;
           found = decodeSketch(index, r0, r1, range, p);
         }
         if (found) {

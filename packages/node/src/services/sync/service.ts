@@ -15,6 +15,7 @@ import {
   nextRanges,
   type ReconcileParams,
   respond,
+  SKETCH_WORK_PER_SESSION,
   SyncProtocolError,
 } from "./reconcile.js";
 import { type Bound, ID_BYTES, SyncIndex } from "./sync-index.js";
@@ -588,6 +589,7 @@ export class MailboxSync {
         return await refuse(SyncResponse.Status.BAD_REQUEST, (err as Error).message);
       }
       const queue: Uint8Array[] = [];
+      const sketchBudget = { sketchWork: SKETCH_WORK_PER_SESSION };
       let next = 0;
       let truncated = false;
       for (let round = 0; ; round++) {
@@ -606,6 +608,7 @@ export class MailboxSync {
             request.ranges,
             this.#params,
             this.#o.settings.maxEnvelopesPerSession - queue.length,
+            sketchBudget,
           );
         } catch (err) {
           if (err instanceof SyncProtocolError)

@@ -722,8 +722,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("dashboard in a real b
       "1 upheld dispute: disputes factor 0.500",
     );
     await page.screenshot({ path: join(SHOTS, "mailbox-disputes.png"), fullPage: true });
+    // At a phone's width too (its charts resize on the next frames).
     await page.setViewportSize(PHONE);
-    expect(await pageWidth(page)).toBeLessThanOrEqual(PHONE.width);
+    await expect.poll(() => pageWidth(page), { timeout: 5_000 }).toBeLessThanOrEqual(PHONE.width);
     await page.setViewportSize({ width: 1280, height: 900 });
 
     // Jailed again by the second dispute, upheld now, it leaves instead: an exit from jail, confirmed first.

@@ -820,6 +820,28 @@ export function storageContract(open: Open<ClientStorage>): Case[] {
       const ms = (x: number) => `${Math.round(x)} ms`;
       return `10,000 messages: written in ${ms(t1 - t0)} (100 pages of 100), read back in ${ms(t2 - t1)}, the last 50 in ${ms(t3 - t2)}`;
     }),
+
+    c("what keeping commitments costs a catch-up: 500 pages that prove nothing, timed", async (o) => {
+      const s = await o();
+      // 100 receipts on /t, each listed by every page: the worst case, every receipt compared.
+      const held = Array.from({ length: 100 }, (_, n) => `e${pad(n)}`);
+      for (const [n, id] of held.entries())
+        await s.saveReceipt(evidenceReceipt(id, 110 + n, { timestamp: 100 + n }));
+      const page = (n: number, topic: string) =>
+        commitment({ ids: held, contentTopics: [topic], timeEnd: MAX_U64, signature: sig(n + 1) });
+      const per = async (topic: string) => {
+        const t0 = performance.now();
+        for (let n = 0; n < 500; n++)
+          if ((await s.saveCommitment(page(n, topic))).length > 0)
+            throw new ContractError(`page ${n} was kept: it proves nothing`);
+        return (performance.now() - t0) / 500;
+      };
+      const covering = await per("/t");
+      const elsewhere = await per("/x");
+      for (const id of held) assertEqual(await s.omissionProofs(id), [], `no proof of ${id}`);
+      const ms = (x: number) => `${x.toFixed(3)} ms`;
+      return `commitments: ${ms(covering)} a page covering 100 receipts (all listed), ${ms(elsewhere)} a page on a topic with none`;
+    }),
   ];
 }
 

@@ -75,6 +75,31 @@ const keyOf = (s: Segment): SegmentKey => [s.conversation, s.firstTs, s.firstId]
 const within = (prefix: string) => IDBKeyRange.bound([prefix], [prefix, []]);
 
 /**
+ * The receipts with evidence a page commitment proves omitted (`provesOmission`), oldest first:
+ * looked up by operator, topic and time span in the `evidence` index.
+ */
+async function covered(tx: IDBTransaction, c: StoredCommitment): Promise<StoredReceipt[]> {
+  const index = tx.objectStore("receipts").index("evidence");
+  const clamp = (v: bigint) => Number(v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : v);
+  if (c.timeStart > c.timeEnd) return [];
+  const listed = new Set(c.ids);
+  const found: StoredReceipt[] = [];
+  for (const topic of new Set(c.contentTopics)) {
+    const range = IDBKeyRange.bound(
+      [c.operator, topic, clamp(c.timeStart)],
+      [c.operator, topic, clamp(c.timeEnd)],
+    );
+    // Keys first ([envelope id, mailbox]): a receipt the page lists is never read.
+    for (const key of (await request(index.getAllKeys(range))) as [string, string][]) {
+      if (listed.has(key[0])) continue;
+      const r = (await request(tx.objectStore("receipts").get(key))) as StoredReceipt | undefined;
+      if (r) found.push(r);
+    }
+  }
+  return found.filter((r) => provesOmission(c, r)).sort(compareReceipts);
+}
+
+/**
  * Opens the `postbox` database (creating its stores): the client's storage and the channel
  * records share it. A connection closes itself when another tab needs to upgrade the database.
  */
@@ -113,7 +138,9 @@ export function openPostboxDatabase(name = DEFAULT_DATABASE): Promise<IDBDatabas
       }
       if (event.oldVersion < 2) {
         // A receipt without evidence has no operator: it is not in the index.
-        open.transaction!.objectStore("receipts").createIndex("operator", "evidence.operator");
+        open
+          .transaction!.objectStore("receipts")
+          .createIndex("evidence", ["evidence.operator", "evidence.contentTopic", "evidence.timestamp"]);
         db.createObjectStore("commitments", { keyPath: "signature" });
         db.createObjectStore("omissions", { keyPath: ["envelopeId", "operator"] }).createIndex(
           "commitment",
@@ -671,25 +698,25 @@ export class IndexedDbStorage implements ClientStorage {
 
   async evidenceReceipts(): Promise<StoredReceipt[]> {
     const all = await this.#read(["receipts"], (tx) =>
-      request(tx.objectStore("receipts").index("operator").getAll() as IDBRequest<StoredReceipt[]>),
+      request(tx.objectStore("receipts").index("evidence").getAll() as IDBRequest<StoredReceipt[]>),
     );
     return all.sort(compareReceipts);
   }
 
   async saveCommitment(c: StoredCommitment): Promise<string[]> {
+    // Most pages prove nothing: a read-only look first (a read-write transaction costs more).
+    if ((await this.#read(["receipts"], (tx) => covered(tx, c))).length === 0) return [];
     return this.#write(
       "cannot save a page commitment",
       ["receipts", "commitments", "omissions"],
       async (tx) => {
-        const receipts = await request(
-          tx.objectStore("receipts").index("operator").getAll(c.operator) as IDBRequest<StoredReceipt[]>,
-        );
+        const receipts = await covered(tx, c);
         const omissions = tx.objectStore("omissions");
         const commitments = tx.objectStore("commitments");
         const proves: string[] = [];
         /** The commitments this one replaces. */
         const replaced = new Set<string>();
-        for (const r of receipts.filter((r) => provesOmission(c, r)).sort(compareReceipts)) {
+        for (const r of receipts) {
           if (proves.includes(r.envelopeId)) continue;
           const link = (await request(omissions.get([r.envelopeId, c.operator]))) as
             | { commitment: string }

@@ -1,10 +1,11 @@
 // The contracts' write actions (@postbox/contracts actions.ts) on Hardhat's in-process chain: each
 // request does what its name says, in one transaction, and the channel id an open reports is the
-// one vouchers are signed for.
+// one vouchers are signed for. The CLI, the client, the node and the dashboard send these.
 
 import {
   addStake,
   announcePrice,
+  cancelClose,
   createPostboxClients,
   mailboxRegistryAbi,
   openChannel,
@@ -13,7 +14,13 @@ import {
   registerMailbox,
   registerMailboxRequest,
   requestClose,
+  requestExit,
+  setRetention,
   topUpChannel,
+  unjailRequest,
+  updateEndpoint,
+  withdrawChannel,
+  withdrawStake,
 } from "@postbox/contracts";
 import { computeChannelId } from "@postbox/protocol";
 import { network } from "hardhat";
@@ -23,8 +30,8 @@ import { describe, expect, it } from "vitest";
 import { deployPostboxFixture, hardhatKey } from "../../scripts/lib/chain.ts";
 
 describe("contract actions", () => {
-  it("register, add stake, announce a price; open, top up and close a channel", async () => {
-    const { viem } = await network.connect();
+  it("register, add stake, announce a price, move, keep longer, exit and withdraw; open, top up, close, cancel the close and withdraw a channel", async () => {
+    const { viem, networkHelpers } = await network.connect();
     const publicClient = await viem.getPublicClient();
     const [deployer, operatorWallet, payerWallet] = await viem.getWalletClients();
     const { addresses, balance } = await deployPostboxFixture({
@@ -121,6 +128,43 @@ describe("contract actions", () => {
     expect((await channel()).closesAt).toBeGreaterThan(0);
     // Only the payer may ask: the action rejects when the transaction would revert.
     await expect(requestClose(asOperator, { ...addresses, channelId })).rejects.toThrow();
+    await cancelClose(asPayer, { ...addresses, channelId });
+    expect((await channel()).closesAt).toBe(0n);
+    // Closed again, it can be withdrawn once the grace has passed, not before.
+    await requestClose(asPayer, { ...addresses, channelId });
+    await expect(withdrawChannel(asPayer, { ...addresses, channelId })).rejects.toThrow();
+    await networkHelpers.time.increaseTo((await channel()).closesAt);
+    const withdrawn = await withdrawChannel(asPayer, { ...addresses, channelId });
+    expect(withdrawn.status).toBe("success");
+    expect(await balance(payer)).toBe(parseEther("10000") - parseEther("10"));
+
+    // The operator moves its mailbox and keeps envelopes longer.
+    await updateEndpoint(asOperator, {
+      ...addresses,
+      peerId: "12D3KooWMoved",
+      multiaddrs: ["/dns4/mbx.example.org/tcp/443/tls/ws"],
+      metadataURI: "",
+    });
+    await setRetention(asOperator, { ...addresses, retentionSeconds: 14n * 86_400n });
+    expect(await entry()).toMatchObject({
+      peerId: "12D3KooWMoved",
+      multiaddrs: ["/dns4/mbx.example.org/tcp/443/tls/ws"],
+      metadataURI: "",
+      retention: 14n * 86_400n,
+    });
+    // Not jailed: unjail reverts (its request is what the dashboard sends).
+    await expect(
+      operatorWallet!.writeContract({ ...unjailRequest(addresses), chain: operatorWallet!.chain }),
+    ).rejects.toThrow();
+    // It leaves: the stake stays until withdrawableAt, then comes back whole.
+    await requestExit(asOperator, addresses);
+    const exiting = await entry();
+    expect(exiting.status).toBe(2);
+    await expect(withdrawStake(asOperator, addresses)).rejects.toThrow();
+    await networkHelpers.time.increaseTo(exiting.withdrawableAt);
+    await withdrawStake(asOperator, addresses);
+    expect(await balance(operator)).toBe(parseEther("10000") + parseEther("10"));
+    expect((await entry()).stake).toBe(0n);
   });
 
   it("createPostboxClients sets up the chain, a public client and, with a key, a wallet", async () => {

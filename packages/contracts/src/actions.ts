@@ -162,6 +162,112 @@ export function announcePrice(
   return write(clients, announcePriceRequest(p));
 }
 
+export interface UpdateEndpointParameters {
+  registry: Address;
+  /** The peer id the mailbox now has (a new key replaces the registered one). */
+  peerId: string;
+  /** Where it is dialled, without `/p2p/` (replaces the registered list). */
+  multiaddrs: readonly string[];
+  /** The operator's card (docs/methodology.md); "" for none. */
+  metadataURI: string;
+}
+export type UpdateEndpointReturnType = PostboxWriteReturnType;
+
+/** The sender's mailbox moves: its peer id, addresses and card, at once. */
+export function updateEndpointRequest(p: UpdateEndpointParameters) {
+  return {
+    address: p.registry,
+    abi: mailboxRegistryAbi,
+    functionName: "updateEndpoint",
+    args: [p.peerId, [...p.multiaddrs], p.metadataURI],
+  } as const;
+}
+
+/** {@link updateEndpointRequest}, sent; resolves with the receipt. */
+export function updateEndpoint(
+  clients: PostboxClients,
+  p: UpdateEndpointParameters,
+): Promise<UpdateEndpointReturnType> {
+  return write(clients, updateEndpointRequest(p));
+}
+
+export interface SetRetentionParameters {
+  registry: Address;
+  /** How long the mailbox now keeps envelopes, in seconds. */
+  retentionSeconds: bigint;
+}
+export type SetRetentionReturnType = PostboxWriteReturnType;
+
+/** The sender's mailbox announces a new retention period. */
+export function setRetentionRequest(p: SetRetentionParameters) {
+  return {
+    address: p.registry,
+    abi: mailboxRegistryAbi,
+    functionName: "setRetention",
+    args: [p.retentionSeconds],
+  } as const;
+}
+
+/** {@link setRetentionRequest}, sent; resolves with the receipt. */
+export function setRetention(
+  clients: PostboxClients,
+  p: SetRetentionParameters,
+): Promise<SetRetentionReturnType> {
+  return write(clients, setRetentionRequest(p));
+}
+
+/** The registry, for the sender's own entry (exit, withdraw, unjail). */
+export interface OwnEntryParameters {
+  registry: Address;
+}
+export type RequestExitParameters = OwnEntryParameters;
+export type RequestExitReturnType = PostboxWriteReturnType;
+
+/**
+ * The sender's mailbox leaves the registry: its stake stays for the mailbox's retention, then the
+ * unbonding period (its promises can still be disputed), and is withdrawable after (`withdrawableAt`).
+ */
+export function requestExitRequest(p: RequestExitParameters) {
+  return { address: p.registry, abi: mailboxRegistryAbi, functionName: "requestExit" } as const;
+}
+
+/** {@link requestExitRequest}, sent; resolves with the receipt. */
+export function requestExit(
+  clients: PostboxClients,
+  p: RequestExitParameters,
+): Promise<RequestExitReturnType> {
+  return write(clients, requestExitRequest(p));
+}
+
+export type WithdrawStakeParameters = OwnEntryParameters;
+export type WithdrawStakeReturnType = PostboxWriteReturnType;
+
+/** After an exit's `withdrawableAt`, the sender takes its stake back. */
+export function withdrawStakeRequest(p: WithdrawStakeParameters) {
+  return { address: p.registry, abi: mailboxRegistryAbi, functionName: "withdrawStake" } as const;
+}
+
+/** {@link withdrawStakeRequest}, sent; resolves with the receipt. */
+export function withdrawStake(
+  clients: PostboxClients,
+  p: WithdrawStakeParameters,
+): Promise<WithdrawStakeReturnType> {
+  return write(clients, withdrawStakeRequest(p));
+}
+
+export type UnjailParameters = OwnEntryParameters;
+export type UnjailReturnType = PostboxWriteReturnType;
+
+/** After its jail term, the sender's mailbox is Active again (if its stake is at least `minStake`). */
+export function unjailRequest(p: UnjailParameters) {
+  return { address: p.registry, abi: mailboxRegistryAbi, functionName: "unjail" } as const;
+}
+
+/** {@link unjailRequest}, sent; resolves with the receipt. */
+export function unjail(clients: PostboxClients, p: UnjailParameters): Promise<UnjailReturnType> {
+  return write(clients, unjailRequest(p));
+}
+
 // ---------------------------------------------------------------- channels
 
 export interface OpenChannelParameters {
@@ -266,6 +372,53 @@ export function requestClose(
   p: RequestCloseParameters,
 ): Promise<RequestCloseReturnType> {
   return write(clients, requestCloseRequest(p));
+}
+
+/** A channel of the sender's (cancel a close, withdraw). */
+export interface OwnChannelParameters {
+  channels: Address;
+  channelId: Hex;
+}
+export type CancelCloseParameters = OwnChannelParameters;
+export type CancelCloseReturnType = PostboxWriteReturnType;
+
+/** The payer takes back its close request: the channel stays open. */
+export function cancelCloseRequest(p: CancelCloseParameters) {
+  return {
+    address: p.channels,
+    abi: paymentChannelsAbi,
+    functionName: "cancelClose",
+    args: [p.channelId],
+  } as const;
+}
+
+/** {@link cancelCloseRequest}, sent; resolves with the receipt. */
+export function cancelClose(
+  clients: PostboxClients,
+  p: CancelCloseParameters,
+): Promise<CancelCloseReturnType> {
+  return write(clients, cancelCloseRequest(p));
+}
+
+export type WithdrawChannelParameters = OwnChannelParameters;
+export type WithdrawChannelReturnType = PostboxWriteReturnType;
+
+/** After the close grace, the payer withdraws what the payee has not redeemed; the channel ends. */
+export function withdrawChannelRequest(p: WithdrawChannelParameters) {
+  return {
+    address: p.channels,
+    abi: paymentChannelsAbi,
+    functionName: "withdraw",
+    args: [p.channelId],
+  } as const;
+}
+
+/** {@link withdrawChannelRequest}, sent; resolves with the receipt. */
+export function withdrawChannel(
+  clients: PostboxClients,
+  p: WithdrawChannelParameters,
+): Promise<WithdrawChannelReturnType> {
+  return write(clients, withdrawChannelRequest(p));
 }
 
 // ---------------------------------------------------------------- disputes

@@ -3,7 +3,8 @@
  * The TypeScript face of the Postbox contracts: ABIs typed `as const` (generated from the Hardhat
  * artifacts by `scripts/generate-abis.ts`), known addresses per chain id, the parameters each
  * network uses, a viem deploy helper used by the devnet, the tests and the gas report, the write
- * actions (register, stake, prices, open, top up, close, disputes: request builders for viem and wagmi and
+ * actions (register, stake, prices, endpoint, retention, exit, withdraw, unjail; open, top up, close,
+ * cancel a close, withdraw; disputes: request builders for viem and wagmi and
  * actions that send them) and one chain set-up, a reader of the registry's entries and one of the
  * disputes against a mailbox.
  */
@@ -17,8 +18,12 @@ export {
   addStakeRequest,
   announcePrice,
   announcePriceRequest,
+  type CancelCloseParameters,
+  type CancelCloseReturnType,
   type CreatePostboxClientsParameters,
   type CreatePostboxClientsReturnType,
+  cancelClose,
+  cancelCloseRequest,
   createPostboxClients,
   type DisputeCustodyParameters,
   type DisputeCustodyReturnType,
@@ -34,6 +39,8 @@ export {
   finaliseCustodyRequest,
   type OpenChannelParameters,
   type OpenChannelReturnType,
+  type OwnChannelParameters,
+  type OwnEntryParameters,
   openChannel,
   openChannelRequest,
   type PostboxClients,
@@ -47,14 +54,38 @@ export {
   type RegisterMailboxReturnType,
   type RequestCloseParameters,
   type RequestCloseReturnType,
+  type RequestExitParameters,
+  type RequestExitReturnType,
   registerMailbox,
   registerMailboxRequest,
   requestClose,
   requestCloseRequest,
+  requestExit,
+  requestExitRequest,
+  type SetRetentionParameters,
+  type SetRetentionReturnType,
+  setRetention,
+  setRetentionRequest,
   type TopUpChannelParameters,
   type TopUpChannelReturnType,
   topUpChannel,
   topUpChannelRequest,
+  type UnjailParameters,
+  type UnjailReturnType,
+  type UpdateEndpointParameters,
+  type UpdateEndpointReturnType,
+  unjail,
+  unjailRequest,
+  updateEndpoint,
+  updateEndpointRequest,
+  type WithdrawChannelParameters,
+  type WithdrawChannelReturnType,
+  type WithdrawStakeParameters,
+  type WithdrawStakeReturnType,
+  withdrawChannel,
+  withdrawChannelRequest,
+  withdrawStake,
+  withdrawStakeRequest,
 } from "./actions.js";
 export { addressesFor, knownDeployments, type PostboxAddresses } from "./addresses.js";
 export { type DeployPostboxParameters, type DeployPostboxReturnType, deployPostbox } from "./deploy.js";

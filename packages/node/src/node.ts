@@ -5,7 +5,7 @@ import { identify } from "@libp2p/identify";
 import type { Libp2p, PrivateKey } from "@libp2p/interface";
 import { ping } from "@libp2p/ping";
 import { RateLimiter } from "@libp2p/utils";
-import { mailboxRegistryAbi } from "@postbox/contracts";
+import { createPostboxClients, mailboxRegistryAbi } from "@postbox/contracts";
 import { noise, tcp } from "@postbox/net";
 import {
   bigintToBytes,
@@ -21,11 +21,7 @@ import {
   type Account,
   type Address,
   type Chain,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
   type Hex,
-  http,
   type PublicClient,
   parseEther,
   type Transport,
@@ -211,22 +207,15 @@ export class MailboxNode {
     let disputes: DisputeWatcher | undefined;
     if (config.chain) {
       const operator = privateKeyToAccount(config.chain.operatorKey as Hex);
-      const publicClient =
-        options.chainClients?.publicClient ??
-        (createPublicClient({ transport: http(config.chain.rpcUrl) }) as PublicClient);
-      const walletClient = oneSendAtATime(
-        options.chainClients?.walletClient ??
-          createWalletClient({
-            account: operator,
-            chain: defineChain({
-              id: config.chain.chainId,
-              name: `chain ${config.chain.chainId}`,
-              nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-              rpcUrls: { default: { http: [config.chain.rpcUrl] } },
-            }),
-            transport: http(config.chain.rpcUrl),
-          }),
-      );
+      const made = options.chainClients
+        ? undefined
+        : createPostboxClients({
+            rpcUrl: config.chain.rpcUrl,
+            chainId: config.chain.chainId,
+            privateKey: config.chain.operatorKey as Hex,
+          });
+      const publicClient = options.chainClients?.publicClient ?? made!.publicClient;
+      const walletClient = oneSendAtATime(options.chainClients?.walletClient ?? made!.walletClient!);
       const actualChainId = await publicClient.getChainId().catch((cause) => {
         throw new ConfigError(
           "chain.rpcUrl",

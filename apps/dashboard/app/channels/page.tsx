@@ -1,10 +1,12 @@
 "use client";
 
 import {
+  cancelCloseRequest,
   openChannelRequest,
   paymentChannelsAbi,
   requestCloseRequest,
   topUpChannelRequest,
+  withdrawChannelRequest,
 } from "@postbox/contracts";
 import { formatSnt, PRICE_REFERENCE_LABEL } from "@postbox/protocol";
 import { useQuery } from "@tanstack/react-query";
@@ -275,12 +277,11 @@ function ChannelRow({
               className="primary"
               disabled={!due || tx.status.busy}
               onClick={() =>
-                void tx.send(scope, "Withdraw", {
-                  address: settings.channels,
-                  abi: paymentChannelsAbi,
-                  functionName: "withdraw",
-                  args: [id],
-                })
+                void tx.send(
+                  scope,
+                  "Withdraw",
+                  withdrawChannelRequest({ channels: settings.channels, channelId: id }),
+                )
               }
             >
               Withdraw
@@ -290,12 +291,11 @@ function ChannelRow({
                 type="button"
                 disabled={tx.status.busy}
                 onClick={() =>
-                  void tx.send(scope, "Cancel close", {
-                    address: settings.channels,
-                    abi: paymentChannelsAbi,
-                    functionName: "cancelClose",
-                    args: [id],
-                  })
+                  void tx.send(
+                    scope,
+                    "Cancel close",
+                    cancelCloseRequest({ channels: settings.channels, channelId: id }),
+                  )
                 }
               >
                 Keep open

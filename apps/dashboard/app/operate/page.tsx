@@ -6,6 +6,11 @@ import {
   mailboxRegistryAbi,
   type RegistryMailbox,
   registerMailboxRequest,
+  requestExitRequest,
+  setRetentionRequest,
+  unjailRequest,
+  updateEndpointRequest,
+  withdrawStakeRequest,
 } from "@postbox/contracts";
 import { effectivePrice, formatDuration, formatSnt, PRICE_REFERENCE_LABEL } from "@postbox/protocol";
 import { useState } from "react";
@@ -159,13 +164,7 @@ function Jail({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number |
         className="primary"
         disabled={tx.status.busy || reasons.length > 0}
         aria-describedby="unjail-note"
-        onClick={() =>
-          void tx.send("jail", "Unjail", {
-            address: settings.registry,
-            abi: mailboxRegistryAbi,
-            functionName: "unjail",
-          })
-        }
+        onClick={() => void tx.send("jail", "Unjail", unjailRequest({ registry: settings.registry }))}
       >
         Unjail
       </button>
@@ -478,12 +477,16 @@ function Endpoint({ tx, m }: { tx: Tx; m: RegistryMailbox }) {
           e.preventDefault();
           if (!cp.ok || !ca.ok || !cu.ok) return;
           void tx
-            .send("endpoint", "Update endpoint", {
-              address: settings.registry,
-              abi: mailboxRegistryAbi,
-              functionName: "updateEndpoint",
-              args: [cp.value, ca.value, cu.value],
-            })
+            .send(
+              "endpoint",
+              "Update endpoint",
+              updateEndpointRequest({
+                registry: settings.registry,
+                peerId: cp.value,
+                multiaddrs: ca.value,
+                metadataURI: cu.value,
+              }),
+            )
             .then((ok) => ok && setEdit({}));
         }}
       >
@@ -542,12 +545,11 @@ function Retention({ tx, m }: { tx: Tx; m: RegistryMailbox }) {
           e.preventDefault();
           if (!c.ok) return;
           void tx
-            .send("retention", "Set retention", {
-              address: settings.registry,
-              abi: mailboxRegistryAbi,
-              functionName: "setRetention",
-              args: [c.value],
-            })
+            .send(
+              "retention",
+              "Set retention",
+              setRetentionRequest({ registry: settings.registry, retentionSeconds: c.value }),
+            )
             .then((ok) => ok && setDays(undefined));
         }}
       >
@@ -599,11 +601,7 @@ function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number |
             className="primary"
             disabled={tx.status.busy || now === undefined || now < Number(m.withdrawableAt)}
             onClick={() =>
-              void tx.send("exit", "Withdraw stake", {
-                address: settings.registry,
-                abi: mailboxRegistryAbi,
-                functionName: "withdrawStake",
-              })
+              void tx.send("exit", "Withdraw stake", withdrawStakeRequest({ registry: settings.registry }))
             }
           >
             Withdraw stake
@@ -632,11 +630,7 @@ function Exit({ tx, m, now, rules }: { tx: Tx; m: RegistryMailbox; now: number |
               disabled={tx.status.busy}
               onClick={() =>
                 void tx
-                  .send("exit", "Request exit", {
-                    address: settings.registry,
-                    abi: mailboxRegistryAbi,
-                    functionName: "requestExit",
-                  })
+                  .send("exit", "Request exit", requestExitRequest({ registry: settings.registry }))
                   .then(() => setConfirming(false))
               }
             >

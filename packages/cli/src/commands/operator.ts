@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
-import { announcePrice, createPostboxClients, mailboxRegistryAbi, registerMailbox } from "@postbox/contracts";
+import {
+  announcePrice,
+  createPostboxClients,
+  mailboxRegistryAbi,
+  registerMailbox,
+  requestExit,
+  updateEndpoint,
+  withdrawStake,
+} from "@postbox/contracts";
 import {
   type ChainConfig,
   ConfigError,
@@ -12,7 +20,7 @@ import {
   PEER_KEY_FILE,
 } from "@postbox/node";
 import { AmountError, formatDuration, formatSnt, parseSnt } from "@postbox/protocol";
-import { type Address, encodeFunctionData, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { type Output, UsageError } from "../output.js";
 import { type SettingValues, settingOptions, settingSources } from "./node-settings.js";
 
@@ -107,12 +115,6 @@ function connect(settings: Pick<ChainConfig, (typeof OPERATOR_CHAIN)[number]>) {
   const { publicClient } = clients;
   const wallet = clients.walletClient!;
   const { account } = wallet;
-  const send = async (to: Address, data: Hex) => {
-    const hash = await wallet.sendTransaction({ to, data });
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
-    return hash;
-  };
   const entry = () =>
     publicClient.readContract({
       address: registry,
@@ -120,7 +122,7 @@ function connect(settings: Pick<ChainConfig, (typeof OPERATOR_CHAIN)[number]>) {
       functionName: "getMailbox",
       args: [account.address],
     });
-  return { publicClient, account, registry, send, entry, clients: { publicClient, walletClient: wallet } };
+  return { publicClient, account, registry, entry, clients: { publicClient, walletClient: wallet } };
 }
 
 /** The chain of an operator's command, from its flags, the environment and --config. */
@@ -339,14 +341,12 @@ export async function nodeSetEndpoint(argv: string[], io: Output): Promise<numbe
   const peerId = existsSync(keyFile)
     ? peerIdFromPrivateKey((await loadOrCreatePeerKey(dataDir)).key).toString()
     : before.peerId;
-  const tx = await c.send(
-    c.registry,
-    encodeFunctionData({
-      abi: mailboxRegistryAbi,
-      functionName: "updateEndpoint",
-      args: [peerId, values.multiaddr, metadataURI],
-    }),
-  );
+  const { transactionHash: tx } = await updateEndpoint(c.clients, {
+    registry: c.registry,
+    peerId,
+    multiaddrs: values.multiaddr,
+    metadataURI,
+  });
   const m = await c.entry();
   report(io, values.json, {
     operator: c.account.address,
@@ -428,10 +428,7 @@ export async function nodeExit(argv: string[], io: Output): Promise<number> {
     return 0;
   }
   const c = operatorChain(values);
-  const tx = await c.send(
-    c.registry,
-    encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "requestExit" }),
-  );
+  const { transactionHash: tx } = await requestExit(c.clients, { registry: c.registry });
   const m = await c.entry();
   const now = (await c.publicClient.getBlock()).timestamp;
   report(
@@ -460,10 +457,7 @@ export async function nodeWithdraw(argv: string[], io: Output): Promise<number> 
   if (before.status === 2 && before.withdrawableAt > now) {
     throw new UsageError(`the stake unbonds: it can be withdrawn ${countdown(before.withdrawableAt, now)}`);
   }
-  const tx = await c.send(
-    c.registry,
-    encodeFunctionData({ abi: mailboxRegistryAbi, functionName: "withdrawStake" }),
-  );
+  const { transactionHash: tx } = await withdrawStake(c.clients, { registry: c.registry });
   report(
     io,
     values.json,

@@ -1,4 +1,11 @@
-import { mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import {
+  mailboxRegistryAbi,
+  openChannelRequest,
+  paymentChannelsAbi,
+  requestCloseRequest,
+  topUpChannelRequest,
+  withdrawChannelRequest,
+} from "@postbox/contracts";
 import {
   bigintToBytes,
   bytesToBigint,
@@ -17,7 +24,6 @@ import {
   type Address,
   type Chain,
   ContractFunctionExecutionError,
-  encodeFunctionData,
   type Hex,
   keccak256,
   type PublicClient,
@@ -340,18 +346,14 @@ export class ChannelManager {
     let hash: Hex;
     try {
       hash = await wallet.writeContract({
-        address: this.#init.snt,
-        abi: sntAbi,
-        functionName: "approveAndCall",
-        args: [
-          this.#init.channels,
+        ...openChannelRequest({
+          snt: this.#init.snt,
+          channels: this.#init.channels,
+          payee,
+          signer: this.session.address,
           deposit,
-          encodeFunctionData({
-            abi: paymentChannelsAbi,
-            functionName: "open",
-            args: [payee, this.session.address, 0n, salt],
-          }),
-        ],
+          salt,
+        }),
         chain: wallet.chain,
       });
     } catch (err) {
@@ -379,14 +381,12 @@ export class ChannelManager {
     const { wallet, publicClient } = this.#init;
     this.#emit({ type: "topping-up", record, amount });
     const hash = await wallet.writeContract({
-      address: this.#init.snt,
-      abi: sntAbi,
-      functionName: "approveAndCall",
-      args: [
-        this.#init.channels,
+      ...topUpChannelRequest({
+        snt: this.#init.snt,
+        channels: this.#init.channels,
+        channelId: record.channelId,
         amount,
-        encodeFunctionData({ abi: paymentChannelsAbi, functionName: "topUp", args: [record.channelId, 0n] }),
-      ],
+      }),
       chain: wallet.chain,
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
@@ -706,11 +706,9 @@ export class ChannelManager {
 
   async #send(fn: "requestClose" | "withdraw", id: Hex) {
     const { wallet, publicClient } = this.#init;
+    const request = { channels: this.#init.channels, channelId: id };
     const hash = await wallet.writeContract({
-      address: this.#init.channels,
-      abi: paymentChannelsAbi,
-      functionName: fn,
-      args: [id],
+      ...(fn === "requestClose" ? requestCloseRequest(request) : withdrawChannelRequest(request)),
       chain: wallet.chain,
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });

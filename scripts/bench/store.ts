@@ -17,9 +17,13 @@
 //   - readersCpuMsPerPage, machineBusyPct: where the rest of the two cores went;
 // - `--cold`: the page cache is dropped before the mailbox starts (a page mapped into a process
 //   cannot be dropped), by `/proc/sys/vm/drop_caches` when writable, else `posix_fadvise(DONTNEED)`
-//   on the archive's files (`dd iflag=nocache`); the warm-up then reads every tenth topic and the
-//   windows the others. `cache` says which, `archiveCachedPct` how much of the archive was in the
-//   page cache at the mailbox's start, before and after the windows (`fincore`);
+//   on the archive's files (`dd iflag=nocache`). `coldStart` is the first 400 pages the readers
+//   get from the cold archive (pages/s, the mailbox's CPU per page, p50/p99, and how much of the
+//   archive was cached after them): a page's 100 envelopes sit in about as many 32 KB table pages,
+//   each shared by ≈ 30 topics, so the cache is warm again within a few hundred pages whatever
+//   topics are read. The warm-up then reads every tenth topic and the windows the others. `cache`
+//   says which drop was used, `archiveCachedPct` how much of the archive was in the page cache at
+//   the mailbox's start, before and after the windows (`fincore`);
 // - the mailbox's per-peer query limit is raised (each reader stands for many clients);
 // - `--mailbox-stock-gc`: the mailbox without the V8 setting of `postbox` processes, to measure it;
 // - mailboxRssMb / mailboxRssAnonMb: the mailbox's resident memory (all / its own, without the
@@ -364,6 +368,62 @@ const chainLengths = new Map<number, number>();
 let chainsToTopicEnd = 0;
 let latencies: number[] = [];
 let stop = false;
+// --cold: the first COLD_PAGES pages after the cache was dropped, measured on their own.
+const COLD_PAGES = 400;
+const coldLatencies: number[] = [];
+let coldStart:
+  | {
+      pages: number;
+      pagesPerSec: number;
+      mailboxCpuMsPerPage: number;
+      clientP50Ms: number;
+      clientP99Ms: number;
+      archiveCachedPctAfter: number | null;
+    }
+  | undefined;
+const cold0 = { t: performance.now(), cpu: processCpuMs(mailboxPid) };
+
+// Where a client's wait goes: the mailbox's own request histogram (`postbox_request_seconds`, from
+// the request read to the response written) and its garbage collection, from its /metrics.
+const mailboxHttp = (() => {
+  const started = readFileSync(join(dir, "node.log"), "utf8")
+    .split("\n")
+    .find((l) => l.includes('"mailbox started"'));
+  return started ? (JSON.parse(started) as { http?: string }).http : undefined;
+})();
+interface MailboxSample {
+  /** Cumulative store requests at or under each bucket's bound (seconds). */
+  buckets: [number, number][];
+  gcSeconds: Record<string, number>;
+  gcCount: Record<string, number>;
+}
+async function mailboxSample(): Promise<MailboxSample | undefined> {
+  if (!mailboxHttp) return undefined;
+  const text = await (await fetch(`${mailboxHttp}/metrics`)).text();
+  const buckets: [number, number][] = [];
+  const gcSeconds: Record<string, number> = {};
+  const gcCount: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const b =
+      /^postbox_request_seconds_bucket\{.*le="([^"]+)".*protocol="store".*\} (\S+)$|^postbox_request_seconds_bucket\{.*protocol="store".*le="([^"]+)".*\} (\S+)$/.exec(
+        line,
+      );
+    if (b) buckets.push([Number(b[1] ?? b[3]), Number(b[2] ?? b[4])]);
+    const g = /^postbox_process_nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"\} (\S+)$/.exec(line);
+    if (g) (g[1] === "sum" ? gcSeconds : gcCount)[g[2]!] = Number(g[3]);
+  }
+  return { buckets: buckets.sort((a, b) => a[0] - b[0]), gcSeconds, gcCount };
+}
+/** The bucket bound (ms) under which `q` % of the window's store requests finished. */
+function serverQuantileMs(a: MailboxSample, b: MailboxSample, q: number): number | null {
+  const total = (b.buckets.at(-1)?.[1] ?? 0) - (a.buckets.at(-1)?.[1] ?? 0);
+  if (total <= 0) return null;
+  for (let i = 0; i < b.buckets.length; i++) {
+    const [le, n] = b.buckets[i]!;
+    if (n - (a.buckets[i]?.[1] ?? 0) >= (q / 100) * total) return le === Infinity ? null : le * 1000;
+  }
+  return null;
+}
 // With --cold the warm-up reads every tenth topic and the windows the others, so that the windows
 // read archive pages nobody has read since the cache was dropped (with fewer than 10 topics, the same).
 let warming = true;
@@ -402,6 +462,18 @@ const readerLoops = readers.map(async (h, r) => {
       }
       latencies.push(ms);
       counts.pages++;
+      if (cold && counts.pages <= COLD_PAGES) {
+        coldLatencies.push(ms);
+        if (counts.pages === COLD_PAGES)
+          coldStart = {
+            pages: COLD_PAGES,
+            pagesPerSec: Math.round(COLD_PAGES / ((performance.now() - cold0.t) / 1000)),
+            mailboxCpuMsPerPage: round((processCpuMs(mailboxPid) - cold0.cpu) / COLD_PAGES, 3),
+            clientP50Ms: round(percentile(coldLatencies, 50), 2),
+            clientP99Ms: round(percentile(coldLatencies, 99), 2),
+            archiveCachedPctAfter: cachedPct() ?? null,
+          };
+      }
       if (len === 0) counts.firstPages++;
       if (n === PAGE) counts.fullPages++;
       if (n === 0) counts.emptyPages++;
@@ -426,6 +498,7 @@ await sleep(WARMUP_MS);
 if (readerError) throw readerError;
 const warmupPages = counts.pages;
 log(`warm-up ${WARMUP_MS / 1000} s: ${warmupPages} pages`);
+if (coldStart) log(`cold start, the first ${COLD_PAGES} pages: ${JSON.stringify(coldStart)}`);
 warming = false;
 if (cold)
   cache += split
@@ -442,11 +515,16 @@ const windows: {
   otherBusyPct: number;
   clientP50Ms: number;
   clientP99Ms: number;
+  serverP50LeMs: number | null;
+  serverP99LeMs: number | null;
+  mailboxGcMsPerSec: number | null;
+  mailboxMajorGcs: number | null;
 }[] = [];
 for (let w = 0; w < WINDOWS; w++) {
   latencies = [];
   const c0 = { ...counts };
   const t0 = performance.now();
+  const m0 = await mailboxSample();
   const cpu0 = { machine: machineTicks(), mailbox: processCpuMs(mailboxPid), readers: process.cpuUsage() };
   await sleep(WINDOW_MS);
   const secs = (performance.now() - t0) / 1000;
@@ -454,7 +532,9 @@ for (let w = 0; w < WINDOWS; w++) {
   const readersCpu = process.cpuUsage(cpu0.readers);
   const machine = busyShare(cpu0.machine, machineTicks());
   const lat = latencies;
+  const m1 = await mailboxSample();
   if (readerError) throw readerError;
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((x, y) => x + y, 0);
   const pages = counts.pages - c0.pages;
   windows.push({
     pagesPerSec: Math.round(pages / secs),
@@ -469,6 +549,10 @@ for (let w = 0; w < WINDOWS; w++) {
     ),
     clientP50Ms: round(percentile(lat, 50), 2),
     clientP99Ms: round(percentile(lat, 99), 2),
+    serverP50LeMs: m0 && m1 ? serverQuantileMs(m0, m1, 50) : null,
+    serverP99LeMs: m0 && m1 ? serverQuantileMs(m0, m1, 99) : null,
+    mailboxGcMsPerSec: m0 && m1 ? round(((sum(m1.gcSeconds) - sum(m0.gcSeconds)) * 1000) / secs, 1) : null,
+    mailboxMajorGcs: m0 && m1 ? (m1.gcCount.major ?? 0) - (m0.gcCount.major ?? 0) : null,
   });
   log(`window ${w + 1}/${WINDOWS}: ${JSON.stringify(windows.at(-1))}`);
 }
@@ -499,7 +583,10 @@ const readMix = {
   emptyPagePct: round((measured.emptyPages / measured.pages) * 100, 1),
   envelopesPerPage: round(measured.envelopes / measured.pages, 1),
 };
-const med = (k: keyof (typeof windows)[number]) =>
+type Figure = {
+  [K in keyof (typeof windows)[number]]: (typeof windows)[number][K] extends number ? K : never;
+}[keyof (typeof windows)[number]];
+const med = (k: Figure) =>
   spread(
     windows.map((w) => w[k]),
     3,
@@ -513,6 +600,23 @@ const spreads = {
   readersCpuMsPerPage: med("readersCpuMsPerPage"),
   machineBusyPct: med("machineBusyPct"),
   otherBusyPct: med("otherBusyPct"),
+  // From the mailbox's /metrics (null without them): its own time per request, and its GC.
+  ...(windows.every((w) => w.serverP99LeMs !== null && w.mailboxGcMsPerSec !== null)
+    ? {
+        serverP50LeMs: spread(
+          windows.map((w) => w.serverP50LeMs!),
+          3,
+        ),
+        serverP99LeMs: spread(
+          windows.map((w) => w.serverP99LeMs!),
+          3,
+        ),
+        mailboxGcMsPerSec: spread(
+          windows.map((w) => w.mailboxGcMsPerSec!),
+          3,
+        ),
+      }
+    : {}),
 };
 const pagesPerSec = spreads.pagesPerSec.median;
 const mailboxCpuMsPerPage = round(spreads.mailboxCpuMsPerPage.median, 2);
@@ -611,6 +715,7 @@ const result = {
   windowS: WINDOW_MS / 1000,
   readMix,
   cache,
+  ...(cold ? { coldStart: coldStart ?? null } : {}),
   archiveCachedPct: {
     mailboxStart: cachedAtStart ?? null,
     beforeWindows: cachedBeforeWindows ?? null,

@@ -303,12 +303,19 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
       },
       { timeout: 60_000, interval: 250 },
     );
-    const check = new DatabaseSync(join(dir, "prober", "channels.db"), { readOnly: true });
-    const archived = check
-      .prepare("SELECT value FROM records WHERE key = ?")
-      .get(`archived:${stale.channelId}`) as { value: string } | undefined;
-    check.close();
-    expect(JSON.parse(archived!.value).reason).toMatch(/not on this chain/);
+    // Records are written behind the canaries (a record's write is queued, not awaited by them).
+    await vi.waitFor(
+      () => {
+        const check = new DatabaseSync(join(dir, "prober", "channels.db"), { readOnly: true });
+        const archived = check
+          .prepare("SELECT value FROM records WHERE key = ?")
+          .get(`archived:${stale.channelId}`) as { value: string } | undefined;
+        check.close();
+        expect(archived, "the stale record, archived").toBeDefined();
+        expect(JSON.parse(archived!.value).reason).toMatch(/not on this chain/);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   }, 90_000);
 
   it("counts a custody dispute gamma could not answer, upheld on the chain, in its figures and score", async () => {
@@ -450,6 +457,22 @@ describe("prober: uptime, latency, canaries and scores of real mailboxes", () =>
     for (const name of ["alpha", "beta"]) {
       expect(r.byName(name).disputes?.upheld).toBe(0);
       expect(r.byName(name).factors.disputes).toBe(1);
+    }
+    // The client's choice reads the same figures: its directory halves gamma's score too.
+    const storage = await defaultPlatform().openStorage(join(dir, "client-disputes"));
+    try {
+      const list = await new MailboxDirectory({
+        storage,
+        chain: { publicClient: net.publicClient, registry: net.addresses.registry },
+        proberUrl: `http://127.0.0.1:${proberPort}`,
+      }).list();
+      const seen = list.find((c) => c.id === operator("gamma"))!;
+      expect(seen.factors.disputes).toBe(0.5);
+      expect(seen.score).toBeCloseTo(combineScore({ ...seen.factors, disputes: 1 }) / 2, 12);
+      for (const name of ["alpha", "beta"])
+        expect(list.find((c) => c.id === operator(name))!.factors.disputes).toBe(1);
+    } finally {
+      await storage.close();
     }
   }, 120_000);
 });

@@ -31,7 +31,14 @@ export type ProberFigures = Pick<
   Partial<
     Pick<
       MailboxReport,
-      "latencyP50Ms" | "latencyP90Ms" | "uptime24h" | "uptime7d" | "uptime30d" | "samples" | "metadata"
+      | "latencyP50Ms"
+      | "latencyP90Ms"
+      | "uptime24h"
+      | "uptime7d"
+      | "uptime30d"
+      | "samples"
+      | "metadata"
+      | "disputes"
     >
   >;
 
@@ -228,6 +235,9 @@ export class MailboxDirectory {
         minStake,
         pageCost: pageCost(c.price, PRICE_REFERENCE_PAGE),
         medianPageCost: median,
+        // Disputes upheld against it (the prober follows the Disputes contract); none from an older prober.
+        upheldDisputesAt: Array.isArray(f?.disputes?.upheldAt) ? f.disputes.upheldAt : undefined,
+        now,
       });
       c.score = combineScore(c.factors, this.#weights);
       const h = health.get(c.id);

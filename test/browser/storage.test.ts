@@ -14,13 +14,13 @@ const STORAGE = "./packages/client/src/storage";
 const ENTRY = `
 import { channelStoreContract, message, storageContract } from "${STORAGE}/contract.ts";
 import { openIndexedDbChannelStore } from "${STORAGE}/channels-indexeddb.ts";
-import { openIndexedDbStorage, openPostboxDatabase, request } from "${STORAGE}/indexeddb.ts";
+import { DATABASE_UPGRADES, DATABASE_VERSION, openIndexedDbStorage, openPostboxDatabase, request } from "${STORAGE}/indexeddb.ts";
 
 globalThis.postboxSuites = {
   storage: () => storageContract((name) => openIndexedDbStorage(name)),
   channels: () => channelStoreContract((name) => openIndexedDbChannelStore(name)),
 };
-globalThis.postboxStorage = { openIndexedDbStorage, openPostboxDatabase, request, message };
+globalThis.postboxStorage = { openIndexedDbStorage, openPostboxDatabase, request, message, DATABASE_UPGRADES, DATABASE_VERSION };
 `;
 
 /**
@@ -30,9 +30,19 @@ globalThis.postboxStorage = { openIndexedDbStorage, openPostboxDatabase, request
  */
 type IndexedDbStorage = ClientStorage & { compact(conversation: string): Promise<number> };
 interface PageDatabase {
-  transaction(stores: string | string[]): {
-    objectStore(name: string): { count(): unknown; getAll(): unknown };
+  transaction(
+    stores: string | string[],
+    mode?: "readonly" | "readwrite",
+  ): {
+    objectStore(name: string): {
+      count(): unknown;
+      getAll(): unknown;
+      put(value: unknown, key?: unknown): unknown;
+      indexNames: { contains(name: string): boolean };
+    };
   };
+  objectStoreNames: { contains(name: string): boolean };
+  version: number;
   close(): void;
 }
 interface PageStorage {
@@ -40,7 +50,9 @@ interface PageStorage {
     name: string,
     options?: { lockTimeoutMs?: number; seenLimit?: number },
   ): Promise<IndexedDbStorage>;
-  openPostboxDatabase(name: string): Promise<PageDatabase>;
+  openPostboxDatabase(name: string, version?: number): Promise<PageDatabase>;
+  DATABASE_UPGRADES: readonly unknown[];
+  DATABASE_VERSION: number;
   request<T>(r: unknown): Promise<T>;
   message(n: number, timestamp: number, over?: Partial<StoredMessage>): StoredMessage;
 }
@@ -81,6 +93,45 @@ describe.skipIf(!RUN_BROWSER_TESTS)("storage in Chromium (IndexedDB)", () => {
         expect(r.error).toBeUndefined();
         expect(r.ok).toBe(true);
       });
+
+  it("upgrades a version 1 database in place: what it held stays, the evidence stores and index are added", async () => {
+    const r = await page.evaluate(async () => {
+      const { openIndexedDbStorage, openPostboxDatabase, request, DATABASE_UPGRADES, DATABASE_VERSION } = (
+        globalThis as unknown as PageGlobals
+      ).postboxStorage;
+      // What a page of the previous release left: version 1, a receipt without evidence, a contact.
+      const v1 = await openPostboxDatabase("upgrade-from-1", 1);
+      const before = { version: v1.version, commitments: v1.objectStoreNames.contains("commitments") };
+      const tx = v1.transaction(["receipts", "contacts"], "readwrite");
+      await request(
+        tx
+          .objectStore("receipts")
+          .put({ envelopeId: "ab".repeat(32), mailbox: "alpha", storedAt: 1, retainUntil: 2 }),
+      );
+      await request(tx.objectStore("contacts").put({ name: "carol", publicKey: "02".padEnd(66, "c") }));
+      v1.close();
+      // This release opens it.
+      const s = await openIndexedDbStorage("upgrade-from-1");
+      const receipts = await s.receipts("ab".repeat(32));
+      const contacts = await s.contacts();
+      await s.close();
+      const v2 = await openPostboxDatabase("upgrade-from-1");
+      const after = {
+        version: v2.version,
+        stores: ["commitments", "omissions"].map((n) => v2.objectStoreNames.contains(n)),
+        evidenceIndex: v2.transaction("receipts").objectStore("receipts").indexNames.contains("evidence"),
+      };
+      v2.close();
+      return { before, after, receipts, contacts, steps: DATABASE_UPGRADES.length, latest: DATABASE_VERSION };
+    });
+    expect(r.steps).toBe(r.latest);
+    expect(r.before).toEqual({ version: 1, commitments: false });
+    expect(r.after).toEqual({ version: r.latest, stores: [true, true], evidenceIndex: true });
+    expect(r.receipts).toEqual([
+      { envelopeId: "ab".repeat(32), mailbox: "alpha", storedAt: 1, retainUntil: 2 },
+    ]);
+    expect(r.contacts).toEqual([expect.objectContaining({ name: "carol" })]);
+  });
 
   it("a transaction aborted mid-batch leaves nothing in the database", async () => {
     const r = await page.evaluate(async () => {

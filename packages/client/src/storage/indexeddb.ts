@@ -100,10 +100,59 @@ async function covered(tx: IDBTransaction, c: StoredCommitment): Promise<StoredR
 }
 
 /**
- * Opens the `postbox` database (creating its stores): the client's storage and the channel
- * records share it. A connection closes itself when another tab needs to upgrade the database.
+ * The database's schema, a step per version: `DATABASE_UPGRADES[v]` takes a database at version
+ * `v` to `v + 1`, inside the version change's transaction. An older database runs the steps it
+ * lacks, in order, and keeps what it held.
  */
-export function openPostboxDatabase(name = DEFAULT_DATABASE): Promise<IDBDatabase> {
+export const DATABASE_UPGRADES: readonly ((db: IDBDatabase, tx: IDBTransaction) => void)[] = [
+  // 0 → 1: the client's stores and the channel records.
+  (db) => {
+    db.createObjectStore("kv");
+    db.createObjectStore("contacts", { keyPath: "name" }).createIndex("publicKey", "publicKey", {
+      unique: true,
+    });
+    db.createObjectStore("feeds", { keyPath: "feed" });
+    const segments = db.createObjectStore("segments", {
+      keyPath: ["conversation", "firstTs", "firstId"],
+    });
+    segments.createIndex("last", ["conversation", "lastTs", "lastId"]);
+    segments.createIndex("owed", "owed");
+    segments.createIndex("small", "small");
+    db.createObjectStore("conversations", { keyPath: "conversation" });
+    const outgoing = db.createObjectStore("outgoing", { keyPath: "messageId" });
+    outgoing.createIndex("conversation", ["conversation", "timestamp"]);
+    outgoing.createIndex("state", ["state", "timestamp"]);
+    db.createObjectStore("receipts", { keyPath: ["envelopeId", "mailbox"] });
+    db.createObjectStore("acks", { keyPath: ["messageId", "from"] });
+    db.createObjectStore("certificates", { keyPath: "digest" });
+    db.createObjectStore("health", { keyPath: "mailbox" });
+    db.createObjectStore("channels");
+  },
+  // 1 → 2: receipts' evidence, and the page commitments that prove an omission.
+  (db, tx) => {
+    // A receipt without evidence has no operator: it is not in the index.
+    tx.objectStore("receipts").createIndex("evidence", [
+      "evidence.operator",
+      "evidence.contentTopic",
+      "evidence.timestamp",
+    ]);
+    db.createObjectStore("commitments", { keyPath: "signature" });
+    db.createObjectStore("omissions", { keyPath: ["envelopeId", "operator"] }).createIndex(
+      "commitment",
+      "commitment",
+    );
+  },
+];
+
+/**
+ * Opens the `postbox` database (creating its stores, or upgrading older ones): the client's
+ * storage and the channel records share it. A connection closes itself when another tab needs to
+ * upgrade the database. `version` is for tests that make an older database.
+ */
+export function openPostboxDatabase(
+  name = DEFAULT_DATABASE,
+  version = DATABASE_VERSION,
+): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
     if (typeof indexedDB === "undefined") {
       reject(
@@ -111,42 +160,9 @@ export function openPostboxDatabase(name = DEFAULT_DATABASE): Promise<IDBDatabas
       );
       return;
     }
-    const open = indexedDB.open(name, DATABASE_VERSION);
+    const open = indexedDB.open(name, version);
     open.onupgradeneeded = (event) => {
-      const db = open.result;
-      if (event.oldVersion < 1) {
-        db.createObjectStore("kv");
-        db.createObjectStore("contacts", { keyPath: "name" }).createIndex("publicKey", "publicKey", {
-          unique: true,
-        });
-        db.createObjectStore("feeds", { keyPath: "feed" });
-        const segments = db.createObjectStore("segments", {
-          keyPath: ["conversation", "firstTs", "firstId"],
-        });
-        segments.createIndex("last", ["conversation", "lastTs", "lastId"]);
-        segments.createIndex("owed", "owed");
-        segments.createIndex("small", "small");
-        db.createObjectStore("conversations", { keyPath: "conversation" });
-        const outgoing = db.createObjectStore("outgoing", { keyPath: "messageId" });
-        outgoing.createIndex("conversation", ["conversation", "timestamp"]);
-        outgoing.createIndex("state", ["state", "timestamp"]);
-        db.createObjectStore("receipts", { keyPath: ["envelopeId", "mailbox"] });
-        db.createObjectStore("acks", { keyPath: ["messageId", "from"] });
-        db.createObjectStore("certificates", { keyPath: "digest" });
-        db.createObjectStore("health", { keyPath: "mailbox" });
-        db.createObjectStore("channels");
-      }
-      if (event.oldVersion < 2) {
-        // A receipt without evidence has no operator: it is not in the index.
-        open
-          .transaction!.objectStore("receipts")
-          .createIndex("evidence", ["evidence.operator", "evidence.contentTopic", "evidence.timestamp"]);
-        db.createObjectStore("commitments", { keyPath: "signature" });
-        db.createObjectStore("omissions", { keyPath: ["envelopeId", "operator"] }).createIndex(
-          "commitment",
-          "commitment",
-        );
-      }
+      for (let v = event.oldVersion; v < version; v++) DATABASE_UPGRADES[v]!(open.result, open.transaction!);
     };
     open.onsuccess = () => {
       const db = open.result;

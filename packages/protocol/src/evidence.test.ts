@@ -9,23 +9,29 @@ import { createEnvelope } from "./envelope.js";
 import { InvalidSignatureError } from "./errors.js";
 import {
   checkPageCommitmentEvidence,
+  checkPresenceEvidence,
   checkReceiptEvidence,
   committedSpan,
   evidenceDigester,
   evidenceSignature,
   evidenceTypes,
   hashPageCommitment,
+  hashPresence,
   hashReceipt,
   MAX_TIME,
   NO_CURSOR,
   type PageCommitment,
+  type Presence,
   pageCommitmentFromWire,
+  presenceFromWire,
   receiptFor,
   receiptFromWire,
   recoverEvidenceSigner,
   signPageCommitment,
+  signPresence,
   signReceipt,
   verifyPageCommitment,
+  verifyPresence,
   verifyReceipt,
 } from "./evidence.js";
 import { StatusCode } from "./pb/messages.js";
@@ -55,6 +61,13 @@ const commitment: PageCommitment = {
   servedAt: 1_700_000_100_000n,
 };
 
+const presence: Presence = {
+  operator,
+  ids: [toHexString(envelope.id), toHexString(new Uint8Array(32).fill(7))],
+  servedAt: 1_700_000_050_000n,
+  retainUntil: 1_702_592_000_123n,
+};
+
 /** `Receipt(address operator,…)`, as EIP-712 encodes a type without nested structs. */
 const typeString = (name: keyof typeof evidenceTypes) =>
   `${name}(${evidenceTypes[name].map((f) => `${f.type} ${f.name}`).join(",")})`;
@@ -64,6 +77,9 @@ describe("evidence", () => {
     const source = readFileSync(new URL("../../../contracts/Disputes.sol", import.meta.url), "utf8");
     expect(source).toContain(`"${typeString("Receipt")}"`);
     expect(source).toContain(`"${typeString("PageCommitment")}"`);
+    expect(typeString("Presence")).toBe(
+      "Presence(address operator,bytes32[] ids,uint64 servedAt,uint64 retainUntil)",
+    );
     expect(typeString("Receipt")).toBe(
       "Receipt(address operator,bytes32 envelopeId,string contentTopic,uint64 timestamp,uint64 storedAt,uint64 retainUntil)",
     );
@@ -80,6 +96,22 @@ describe("evidence", () => {
   it("a page commitment signed by the evidence key verifies", async () => {
     const sig = await signPageCommitment(key, domain, commitment);
     await verifyPageCommitment(domain, commitment, sig, key.address);
+  });
+
+  it("a presence answer signed by the evidence key verifies; a changed id, time or signer is refused", async () => {
+    const sig = await signPresence(key, domain, presence);
+    await verifyPresence(domain, presence, sig, key.address);
+    checkPresenceEvidence(domain, presence, sig, key.address);
+    await expect(verifyPresence(domain, presence, sig, other.address)).rejects.toThrow(InvalidSignatureError);
+    for (const changed of [
+      { ...presence, ids: presence.ids.slice(1) },
+      { ...presence, ids: [...presence.ids].reverse() },
+      { ...presence, servedAt: presence.servedAt - 1n },
+      { ...presence, retainUntil: presence.retainUntil + 1n },
+      { ...presence, operator: other.address },
+    ])
+      expect(() => checkPresenceEvidence(domain, changed, sig, key.address)).toThrow(/expected/);
+    expect(() => hashPresence(domain, { ...presence, retainUntil: 1n << 64n })).toThrow(RangeError);
   });
 
   it("refuses another signer, a changed field, another contract or chain", async () => {
@@ -151,6 +183,12 @@ describe("evidence", () => {
     expect(hex(evidenceDigester({ ...domain, chainId: 1 }).receipt(receipt))).toBe(
       hashReceipt({ ...domain, chainId: 1 }, receipt),
     );
+    for (const p of [presence, { ...presence, ids: [] }, { ...presence, retainUntil: MAX_TIME }])
+      expect(hex(digest.presence(p))).toBe(hashPresence(domain, p));
+    expect(hex(digest.presence({ ...presence, operator: hexToBytes(operator) }))).toBe(
+      hashPresence(domain, presence),
+    );
+    expect(hashPresence(domain, presence)).not.toBe(hashPageCommitment(domain, commitment));
     expect(() => digest.receipt({ ...receipt, envelopeId: envelope.id.subarray(1) })).toThrow(RangeError);
     expect(() => digest.pageCommitment({ ...commitment, servedAt: 1n << 64n })).toThrow(RangeError);
   });
@@ -212,6 +250,16 @@ describe("evidence", () => {
       pageCommitmentFromWire(operator, commitment, { ...response, nextCursor: envelope.id })?.nextCursor,
     ).toBe(toHexString(envelope.id));
     expect(pageCommitmentFromWire(operator, commitment, { ids: [] })).toBeUndefined();
+    const answer = {
+      ids: presence.ids.map((id) => hexToBytes(id)),
+      servedAt: presence.servedAt,
+      retainUntil: presence.retainUntil,
+      evidence: new Uint8Array(65),
+    };
+    expect(presenceFromWire(operator, answer)).toEqual(presence);
+    // A decoder that read fixed64 as signed: taken modulo 2^64.
+    expect(presenceFromWire(operator, { ...answer, retainUntil: -1n })?.retainUntil).toBe(MAX_TIME);
+    expect(presenceFromWire(operator, { ...answer, evidence: undefined })).toBeUndefined();
   });
 
   it("committedSpan: the query's range, narrowed strictly inside the page's boundaries", () => {
@@ -282,5 +330,15 @@ describe("evidence", () => {
       const parts = new Uint8ArrayList(bytes.subarray(0, at), bytes.subarray(at));
       expect(decodeStoreResponse(parts).evidenceTimeEnd).toBe(MAX_TIME);
     }
+    // A presence answer's evidence (no envelopes: the generated encoder), retain_until included.
+    const answer = { ...response, envelopes: [], commitment: new Uint8Array(0), retainUntil: MAX_TIME };
+    const back = decodeStoreResponse(encodeStoreResponse(answer));
+    expect(back.retainUntil).toBe(MAX_TIME);
+    expect(presenceFromWire(operator, back)).toEqual({
+      operator,
+      ids: [toHexString(envelope.id)],
+      servedAt: response.servedAt,
+      retainUntil: MAX_TIME,
+    });
   });
 });

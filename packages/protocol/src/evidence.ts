@@ -44,6 +44,12 @@ export const evidenceTypes = {
     { name: "nextCursor", type: "bytes32" },
     { name: "servedAt", type: "uint64" },
   ],
+  Presence: [
+    { name: "operator", type: "address" },
+    { name: "ids", type: "bytes32[]" },
+    { name: "servedAt", type: "uint64" },
+    { name: "retainUntil", type: "uint64" },
+  ],
 } as const;
 
 /** Which disputes contract, on which chain, evidence is for. */
@@ -78,6 +84,18 @@ export interface PageCommitment {
   ids: readonly Hex[];
   nextCursor: Hex;
   servedAt: bigint;
+}
+
+/**
+ * A presence answer's promise: "at `servedAt` I hold every one of `ids`, and keep each until at
+ * least `retainUntil`". The mailbox takes `servedAt` after it looked the ids up, so each was in its
+ * archive before then: with a later page commitment that leaves one out, it proves an omission.
+ */
+export interface Presence {
+  operator: Address;
+  ids: readonly Hex[];
+  servedAt: bigint;
+  retainUntil: bigint;
 }
 
 /** The 32 zero bytes of a complete page's `nextCursor`. */
@@ -127,6 +145,11 @@ function checkCommitment(c: PageCommitment): void {
   checkU64("servedAt", c.servedAt);
 }
 
+function checkPresence(p: Presence): void {
+  checkU64("servedAt", p.servedAt);
+  checkU64("retainUntil", p.retainUntil);
+}
+
 /** The receipt's digest: what the evidence signer signs, and its custody dispute id on-chain. */
 export function hashReceipt(domain: EvidenceDomain, receipt: Receipt): Hex {
   checkReceipt(receipt);
@@ -146,6 +169,17 @@ export function hashPageCommitment(domain: EvidenceDomain, commitment: PageCommi
     types: evidenceTypes,
     primaryType: "PageCommitment",
     message: commitment,
+  });
+}
+
+/** A presence answer's digest: what the evidence signer signs. */
+export function hashPresence(domain: EvidenceDomain, presence: Presence): Hex {
+  checkPresence(presence);
+  return hashTypedData({
+    domain: evidenceDomain(domain),
+    types: evidenceTypes,
+    primaryType: "Presence",
+    message: presence,
   });
 }
 
@@ -176,6 +210,21 @@ export async function signPageCommitment(
     types: evidenceTypes,
     primaryType: "PageCommitment",
     message: commitment,
+  });
+}
+
+/** Signs a presence answer with the evidence signer's key. */
+export async function signPresence(
+  account: LocalAccount,
+  domain: EvidenceDomain,
+  presence: Presence,
+): Promise<Hex> {
+  checkPresence(presence);
+  return account.signTypedData({
+    domain: evidenceDomain(domain),
+    types: evidenceTypes,
+    primaryType: "Presence",
+    message: presence,
   });
 }
 
@@ -224,6 +273,16 @@ export async function verifyPageCommitment(
   await checkSigner(hashPageCommitment(domain, commitment), signature, signer);
 }
 
+/** Checks a presence answer's signature as the disputes contract does; see {@link verifyReceipt}. */
+export async function verifyPresence(
+  domain: EvidenceDomain,
+  presence: Presence,
+  signature: Hex,
+  signer: Address,
+): Promise<void> {
+  await checkSigner(hashPresence(domain, presence), signature, signer);
+}
+
 /** An envelope's fields as `Disputes.answerCustody` and `proveOmission` take them. */
 export function envelopeArgs(envelope: IdentifiedEnvelope): {
   version: bigint;
@@ -248,6 +307,7 @@ const typeString = (name: keyof typeof evidenceTypes) =>
   `${name}(${evidenceTypes[name].map((f) => `${f.type} ${f.name}`).join(",")})`;
 const RECEIPT_TYPEHASH = keccak_256(utf8.encode(typeString("Receipt")));
 const PAGE_TYPEHASH = keccak_256(utf8.encode(typeString("PageCommitment")));
+const PRESENCE_TYPEHASH = keccak_256(utf8.encode(typeString("Presence")));
 const DOMAIN_TYPEHASH = keccak_256(
   utf8.encode("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
 );
@@ -289,6 +349,12 @@ export interface PageCommitmentInput {
   nextCursor?: BytesLike | undefined;
   servedAt: bigint;
 }
+export interface PresenceInput {
+  operator: BytesLike;
+  ids: readonly BytesLike[];
+  servedAt: bigint;
+  retainUntil: bigint;
+}
 
 /** Computes receipt and page-commitment digests for one domain, its separator hashed once. */
 export interface EvidenceDigester {
@@ -296,6 +362,8 @@ export interface EvidenceDigester {
   receipt(receipt: ReceiptInput): Uint8Array;
   /** Equal to {@link hashPageCommitment}. */
   pageCommitment(commitment: PageCommitmentInput): Uint8Array;
+  /** Equal to {@link hashPresence}. */
+  presence(presence: PresenceInput): Uint8Array;
 }
 
 /**
@@ -328,6 +396,13 @@ export function evidenceDigester(domain: EvidenceDomain): EvidenceDigester {
     }
     return h;
   };
+  const idsHash = (list: readonly BytesLike[]) => {
+    const ids = new Uint8Array(32 * list.length);
+    list.forEach((id, i) => {
+      ids.set(bytesOf(id, 32, "id"), 32 * i);
+    });
+    return keccak_256(ids);
+  };
   return {
     receipt(r) {
       const s = new Uint8Array(7 * 32);
@@ -345,19 +420,24 @@ export function evidenceDigester(domain: EvidenceDomain): EvidenceDigester {
       c.contentTopics.forEach((t, i) => {
         topics.set(topicHash(t), 32 * i);
       });
-      const ids = new Uint8Array(32 * c.ids.length);
-      c.ids.forEach((id, i) => {
-        ids.set(bytesOf(id, 32, "id"), 32 * i);
-      });
       const s = new Uint8Array(8 * 32);
       s.set(PAGE_TYPEHASH, 0);
       s.set(bytesOf(c.operator, 20, "operator"), 44);
       s.set(keccak_256(topics), 64);
       putU64(s, 96, "timeStart", c.timeStart);
       putU64(s, 128, "timeEnd", c.timeEnd);
-      s.set(keccak_256(ids), 160);
+      s.set(idsHash(c.ids), 160);
       if (c.nextCursor !== undefined) s.set(bytesOf(c.nextCursor, 32, "nextCursor"), 192);
       putU64(s, 224, "servedAt", c.servedAt);
+      return digest(keccak_256(s));
+    },
+    presence(p) {
+      const s = new Uint8Array(5 * 32);
+      s.set(PRESENCE_TYPEHASH, 0);
+      s.set(bytesOf(p.operator, 20, "operator"), 44);
+      s.set(idsHash(p.ids), 64);
+      putU64(s, 96, "servedAt", p.servedAt);
+      putU64(s, 128, "retainUntil", p.retainUntil);
       return digest(keccak_256(s));
     },
   };
@@ -428,6 +508,16 @@ export function checkPageCommitmentEvidence(
   expectSigner(evidenceDigester(domain).pageCommitment(commitment), signature, signer);
 }
 
+/** As {@link checkReceiptEvidence}, for a presence answer's evidence ({@link presenceFromWire}). */
+export function checkPresenceEvidence(
+  domain: EvidenceDomain,
+  presence: PresenceInput,
+  signature: BytesLike,
+  signer: Address,
+): void {
+  expectSigner(evidenceDigester(domain).presence(presence), signature, signer);
+}
+
 /**
  * The {@link Receipt} a `/postbox/push/1` answer promises: the envelope pushed (its id, topic and
  * timestamp) and the `StoreReceipt`'s `stored_at` and `retain_until`, for the operator the
@@ -478,6 +568,29 @@ export function pageCommitmentFromWire(
     ids: response.ids.map((id) => bytesToHex(id)),
     nextCursor: response.nextCursor ? bytesToHex(response.nextCursor) : NO_CURSOR,
     servedAt: BigInt.asUintN(64, servedAt),
+  };
+}
+
+/**
+ * The {@link Presence} a presence answer's `evidence` signs: the ids it lists as held (in its
+ * order), its `served_at` and `retain_until`. Undefined when the answer carries no evidence.
+ */
+export function presenceFromWire(
+  operator: Address,
+  response: {
+    ids: readonly Uint8Array[];
+    servedAt?: bigint | undefined;
+    retainUntil?: bigint | undefined;
+    evidence?: Uint8Array | undefined;
+  },
+): Presence | undefined {
+  const { servedAt, retainUntil, evidence } = response;
+  if (evidence === undefined || servedAt === undefined || retainUntil === undefined) return undefined;
+  return {
+    operator,
+    ids: response.ids.map((id) => bytesToHex(id)),
+    servedAt: BigInt.asUintN(64, servedAt),
+    retainUntil: BigInt.asUintN(64, retainUntil),
   };
 }
 

@@ -286,6 +286,7 @@ export function unsignedEvidenceTimes(response: StoreResponse): StoreResponse {
     response.evidenceTimeStart = BigInt.asUintN(64, response.evidenceTimeStart);
   if (response.evidenceTimeEnd !== undefined)
     response.evidenceTimeEnd = BigInt.asUintN(64, response.evidenceTimeEnd);
+  if (response.retainUntil !== undefined) response.retainUntil = BigInt.asUintN(64, response.retainUntil);
   return response;
 }
 

@@ -913,6 +913,7 @@ export interface StoreResponse {
   evidenceTimeStart?: bigint
   evidenceTimeEnd?: bigint
   evidence?: Uint8Array
+  retainUntil?: bigint
 }
 
 export namespace StoreResponse {
@@ -997,6 +998,11 @@ export namespace StoreResponse {
         if (obj.evidence != null) {
           w.uint32(114)
           w.bytes(obj.evidence)
+        }
+
+        if (obj.retainUntil != null) {
+          w.uint32(121)
+          w.fixed64(obj.retainUntil)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1086,6 +1092,10 @@ export namespace StoreResponse {
             }
             case 14: {
               obj.evidence = reader.bytes()
+              break
+            }
+            case 15: {
+              obj.retainUntil = reader.fixed64()
               break
             }
             default: {
@@ -1225,6 +1235,13 @@ export namespace StoreResponse {
               }
               break
             }
+            case 15: {
+              yield {
+                field: `${prefix}.retainUntil`,
+                value: reader.fixed64()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1357,6 +1374,11 @@ export namespace StoreResponse {
     value: Uint8Array
   }
 
+  export interface StoreResponseRetainUntilFieldEvent {
+    field: '$.retainUntil'
+    value: bigint
+  }
+
   export function encode (obj: Partial<StoreResponse>): Uint8Array {
     return encodeMessage(obj, StoreResponse.codec())
   }
@@ -1365,7 +1387,7 @@ export namespace StoreResponse {
     return decodeMessage(buf, StoreResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseRequestIdFieldEvent | StoreResponseStatusFieldEvent | StoreResponseStatusDescFieldEvent | StoreResponseEnvelopesVersionFieldEvent | StoreResponseEnvelopesContentTopicFieldEvent | StoreResponseEnvelopesTimestampFieldEvent | StoreResponseEnvelopesPayloadFieldEvent | StoreResponseIdsFieldEvent | StoreResponseNextCursorFieldEvent | StoreResponseQuotePricePerQueryFieldEvent | StoreResponseQuotePricePerMessageFieldEvent | StoreResponseQuoteMaxPageCostFieldEvent | StoreResponseQuoteSpentFieldEvent | StoreResponseQuotePayeeFieldEvent | StoreResponseQuoteChainIdFieldEvent | StoreResponseQuoteChannelsContractFieldEvent | StoreResponseSpentFieldEvent | StoreResponseCostFieldEvent | StoreResponseCommitmentFieldEvent | StoreResponseServedAtFieldEvent | StoreResponseEvidenceTimeStartFieldEvent | StoreResponseEvidenceTimeEndFieldEvent | StoreResponseEvidenceFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<StoreResponse>): Generator<StoreResponseRequestIdFieldEvent | StoreResponseStatusFieldEvent | StoreResponseStatusDescFieldEvent | StoreResponseEnvelopesVersionFieldEvent | StoreResponseEnvelopesContentTopicFieldEvent | StoreResponseEnvelopesTimestampFieldEvent | StoreResponseEnvelopesPayloadFieldEvent | StoreResponseIdsFieldEvent | StoreResponseNextCursorFieldEvent | StoreResponseQuotePricePerQueryFieldEvent | StoreResponseQuotePricePerMessageFieldEvent | StoreResponseQuoteMaxPageCostFieldEvent | StoreResponseQuoteSpentFieldEvent | StoreResponseQuotePayeeFieldEvent | StoreResponseQuoteChainIdFieldEvent | StoreResponseQuoteChannelsContractFieldEvent | StoreResponseSpentFieldEvent | StoreResponseCostFieldEvent | StoreResponseCommitmentFieldEvent | StoreResponseServedAtFieldEvent | StoreResponseEvidenceTimeStartFieldEvent | StoreResponseEvidenceTimeEndFieldEvent | StoreResponseEvidenceFieldEvent | StoreResponseRetainUntilFieldEvent> {
     return streamMessage(buf, StoreResponse.codec(), opts)
   }
 }

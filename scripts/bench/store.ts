@@ -162,6 +162,7 @@ const store = new MailboxStore(
     metrics: createMetrics({ defaultMetrics: false }),
     log: pino({ level: "silent" }),
     rateLimiter: new RateLimiter({ points: 1e9, duration: 1 }),
+    retentionSeconds: 30 * 86_400,
   },
 );
 const remote = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));

@@ -5,6 +5,7 @@ import {
   evidenceDigester,
   evidenceSignature,
   type PageCommitmentInput,
+  type PresenceInput,
   type ReceiptInput,
 } from "@postbox/protocol";
 import { type Address, type Hex, hexToBytes } from "viem";
@@ -12,7 +13,8 @@ import { privateKeyToAddress } from "viem/accounts";
 
 /**
  * Signs the mailbox's EIP-712 evidence (docs/protocol.md, "Evidence") with its evidence key: a
- * receipt per push, a page commitment per history page. The digest is computed directly
+ * receipt per push, a page commitment per history page, a presence promise per presence answer that
+ * holds an id. The digest is computed directly
  * (keccak256, the domain separator once) and signed with libsecp256k1 (native where it loads):
  * RFC 6979, low `s`, `v` = 27 + recovery, the contract's rules.
  */
@@ -49,6 +51,11 @@ export class EvidenceSigner {
   /** The 65-byte signature of the operator's {@link PageCommitmentInput} with these fields. */
   page(fields: Omit<PageCommitmentInput, "operator">): Uint8Array {
     return this.#sign(this.#digester.pageCommitment({ ...fields, operator: this.#operator }));
+  }
+
+  /** The 65-byte signature of the operator's {@link PresenceInput} with these fields. */
+  presence(fields: Omit<PresenceInput, "operator">): Uint8Array {
+    return this.#sign(this.#digester.presence({ ...fields, operator: this.#operator }));
   }
 
   #sign(digest: Uint8Array): Uint8Array {

@@ -341,6 +341,7 @@ export class MailboxNode {
           meter,
           privateKey: peerKey,
           evidence,
+          retentionSeconds,
           metrics,
           log: log.child({ component: "store" }),
           rateLimiter: queryLimiter,

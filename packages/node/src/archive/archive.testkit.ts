@@ -125,7 +125,9 @@ export function archiveSuite(
       const got = await archive.get(held.id);
       expect(got && { ...got, receivedAt: 0 }).toEqual({ ...held, receivedAt: 0 });
       expect(await archive.get(missing.id)).toBeUndefined();
-      expect((await archive.presence([missing.id, held.id])).map(toBareHex)).toEqual([toBareHex(held.id)]);
+      expect(await archive.presence([missing.id, held.id])).toEqual([
+        { id: held.id, timestamp: held.timestamp },
+      ]);
     });
 
     it("prunes by age, by count and by size, oldest first, in batches", async () => {

@@ -320,15 +320,18 @@ export class PostgresArchive implements Archive {
     }
   }
 
-  async presence(ids: Uint8Array[]): Promise<Uint8Array[]> {
+  async presence(ids: Uint8Array[]): Promise<Position[]> {
     if (ids.length === 0) return [];
     try {
-      const r = await this.#pool.query<{ id: Buffer }>(
-        "SELECT id FROM envelopes WHERE id = ANY($1::bytea[])",
+      const r = await this.#pool.query<{ id: Buffer; ts: string }>(
+        "SELECT id, ts FROM envelopes WHERE id = ANY($1::bytea[])",
         [ids.map(buf)],
       );
-      const held = new Set(r.rows.map((row) => row.id.toString("hex")));
-      return ids.filter((id) => held.has(buf(id).toString("hex")));
+      const held = new Map(r.rows.map((row) => [row.id.toString("hex"), BigInt(row.ts)]));
+      return ids.flatMap((id) => {
+        const timestamp = held.get(buf(id).toString("hex"));
+        return timestamp === undefined ? [] : [{ timestamp, id }];
+      });
     } catch (cause) {
       throw new ArchiveError("presence query failed", cause);
     }

@@ -56,7 +56,9 @@ describe("SQLite archive internals", () => {
     expect(await archive.prune({ maxCount: 300 }, Number(T0), 1_000)).toBe(450);
     archive = await reopened(archive, path);
     const kept = all.slice(450);
-    expect((await archive.presence(ids)).map(toBareHex)).toEqual(kept.map((e) => toBareHex(e.id)));
+    expect((await archive.presence(ids)).map((h) => toBareHex(h.id))).toEqual(
+      kept.map((e) => toBareHex(e.id)),
+    );
     for (const e of kept) expect(await archive.position(e.id)).toEqual({ timestamp: e.timestamp, id: e.id });
     const rows = archive.database
       .prepare("SELECT (SELECT COUNT(*) FROM ids) + (SELECT COUNT(*) FROM ids_recent) AS n")

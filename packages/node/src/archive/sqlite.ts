@@ -476,9 +476,14 @@ export class SqliteArchive implements Archive {
     };
   }
 
-  async presence(ids: Uint8Array[]): Promise<Uint8Array[]> {
+  async presence(ids: Uint8Array[]): Promise<Position[]> {
     this.#checkOpen();
-    return ids.filter((id) => this.#find(id) !== undefined);
+    const held: Position[] = [];
+    for (const id of ids) {
+      const r = this.#find(id);
+      if (r) held.push({ timestamp: BigInt(r.ts), id });
+    }
+    return held;
   }
 
   async prune(policy: RetentionPolicy, nowMs: number, batch: number): Promise<number> {

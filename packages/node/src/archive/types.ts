@@ -75,8 +75,8 @@ export interface Archive {
   position(id: Uint8Array): Promise<Position | undefined>;
   /** The envelope with this id, if held here (a custody dispute's answer). */
   get(id: Uint8Array): Promise<StoredEnvelope | undefined>;
-  /** Which of these ids are held here. */
-  presence(ids: Uint8Array[]): Promise<Uint8Array[]>;
+  /** Which of these ids are held here, with their timestamps, in the order asked. */
+  presence(ids: Uint8Array[]): Promise<Position[]>;
   /** Deletes up to `batch` envelopes that the policy no longer keeps, oldest first; returns how many. */
   prune(policy: RetentionPolicy, nowMs: number, batch: number): Promise<number>;
   stats(): Promise<ArchiveStats>;

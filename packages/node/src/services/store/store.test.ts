@@ -5,10 +5,12 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { byteStream, lpStream, pbStream, RateLimiter, streamPair } from "@libp2p/utils";
 import {
   checkPageCommitmentEvidence,
+  checkPresenceEvidence,
   commitmentSigningBytes,
   committedSpan,
   createEnvelope,
   pageCommitmentFromWire,
+  presenceFromWire,
   StatusCode,
   StoreQuery,
   StoreResponse,
@@ -47,6 +49,7 @@ describe("/postbox/store/1 handler", () => {
         metrics: createMetrics({ defaultMetrics: false }),
         log: pino({ level: "silent" }),
         rateLimiter: new RateLimiter({ points: 1_000, duration: 1 }),
+        retentionSeconds: 3_600,
         ...init,
       },
     );
@@ -352,8 +355,41 @@ describe("/postbox/store/1 handler", () => {
       [10n, 16n],
     ]);
     expect(spans[2]).toEqual([18n, 2n ** 64n - 1n - T0]);
-    // Presence answers carry no EIP-712 evidence (the contract has no type for them yet).
-    const presence = await send(query({ includeData: false, ids: [new Uint8Array(32)] }));
-    expect(presence.evidence).toBeUndefined();
+    // A presence answer that holds nothing promises nothing: no evidence.
+    const none = await send(query({ includeData: false, ids: [new Uint8Array(32)] }));
+    expect(none.evidence).toBeUndefined();
+    expect(none.servedAt).toBeUndefined();
+  });
+
+  it("signs a presence answer's EIP-712 Presence: the held ids, served after the lookup, kept until the earliest retention end", async () => {
+    const evidenceKey = generatePrivateKey();
+    const operator = privateKeyToAccount(generatePrivateKey()).address;
+    const domain = {
+      chainId: 31337,
+      verifyingContract: "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9" as const,
+    };
+    store = storeWith({ evidence: new EvidenceSigner({ privateKey: evidenceKey, operator, domain }) });
+    const page = await send(query({ contentTopics: ["/t/odd", "/t/even"], pageSize: 25 }));
+    const [a, b] = [page.envelopes[7]!, page.envelopes[3]!].map((e) => createEnvelope(e));
+    const before = BigInt(Date.now());
+    const res = await send(query({ includeData: false, ids: [a!.id, new Uint8Array(32), b!.id] }));
+    const after = BigInt(Date.now());
+    expect(res.ids.map(toBareHex)).toEqual([toBareHex(a!.id), toBareHex(b!.id)]);
+    const presence = presenceFromWire(operator, res)!;
+    checkPresenceEvidence(domain, presence, res.evidence!, privateKeyToAccount(evidenceKey).address);
+    expect(presence.servedAt >= before && presence.servedAt <= after).toBe(true);
+    // The earlier of the two timestamps (T0 + 3) plus the hour of retention.
+    expect(presence.retainUntil).toBe(T0 + 3n + 3_600_000n);
+    // Its libp2p commitment is unchanged: over the query and the held ids.
+    expect(res.commitment.length).toBe(64);
+    // Another key's, or a changed field, is refused.
+    expect(() =>
+      checkPresenceEvidence(
+        domain,
+        { ...presence, ids: presence.ids.slice(1) },
+        res.evidence!,
+        privateKeyToAccount(evidenceKey).address,
+      ),
+    ).toThrow(/expected/);
   });
 });

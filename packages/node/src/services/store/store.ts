@@ -27,8 +27,13 @@ export interface MailboxStoreInit {
   meter: QueryMeter;
   /** The mailbox's libp2p key: signs page commitments. */
   privateKey: PrivateKey;
-  /** Signs each history page's EIP-712 commitment too (a mailbox with a chain). */
+  /**
+   * Signs each history page's EIP-712 commitment too, and each presence answer that holds an id (a
+   * mailbox with a chain).
+   */
   evidence?: EvidenceSigner | undefined;
+  /** How long envelopes are kept (`retention.maxAge`): a presence answer's promise. */
+  retentionSeconds: number;
   metrics: Metrics;
   log: Logger;
   rateLimiter: RateLimiter;
@@ -176,9 +181,11 @@ export class MailboxStore implements Startable {
       }
       if (q.ids.some((id) => id.length !== 32)) throw new Refusal(StatusCode.BAD_REQUEST, "ids are 32 bytes");
       const held = await archive.presence(q.ids);
-      const response = { ...empty(q.requestId, StatusCode.OK, "OK"), ids: held };
+      const ids = held.map((h) => h.id);
+      const response: StoreResponse = { ...empty(q.requestId, StatusCode.OK, "OK"), ids };
       if (spent !== undefined) response.spent = bigintToBytes(spent);
-      return this.#respond(q, response, held, undefined);
+      if (this.#init.evidence && held.length > 0) Object.assign(response, this.#presenceEvidence(held));
+      return this.#respond(q, response, ids, undefined);
     }
 
     if (q.contentTopics.length === 0) throw new Refusal(StatusCode.BAD_REQUEST, "no content topics");
@@ -300,6 +307,21 @@ export class MailboxStore implements Startable {
       servedAt: at,
     });
     return { servedAt: at, evidenceTimeStart: span.timeStart, evidenceTimeEnd: span.timeEnd, evidence };
+  }
+
+  /**
+   * A presence answer's EIP-712 `Presence`: every id it lists is held at `servedAt`, taken after the
+   * lookup (so each was committed before it), and kept until `retainUntil`, the earliest of their
+   * retention ends. Retention deletes an envelope once its timestamp is older than `maxAge`; as a
+   * push receipt's promise, each runs from the earlier of its timestamp and now.
+   */
+  #presenceEvidence(held: Position[]): Pick<StoreResponse, "servedAt" | "retainUntil" | "evidence"> {
+    const servedAt = BigInt(Date.now());
+    let from = servedAt;
+    for (const h of held) if (h.timestamp < from) from = h.timestamp;
+    const retainUntil = from + BigInt(this.#init.retentionSeconds * 1000);
+    const evidence = this.#init.evidence!.presence({ ids: held.map((h) => h.id), servedAt, retainUntil });
+    return { servedAt, retainUntil, evidence };
   }
 
   async #respond(

@@ -90,7 +90,7 @@ describe("mailbox sync between two real nodes", () => {
     expect(pulled.stored).toBe(2_000);
     expect(pulled.invalid).toBe(0);
     const held = await b.archive.presence(onlyA.map((e) => e.id));
-    expect(held.map(toBareHex)).toEqual(onlyA.map((e) => toBareHex(e.id)));
+    expect(held.map((h) => toBareHex(h.id))).toEqual(onlyA.map((e) => toBareHex(e.id)));
     // Beyond the envelopes themselves: ranges, fingerprints and id lists at the gap's edges.
     expect((pulled.sent + pulled.received - pulled.envelopeBytes) / 2_000).toBeLessThan(64);
 

@@ -859,6 +859,22 @@ export class PostboxClient {
             servedAt: Number(commitment.servedAt),
             signature: bytesToHex(signature),
           }),
+        // A presence answer's promise, kept as a receipt with the envelope another mailbox returned.
+        onPresence: (c, presence, signature, envelope) =>
+          this.storage.saveReceipt({
+            envelopeId: toBareHex(envelope.id),
+            mailbox: c.id,
+            storedAt: Number(presence.servedAt),
+            retainUntil: Number(presence.retainUntil),
+            evidence: {
+              operator: presence.operator.toLowerCase() as Address,
+              contentTopic: envelope.contentTopic,
+              timestamp: Number(envelope.timestamp),
+              signature: bytesToHex(signature),
+              envelope: Envelope.encode(envelope),
+              presence: { ids: presence.ids.map((id) => id.slice(2)) },
+            },
+          }),
         onFailure: (c, err) => health.push(this.#failed(c.id, err)),
         onSuccess: (c) => health.push(this.directory.succeeded(c.id)),
         onFailover: (from, to, reason) =>

@@ -6,7 +6,9 @@ import {
   type IdentifiedEnvelope,
   identify,
   type PageCommitment,
+  type Presence,
   pageCommitmentFromWire,
+  presenceFromWire,
   StatusCode,
   type StoreResponse,
   toBareHex,
@@ -28,6 +30,11 @@ export interface MailboxGap {
   missing: string[];
   /** Ids this one holds (by its presence answer) but left out of its history pages. */
   omitted: string[];
+  /**
+   * Of `omitted`, those it left out again when asked for them alone, after a signed presence answer
+   * said it held them: an omission proof is kept for each (`postbox dispute omission`).
+   */
+  proved: string[];
 }
 
 export interface FetchHistoryParameters {
@@ -50,13 +57,27 @@ export interface FetchHistoryParameters {
   onPage?: (envelopes: IdentifiedEnvelope[], progress: CatchUpProgress) => Promise<void> | undefined | void;
   /**
    * Called with each history page's signed EIP-712 commitment (a mailbox with a chain whose
-   * operator is known), before the next query: the client keeps those that prove an omission.
+   * operator is known), before the next query: the client keeps those that prove an omission, and
+   * resolves with the envelope ids (bare hex) a kept one proves omitted.
    */
   onCommitment?: (
     mailbox: MailboxCandidate,
     commitment: PageCommitment,
     signature: Uint8Array,
-  ) => Promise<unknown>;
+  ) => Promise<string[] | undefined | void>;
+  /**
+   * Called with a mailbox's signed presence answer for an envelope another mailbox returned and
+   * this one left out (with that envelope): the "held" half of an omission proof, kept before the
+   * page that proves it is asked for.
+   */
+  onPresence?: (
+    mailbox: MailboxCandidate,
+    presence: Presence,
+    signature: Uint8Array,
+    envelope: IdentifiedEnvelope,
+  ) => Promise<void>;
+  /** Omitted envelopes a catch-up tries to prove, per mailbox (default 3; each costs a page). */
+  maxProofs?: number;
   /** A failure of the mailbox's own (not one of {@link isOwnFailure}): the caller may count it. */
   onFailure?: (mailbox: MailboxCandidate, error: Error) => void;
   onSuccess?: (mailbox: MailboxCandidate) => void;
@@ -175,6 +196,8 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(p.k, p.candidates.length)) }, slot));
+  // Gaps before settling: proving an omission reads a page more.
+  const gaps = complete.length > 1 ? await findGaps(p, merged, complete) : [];
   if (p.channels) {
     // Settle: one free presence query per paid mailbox with a voucher for exactly what was spent.
     for (const id of new Set(served)) {
@@ -188,7 +211,6 @@ export async function fetchHistory(p: FetchHistoryParameters): Promise<FetchHist
       }
     }
   }
-  const gaps = complete.length > 1 ? await findGaps(p, merged, complete) : [];
   const envelopes = [...merged.values()].sort(compareEnvelopes);
   return { envelopes, pages, served, gaps };
 }
@@ -214,6 +236,7 @@ async function query(
   mailbox: MailboxCandidate,
   from: number,
   cursor: Uint8Array | undefined,
+  to?: number,
 ): Promise<StoreResponse> {
   const payee = mailbox.operator as Address;
   const channels = mailbox.paid ? p.channels : undefined;
@@ -244,6 +267,7 @@ async function query(
         {
           contentTopics: p.topics,
           timeStart: BigInt(Math.max(0, from)),
+          ...(to !== undefined ? { timeEnd: BigInt(to) } : {}),
           pageSize: p.pageSize,
           ...(cursor ? { cursor } : {}),
           ...(voucher ? { voucher } : {}),
@@ -338,11 +362,57 @@ async function findGaps(
       }).catch(() => undefined);
       for (const id of res?.ids ?? []) held.add(toBareHex(id));
     }
+    const omitted = absent.filter((id) => held.has(id));
     gaps.push({
       mailbox: mailbox.id,
       missing: absent.filter((id) => !held.has(id)),
-      omitted: absent.filter((id) => held.has(id)),
+      omitted,
+      proved: await proveOmissions(
+        p,
+        mailbox,
+        omitted.map((id) => merged.get(id)!),
+      ),
     });
   }
   return gaps;
+}
+
+/**
+ * Turns "held but not returned" into an omission proof a contract checks, for up to
+ * {@link FetchHistoryParameters.maxProofs} envelopes: a presence query for the envelope alone (its
+ * signed answer, served after the mailbox looked it up, says it holds it), then a history page for
+ * that envelope's millisecond. A page served after the answer that leaves it out again is the
+ * proof; the caller's {@link FetchHistoryParameters.onCommitment} keeps it. Returns the ids proved.
+ * A mailbox without a chain (no operator) or without evidence proves nothing; failures are ignored
+ * (the gap is reported all the same).
+ */
+async function proveOmissions(
+  p: FetchHistoryParameters,
+  mailbox: MailboxCandidate,
+  omitted: IdentifiedEnvelope[],
+): Promise<string[]> {
+  const operator = mailbox.operator;
+  if (!operator || !p.onPresence || !p.onCommitment) return [];
+  const proved: string[] = [];
+  for (const envelope of omitted.slice(0, p.maxProofs ?? 3)) {
+    const id = toBareHex(envelope.id);
+    try {
+      const answer = await queryStore(p.host, mailboxNodes.pick(mailbox.id, p.addresses(mailbox)), {
+        contentTopics: p.topics,
+        includeData: false,
+        ids: [envelope.id],
+      });
+      const presence = presenceFromWire(operator, answer);
+      if (!presence || !answer.evidence || !presence.ids.some((h) => h.slice(2) === id)) continue;
+      await p.onPresence(mailbox, presence, answer.evidence, envelope);
+      const t = Number(envelope.timestamp);
+      const res = await withBackoff(() => query(p, mailbox, t, undefined, t), p.signal);
+      const commitment = res.evidence && pageCommitmentFromWire(operator, { contentTopics: p.topics }, res);
+      if (!commitment || !res.evidence) continue;
+      if ((await p.onCommitment(mailbox, commitment, res.evidence))?.includes(id)) proved.push(id);
+    } catch (err) {
+      if (p.signal?.aborted) throw err;
+    }
+  }
+  return proved;
 }

@@ -604,6 +604,46 @@ export function storageContract(open: Open<ClientStorage>): Case[] {
       },
     ),
 
+    c(
+      "keeps a presence answer's evidence as a receipt that proves an omission, never over a push receipt",
+      async (o) => {
+        const s = await o();
+        // e1: the mailbox's push receipt (stored at 110); a presence answer later (served at 300).
+        const pushed = evidenceReceipt("e1", 110, { timestamp: 100 });
+        await s.saveReceipt(pushed);
+        const answer = (id: string, servedAt: number, ids = [id, "e9"]) =>
+          evidenceReceipt(id, servedAt, { timestamp: 200, presence: { ids } });
+        await s.saveReceipt(answer("e1", 300));
+        assertEqual(await s.receipts("e1"), [pushed], "a presence answer does not replace a push receipt");
+        // e2: received from another mailbox; this one's presence answer (served at 250) says it holds it.
+        const held = answer("e2", 250);
+        await s.saveReceipt(held);
+        assertEqual(await s.receipts("e2"), [held], "kept, with the ids it lists");
+        const newer = answer("e2", 260, ["e2"]);
+        await s.saveReceipt(newer);
+        assertEqual(await s.receipts("e2"), [newer], "a newer presence answer replaces it");
+        assertEqual(
+          await s.saveCommitment(commitment({ servedAt: 255, signature: sig(1) })),
+          ["e1"],
+          "a page served before the answer proves only e1",
+        );
+        const later = commitment({ servedAt: 400, signature: sig(2) });
+        assertEqual(
+          await s.saveCommitment(later),
+          ["e1", "e2"],
+          "a page served after it proves e2 omitted too",
+        );
+        await s.close();
+        const t = await o();
+        assertEqual(await t.receipts("e2"), [newer], "after a reopen");
+        assertEqual(await t.omissionProofs("e2"), [later], "e2's proof");
+        // A push receipt replaces a presence answer.
+        const receipted = evidenceReceipt("e2", 240, { timestamp: 200 });
+        await t.saveReceipt(receipted);
+        assertEqual(await t.receipts("e2"), [receipted], "a push receipt replaces a presence answer");
+      },
+    ),
+
     c("keeps received acks once per message and identity", async (o) => {
       const s = await o();
       assertEqual(

@@ -701,9 +701,15 @@ export class IndexedDbStorage implements ClientStorage {
   }
 
   async saveReceipt(r: StoredReceipt): Promise<void> {
-    await this.#write(`cannot save the receipt of ${r.envelopeId}`, ["receipts"], (tx) =>
-      tx.objectStore("receipts").put({ ...r }),
-    );
+    await this.#write(`cannot save the receipt of ${r.envelopeId}`, ["receipts"], async (tx) => {
+      const store = tx.objectStore("receipts");
+      if (r.evidence?.presence) {
+        // A presence answer never replaces a push receipt with evidence.
+        const kept = (await request(store.get([r.envelopeId, r.mailbox]))) as StoredReceipt | undefined;
+        if (kept?.evidence && !kept.evidence.presence) return;
+      }
+      store.put({ ...r });
+    });
   }
 
   async receipts(envelopeId: string): Promise<StoredReceipt[]> {

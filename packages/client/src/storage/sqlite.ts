@@ -120,6 +120,8 @@ const MIGRATIONS = [
   CREATE TABLE omissions (
     envelope_id TEXT NOT NULL, operator TEXT NOT NULL, commitment TEXT NOT NULL,
     PRIMARY KEY (envelope_id, operator));`,
+  // Presence answers' evidence, kept as receipts: the ids the signed answer lists (JSON).
+  `ALTER TABLE receipts ADD COLUMN presence TEXT;`,
 ];
 
 /** WAL pages (4 KiB) between automatic checkpoints of `client.db` (SQLite's default: 1,000). */
@@ -190,6 +192,8 @@ function toReceipt(r: Row): StoredReceipt {
       signature: r.signature as StoredCommitment["signature"],
       envelope: new Uint8Array(r.envelope as Uint8Array),
     };
+  if (receipt.evidence && typeof r.presence === "string")
+    receipt.evidence.presence = { ids: JSON.parse(r.presence) as string[] };
   return receipt;
 }
 
@@ -443,8 +447,13 @@ export class SqliteStorage implements ClientStorage {
     const e = r.evidence;
     this.#write(`cannot save the receipt of ${r.envelopeId}`, () =>
       this.#sql(
-        `INSERT OR REPLACE INTO receipts (envelope_id, mailbox, stored_at, retain_until, operator, topic, ts,
-         signature, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO receipts (envelope_id, mailbox, stored_at, retain_until, operator, topic, ts,
+         signature, envelope, presence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (envelope_id, mailbox) DO UPDATE SET stored_at = excluded.stored_at,
+         retain_until = excluded.retain_until, operator = excluded.operator, topic = excluded.topic,
+         ts = excluded.ts, signature = excluded.signature, envelope = excluded.envelope,
+         presence = excluded.presence
+         WHERE excluded.presence IS NULL OR receipts.operator IS NULL OR receipts.presence IS NOT NULL`,
       ).run(
         r.envelopeId,
         r.mailbox,
@@ -455,6 +464,7 @@ export class SqliteStorage implements ClientStorage {
         e?.timestamp ?? null,
         e?.signature ?? null,
         e?.envelope ?? null,
+        e?.presence ? JSON.stringify(e.presence.ids) : null,
       ),
     );
   }

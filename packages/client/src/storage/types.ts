@@ -111,7 +111,11 @@ export interface OutgoingQuery {
   messageIds?: readonly string[];
 }
 
-/** A mailbox's signed store receipt for an envelope we sent. */
+/**
+ * A mailbox's signed store receipt for an envelope we sent, or its signed presence answer for an
+ * envelope another mailbox returned (`evidence.presence`): both say "held from `storedAt`, kept
+ * until `retainUntil`", which is what an omission proof needs.
+ */
 export interface StoredReceipt {
   envelopeId: string;
   mailbox: string;
@@ -136,6 +140,12 @@ export interface ReceiptEvidence {
   signature: Hex;
   /** The envelope's protobuf bytes. */
   envelope: Uint8Array;
+  /**
+   * Set when this is a presence answer's EIP-712 `Presence`, not a push receipt: the ids it lists
+   * (bare hex, in its order); its `servedAt` is the receipt's `storedAt`. It proves an omission
+   * (`Disputes.proveOmissionByPresence`) but opens no custody dispute.
+   */
+  presence?: { ids: string[] };
 }
 
 /**
@@ -250,7 +260,10 @@ export interface ClientStorage {
   putOutgoing(record: OutgoingRecord, replaces?: string): Promise<void>;
   outgoing(query?: OutgoingQuery): Promise<OutgoingRecord[]>;
 
-  /** Saves a receipt (one per envelope and mailbox: a newer one replaces it). */
+  /**
+   * Saves a receipt (one per envelope and mailbox: a newer one replaces it, except that a presence
+   * answer never replaces a push receipt that carries evidence).
+   */
   saveReceipt(receipt: StoredReceipt): Promise<void>;
   /** An envelope's receipts, by mailbox. */
   receipts(envelopeId: string): Promise<StoredReceipt[]>;

@@ -51,6 +51,16 @@ export {
   type StaticMailbox,
 } from "./core/directory.js";
 export type { CatchUpProgress, ClientEvent } from "./core/events.js";
+export {
+  contractCommitment,
+  contractEnvelope,
+  contractPresence,
+  contractReceipt,
+  type KeptOmissionProof,
+  keptOmissionProofs,
+  type OmissionProofArgs,
+  omissionProofArgs,
+} from "./core/evidence-args.js";
 export { fetchHistory, isOwnFailure, type MailboxGap } from "./core/history.js";
 export type { ClientHost, CreateClientHostOptions } from "./core/host.js";
 export { MailboxNodes, mailboxNodes, NODE_DOWN_MS, nodePeerId } from "./core/nodes.js";

@@ -1,4 +1,4 @@
-import { mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import { disputesAbi, mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
 import {
   type Abi,
   encodeErrorResult,
@@ -179,6 +179,20 @@ const cases: [string, Abi, readonly unknown[], RegExp][] = [
     [CHANNEL, BigInt(NOW + 120), BigInt(NOW)],
     /^The close grace is not over: the deposit can be withdrawn in 2 min 0 s/,
   ],
+  // "Prove on-chain" in the web chat (Disputes.proveOmissionByPresence, proveOmission).
+  [
+    "DisputesAlreadyDisputed",
+    disputesAbi,
+    [CHANNEL],
+    /^This evidence was used already \(dispute 0xabab…abab\): each receipt and each page proves once\.$/,
+  ],
+  ["DisputesNotOmitted", disputesAbi, [CHANNEL], /^The page lists this message: nothing was left out\.$/],
+  [
+    "DisputesWrongSigner",
+    disputesAbi,
+    [MAILBOX, ME],
+    /^The evidence was signed by 0x9965…A4dc, which was not the evidence key of 0x7099…79C8 at its time/,
+  ],
 ];
 
 describe("contract errors in words", () => {
@@ -189,7 +203,7 @@ describe("contract errors in words", () => {
     expect(describeContractError(name, args as never, NOW)).toMatch(words);
   });
 
-  it("knows every custom error of the three contracts, and words each one", () => {
+  it("knows every custom error of the four contracts, and words each one", () => {
     const names = contractErrorsAbi.map((e) => e.name);
     for (const name of [
       "ERC20InsufficientBalance",

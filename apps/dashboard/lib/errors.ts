@@ -1,4 +1,4 @@
-import { mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
+import { disputesAbi, mailboxRegistryAbi, paymentChannelsAbi, sntAbi } from "@postbox/contracts";
 import { formatDuration, formatSnt, BaseError as PostboxError } from "@postbox/protocol";
 import {
   type Abi,
@@ -26,13 +26,13 @@ export class PreflightError extends PostboxError {
   override name = "PreflightError" as const;
 }
 
-/** Every custom error of SNT, the registry and the channels (the spec: contracts/interfaces). */
+/** Every custom error of SNT, the registry, the channels and the disputes (the spec: contracts/interfaces). */
 type AbiError = Extract<Abi[number], { type: "error" }>;
 
 export const contractErrorsAbi: readonly AbiError[] = (() => {
   const seen = new Set<string>();
   const out: AbiError[] = [];
-  for (const item of [...sntAbi, ...mailboxRegistryAbi, ...paymentChannelsAbi] as Abi) {
+  for (const item of [...sntAbi, ...mailboxRegistryAbi, ...paymentChannelsAbi, ...disputesAbi] as Abi) {
     if (item.type !== "error" || seen.has(item.name)) continue;
     seen.add(item.name);
     out.push(item);
@@ -216,6 +216,51 @@ export function describeContractError(
       const [, amount, paid] = a as unknown as [Hex, bigint, bigint];
       return `The voucher's ${formatSnt(amount)} is not above the ${formatSnt(paid)} already paid.`;
     }
+    // The disputes (an omission proof, a custody dispute and its answer).
+    case "DisputesInvalidParameter":
+      return `The disputes contract refused the parameter "${String(a[0])}".`;
+    case "DisputesRegistryMismatch":
+      return `The registry names another disputes contract (${short(String(a[0]))}): this one cannot slash.`;
+    case "DisputesUnregisteredOperator":
+      return `${short(String(a[0]))} has no mailbox in the registry (it withdrew, or the evidence is of another deployment).`;
+    case "DisputesInvalidSignature":
+      return "The evidence's signature is malformed.";
+    case "DisputesWrongSigner": {
+      const [operator, signer] = a as unknown as [Address, Address];
+      return `The evidence was signed by ${short(signer)}, which was not the evidence key of ${short(operator)} at its time (another chain or deployment, or forged).`;
+    }
+    case "DisputesReceiptExpired": {
+      const [retainUntil] = a as unknown as [bigint, bigint];
+      return `The mailbox's promise to keep the message ended at ${new Date(Number(retainUntil)).toISOString().slice(0, 19).replace("T", " ")} UTC: a promise is disputed before it ends.`;
+    }
+    case "DisputesAlreadyDisputed":
+      return `This evidence was used already (dispute ${short(String(a[0]))}): each receipt and each page proves once.`;
+    case "DisputesNotOpen": {
+      const [id, state] = a as unknown as [Hex, number];
+      return `Dispute ${short(id)} is not open (it is ${DISPUTE_STATES[state] ?? `in state ${state}`}).`;
+    }
+    case "DisputesWindowClosed": {
+      const [id, deadline] = a as unknown as [Hex, bigint];
+      return `The answer window of dispute ${short(id)} closed ${when(deadline, now)}.`;
+    }
+    case "DisputesWindowOpen": {
+      const [id, deadline] = a as unknown as [Hex, bigint];
+      return `The mailbox may still answer dispute ${short(id)}: its window closes ${when(deadline, now)}.`;
+    }
+    case "DisputesWrongEnvelope":
+      return "The kept message is not the one the evidence names.";
+    case "DisputesOperatorMismatch": {
+      const [held, page] = a as unknown as [Address, Address];
+      return `The evidence is of ${short(held)} and the page of ${short(page)}: a proof takes one mailbox's.`;
+    }
+    case "DisputesNotHeldWhenServed":
+      return "The page was served before the mailbox held the message, or after its promise ended: it proves nothing.";
+    case "DisputesNotHeld":
+      return "The mailbox's presence answer does not list this message.";
+    case "DisputesOutOfRange":
+      return "The message is outside the page's time span or topics: the page says nothing of it.";
+    case "DisputesNotOmitted":
+      return "The page lists this message: nothing was left out.";
     case "ReentrancyGuardReentrantCall":
       return "The contract refused a re-entrant call.";
     case "SafeERC20FailedOperation":
@@ -224,6 +269,9 @@ export function describeContractError(
       return `The contract refused: ${name}.`;
   }
 }
+
+/** `IDisputes.State`, in words. */
+const DISPUTE_STATES = ["not opened", "open", "answered", "upheld"];
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const count = (n: bigint) => n.toLocaleString("en-US");

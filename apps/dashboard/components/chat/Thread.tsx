@@ -7,6 +7,7 @@ import type { ThreadPage } from "../../lib/chat/runtime";
 import type { Delivery } from "../../lib/chat/words";
 import type { ConversationItem } from "./Conversations";
 import { MessageState } from "./MessageState";
+import { OmissionProofs } from "./OmissionProofs";
 
 const PAGE = 200;
 const MAX_TEXT = 4_000;
@@ -37,6 +38,7 @@ export function Thread({ item, onBack }: { item: ConversationItem; onBack: () =>
     key === state.publicKey ? "me" : (contacts.get(key) ?? `${key.slice(0, 10)}…`);
 
   const notices = state.failovers.filter((f) => f.conversation === item.id);
+  const gaps = state.gaps.filter((g) => g.conversation === item.id);
   const messages = page?.messages ?? [];
   // A send under way shows at once; once its message is in storage, that copy takes its place.
   const pending = state.pending.filter(
@@ -47,12 +49,13 @@ export function Thread({ item, onBack }: { item: ConversationItem; onBack: () =>
   const rows = [
     ...messages.map((m) => ({ at: m.timestamp, kind: "message" as const, m })),
     ...notices.map((n) => ({ at: n.at, kind: "notice" as const, n })),
+    ...gaps.map((g) => ({ at: g.at, kind: "gap" as const, g })),
   ].sort((a, b) => a.at - b.at);
   const last = messages.at(-1)?.id;
   // biome-ignore lint/correctness/useExhaustiveDependencies: scroll when a message arrives or is sent
   useEffect(() => {
     bottom.current?.scrollIntoView({ block: "end" });
-  }, [last, pending.length, notices.length]);
+  }, [last, pending.length, notices.length, gaps.length]);
 
   const key = item.kind === "group" ? rt.groupKey(item.id) : undefined;
   const link =
@@ -131,7 +134,17 @@ export function Thread({ item, onBack }: { item: ConversationItem; onBack: () =>
         {page && rows.length === 0 && pending.length === 0 ? <p className="muted">No message yet.</p> : null}
         <ol>
           {rows.map((r) =>
-            r.kind === "notice" ? (
+            r.kind === "gap" ? (
+              <li
+                key={`g${r.g.id}`}
+                className="chat-notice chat-gap"
+                role="status"
+                data-testid="gap-notice"
+                data-mailbox={r.g.mailbox}
+              >
+                {r.g.text}
+              </li>
+            ) : r.kind === "notice" ? (
               <li
                 key={`n${r.n.id}`}
                 className="chat-notice"
@@ -167,6 +180,7 @@ export function Thread({ item, onBack }: { item: ConversationItem; onBack: () =>
             </li>
           ))}
         </ol>
+        <OmissionProofs conversation={item.id} />
         <div ref={bottom} />
       </div>
       {state.sendError?.conversation === item.id ? (

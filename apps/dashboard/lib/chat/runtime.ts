@@ -13,8 +13,12 @@ import {
   defaultPlatform,
   type Feed,
   type FeedCatchUp,
+  type KeptOmissionProof,
+  keptOmissionProofs,
   type MailboxCandidate,
+  type OmissionProofArgs,
   type OutgoingStatus,
+  omissionProofArgs,
   type PostboxClient,
   StorageBusyError,
   type StoredMessage,
@@ -40,6 +44,7 @@ import {
 } from "viem";
 import { chain, settings } from "../env";
 import { setChatBridge } from "./bridge";
+import { type GapNotice, gapNotices, proofConversation } from "./omission";
 import { chatError, type Delivery, deliveryOf, failoverText, mailboxLabel } from "./words";
 
 /**
@@ -104,6 +109,22 @@ export interface CatchUpView {
   feeds: CatchUpProgress[];
   results?: FeedCatchUp[];
   error?: string;
+}
+
+/**
+ * An omission proof the client keeps (from storage: those of earlier visits too), with the
+ * Disputes contract's arguments built from it. Sent only when the user presses "Prove on-chain".
+ */
+export interface ProofView {
+  envelopeId: string;
+  mailbox: string;
+  operator: string;
+  kind: KeptOmissionProof["kind"];
+  /** The conversation of its topic (`"inbox"` for a direct message), if it is still followed. */
+  conversation: string | undefined;
+  heldAt: number;
+  servedAt: number;
+  args: OmissionProofArgs;
 }
 
 /** A send under way in this tab. */
@@ -172,6 +193,10 @@ export interface ChatState {
   mailboxesError?: string | undefined;
   live: Record<string, MailboxLive>;
   failovers: FailoverNotice[];
+  /** Mailboxes that left out messages another returned, per catch-up (k ≥ 2). */
+  gaps: GapNotice[];
+  /** The omission proofs kept (read from storage at start and after each catch-up). */
+  proofs: ProofView[];
   pending: PendingSend[];
   /** A send refused before its message was kept (an unknown contact or group), by conversation. */
   sendError?: { conversation: string; text: string } | undefined;
@@ -209,6 +234,8 @@ const INITIAL: ChatState = {
   mailboxes: [],
   live: {},
   failovers: [],
+  gaps: [],
+  proofs: [],
   pending: [],
   messageStates: {},
   versions: {},
@@ -483,7 +510,11 @@ export class ChatRuntime {
       { phase: "ready", publicKey: client.publicKey, session: channels?.session.address, error: undefined },
       true,
     );
-    void this.#reloadConversations();
+    // The omission proofs of earlier visits are offered at once (their conversations first).
+    void this.#reloadConversations().then(
+      () => this.#loadProofs(),
+      () => undefined,
+    );
     if (!this.#timers.length) {
       this.#timers.push(setInterval(() => void this.#heartbeat(), 15_000));
       this.#timers.push(setInterval(() => void this.refreshChannels(), 10_000));
@@ -767,10 +798,60 @@ export class ChatRuntime {
     await this.#saveBought(true);
     await this.#reloadConversations().catch(() => undefined);
     if (abort.signal.aborted) return;
+    // A mailbox that left out what another returned is named in the conversation; the proofs kept
+    // (this catch-up's and earlier ones) are offered there.
+    const names = this.#names();
+    const gaps =
+      "results" in outcome
+        ? gapNotices(
+            outcome.results,
+            (m) => mailboxLabel(m, names),
+            this.#state.open,
+            Date.now(),
+            this.#noticeId + 1,
+          )
+        : [];
+    this.#noticeId += gaps.length;
+    await this.#loadProofs();
     this.#set(
-      (s) => ({ catchUp: { ...s.catchUp, running: false, finishedAt: Date.now(), ...outcome } }),
+      (s) => ({
+        catchUp: { ...s.catchUp, running: false, finishedAt: Date.now(), ...outcome },
+        gaps: [...s.gaps, ...gaps].slice(-50),
+      }),
       true,
     );
+  }
+
+  /** Reads the kept omission proofs from storage (a proof whose evidence cannot be read is left out). */
+  async #loadProofs(): Promise<void> {
+    const storage = this.#storage;
+    if (!storage) return;
+    try {
+      const kept = await keptOmissionProofs(storage);
+      const feeds = this.#state.feeds;
+      const proofs: ProofView[] = [];
+      for (const k of kept) {
+        let args: OmissionProofArgs;
+        try {
+          args = omissionProofArgs(k.receipt, k.commitment);
+        } catch {
+          continue;
+        }
+        proofs.push({
+          envelopeId: k.envelopeId,
+          mailbox: k.mailbox,
+          operator: k.operator,
+          kind: k.kind,
+          conversation: proofConversation(k.receipt.evidence?.contentTopic ?? "", feeds),
+          heldAt: k.heldAt,
+          servedAt: k.servedAt,
+          args,
+        });
+      }
+      if (storage === this.#storage) this.#set({ proofs });
+    } catch {
+      // Reading them again after the next catch-up.
+    }
   }
 
   // ---- events ----

@@ -27,6 +27,9 @@ contract Disputes is IDisputes, EIP712, ReentrancyGuardTransient {
         // solhint-disable-next-line max-line-length
         "PageCommitment(address operator,string[] contentTopics,uint64 timeStart,uint64 timeEnd,bytes32[] ids,bytes32 nextCursor,uint64 servedAt)"
     );
+    bytes32 private constant _PRESENCE_TYPEHASH = keccak256(
+        "Presence(address operator,bytes32[] ids,uint64 servedAt,uint64 retainUntil)"
+    );
     uint256 private constant _BPS = 10_000;
 
     IMailboxRegistry private immutable _registry;
@@ -125,16 +128,7 @@ contract Disputes is IDisputes, EIP712, ReentrancyGuardTransient {
         uint256 n = c.contentTopics.length;
         bytes32[] memory topicHashes = new bytes32[](n);
         for (uint256 i = 0; i < n; ++i) topicHashes[i] = keccak256(bytes(c.contentTopics[i]));
-        // EIP-712's hash of a bytes32[]: keccak256 of the elements concatenated, copied from calldata
-        // in one go (`abi.encodePacked` of a calldata array copies it element by element).
-        bytes32[] calldata ids = c.ids;
-        bytes32 idsHash;
-        assembly ("memory-safe") {
-            let scratch := mload(0x40)
-            let length := shl(5, ids.length)
-            calldatacopy(scratch, ids.offset, length)
-            idsHash := keccak256(scratch, length)
-        }
+        bytes32 idsHash = _hashIds(c.ids);
         return
             _hashTypedDataV4(
                 keccak256(
@@ -149,6 +143,14 @@ contract Disputes is IDisputes, EIP712, ReentrancyGuardTransient {
                         c.servedAt
                     )
                 )
+            );
+    }
+
+    /// @inheritdoc IDisputes
+    function presenceDigest(Presence calldata p) public view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                keccak256(abi.encode(_PRESENCE_TYPEHASH, p.operator, _hashIds(p.ids), p.servedAt, p.retainUntil))
             );
     }
 
@@ -242,13 +244,70 @@ contract Disputes is IDisputes, EIP712, ReentrancyGuardTransient {
         if (_disputes[disputeId].state != State.None) revert DisputesAlreadyDisputed(disputeId);
         address operator = commitment.operator;
         if (receipt.operator != operator) revert DisputesOperatorMismatch(receipt.operator, operator);
-        _requireSigners(operator, disputeId, commitmentSignature, commitment.servedAt, receipt, receiptSignature);
+        _requireSigners(
+            operator,
+            disputeId,
+            commitmentSignature,
+            commitment.servedAt,
+            receiptDigest(receipt),
+            receiptSignature,
+            receipt.storedAt
+        );
         // The mailbox held it when it served the page: stored before, and still promised.
         if (receipt.storedAt >= commitment.servedAt || commitment.servedAt >= receipt.retainUntil) {
             revert DisputesNotHeldWhenServed(receipt.storedAt, receipt.retainUntil, commitment.servedAt);
         }
         bytes32 id = envelopeId(envelope);
         if (id != receipt.envelopeId) revert DisputesWrongEnvelope(receipt.envelopeId, id);
+        _upholdOmission(disputeId, commitment, operator, envelope, id);
+    }
+
+    /// @inheritdoc IDisputes
+    function proveOmissionByPresence(
+        PageCommitment calldata commitment,
+        bytes calldata commitmentSignature,
+        Presence calldata presence,
+        bytes calldata presenceSignature,
+        Envelope calldata envelope
+    ) external nonReentrant returns (bytes32 disputeId) {
+        disputeId = commitmentDigest(commitment);
+        if (_disputes[disputeId].state != State.None) revert DisputesAlreadyDisputed(disputeId);
+        address operator = commitment.operator;
+        if (presence.operator != operator) revert DisputesOperatorMismatch(presence.operator, operator);
+        _requireSigners(
+            operator,
+            disputeId,
+            commitmentSignature,
+            commitment.servedAt,
+            presenceDigest(presence),
+            presenceSignature,
+            presence.servedAt
+        );
+        // The mailbox held it when it served the page: it had looked it up before (its presence
+        // answer's `servedAt` is taken after the lookup), and still promised to keep it.
+        if (presence.servedAt >= commitment.servedAt || commitment.servedAt >= presence.retainUntil) {
+            revert DisputesNotHeldWhenServed(presence.servedAt, presence.retainUntil, commitment.servedAt);
+        }
+        bytes32 id = envelopeId(envelope);
+        if (!_listed(presence.ids, id)) revert DisputesNotHeld(id);
+        _upholdOmission(disputeId, commitment, operator, envelope, id);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internals
+    // ---------------------------------------------------------------------------------------------
+
+    /// @dev The half of an omission proof that does not depend on how the mailbox showed it held
+    /// the envelope (`id`, already checked against that evidence): the envelope's timestamp and
+    /// topic fall in the commitment's span and topics, its id is not in the committed list; then
+    /// the dispute is recorded Upheld and the operator slashed and jailed, the prover paid.
+    function _upholdOmission(
+        bytes32 disputeId,
+        PageCommitment calldata commitment,
+        address operator,
+        Envelope calldata envelope,
+        bytes32 id
+    ) private {
         if (envelope.timestamp < commitment.timeStart || envelope.timestamp > commitment.timeEnd) {
             revert DisputesOutOfRange();
         }
@@ -265,9 +324,16 @@ contract Disputes is IDisputes, EIP712, ReentrancyGuardTransient {
         _uphold(disputeId, operator, msg.sender, 0, true);
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Internals
-    // ---------------------------------------------------------------------------------------------
+    /// @dev EIP-712's hash of a bytes32[]: keccak256 of the elements concatenated, copied from
+    /// calldata in one go (`abi.encodePacked` of a calldata array copies it element by element).
+    function _hashIds(bytes32[] calldata ids) private pure returns (bytes32 idsHash) {
+        assembly ("memory-safe") {
+            let scratch := mload(0x40)
+            let length := shl(5, ids.length)
+            calldatacopy(scratch, ids.offset, length)
+            idsHash := keccak256(scratch, length)
+        }
+    }
 
     /// @dev Whether `id` is in `ids`. A scan of the list in calldata (the ABI decoder has checked that
     /// it lies within it), four elements a round, then the rest one by one: less than half the gas
@@ -337,23 +403,25 @@ contract Disputes is IDisputes, EIP712, ReentrancyGuardTransient {
         until = until_;
     }
 
-    /// @dev The commitment's and the receipt's signatures, each by a signer `operator` named and
+    /// @dev The commitment's signature and the held-before evidence's (a receipt dated `storedAt`
+    /// or a presence answer dated `servedAt`: `heldAtMs`), each by a signer `operator` named and
     /// dated inside its term. Usually one key signed both: its term is read once.
     function _requireSigners(
         address operator,
         bytes32 commitmentDigest_,
         bytes calldata commitmentSignature,
         uint64 servedAt,
-        Receipt calldata receipt,
-        bytes calldata receiptSignature
+        bytes32 heldDigest,
+        bytes calldata heldSignature,
+        uint64 heldAtMs
     ) private view {
         (address signer, uint256 until) = _requireSigner(operator, commitmentDigest_, commitmentSignature, servedAt);
-        address receiptSigner = _recover(receiptDigest(receipt), receiptSignature);
-        if (receiptSigner != signer) {
-            (, until) = _signerTerm(operator, receiptSigner);
-            signer = receiptSigner;
+        address heldSigner = _recover(heldDigest, heldSignature);
+        if (heldSigner != signer) {
+            (, until) = _signerTerm(operator, heldSigner);
+            signer = heldSigner;
         }
-        if (receipt.storedAt / 1000 >= until) revert DisputesWrongSigner(operator, signer);
+        if (heldAtMs / 1000 >= until) revert DisputesWrongSigner(operator, signer);
     }
 
     /// @dev The term of `signer` as `operator`'s evidence signer; a signer never named is refused.

@@ -7,7 +7,9 @@ pragma solidity ^0.8.24;
 /// kinds of EIP-712 evidence (domain `{name: "Postbox Disputes", version: "1", chainId,
 /// verifyingContract: this contract}`):
 /// - a {Receipt}: "I stored this envelope at `storedAt` and keep it until `retainUntil`";
-/// - a {PageCommitment}: "on these topics, between `timeStart` and `timeEnd`, I hold exactly `ids`".
+/// - a {PageCommitment}: "on these topics, between `timeStart` and `timeEnd`, I hold exactly `ids`";
+/// - a {Presence} (a presence answer): "at `servedAt` I hold every one of `ids`, and keep each
+///   until at least `retainUntil`".
 ///
 /// Two disputes follow from them:
 /// - *custody*: anyone holding a receipt, before its `retainUntil`, opens a dispute with a bond of
@@ -16,14 +18,16 @@ pragma solidity ^0.8.24;
 ///   goes to the operator. Unanswered: after the window anyone finalises; `slashBps` of the stake is
 ///   slashed (at most the registry's `slashable`), the registry's reward share of it and the bond go
 ///   to the challenger, and the operator is jailed for `jailTerm`;
-/// - *omission* (a fraud proof, no answer): a page commitment, a receipt from the same operator made
-///   before the commitment and still within its retention when the page was served, and the
-///   envelope's fields, whose topic and timestamp fall in the committed range and whose id is not in
-///   the committed list. The operator is slashed and jailed at once, the reward to the prover.
+/// - *omission* (a fraud proof, no answer): a page commitment; a receipt or a presence answer from
+///   the same operator, made before the commitment was served and still within its retention then
+///   (the receipt's `storedAt`, the presence answer's `servedAt`, before the commitment's
+///   `servedAt`, which is before their `retainUntil`), showing the operator held the envelope; and
+///   the envelope's fields, whose topic and timestamp fall in the committed range and whose id is
+///   not in the committed list. The operator is slashed and jailed at once, the reward to the prover.
 ///
-/// Each receipt can be disputed for custody once, each commitment proves one omission; both are
-/// identified by their EIP-712 digest (the registry's `disputeId`). Times in evidence are
-/// milliseconds since the epoch, as on the wire; block time is seconds.
+/// Each receipt can be disputed for custody once, each commitment proves one omission (by either
+/// path); both are identified by their EIP-712 digest (the registry's `disputeId`). Times in
+/// evidence are milliseconds since the epoch, as on the wire; block time is seconds.
 interface IDisputes {
     /// @notice The lifecycle of a custody dispute (an omission is `Upheld` at once).
     enum State {
@@ -71,6 +75,22 @@ interface IDisputes {
         bytes32[] ids;
         bytes32 nextCursor;
         uint64 servedAt;
+    }
+
+    /// @notice A presence answer, signed by the operator's evidence signer as EIP-712
+    /// `Presence(address operator,bytes32[] ids,uint64 servedAt,uint64 retainUntil)`: "at `servedAt`
+    /// I hold every one of `ids`, and keep each until at least `retainUntil`". The mailbox takes
+    /// `servedAt` after it looked the ids up, so every id it lists was in its archive before
+    /// `servedAt`; a page served later that leaves one out (within the retention) is an omission.
+    /// @param operator The mailbox's registry entry.
+    /// @param ids The envelopes the mailbox says it holds (the presence query's ids it found).
+    /// @param servedAt When the answer was made, after the lookup (ms).
+    /// @param retainUntil Until when the mailbox promises to keep every one of `ids`, at least (ms).
+    struct Presence {
+        address operator;
+        bytes32[] ids;
+        uint64 servedAt;
+        uint64 retainUntil;
     }
 
     /// @notice An envelope's fields (docs/protocol.md, "Envelope").
@@ -146,10 +166,14 @@ interface IDisputes {
     error DisputesWindowOpen(bytes32 disputeId, uint256 deadline);
     /// @notice The envelope's id is `actual`, not `expected`.
     error DisputesWrongEnvelope(bytes32 expected, bytes32 actual);
-    /// @notice The receipt and the commitment name different operators.
+    /// @notice The receipt (or presence answer) and the commitment name different operators.
     error DisputesOperatorMismatch(address receiptOperator, address commitmentOperator);
-    /// @notice The receipt was not made before the page was served, or its retention had ended.
+    /// @notice The receipt (or presence answer) was not made before the page was served (its
+    /// `storedAt`, or the presence answer's `servedAt`), or its retention had ended by then.
     error DisputesNotHeldWhenServed(uint256 storedAt, uint256 retainUntil, uint256 servedAt);
+    /// @notice The envelope's id is not among the presence answer's ids: it does not show the
+    /// mailbox held it.
+    error DisputesNotHeld(bytes32 envelopeId);
     /// @notice The envelope's topic or timestamp is outside the committed span.
     error DisputesOutOfRange();
     /// @notice The envelope's id is in the committed list: nothing was omitted.
@@ -179,6 +203,9 @@ interface IDisputes {
 
     /// @notice The EIP-712 digest of a page commitment (its omission dispute id).
     function commitmentDigest(PageCommitment calldata commitment) external view returns (bytes32);
+
+    /// @notice The EIP-712 digest of a presence answer.
+    function presenceDigest(Presence calldata presence) external view returns (bytes32);
 
     /// @notice An envelope's id: SHA-256 of canonical("postbox/envelope/1", version, contentTopic,
     /// timestamp, payload) (docs/protocol.md, "Canonical bytes").
@@ -215,6 +242,22 @@ interface IDisputes {
         bytes calldata commitmentSignature,
         Receipt calldata receipt,
         bytes calldata receiptSignature,
+        Envelope calldata envelope
+    ) external returns (bytes32 disputeId);
+
+    /// @notice As {proveOmission}, with the mailbox's signed presence answer in place of its receipt
+    /// as the evidence that it held the envelope before it served the page.
+    /// @dev Emits {DisputeUpheld}. Requirements: both signatures by signers the operator named, dated
+    /// before they were replaced (the presence answer at its `servedAt`); the same operator,
+    /// registered; presence.servedAt < commitment.servedAt < presence.retainUntil; the envelope's id
+    /// among the presence answer's `ids`, its topic among the commitment's and its timestamp in
+    /// [timeStart, timeEnd]; its id not in the commitment's `ids`; the commitment never used before
+    /// (by either function).
+    function proveOmissionByPresence(
+        PageCommitment calldata commitment,
+        bytes calldata commitmentSignature,
+        Presence calldata presence,
+        bytes calldata presenceSignature,
         Envelope calldata envelope
     ) external returns (bytes32 disputeId);
 }

@@ -482,6 +482,374 @@ contract OmissionTest is DisputesFixture {
     }
 }
 
+/// @notice Omission proofs from a presence answer (the mailbox's signed "at `servedAt` I hold these
+/// ids, and keep each until `retainUntil`") in place of a receipt: the proof and every refusal.
+contract PresenceOmissionTest is DisputesFixture {
+    IDisputes.Envelope internal held;
+    IDisputes.Presence internal presence;
+    bytes internal presenceSig;
+
+    function setUp() public override {
+        super.setUp();
+        held = envelope("answered present, then withheld", ms(T0));
+        // Answered present a minute after it arrived; the page is served at T0 + 10 min.
+        presence = presenceFor(operator, held, ms(T0 + 1 minutes));
+        presenceSig = signPresence(EVIDENCE_KEY, presence);
+    }
+
+    function prove(IDisputes.PageCommitment memory c) internal returns (bytes32) {
+        return dc.proveOmissionByPresence(c, signCommitment(EVIDENCE_KEY, c), presence, presenceSig, held);
+    }
+
+    function notHeldWhenServed(IDisputes.Presence memory p, uint64 servedAt) internal pure returns (bytes memory) {
+        return
+            abi.encodeWithSelector(IDisputes.DisputesNotHeldWhenServed.selector, p.servedAt, p.retainUntil, servedAt);
+    }
+
+    function test_presence_validProof_slashesAndJailsAtOnceAndPaysTheProver() public {
+        IDisputes.PageCommitment memory c = commitment(ids2(keccak256("x"), keccak256("y")));
+        uint256 before = snt.balanceOf(stranger);
+        uint256 treasuryBefore = snt.balanceOf(treasury);
+        bytes memory sig = signCommitment(EVIDENCE_KEY, c);
+        vm.prank(stranger);
+        bytes32 id = dc.proveOmissionByPresence(c, sig, presence, presenceSig, held);
+        assertEq(uint256(id), uint256(dc.commitmentDigest(c)), "dispute id = commitment digest");
+        uint256 slashed = (STAKE * SLASH_BPS) / 10_000;
+        uint256 reward = (slashed * REWARD_BPS) / 10_000;
+        assertEq(stakeOf(operator), STAKE - slashed, "slashed");
+        assertEq(snt.balanceOf(stranger), before + reward, "reward to the prover, no bond");
+        assertEq(snt.balanceOf(treasury), treasuryBefore + slashed - reward, "treasury share");
+        assertEq(snt.balanceOf(address(dc)), 0, "nothing left behind");
+        IMailboxRegistry.Mailbox memory m = registry.getMailbox(operator);
+        assertEq(uint256(m.status), uint256(IMailboxRegistry.Status.Jailed), "jailed");
+        assertEq(m.jailedUntil, T0 + JAIL, "jail term from now");
+        IDisputes.Dispute memory d = dc.getDispute(id);
+        assertEq(uint256(d.state), uint256(IDisputes.State.Upheld), "upheld");
+        assertEq(d.challenger, stranger, "prover");
+        assertEq(d.operator, operator, "operator");
+        assertEq(uint256(d.envelopeId), uint256(dc.envelopeId(held)), "the omitted envelope");
+    }
+
+    function test_presence_emitsDisputeUpheldAsAnOmission() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        uint256 slashed = (STAKE * SLASH_BPS) / 10_000;
+        vm.expectEmit();
+        emit IDisputes.DisputeUpheld(
+            dc.commitmentDigest(c),
+            operator,
+            address(this),
+            true,
+            slashed,
+            (slashed * REWARD_BPS) / 10_000,
+            0,
+            T0 + JAIL
+        );
+        prove(c);
+    }
+
+    /// An honest mailbox that got the envelope after it served the page (by sync, say) answers
+    /// present later: a presence served at or after the commitment proves nothing.
+    function test_presence_refuses_servedAtOrAfterTheCommitment_envelopeArrivedLater() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        uint64[2] memory times = [c.servedAt, c.servedAt + 1 hours * 1000];
+        for (uint256 i = 0; i < times.length; ++i) {
+            IDisputes.Presence memory later = presenceFor(operator, held, times[i]);
+            bytes memory laterSig = signPresence(EVIDENCE_KEY, later);
+            vm.expectRevert(notHeldWhenServed(later, c.servedAt));
+            dc.proveOmissionByPresence(c, cs, later, laterSig, held);
+        }
+        assertEq(stakeOf(operator), STAKE, "nothing slashed");
+    }
+
+    function test_presence_refuses_commitmentServedAtOrAfterRetainUntil() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        IDisputes.Presence memory shortLived = presence;
+        shortLived.retainUntil = c.servedAt; // the promise ended as the page was served
+        bytes memory shortSig = signPresence(EVIDENCE_KEY, shortLived);
+        vm.expectRevert(notHeldWhenServed(shortLived, c.servedAt));
+        dc.proveOmissionByPresence(c, cs, shortLived, shortSig, held);
+        shortLived.retainUntil = c.servedAt - 1;
+        shortSig = signPresence(EVIDENCE_KEY, shortLived);
+        vm.expectRevert(notHeldWhenServed(shortLived, c.servedAt));
+        dc.proveOmissionByPresence(c, cs, shortLived, shortSig, held);
+        // One millisecond more and it proves.
+        shortLived.retainUntil = c.servedAt + 1;
+        shortSig = signPresence(EVIDENCE_KEY, shortLived);
+        dc.proveOmissionByPresence(c, cs, shortLived, shortSig, held);
+        assertEq(stakeOf(operator), STAKE - (STAKE * SLASH_BPS) / 10_000, "slashed");
+    }
+
+    function test_presence_refuses_envelopeIdNotInThePresenceList() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        // A presence answer that lists other envelopes, and the withheld envelope's fields.
+        IDisputes.Presence memory others = presence;
+        others.ids = ids2(keccak256("a"), keccak256("b"));
+        bytes memory othersSig = signPresence(EVIDENCE_KEY, others);
+        bytes32 id = dc.envelopeId(held);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotHeld.selector, id));
+        dc.proveOmissionByPresence(c, cs, others, othersSig, held);
+        // The genuine answer with another envelope (same topic and time): not the one it listed.
+        IDisputes.Envelope memory other = envelope("another", ms(T0));
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotHeld.selector, dc.envelopeId(other)));
+        dc.proveOmissionByPresence(c, cs, presence, presenceSig, other);
+        // An empty answer ("none of them") shows nothing held.
+        others.ids = new bytes32[](0);
+        othersSig = signPresence(EVIDENCE_KEY, others);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotHeld.selector, id));
+        dc.proveOmissionByPresence(c, cs, others, othersSig, held);
+        assertEq(stakeOf(operator), STAKE, "nothing slashed");
+    }
+
+    function test_presence_refuses_signedByAnotherKey() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        bytes memory forged = signPresence(0xF0F0, presence);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesWrongSigner.selector, operator, vm.addr(0xF0F0)));
+        dc.proveOmissionByPresence(c, cs, presence, forged, held);
+        // A genuine signature over other fields does not carry over.
+        IDisputes.Presence memory edited = presence;
+        edited.retainUntil += 1000;
+        vm.expectRevert();
+        dc.proveOmissionByPresence(c, cs, edited, presenceSig, held);
+        edited = presence;
+        edited.ids = ids2(dc.envelopeId(held), keccak256("added after signing"));
+        vm.expectRevert();
+        dc.proveOmissionByPresence(c, cs, edited, presenceSig, held);
+        assertEq(stakeOf(operator), STAKE, "nothing slashed");
+    }
+
+    function test_presence_refuses_signedByAnotherOperatorsKey() public {
+        registerOperator2WithKey(OTHER_EVIDENCE_KEY);
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        // Names `operator`, signed by operator2's registered key.
+        bytes memory sig2 = signPresence(OTHER_EVIDENCE_KEY, presence);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDisputes.DisputesWrongSigner.selector, operator, vm.addr(OTHER_EVIDENCE_KEY))
+        );
+        dc.proveOmissionByPresence(c, cs, presence, sig2, held);
+        assertEq(stakeOf(operator), STAKE, "nothing slashed");
+    }
+
+    function test_presence_refuses_namingAnotherOperator() public {
+        registerOperator2WithKey(OTHER_EVIDENCE_KEY);
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        // operator2's genuine answer against operator's page.
+        IDisputes.Presence memory theirs = presenceFor(operator2, held, ms(T0 + 1 minutes));
+        bytes memory theirsSig = signPresence(OTHER_EVIDENCE_KEY, theirs);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesOperatorMismatch.selector, operator2, operator));
+        dc.proveOmissionByPresence(c, cs, theirs, theirsSig, held);
+        // operator's answer relabelled as operator2's: refused before any signature is read.
+        IDisputes.Presence memory relabelled = presence;
+        relabelled.operator = operator2;
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesOperatorMismatch.selector, operator2, operator));
+        dc.proveOmissionByPresence(c, cs, relabelled, presenceSig, held);
+        assertEq(stakeOf(operator), STAKE, "nothing slashed");
+        assertEq(stakeOf(operator2), STAKE, "nor operator2");
+    }
+
+    /// A key retired at T0 + 1 h: its answers dated after are refused, those dated before stand
+    /// (the page signed by the new key).
+    function test_presence_refuses_retiredKeySignedAfterItsTerm_earlierAnswerStands() public {
+        vm.warp(T0 + 1 hours);
+        vm.prank(operator);
+        registry.setEvidenceSigner(vm.addr(OTHER_EVIDENCE_KEY));
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        c.servedAt = ms(T0 + 2 hours);
+        bytes memory cs = signCommitment(OTHER_EVIDENCE_KEY, c);
+        IDisputes.Presence memory late = presenceFor(operator, held, ms(T0 + 1 hours));
+        bytes memory lateSig = signPresence(EVIDENCE_KEY, late);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesWrongSigner.selector, operator, evidenceSigner));
+        dc.proveOmissionByPresence(c, cs, late, lateSig, held);
+        // The same key's answer from inside its term (T0 + 1 min): rotating does not escape it.
+        dc.proveOmissionByPresence(c, cs, presence, presenceSig, held);
+        assertEq(stakeOf(operator), STAKE - (STAKE * SLASH_BPS) / 10_000, "slashed");
+    }
+
+    function test_presence_refuses_sameCommitmentTwice_byEitherFunction() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        bytes32 id = dc.proveOmissionByPresence(c, cs, presence, presenceSig, held);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesAlreadyDisputed.selector, id));
+        dc.proveOmissionByPresence(c, cs, presence, presenceSig, held);
+        // A receipt for the same envelope against the same commitment.
+        IDisputes.Receipt memory r = receiptFor(operator, held);
+        bytes memory rs = signReceipt(EVIDENCE_KEY, r);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesAlreadyDisputed.selector, id));
+        dc.proveOmission(c, cs, r, rs, held);
+        // A second omitted envelope, presence-proven, against the same commitment.
+        IDisputes.Envelope memory e2 = envelope("held too", ms(T0));
+        IDisputes.Presence memory p2 = presenceFor(operator, e2, ms(T0 + 2 minutes));
+        bytes memory ps2 = signPresence(EVIDENCE_KEY, p2);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesAlreadyDisputed.selector, id));
+        dc.proveOmissionByPresence(c, cs, p2, ps2, e2);
+        assertEq(stakeOf(operator), STAKE - (STAKE * SLASH_BPS) / 10_000, "slashed once");
+    }
+
+    function test_presence_refuses_commitmentAlreadyUsedByAReceiptProof() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        IDisputes.Receipt memory r = receiptFor(operator, held);
+        bytes32 id = dc.proveOmission(c, cs, r, signReceipt(EVIDENCE_KEY, r), held);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesAlreadyDisputed.selector, id));
+        dc.proveOmissionByPresence(c, cs, presence, presenceSig, held);
+        assertEq(stakeOf(operator), STAKE - (STAKE * SLASH_BPS) / 10_000, "slashed once");
+    }
+
+    function test_presence_refuses_malformedSignatures() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        (uint8 v, bytes32 rr, bytes32 s) = vm.sign(EVIDENCE_KEY, dc.presenceDigest(presence));
+        bytes[] memory bad = new bytes[](3);
+        bad[0] = abi.encodePacked(rr, s); // 64 bytes (EIP-2098 compact form: refused too)
+        // The mirrored (high-s) signature of the same digest.
+        uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+        bad[1] = abi.encodePacked(rr, bytes32(n - uint256(s)), v == 27 ? uint8(28) : uint8(27));
+        bad[2] = abi.encodePacked(rr, s, uint8(5));
+        for (uint256 i = 0; i < bad.length; ++i) {
+            vm.expectRevert(IDisputes.DisputesInvalidSignature.selector);
+            dc.proveOmissionByPresence(c, cs, presence, bad[i], held);
+        }
+        // The commitment's signature by the same rules.
+        (v, rr, s) = vm.sign(EVIDENCE_KEY, dc.commitmentDigest(c));
+        vm.expectRevert(IDisputes.DisputesInvalidSignature.selector);
+        dc.proveOmissionByPresence(c, abi.encodePacked(rr, s), presence, presenceSig, held);
+        vm.expectRevert(IDisputes.DisputesInvalidSignature.selector);
+        dc.proveOmissionByPresence(
+            c,
+            abi.encodePacked(rr, bytes32(n - uint256(s)), v == 27 ? uint8(28) : uint8(27)),
+            presence,
+            presenceSig,
+            held
+        );
+        assertEq(stakeOf(operator), STAKE, "nothing slashed");
+    }
+
+    /// The checks the two omission proofs share apply to this one: span, topic, listed.
+    function test_presence_refuses_outOfSpanOffTopicOrListed() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        c.timeStart = held.timestamp + 1;
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(IDisputes.DisputesOutOfRange.selector);
+        dc.proveOmissionByPresence(c, cs, presence, presenceSig, held);
+        c = commitment(new bytes32[](0));
+        c.timeEnd = held.timestamp - 1;
+        cs = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(IDisputes.DisputesOutOfRange.selector);
+        dc.proveOmissionByPresence(c, cs, presence, presenceSig, held);
+        c = commitment(new bytes32[](0));
+        c.contentTopics[1] = "/postbox/1/room-other/proto";
+        cs = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(IDisputes.DisputesOutOfRange.selector);
+        dc.proveOmissionByPresence(c, cs, presence, presenceSig, held);
+        bytes32 id = dc.envelopeId(held);
+        c = commitment(ids2(keccak256("x"), id));
+        cs = signCommitment(EVIDENCE_KEY, c);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotOmitted.selector, id));
+        dc.proveOmissionByPresence(c, cs, presence, presenceSig, held);
+        assertEq(stakeOf(operator), STAKE, "nothing slashed");
+    }
+
+    function test_presence_refuses_unregisteredOperator() public {
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        c.operator = stranger;
+        IDisputes.Presence memory p = presenceFor(stranger, held, ms(T0 + 1 minutes));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        bytes memory ps = signPresence(EVIDENCE_KEY, p);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesUnregisteredOperator.selector, stranger));
+        dc.proveOmissionByPresence(c, cs, p, ps, held);
+    }
+
+    /// Fuzz: the contract's presence digest is EIP-712's, computed here from the type string.
+    function test_fuzz_presenceDigestIsEip712(
+        address op,
+        bytes32[] calldata ids,
+        uint64 servedAt,
+        uint64 retainUntil
+    ) public view {
+        IDisputes.Presence memory p = IDisputes.Presence(op, ids, servedAt, retainUntil);
+        bytes memory idBytes = "";
+        for (uint256 i = 0; i < ids.length; ++i) idBytes = abi.encodePacked(idBytes, ids[i]);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("Presence(address operator,bytes32[] ids,uint64 servedAt,uint64 retainUntil)"),
+                op,
+                keccak256(idBytes),
+                servedAt,
+                retainUntil
+            )
+        );
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Postbox Disputes"),
+                keccak256("1"),
+                block.chainid,
+                address(dc)
+            )
+        );
+        bytes32 expected = keccak256(abi.encodePacked("\x19\x01", domain, structHash));
+        assertEq(uint256(dc.presenceDigest(p)), uint256(expected), "digest");
+    }
+
+    /// Fuzz: the times alone decide, exactly as presence.servedAt < commitment.servedAt <
+    /// presence.retainUntil says.
+    function test_fuzz_presence_provesExactlyWhenServedBeforeAndStillRetained(
+        uint64 presenceServedAt,
+        uint64 retainUntil,
+        uint64 commitmentServedAt
+    ) public {
+        IDisputes.Presence memory p = presence;
+        p.servedAt = presenceServedAt;
+        p.retainUntil = retainUntil;
+        bytes memory ps = signPresence(EVIDENCE_KEY, p);
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        c.servedAt = commitmentServedAt;
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        if (presenceServedAt < commitmentServedAt && commitmentServedAt < retainUntil) {
+            dc.proveOmissionByPresence(c, cs, p, ps, held);
+            assertEq(stakeOf(operator), STAKE - (STAKE * SLASH_BPS) / 10_000, "slashed");
+        } else {
+            vm.expectRevert(notHeldWhenServed(p, commitmentServedAt));
+            dc.proveOmissionByPresence(c, cs, p, ps, held);
+            assertEq(stakeOf(operator), STAKE, "nothing slashed");
+        }
+    }
+
+    /// Fuzz: the envelope's id is found wherever it sits in the presence answer's list (the scan
+    /// takes four ids a round, then the rest one by one); the list without it shows nothing held.
+    function test_fuzz_presence_idAnywhereInTheListIsHeld(uint8 length, uint8 position, uint256 seed) public {
+        uint256 n = 1 + (uint256(length) % 130);
+        bytes32 id = dc.envelopeId(held);
+        bytes32[] memory ids = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) ids[i] = keccak256(abi.encode(seed, i));
+        IDisputes.Presence memory p = presence;
+        p.ids = ids;
+        IDisputes.PageCommitment memory c = commitment(new bytes32[](0));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        bytes memory ps = signPresence(EVIDENCE_KEY, p);
+        vm.expectRevert(abi.encodeWithSelector(IDisputes.DisputesNotHeld.selector, id));
+        dc.proveOmissionByPresence(c, cs, p, ps, held);
+        p.ids[uint256(position) % n] = id;
+        ps = signPresence(EVIDENCE_KEY, p);
+        dc.proveOmissionByPresence(c, cs, p, ps, held);
+        assertEq(stakeOf(operator), STAKE - (STAKE * SLASH_BPS) / 10_000, "slashed");
+    }
+
+    function registerOperator2WithKey(uint256 key) internal {
+        snt.mint(operator2, STAKE);
+        vm.startPrank(operator2);
+        snt.approve(address(registry), STAKE);
+        registry.register("12D3KooWOther", addrs(), "", STAKE, PQ, PM, RETENTION);
+        registry.setEvidenceSigner(vm.addr(key));
+        vm.stopPrank();
+    }
+}
+
 /// @notice Attacks on the disputes contract, each named after the attack.
 contract DisputesAttacksTest is DisputesFixture {
     /// A receipt made just before the exit promises RETENTION; before the exit covered it, the

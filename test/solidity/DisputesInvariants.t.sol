@@ -16,7 +16,8 @@ import {TestBase} from "./utils/Vm.sol";
 /// @notice Drives the registry, the real Disputes contract and the channels together: operators
 /// register with evidence signers (and rotate them), challengers open custody disputes on receipts,
 /// operators (or strangers) answer, anyone finalises, provers submit omission proofs, operators
-/// exit, withdraw and unjail, payers open and close channels, time passes. Replays of resolved
+/// exit, withdraw and unjail, payers open and close channels, time passes. Omission proofs come by
+/// both paths: a receipt, or a presence answer, as the evidence the mailbox held the envelope. Replays of resolved
 /// disputes and of used evidence are attempted and must fail. Ghost variables record what every
 /// bond and every slash did, measured from balances, never from the contracts' own bookkeeping.
 /// A ghost check never reverts (a reverting handler call is dropped silently): it counts.
@@ -283,6 +284,45 @@ contract DisputesHandler is TestBase {
         ++resolutions[id];
     }
 
+    /// An omission proven from a presence answer (served just after the envelope arrived, listing it
+    /// among `extra` others) instead of a receipt.
+    function proveOmissionByPresence(uint256 opSeed, uint256 chSeed, uint256 listed, uint256 extra) external {
+        address op = _op(opSeed);
+        address prover = _ch(chSeed);
+        uint256 key = keyOf[op];
+        if (key == 0) return;
+        uint256 nonce = ++_nonce;
+        uint64 t = uint64(block.timestamp * 1000);
+        IDisputes.Envelope memory e = _envelope(nonce, t);
+        bytes32[] memory ids = new bytes32[](bound(listed, 0, 4));
+        for (uint256 i = 0; i < ids.length; ++i) ids[i] = keccak256(abi.encode(nonce, i));
+        IDisputes.PageCommitment memory c = _commitment(op, t, ids, nonce);
+        IDisputes.Presence memory p = _presence(op, e, t, bound(extra, 0, 4));
+        bytes memory cs = _sign(key, dc.commitmentDigest(c));
+        bytes memory ps = _sign(key, dc.presenceDigest(p));
+        uint256 stakeBefore = registry.getMailbox(op).stake;
+        uint256 before = snt.balanceOf(prover);
+        vm.prank(prover);
+        bytes32 id = dc.proveOmissionByPresence(c, cs, p, ps, e);
+        uint256 slashed = _recordSlash(op, stakeBefore, registry.getMailbox(op).stake);
+        if (snt.balanceOf(prover) - before != (slashed * REWARD_BPS) / BPS) ++payoutMismatches;
+        ++resolutions[id];
+    }
+
+    /// `op`'s presence answer for `e` (arrived at `t`), served at `t` (before the page at `t + 1`),
+    /// listing `extra` other ids before it.
+    function _presence(
+        address op,
+        IDisputes.Envelope memory e,
+        uint64 t,
+        uint256 extra
+    ) internal view returns (IDisputes.Presence memory) {
+        bytes32[] memory ids = new bytes32[](extra + 1);
+        for (uint256 i = 0; i < extra; ++i) ids[i] = keccak256(abi.encode("other", e.payload, i));
+        ids[extra] = dc.envelopeId(e);
+        return IDisputes.Presence({operator: op, ids: ids, servedAt: t, retainUntil: uint64(t + RETENTION_MS)});
+    }
+
     function _commitment(
         address op,
         uint64 t,
@@ -352,6 +392,33 @@ contract DisputesHandler is TestBase {
         bytes memory cs = _sign(key, dc.commitmentDigest(c));
         bytes memory rs = _sign(key, dc.receiptDigest(r));
         try dc.proveOmission(c, cs, r, rs, e) {
+            ++breaches;
+        } catch {}
+    }
+
+    /// Presence-based "omissions" that must fail: a presence answer served at or after the page (the
+    /// mailbox got the envelope later), one that does not list the envelope, and a commitment that
+    /// lists it; each signed by the operator's current key.
+    function omitByPresenceFalsely(uint256 opSeed, uint256 which) external {
+        address op = _op(opSeed);
+        uint256 key = keyOf[op];
+        if (key == 0) return;
+        uint256 nonce = ++_nonce;
+        uint64 t = uint64(block.timestamp * 1000);
+        IDisputes.Envelope memory e = _envelope(nonce, t);
+        IDisputes.Presence memory p = _presence(op, e, t, 1);
+        bytes32[] memory ids = new bytes32[](0);
+        which %= 3;
+        if (which == 0) p.servedAt = t + 1; // the commitment's servedAt
+        if (which == 1) p.ids[1] = keccak256(abi.encode("not it", nonce));
+        if (which == 2) {
+            ids = new bytes32[](1);
+            ids[0] = dc.envelopeId(e);
+        }
+        IDisputes.PageCommitment memory c = _commitment(op, t, ids, nonce);
+        bytes memory cs = _sign(key, dc.commitmentDigest(c));
+        bytes memory ps = _sign(key, dc.presenceDigest(p));
+        try dc.proveOmissionByPresence(c, cs, p, ps, e) {
             ++breaches;
         } catch {}
     }

@@ -100,6 +100,22 @@ abstract contract DisputesFixture is Fixture {
         return signDigest(key, dc.commitmentDigest(c));
     }
 
+    function signPresence(uint256 key, IDisputes.Presence memory p) internal view returns (bytes memory) {
+        return signDigest(key, dc.presenceDigest(p));
+    }
+
+    /// @dev `op`'s presence answer listing `e`'s id alone, served at `servedAt` and kept for RETENTION
+    /// from T0 (as the receipt of {receiptFor}).
+    function presenceFor(
+        address op,
+        IDisputes.Envelope memory e,
+        uint64 servedAt
+    ) internal view returns (IDisputes.Presence memory p) {
+        bytes32[] memory ids = new bytes32[](1);
+        ids[0] = dc.envelopeId(e);
+        p = IDisputes.Presence({operator: op, ids: ids, servedAt: servedAt, retainUntil: ms(T0 + RETENTION)});
+    }
+
     /// @dev A complete page over [T0 - 1 h, T0 + 1 h] on TOPIC, served at T0 + 10 min, listing `ids`.
     function commitment(bytes32[] memory ids) internal view returns (IDisputes.PageCommitment memory c) {
         string[] memory topics = new string[](2);

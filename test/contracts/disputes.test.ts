@@ -1,12 +1,15 @@
 // The disputes contract on Hardhat's simulated chain, fed with evidence signed by @postbox/protocol's
 // helpers over real envelopes from createEnvelope: TypeScript and Solidity agree on the envelope id
 // (the canonical bytes), the EIP-712 digests and the signatures; a custody dispute runs to a slash,
-// an answered one pays the operator, and an omission proof slashes at once.
+// an answered one pays the operator, and an omission proof slashes at once, from a receipt or from
+// a presence answer.
 
 import {
   disputesAbi,
   disputesBytecode,
   mailboxRegistryAbi,
+  proveOmissionByPresence,
+  proveOmissionByPresenceRequest,
   readMailboxDisputes,
   sntAbi,
 } from "@postbox/contracts";
@@ -14,11 +17,14 @@ import {
   createEnvelope,
   envelopeArgs,
   hashPageCommitment,
+  hashPresence,
   hashReceipt,
   NO_CURSOR,
   type PageCommitment,
+  type Presence,
   receiptFor,
   signPageCommitment,
+  signPresence,
   signReceipt,
 } from "@postbox/protocol";
 import { network } from "hardhat";
@@ -259,6 +265,87 @@ describe("disputes: TypeScript evidence accepted on-chain", () => {
       envelopeArgs(envelope),
     ]);
     expect(await stake()).toBe(stakeBefore - (stakeBefore * SLASH_BPS) / 10_000n);
+  });
+
+  it("an omission proof from a TypeScript-signed presence answer slashes at once; a presence served at the page's time is refused", async () => {
+    const {
+      read,
+      receipted,
+      challenger,
+      stake,
+      balance,
+      domain,
+      evidenceKey,
+      operator,
+      publicClient,
+      disputes,
+      addresses,
+    } = await chain();
+    // The envelope as the mailbox answered a presence query for it: listed among another id,
+    // answered (servedAt, taken after the lookup) before the page that leaves it out.
+    const { envelope } = await receipted("answered present, then withheld");
+    const presence: Presence = {
+      operator,
+      ids: [`0x${"ef".repeat(32)}`, bytesToHex(envelope.id)],
+      servedAt: envelope.timestamp + 500n,
+      retainUntil: envelope.timestamp + 86_400_000n,
+    };
+    expect(await read<Hex>("presenceDigest", [presence])).toBe(hashPresence(domain, presence));
+    const commitment: PageCommitment = {
+      operator,
+      contentTopics: [envelope.contentTopic],
+      timeStart: envelope.timestamp - 30_000n,
+      timeEnd: envelope.timestamp + 30_000n,
+      ids: [`0x${"cd".repeat(32)}`],
+      nextCursor: NO_CURSOR,
+      servedAt: presence.servedAt + 1000n,
+    };
+    const commitmentSignature = await signPageCommitment(evidenceKey, domain, commitment);
+    const proof = {
+      disputes,
+      commitment,
+      commitmentSignature,
+      presence,
+      presenceSignature: await signPresence(evidenceKey, domain, presence),
+      envelope: envelopeArgs(envelope),
+    };
+    // An honest mailbox that received the envelope only as it served the page (by sync, say).
+    const late = { ...presence, servedAt: commitment.servedAt };
+    await expect(
+      publicClient.simulateContract({
+        account: challenger.account,
+        ...proveOmissionByPresenceRequest({
+          ...proof,
+          presence: late,
+          presenceSignature: await signPresence(evidenceKey, domain, late),
+        }),
+      }),
+    ).rejects.toThrow(/DisputesNotHeldWhenServed/);
+    const stakeBefore = await stake();
+    const balanceBefore = await balance(challenger.account.address);
+    const outcome = await proveOmissionByPresence({ publicClient, walletClient: challenger }, proof);
+    const slashed = (stakeBefore * SLASH_BPS) / 10_000n;
+    expect(outcome.disputeId).toBe(hashPageCommitment(domain, commitment));
+    expect(outcome.slashed).toBe(slashed);
+    expect(outcome.bond).toBe(0n);
+    expect(await stake()).toBe(stakeBefore - slashed);
+    const rewardBps = await publicClient.readContract({
+      address: addresses.registry,
+      abi: mailboxRegistryAbi,
+      functionName: "slashRewardBps",
+    });
+    expect(outcome.reward).toBe((slashed * rewardBps) / 10_000n);
+    expect(await balance(challenger.account.address)).toBe(balanceBefore + outcome.reward);
+    expect(
+      (await readMailboxDisputes(publicClient, { disputes, operator })).map((d) => [d.kind, d.state]),
+    ).toEqual([["omission", "upheld"]]);
+    // The commitment proves once, by either path.
+    await expect(
+      publicClient.simulateContract({
+        account: challenger.account,
+        ...proveOmissionByPresenceRequest(proof),
+      }),
+    ).rejects.toThrow(/DisputesAlreadyDisputed/);
   });
 
   it("readMailboxDisputes lists a mailbox's disputes from the events: open, answered, upheld, omission", async () => {

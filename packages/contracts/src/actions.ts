@@ -444,6 +444,17 @@ export interface DisputePageCommitment {
   servedAt: bigint;
 }
 
+/**
+ * A presence answer's EIP-712 promise as `Disputes` takes it (`@postbox/protocol`'s `Presence`): at
+ * `servedAt` the mailbox held every one of `ids`, and keeps each until at least `retainUntil`.
+ */
+export interface DisputePresence {
+  operator: Address;
+  ids: readonly Hex[];
+  servedAt: bigint;
+  retainUntil: bigint;
+}
+
 /** An envelope's fields as `Disputes` takes them (`@postbox/protocol`'s `envelopeArgs`). */
 export interface DisputeEnvelope {
   version: bigint;
@@ -585,6 +596,42 @@ export async function proveOmission(
   p: ProveOmissionParameters,
 ): Promise<ProveOmissionReturnType> {
   const receipt = await write(clients, proveOmissionRequest(p));
+  return { receipt, ...upheldIn(receipt) };
+}
+
+export interface ProveOmissionByPresenceParameters {
+  disputes: Address;
+  commitment: DisputePageCommitment;
+  commitmentSignature: Hex;
+  /** The same operator's presence answer listing the envelope, served before the commitment. */
+  presence: DisputePresence;
+  presenceSignature: Hex;
+  /** The envelope the presence answer listed, whose id, topic and timestamp the contract checks. */
+  envelope: DisputeEnvelope;
+}
+export interface ProveOmissionByPresenceReturnType extends DisputeOutcome {
+  receipt: TransactionReceipt;
+}
+
+/**
+ * Proves a mailbox left an envelope it had answered present out of a page it committed to later
+ * (presence.servedAt < commitment.servedAt < presence.retainUntil): upheld at once.
+ */
+export function proveOmissionByPresenceRequest(p: ProveOmissionByPresenceParameters) {
+  return {
+    address: p.disputes,
+    abi: disputesAbi,
+    functionName: "proveOmissionByPresence",
+    args: [p.commitment, p.commitmentSignature, p.presence, p.presenceSignature, p.envelope],
+  } as const;
+}
+
+/** {@link proveOmissionByPresenceRequest}, sent; resolves with what was slashed and paid. */
+export async function proveOmissionByPresence(
+  clients: PostboxClients,
+  p: ProveOmissionByPresenceParameters,
+): Promise<ProveOmissionByPresenceReturnType> {
+  const receipt = await write(clients, proveOmissionByPresenceRequest(p));
   return { receipt, ...upheldIn(receipt) };
 }
 

@@ -22,8 +22,10 @@ import {
   envelopeArgs,
   NO_CURSOR,
   type PageCommitment,
+  type Presence,
   receiptFor,
   signPageCommitment,
+  signPresence,
   signReceipt,
   signVoucher,
 } from "@postbox/protocol";
@@ -238,11 +240,12 @@ results.withdraw = Number(
 // ---- disputes
 // A second registry on the same SNT, whose `disputes` is the real Disputes contract (deployed at the
 // address the deployer's nonce predicts, as a real deployment does), so that the rows above keep
-// measuring the registry with the deployer standing in. Two operators with evidence signers, a
+// measuring the registry with the deployer standing in. Four operators with evidence signers, a
 // challenger that already holds SNT, a 1 KB envelope, a 100-id page commitment.
 const wallets = await viem.getWalletClients();
-const [challengerWallet, operatorA, operatorB] = [wallets[3], wallets[4], wallets[5]];
-if (!challengerWallet || !operatorA || !operatorB) throw new Error("need six funded accounts");
+const [challengerWallet, operatorA, operatorB, operatorC, operatorD] = wallets.slice(3, 8);
+if (!challengerWallet || !operatorA || !operatorB || !operatorC || !operatorD)
+  throw new Error("need eight funded accounts");
 const deployerNonce = await publicClient.getTransactionCount({ address: deployer.account.address });
 // deployPostbox with an existing token deploys the registry and the channels: Disputes comes next.
 const predicted = getContractAddress({ from: deployer.account.address, nonce: BigInt(deployerNonce + 2) });
@@ -268,7 +271,7 @@ const BOND = parseEther("10");
 const dc = (wallet: Wallet, functionName: string, args: readonly unknown[]) =>
   send(wallet, predicted, encodeFunctionData({ abi: disputesAbi, functionName, args } as never));
 const evidenceKeys = new Map<Address, ReturnType<typeof privateKeyToAccount>>();
-for (const w of [operatorA, operatorB]) {
+for (const w of [operatorA, operatorB, operatorC, operatorD]) {
   const a = w.account.address;
   const key = privateKeyToAccount(keccak256(toHex(`postbox gas evidence key ${a}`)));
   evidenceKeys.set(a, key);
@@ -353,6 +356,47 @@ const receiptId = (receipt: unknown) =>
     ]),
   );
 }
+/**
+ * proveOmissionByPresence against a fresh operator (as proveOmission's: its first slash period):
+ * the same 100-id commitment on one topic, served 1 s after the envelope was stored, and a presence
+ * answer served 0.5 s after it listing `presenceIds` ids, the omitted envelope's id last (the scan's
+ * longest path). Both signed by the operator's one evidence key.
+ */
+const proveByPresence = async (op: Address, presenceIds: number) => {
+  const held = await receipted(op);
+  const heldId = bytesToHex(held.envelope.id);
+  const ids: Hex[] = Array.from({ length: 100 }, (_, i) => keccak256(toHex(`listed envelope ${i}`)));
+  const commitment: PageCommitment = {
+    operator: op,
+    contentTopics: [topic],
+    timeStart: held.t - 3_600_000n,
+    timeEnd: held.t + 3_600_000n,
+    ids,
+    nextCursor: NO_CURSOR,
+    servedAt: held.t + 1_000n,
+  };
+  const presence: Presence = {
+    operator: op,
+    ids: [
+      ...Array.from({ length: presenceIds - 1 }, (_, i) => keccak256(toHex(`present envelope ${i}`))),
+      heldId,
+    ],
+    servedAt: held.t + 500n,
+    retainUntil: held.t + 30n * 86_400_000n,
+  };
+  const key = evidenceKeys.get(op)!;
+  return Number(
+    await dc(challengerWallet, "proveOmissionByPresence", [
+      commitment,
+      await signPageCommitment(key, evidenceDomain, commitment),
+      presence,
+      await signPresence(key, evidenceDomain, presence),
+      envelopeArgs(held.envelope),
+    ]),
+  );
+};
+results.proveOmissionByPresence = await proveByPresence(operatorC.account.address, 1);
+results.proveOmissionByPresence100 = await proveByPresence(operatorD.account.address, 100);
 
 const goals: Record<string, number> = {
   openViaApproveAndCall: 120_000,
@@ -366,6 +410,7 @@ const goals: Record<string, number> = {
   disputeCustody: 150_000,
   answerCustody: 150_000,
   proveOmission: 300_000,
+  proveOmissionByPresence: 300_000,
 };
 const notes: Record<string, string> = {
   registerFirstEver: "The first registration on a deployment: the registry's SNT balance goes from zero.",
@@ -387,7 +432,11 @@ const notes: Record<string, string> = {
   finaliseCustody:
     "Unanswered after the window: one registry read of status, stake and `slashable` (~8,500 cold), the registry's `slash` ~76,300 (opens a slash period, marks the dispute, pays the reward to Disputes — its balance from zero — and the rest to the treasury), `jail` ~3,900, then bond + reward to the challenger ~7,800.",
   proveOmission:
-    "A 100-id commitment on one topic and a receipt for a 1 KB envelope, signed by the same key. Of it: 21,000 base, ~78,200 calldata (3.2 KB of ids and 1 KB of payload, not reducible without changing the evidence format), the same slash, jail and payout as `finaliseCustody` ~113,000, the record's 3 slots ~66,300, one registry read of status and term for both signatures ~8,200, two signatures ~6,200; the id list is hashed from one calldata copy and scanned four ids a round (~4,500 less than `abi.encodePacked` and an indexed loop); no bond.",
+    "A 100-id commitment on one topic and a receipt for a 1 KB envelope, signed by the same key. Of it: 21,000 base, ~78,200 calldata (3.2 KB of ids and 1 KB of payload, not reducible without changing the evidence format), the same slash, jail and payout as `finaliseCustody` ~113,000, the record's 3 slots ~66,300, one registry read of status and term for both signatures ~8,200, two signatures ~6,200; the id list is hashed from one calldata copy and scanned four ids a round (~4,500 less than `abi.encodePacked` and an indexed loop); no bond. 188 more than before `proveOmissionByPresence` (297,739): the checks it now shares with it and one more function to dispatch.",
+  proveOmissionByPresence:
+    "`proveOmission` with a presence answer in place of the receipt: the same 100-id commitment on one topic, a presence answer listing the 1 KB envelope's id alone, served between its storing and the page, one key signing both. Against `proveOmission`: ~1,100 less calldata (~77,100: the presence answer has no topic string, and the id the receipt carried is its one listed id), ~200 more execution (its id list hashed and scanned instead of the receipt's topic hashed and its id compared); the same registry read, signatures, record, slash, jail and payout. Both omission proofs share one function for the span, topic and list checks, the record and the slash.",
+  proveOmissionByPresence100:
+    "The same with a 100-id presence answer, the envelope's id last (the scan's longest path): ~50,600 more calldata (99 more ids, 3.2 KB, not reducible without changing the evidence format) and ~4,400 more execution (hashing and scanning 99 more ids, the longer list's memory). The prover sends the answer's whole list: the signature covers every id.",
 };
 
 const rows = Object.entries(results).map(([k, v]) => {

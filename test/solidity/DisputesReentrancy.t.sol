@@ -171,4 +171,26 @@ contract DisputesReentrancyTest is DisputesFixture {
         assertEq(uint256(dc.getDispute(dc.commitmentDigest(c2)).state), 0, "the re-entered proof recorded nothing");
         assertTrue(registry.getMailbox(operator).status == IMailboxRegistry.Status.Jailed, "jailed");
     }
+
+    function test_reentry_proveOmissionByPresenceDuringItsSlashAndPayout_refused_slashedOnce() public {
+        IDisputes.Envelope memory e = envelope("answered present, then withheld", ms(T0));
+        IDisputes.Presence memory p = presenceFor(operator, e, ms(T0 + 1 minutes));
+        bytes memory ps = signPresence(EVIDENCE_KEY, p);
+        IDisputes.PageCommitment memory c = commitment(ids2(keccak256("x"), keccak256("y")));
+        bytes memory cs = signCommitment(EVIDENCE_KEY, c);
+        IDisputes.PageCommitment memory c2 = commitment(ids2(keccak256("x"), keccak256("y")));
+        c2.nextCursor = keccak256("more");
+        bytes memory cs2 = signCommitment(EVIDENCE_KEY, c2);
+        bytes32 id = dc.commitmentDigest(c);
+        armed(abi.encodeCall(IDisputes.proveOmissionByPresence, (c2, cs2, p, ps, e)), id);
+        uint256 before = hook.balanceOf(stranger);
+        vm.prank(stranger);
+        dc.proveOmissionByPresence(c, cs, p, ps, e);
+        assertRefusedByTheGuard();
+        assertEq(uint256(reenterer.seenState()), uint256(IDisputes.State.Upheld), "upheld before any transfer");
+        uint256 slashed = (STAKE * SLASH_BPS) / 10_000;
+        assertEq(stakeOf(operator), STAKE - slashed, "slashed once");
+        assertEq(hook.balanceOf(stranger) - before, (slashed * REWARD_BPS) / 10_000, "reward paid once");
+        assertEq(uint256(dc.getDispute(dc.commitmentDigest(c2)).state), 0, "the re-entered proof recorded nothing");
+    }
 }

@@ -415,10 +415,16 @@ export async function chatRead(argv: string[], io: Output): Promise<number> {
       io.err(
         `${r.feed}: ${r.added} new of ${r.envelopes} envelopes in ${r.pages} pages from ${[...new Set(r.served)].join(", ")}`,
       );
-      for (const g of gaps)
+      for (const g of gaps) {
         io.err(
           `warning: mailbox ${g.mailbox} did not return ${g.missing.length + g.omitted.length} message(s) another mailbox had (${g.omitted.length} it admits holding)`,
         );
+        // Its own signed answers prove it: filing costs gas, so it is the user's call.
+        for (const id of g.proved)
+          io.err(
+            `  omission proof kept for ${id} (it said it held it, then left it out again): postbox dispute omission ${id} --mailbox ${g.mailbox}`,
+          );
+      }
     }
     const conversations = conversation
       ? [conversation]

@@ -1,6 +1,13 @@
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { defaultPlatform, type StoredCommitment, type StoredReceipt } from "@postbox/client";
+import {
+  contractCommitment,
+  contractReceipt,
+  defaultPlatform,
+  omissionProofArgs,
+  type StoredCommitment,
+  type StoredReceipt,
+} from "@postbox/client";
 import {
   type DisputeReceipt,
   disputeCustody,
@@ -9,34 +16,31 @@ import {
   type MailboxDispute,
   mailboxRegistryAbi,
   proveOmission,
+  proveOmissionByPresence,
+  proveOmissionByPresenceRequest,
+  proveOmissionRequest,
   readMailboxDisputes,
   sntAbi,
 } from "@postbox/contracts";
-import {
-  Envelope,
-  envelopeArgs,
-  formatDuration,
-  formatSnt,
-  hashPageCommitment,
-  hashReceipt,
-  identify,
-} from "@postbox/protocol";
+import { formatDuration, formatSnt, hashPageCommitment, hashReceipt } from "@postbox/protocol";
 import { type Address, BaseError, ContractFunctionRevertedError, getAddress, type Hex } from "viem";
 import { type ChainContext, CLIENT_HELP, CLIENT_OPTIONS, chainContext } from "../client-config.js";
 import { type Output, UsageError } from "../output.js";
 import { mailboxNames } from "./channel.js";
 
-const ABOUT = `A mailbox with a chain signs two promises as EIP-712 evidence: a receipt for each message it
-stores ("kept until retain_until") and a commitment for each history page ("this is all I hold
-in this span"). Your client keeps the receipts, and the page commitments that leave out a
-message you hold a receipt for (docs/users.md, "Proving a mailbox broke a promise").`;
+const ABOUT = `A mailbox with a chain signs its promises as EIP-712 evidence: a receipt for each message it
+stores ("kept until retain_until"), a commitment for each history page ("this is all I hold in
+this span") and a presence answer ("I hold these, kept until retain_until"). Your client keeps
+the receipts, the presence answers of a mailbox that left out a message another mailbox returned,
+and the page commitments that leave out a message it holds either for (docs/users.md, "Proving a
+mailbox broke a promise").`;
 
 export const DISPUTE_HELP: Record<string, string> = {
   list: `Usage: postbox dispute list [options]
 
 ${ABOUT}
 
-Lists the receipts kept, per mailbox, with whether each can still be disputed (before its
+Lists the receipts (and presence answers) kept, per mailbox, with whether each can still be disputed (before its
 retain_until, in chain time, and not disputed yet) and whether a commitment proving it omitted is
 held; then the disputes opened over this evidence or by your wallet, with their state (open, with
 its deadline; answered; upheld, with the slash).
@@ -62,10 +66,12 @@ deadline has not passed yet (in chain time). Anyone may finalise; the gas is you
 ${CLIENT_HELP}`,
   omission: `Usage: postbox dispute omission ENVELOPE_ID [--mailbox NAME|ADDRESS] [options]
 
-Proves that a mailbox left out of a history page an envelope it had receipted: from a kept page
-commitment of that mailbox whose span and topics cover the envelope and whose list lacks it, the
-kept receipt, and the envelope. Upheld at once: the stake is slashed and you get the reward. No
-bond; the gas is your wallet's. Such a commitment is kept when postbox chat read catches up.
+Proves that a mailbox left out of a history page an envelope it had receipted, or had said it
+held in a signed presence answer: from a kept page commitment of that mailbox whose span and
+topics cover the envelope and whose list lacks it, the kept receipt or presence answer, and the
+envelope. Upheld at once: the stake is slashed and you get the reward. No bond; the gas is your
+wallet's. Such evidence is kept when postbox chat read catches up (from two or more mailboxes,
+for a message you did not send: it says so).
 
 ${CLIENT_HELP}`,
 };
@@ -103,6 +109,7 @@ const REVERTS: Record<string, string> = {
   DisputesNotOmitted: "the page lists the envelope",
   DisputesWrongEnvelope: "the kept envelope does not match the receipt",
   DisputesOperatorMismatch: "the receipt and the commitment are of different operators",
+  DisputesNotHeld: "the presence answer does not list the envelope",
 };
 
 /** A revert of the Disputes contract as a {@link DisputeError}; other errors as they are. */
@@ -143,31 +150,6 @@ const label = (chain: Chain, mailbox: string) => {
   const name = chain.names.get(mailbox.toLowerCase());
   return name ? `${name} (${mailbox})` : mailbox;
 };
-
-/** The receipt as the contract takes it. */
-function contractReceipt(r: StoredReceipt): DisputeReceipt {
-  const e = r.evidence!;
-  return {
-    operator: getAddress(e.operator),
-    envelopeId: hex0x(r.envelopeId),
-    contentTopic: e.contentTopic,
-    timestamp: BigInt(e.timestamp),
-    storedAt: BigInt(r.storedAt),
-    retainUntil: BigInt(r.retainUntil),
-  };
-}
-
-function contractCommitment(c: StoredCommitment) {
-  return {
-    operator: getAddress(c.operator),
-    contentTopics: c.contentTopics,
-    timeStart: c.timeStart,
-    timeEnd: c.timeEnd,
-    ids: c.ids.map(hex0x),
-    nextCursor: c.nextCursor,
-    servedAt: BigInt(c.servedAt),
-  };
-}
 
 async function withStorage<T>(
   ctx: ChainContext,
@@ -285,12 +267,18 @@ type Out = (view: Record<string, unknown>, lines: string[]) => void;
 async function custody(
   chain: Chain,
   envelopeId: string,
-  receipts: StoredReceipt[],
+  all: StoredReceipt[],
   yes: boolean | undefined,
   io: Output,
   out: Out,
 ): Promise<number> {
   const { ctx, disputes } = chain;
+  // A presence answer proves omissions only: a custody dispute takes a push receipt.
+  const receipts = all.filter((r) => !r.evidence!.presence);
+  if (receipts.length === 0)
+    throw new DisputeError(
+      `only presence answers are kept for ${envelopeId} (a message another mailbox returned): they prove an omission (postbox dispute omission), they open no custody dispute`,
+    );
   if (receipts.length > 1)
     throw new UsageError(
       `${receipts.length} mailboxes gave receipts for ${envelopeId}: choose one with --mailbox (${receipts.map((r) => label(chain, r.mailbox)).join(", ")})`,
@@ -447,26 +435,20 @@ async function omission(
       `no kept page commitment of ${receipts.map((r) => `mailbox ${label(chain, r.mailbox)}`).join(" or ")} covers envelope ${envelopeId} and leaves it out: every page kept listed it, or you have not caught up since (postbox chat read)`,
     );
   const { r, c } = pair as { r: StoredReceipt; c: StoredCommitment };
-  const envelope = envelopeArgs(identify(Envelope.decode(r.evidence!.envelope)));
-  const commitment = contractCommitment(c);
-  const args = {
-    disputes,
-    commitment,
-    commitmentSignature: c.signature,
-    receipt: contractReceipt(r),
-    receiptSignature: r.evidence!.signature,
-    envelope,
-  };
   const wallet = ctx.wallet!;
+  const clients = { publicClient: ctx.publicClient, walletClient: wallet };
+  const args = omissionProofArgs(r, c);
   // The contract's checks first: a refusal costs no gas and says why.
-  await ctx.publicClient.simulateContract({
-    account: wallet.account,
-    address: disputes,
-    abi: disputesAbi,
-    functionName: "proveOmission",
-    args: [args.commitment, args.commitmentSignature, args.receipt, args.receiptSignature, args.envelope],
-  });
-  const result = await proveOmission({ publicClient: ctx.publicClient, walletClient: wallet }, args);
+  let result: Awaited<ReturnType<typeof proveOmission>>;
+  if (args.kind === "presence") {
+    const request = proveOmissionByPresenceRequest({ disputes, ...args });
+    await ctx.publicClient.simulateContract({ account: wallet.account, ...request });
+    result = await proveOmissionByPresence(clients, { disputes, ...args });
+  } else {
+    const request = proveOmissionRequest({ disputes, ...args });
+    await ctx.publicClient.simulateContract({ account: wallet.account, ...request });
+    result = await proveOmission(clients, { disputes, ...args });
+  }
   out(
     {
       disputeId: result.disputeId,
@@ -481,7 +463,7 @@ async function omission(
       tx: result.receipt.transactionHash,
     },
     [
-      `omission proved: mailbox ${label(chain, r.mailbox)} served a page at ${isoMs(c.servedAt)} that leaves out envelope ${envelopeId}, which it had receipted at ${isoMs(r.storedAt)} (dispute ${result.disputeId}, transaction ${result.receipt.transactionHash})`,
+      `omission proved: mailbox ${label(chain, r.mailbox)} served a page at ${isoMs(c.servedAt)} that leaves out envelope ${envelopeId}, which it had ${r.evidence!.presence ? "said it held" : "receipted"} at ${isoMs(r.storedAt)} (dispute ${result.disputeId}, transaction ${result.receipt.transactionHash})`,
       `  slashed ${formatSnt(result.slashed)}${result.slashed === 0n ? " (its slash allowance for this period was used up)" : ""}; reward ${formatSnt(result.reward)} paid to ${result.challenger}`,
       ...(result.jailedUntil > 0n ? [`  the mailbox is jailed until ${isoOf(result.jailedUntil)}`] : []),
     ],
@@ -500,7 +482,8 @@ async function list(chain: Chain, io: Output, asJson: boolean): Promise<number> 
   });
   // Disputes over this evidence (by id: the receipts' and commitments' digests) or by this wallet.
   const ours = new Map<Hex, string>();
-  for (const r of receipts) ours.set(hashReceipt(domain, contractReceipt(r)), r.envelopeId);
+  for (const r of receipts)
+    if (!r.evidence!.presence) ours.set(hashReceipt(domain, contractReceipt(r)), r.envelopeId);
   for (const [id, cs] of proofs)
     for (const c of cs) ours.set(hashPageCommitment(domain, contractCommitment(c)), id);
   const me = ctx.wallet?.account.address.toLowerCase();
@@ -510,22 +493,25 @@ async function list(chain: Chain, io: Output, asJson: boolean): Promise<number> 
       if (ours.has(d.id) || d.challenger.toLowerCase() === me) found.push({ ...d, operator });
   const states = new Map(found.map((d) => [d.id, d] as const));
   const rows = receipts.map((r) => {
-    const id = hashReceipt(domain, contractReceipt(r));
-    const dispute = states.get(id);
+    const presence = r.evidence!.presence !== undefined;
+    const dispute = presence ? undefined : states.get(hashReceipt(domain, contractReceipt(r)));
     const live = BigInt(r.retainUntil) > now * 1000n;
     return {
       envelopeId: r.envelopeId,
       mailbox: r.mailbox,
       name: chain.names.get(r.evidence!.operator),
       operator: r.evidence!.operator,
+      kind: presence ? "presence" : "receipt",
       storedAt: r.storedAt,
       retainUntil: r.retainUntil,
-      disputable: live && !dispute,
-      why: dispute
-        ? `disputed (${dispute.state})`
-        : live
-          ? "before its retain_until"
-          : "its retain_until is past",
+      disputable: live && !dispute && !presence,
+      why: presence
+        ? "a presence answer: it proves omissions only"
+        : dispute
+          ? `disputed (${dispute.state})`
+          : live
+            ? "before its retain_until"
+            : "its retain_until is past",
       omissionProof: (proofs.get(r.envelopeId) ?? []).some((c) => c.operator === r.evidence!.operator),
     };
   });
@@ -557,7 +543,7 @@ async function list(chain: Chain, io: Output, asJson: boolean): Promise<number> 
     io.out(`mailbox ${label(chain, mailbox)}: ${rs.length} receipt${rs.length === 1 ? "" : "s"}`);
     for (const r of rs)
       io.out(
-        `  ${r.envelopeId}  kept until ${isoMs(r.retainUntil)}  ${r.disputable ? "disputable" : `not disputable: ${r.why}`}${r.omissionProof ? "  omission proof held: postbox dispute omission" : ""}`,
+        `  ${r.envelopeId}${r.kind === "presence" ? " (presence)" : ""}  kept until ${isoMs(r.retainUntil)}  ${r.disputable ? "disputable" : `not disputable: ${r.why}`}${r.omissionProof ? "  omission proof held: postbox dispute omission" : ""}`,
       );
   }
   if (disputesView.length > 0) io.out("disputes:");

@@ -77,6 +77,7 @@ describe("evidence", () => {
     const source = readFileSync(new URL("../../../contracts/Disputes.sol", import.meta.url), "utf8");
     expect(source).toContain(`"${typeString("Receipt")}"`);
     expect(source).toContain(`"${typeString("PageCommitment")}"`);
+    expect(source).toContain(`"${typeString("Presence")}"`);
     expect(typeString("Presence")).toBe(
       "Presence(address operator,bytes32[] ids,uint64 servedAt,uint64 retainUntil)",
     );

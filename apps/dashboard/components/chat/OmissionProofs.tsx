@@ -1,6 +1,6 @@
 "use client";
 
-import { disputesAbi, proveOmissionRequest } from "@postbox/contracts";
+import { disputesAbi, proveOmissionByPresenceRequest, proveOmissionRequest } from "@postbox/contracts";
 import { hashPageCommitment } from "@postbox/protocol";
 import { useQuery } from "@tanstack/react-query";
 import type { Address, Hex, PublicClient } from "viem";
@@ -18,15 +18,11 @@ import { TxLink } from "../TxLink";
 /** `IDisputes.State`. */
 const UPHELD = 3;
 
-/** The call that proves an omission: by a presence answer, or by a receipt. */
+/** The call that proves an omission: by a presence answer, or by a receipt (the CLI's arguments). */
 function proofRequest(disputes: Address, args: ProofView["args"]) {
-  if (args.kind === "receipt") return proveOmissionRequest({ disputes, ...args });
-  return {
-    address: disputes,
-    abi: disputesAbi,
-    functionName: "proveOmissionByPresence",
-    args: [args.commitment, args.commitmentSignature, args.presence, args.presenceSignature, args.envelope],
-  } as const;
+  return args.kind === "presence"
+    ? proveOmissionByPresenceRequest({ disputes, ...args })
+    : proveOmissionRequest({ disputes, ...args });
 }
 
 interface OnChain {

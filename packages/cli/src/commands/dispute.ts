@@ -9,7 +9,6 @@ import {
   type StoredReceipt,
 } from "@postbox/client";
 import {
-  type DisputeReceipt,
   disputeCustody,
   disputesAbi,
   finaliseCustody,

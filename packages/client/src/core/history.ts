@@ -64,7 +64,7 @@ export interface FetchHistoryParameters {
     mailbox: MailboxCandidate,
     commitment: PageCommitment,
     signature: Uint8Array,
-  ) => Promise<string[] | undefined | void>;
+  ) => Promise<string[] | undefined>;
   /**
    * Called with a mailbox's signed presence answer for an envelope another mailbox returned and
    * this one left out (with that envelope): the "held" half of an omission proof, kept before the

@@ -117,28 +117,22 @@ export interface KeptOmissionProof {
 }
 
 /**
- * Every omission proof the client keeps: each receipt with evidence (`evidenceReceipts`, oldest
- * first) paired with the kept page commitment of its operator that leaves its envelope out
- * (`omissionProofs`); receipts without one are not listed.
+ * Every omission proof the client keeps: each kept page commitment (`omissions`, one read) with the
+ * receipt or presence answer of its operator for the envelope it proves omitted, oldest evidence
+ * first. A proof whose evidence is gone is not listed.
  */
 export async function keptOmissionProofs(
-  storage: Pick<ClientStorage, "evidenceReceipts" | "omissionProofs">,
+  storage: Pick<ClientStorage, "omissions" | "receipts">,
 ): Promise<KeptOmissionProof[]> {
-  const receipts = await storage.evidenceReceipts();
-  const commitments = new Map<string, StoredCommitment[]>();
   const out: KeptOmissionProof[] = [];
-  for (const r of receipts) {
-    const e = r.evidence;
-    if (!e) continue;
-    let kept = commitments.get(r.envelopeId);
-    if (!kept) {
-      kept = await storage.omissionProofs(r.envelopeId);
-      commitments.set(r.envelopeId, kept);
-    }
-    const c = kept.find((x) => x.operator.toLowerCase() === e.operator.toLowerCase());
-    if (!c) continue;
+  for (const { envelopeId, commitment: c } of await storage.omissions()) {
+    const r = (await storage.receipts(envelopeId)).find(
+      (x) => x.evidence?.operator.toLowerCase() === c.operator.toLowerCase(),
+    );
+    const e = r?.evidence;
+    if (!r || !e) continue;
     out.push({
-      envelopeId: r.envelopeId,
+      envelopeId,
       mailbox: r.mailbox,
       operator: e.operator.toLowerCase(),
       kind: e.presence ? "presence" : "receipt",
@@ -149,7 +143,12 @@ export async function keptOmissionProofs(
       commitment: c,
     });
   }
-  return out;
+  return out.sort(
+    (a, b) =>
+      a.heldAt - b.heldAt ||
+      (a.envelopeId < b.envelopeId ? -1 : a.envelopeId > b.envelopeId ? 1 : 0) ||
+      (a.operator < b.operator ? -1 : a.operator > b.operator ? 1 : 0),
+  );
 }
 
 function evidenceOf(r: StoredReceipt) {

@@ -601,6 +601,16 @@ export function storageContract(open: Open<ClientStorage>): Case[] {
         const other = commitment({ operator: OTHER_OPERATOR, mailbox: "beta", ids: [], signature: sig(5) });
         assertEqual(await t.saveCommitment(other), ["e1"], "the other operator's");
         assertEqual(await t.omissionProofs("e1"), [other, later], "one per operator (by operator)");
+        assertEqual(
+          await t.omissions(),
+          [
+            { envelopeId: "e1", commitment: other },
+            { envelopeId: "e1", commitment: later },
+            { envelopeId: "e2", commitment: later },
+            { envelopeId: "e3", commitment: second },
+          ],
+          "every kept proof, by envelope id then operator",
+        );
       },
     ),
 

@@ -782,6 +782,23 @@ export class IndexedDbStorage implements ClientStorage {
     });
   }
 
+  async omissions(): Promise<{ envelopeId: string; commitment: StoredCommitment }[]> {
+    return this.#read(["omissions", "commitments"], async (tx) => {
+      // Keyed [envelope id, operator]: in that order already.
+      const links = await request(
+        tx.objectStore("omissions").getAll() as IDBRequest<{ envelopeId: string; commitment: string }[]>,
+      );
+      const out: { envelopeId: string; commitment: StoredCommitment }[] = [];
+      for (const l of links) {
+        const c = await request(
+          tx.objectStore("commitments").get(l.commitment) as IDBRequest<StoredCommitment>,
+        );
+        if (c) out.push({ envelopeId: l.envelopeId, commitment: c });
+      }
+      return out;
+    });
+  }
+
   async saveAcks(acks: readonly StoredAck[]): Promise<number> {
     return this.#write("cannot save acks", ["acks"], async (tx) => {
       const store = tx.objectStore("acks");

@@ -540,6 +540,13 @@ export class SqliteStorage implements ClientStorage {
     ).map(toCommitment);
   }
 
+  async omissions(): Promise<{ envelopeId: string; commitment: StoredCommitment }[]> {
+    return this.#all(
+      `SELECT o.envelope_id AS proved, c.* FROM omissions o JOIN commitments c ON c.signature = o.commitment
+       ORDER BY o.envelope_id, o.operator`,
+    ).map((r) => ({ envelopeId: r.proved as string, commitment: toCommitment(r) }));
+  }
+
   async saveAcks(acks: readonly StoredAck[]): Promise<number> {
     return this.#write("cannot save acks", () => {
       let added = 0;

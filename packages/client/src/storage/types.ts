@@ -280,6 +280,11 @@ export interface ClientStorage {
   saveCommitment(commitment: StoredCommitment): Promise<string[]>;
   /** The kept commitments that prove `envelopeId` omitted (at most one per operator). */
   omissionProofs(envelopeId: string): Promise<StoredCommitment[]>;
+  /**
+   * Every kept omission proof: an envelope id and the commitment that proves it omitted, by
+   * envelope id then operator. One read however many receipts are kept.
+   */
+  omissions(): Promise<{ envelopeId: string; commitment: StoredCommitment }[]>;
 
   /** Saves received acks (one per message id and identity); returns how many were new. */
   saveAcks(acks: readonly StoredAck[]): Promise<number>;

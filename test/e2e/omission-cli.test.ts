@@ -45,7 +45,7 @@ describe("postbox dispute omission from a presence answer: a reader who sent not
   const ids: Record<"a" | "b" | "c", string> = { a: "", b: "", c: "" };
 
   /** Runs the CLI as `user` (a separate process, its own client folder), reading from both mailboxes. */
-  const run = (user: number, args: string[]) =>
+  const run = (user: number, args: string[], input?: string) =>
     new Promise<Pick<SpawnSyncReturns<string>, "status" | "stdout" | "stderr">>((resolve, reject) => {
       const child = spawn(process.execPath, [POSTBOX_BIN, ...args], {
         env: {
@@ -56,8 +56,9 @@ describe("postbox dispute omission from a presence answer: a reader who sent not
           POSTBOX_CHANNEL_DEPOSIT: "50",
           POSTBOX_K: "2",
         },
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       });
+      if (input !== undefined) child.stdin!.end(input);
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => {
@@ -69,8 +70,8 @@ describe("postbox dispute omission from a presence answer: a reader who sent not
       child.once("error", reject);
       child.once("close", (status) => resolve({ status, stdout, stderr }));
     });
-  const cli = async (user: number, args: string[]) => {
-    const r = await run(user, args);
+  const cli = async (user: number, args: string[], input?: string) => {
+    const r = await run(user, args, input);
     if (r.status !== 0) throw new Error(`postbox ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
     return r;
   };
@@ -126,6 +127,23 @@ describe("postbox dispute omission from a presence answer: a reader who sent not
     await net?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it("messages confirmed by a presence answer keep its evidence, as pushed ones keep their receipts'", async () => {
+    // Many messages at once: published over gossip and confirmed with presence queries, or pushed.
+    await cli(SENDER, ["room", "join", "#confirmed"]);
+    const many = JSON.parse(
+      (await cli(SENDER, ["chat", "send", "--to", "#confirmed", "--stdin", "--json"], "one\ntwo\nthree\n"))
+        .stdout,
+    ) as { sent: number; confirmed: number; pushed: number };
+    expect(many.sent).toBe(3);
+    expect(many.confirmed + many.pushed).toBe(3);
+    const kept = (await cliJson<Listed>(SENDER, ["dispute", "list"])).receipts.filter(
+      (r) => !Object.values(ids).includes(r.envelopeId),
+    );
+    // Each confirmed message has the confirming mailbox's presence answer; each pushed one a receipt per mailbox.
+    expect(kept.filter((r) => r.kind === "presence")).toHaveLength(many.confirmed);
+    expect(kept.filter((r) => r.kind === "receipt")).toHaveLength(2 * many.pushed);
+  }, 60_000);
 
   it("beta says it holds a message its pages leave out: the reader keeps the proof, and beta is slashed from it", async () => {
     // Both mailboxes hold all three (pushed to each).

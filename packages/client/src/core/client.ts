@@ -24,12 +24,14 @@ import {
   normaliseRoomName,
   type OpenedMessage,
   openEnvelope,
+  presenceFromWire,
   receiptSigningBytes,
   roomTopic,
   type ScoreWeights,
   type SealedMessage,
   StatusCode,
   type StoredDeviceKey,
+  type StoreResponse,
   sealDirectV2,
   sealGroupV2,
   sealRoomV2,
@@ -587,8 +589,10 @@ export class PostboxClient {
           includeData: false,
           ids: [fromBareHex(record.envelopeId)],
         }).catch(() => undefined);
-        if (res?.status === StatusCode.OK && res.ids.some((id) => toBareHex(id) === record.envelopeId))
+        if (res?.status === StatusCode.OK && res.ids.some((id) => toBareHex(id) === record.envelopeId)) {
+          if (copy?.envelope) await this.#keepPresence(c, res, [identify(Envelope.decode(copy.envelope))]);
           return c.id;
+        }
       }
     } catch {
       // No mailbox to ask: the message is sent again.
@@ -663,6 +667,11 @@ export class PostboxClient {
             return r;
           });
           for (const id of res.ids) held.add(toBareHex(id));
+          await this.#keepPresence(
+            mailbox!,
+            res,
+            chunk.map((s) => s.envelope),
+          );
         } catch {
           // Unconfirmed: pushed below.
         }
@@ -702,6 +711,36 @@ export class PostboxClient {
       onProgress?.(Math.min(texts.length, b + 500), texts.length);
     }
     return { sent: texts.length, confirmed, pushed };
+  }
+
+  /**
+   * Keeps a presence answer's EIP-712 evidence (a mailbox with a chain whose operator is known) as
+   * a receipt for each of `envelopes` it lists: what confirms a gossiped message is evidence as a
+   * push receipt is (an omission proof takes it; a push receipt it never replaces).
+   */
+  async #keepPresence(c: MailboxCandidate, res: StoreResponse, envelopes: readonly IdentifiedEnvelope[]) {
+    const presence = c.operator ? presenceFromWire(c.operator, res) : undefined;
+    if (!presence || !res.evidence) return;
+    const ids = presence.ids.map((id) => id.slice(2));
+    const signature = bytesToHex(res.evidence);
+    for (const envelope of envelopes) {
+      const envelopeId = toBareHex(envelope.id);
+      if (!ids.includes(envelopeId)) continue;
+      await this.storage.saveReceipt({
+        envelopeId,
+        mailbox: c.id,
+        storedAt: Number(presence.servedAt),
+        retainUntil: Number(presence.retainUntil),
+        evidence: {
+          operator: presence.operator.toLowerCase() as Address,
+          contentTopic: envelope.contentTopic,
+          timestamp: Number(envelope.timestamp),
+          signature,
+          envelope: Envelope.encode(envelope),
+          presence: { ids },
+        },
+      });
+    }
   }
 
   /**
@@ -860,21 +899,7 @@ export class PostboxClient {
             signature: bytesToHex(signature),
           }),
         // A presence answer's promise, kept as a receipt with the envelope another mailbox returned.
-        onPresence: (c, presence, signature, envelope) =>
-          this.storage.saveReceipt({
-            envelopeId: toBareHex(envelope.id),
-            mailbox: c.id,
-            storedAt: Number(presence.servedAt),
-            retainUntil: Number(presence.retainUntil),
-            evidence: {
-              operator: presence.operator.toLowerCase() as Address,
-              contentTopic: envelope.contentTopic,
-              timestamp: Number(envelope.timestamp),
-              signature: bytesToHex(signature),
-              envelope: Envelope.encode(envelope),
-              presence: { ids: presence.ids.map((id) => id.slice(2)) },
-            },
-          }),
+        onPresence: (c, res, envelope) => this.#keepPresence(c, res, [envelope]),
         onFailure: (c, err) => health.push(this.#failed(c.id, err)),
         onSuccess: (c) => health.push(this.directory.succeeded(c.id)),
         onFailover: (from, to, reason) =>

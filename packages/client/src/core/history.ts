@@ -6,7 +6,6 @@ import {
   type IdentifiedEnvelope,
   identify,
   type PageCommitment,
-  type Presence,
   pageCommitmentFromWire,
   presenceFromWire,
   StatusCode,
@@ -66,14 +65,13 @@ export interface FetchHistoryParameters {
     signature: Uint8Array,
   ) => Promise<string[] | undefined>;
   /**
-   * Called with a mailbox's signed presence answer for an envelope another mailbox returned and
-   * this one left out (with that envelope): the "held" half of an omission proof, kept before the
-   * page that proves it is asked for.
+   * Called with a mailbox's presence answer, signed as an EIP-712 `Presence`, for an envelope
+   * another mailbox returned and this one left out (with that envelope): the "held" half of an
+   * omission proof, kept before the page that proves it is asked for.
    */
   onPresence?: (
     mailbox: MailboxCandidate,
-    presence: Presence,
-    signature: Uint8Array,
+    answer: StoreResponse,
     envelope: IdentifiedEnvelope,
   ) => Promise<void>;
   /** Omitted envelopes a catch-up tries to prove, per mailbox (default 3; each costs a page). */
@@ -404,7 +402,7 @@ async function proveOmissions(
       });
       const presence = presenceFromWire(operator, answer);
       if (!presence || !answer.evidence || !presence.ids.some((h) => h.slice(2) === id)) continue;
-      await p.onPresence(mailbox, presence, answer.evidence, envelope);
+      await p.onPresence(mailbox, answer, envelope);
       const t = Number(envelope.timestamp);
       const res = await withBackoff(() => query(p, mailbox, t, undefined, t), p.signal);
       const commitment = res.evidence && pageCommitmentFromWire(operator, { contentTopics: p.topics }, res);

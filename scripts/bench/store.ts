@@ -32,6 +32,9 @@
 // - pageP50Ms / pageP99Ms / rawPageP50Ms (kept from earlier sessions, not a client's latency): the
 //   store handler in this process over an in-memory stream pair, one query at a time, and the bare
 //   SQLite page statement.
+// - `POSTBOX_BENCH_TRACE=PREFIX`: where a page's time goes (store-trace.ts; read it with
+//   `node scripts/bench/store-trace-report.ts PREFIX`); `POSTBOX_BENCH_MAILBOX_FLAGS`: Node flags
+//   for the mailbox alone, to try them.
 // Progress goes to stderr; the last line of stdout is one JSON object.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -66,6 +69,12 @@ import {
 import { pino } from "pino";
 import { busyShare, machineTicks, processCpuMs } from "../lib/cpu.ts";
 import { profileArgs } from "../lib/devnet.ts";
+import "./store-trace.ts";
+
+// POSTBOX_BENCH_TRACE=PREFIX: the trace of store-trace.ts in both processes, and the windows'
+// queries in PREFIX.queries.json as [sent (epoch ms), ms, reader, request id].
+const TRACE = process.env.POSTBOX_BENCH_TRACE;
+const traced: [number, number, number, string][] = [];
 
 const argv = process.argv.slice(2);
 // The readers (this process) run on V8's stock settings, as any client not ours would; with
@@ -304,6 +313,9 @@ child = spawn(
   [
     ...profileArgs(),
     ...(mailboxStockGc ? ["--import", join(import.meta.dirname, "store-stock-v8.ts")] : []),
+    ...(TRACE ? ["--import", join(import.meta.dirname, "store-trace.ts")] : []),
+    // POSTBOX_BENCH_MAILBOX_FLAGS: Node/V8 flags for the mailbox only, to try them (space-separated).
+    ...(process.env.POSTBOX_BENCH_MAILBOX_FLAGS ?? "").split(" ").filter(Boolean),
     bin,
     "node",
     "start",
@@ -446,7 +458,9 @@ const readerLoops = readers.map(async (h, r) => {
     let len = 0;
     while (len < want && !stop) {
       const sent = performance.now();
+      const requestId = `q${r}-${counts.pages}-${len}`; // unique: reader, pages so far, link
       const res = await queryStore(h, peerId, {
+        requestId,
         contentTopics: [topic(t)],
         pageSize: PAGE,
         timeStart,
@@ -462,6 +476,7 @@ const readerLoops = readers.map(async (h, r) => {
         last = e.timestamp;
       }
       latencies.push(ms);
+      if (TRACE && !warming && !stop) traced.push([performance.timeOrigin + sent, ms, r, requestId]);
       counts.pages++;
       if (cold && counts.pages <= COLD_PAGES) {
         coldLatencies.push(ms);
@@ -559,6 +574,7 @@ for (let w = 0; w < WINDOWS; w++) {
 }
 stop = true;
 await readersDone;
+if (TRACE) writeFileSync(`${TRACE}.queries.json`, JSON.stringify(traced));
 if (readerError) throw readerError;
 const cachedAfterWindows = cachedPct();
 const rssLoaded = memory(mailboxPid);

@@ -8,7 +8,6 @@
 // reward paid (all checked on-chain). Refusals: an unknown envelope, no covering commitment, a
 // receipt past its retain_until, an early finalise, bad input. Port band 6,400.
 
-import { type SpawnSyncReturns, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,8 +15,9 @@ import { DatabaseSync } from "node:sqlite";
 import { disputesAbi, mailboxRegistryAbi, networkParameters, sntAbi } from "@postbox/contracts";
 import { type Address, type Hex, zeroAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
+import { DEV_KEYS, type Devnet, startDevnet } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
+import { postboxCli } from "../support/postbox.ts";
 
 const USER = 4;
 const ROOM = "#disputes";
@@ -46,36 +46,13 @@ describe("postbox dispute: custody and omission from a client's kept evidence", 
   let disputes: Address;
   const user = () => net.wallet(USER).account.address;
 
-  /** Runs the CLI as the user (a separate process); resolves with its status and output. */
-  const run = (args: string[]) =>
-    new Promise<Pick<SpawnSyncReturns<string>, "status" | "stdout" | "stderr">>((resolve, reject) => {
-      const child = spawn(process.execPath, [POSTBOX_BIN, ...args], {
-        env: {
-          ...process.env,
-          POSTBOX_CLIENT_DIR: join(dir, "user"),
-          POSTBOX_RPC_URL: net.rpc,
-          POSTBOX_WALLET_KEY: DEV_KEYS[USER]!,
-          POSTBOX_CHANNEL_DEPOSIT: "50",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.once("error", reject);
-      child.once("close", (status) => resolve({ status, stdout, stderr }));
-    });
-  const cli = async (args: string[]) => {
-    const r = await run(args);
-    if (r.status !== 0) throw new Error(`postbox ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
-    return r;
-  };
-  const cliJson = async <T>(args: string[]) => JSON.parse((await cli([...args, "--json"])).stdout) as T;
+  /** The CLI as the user (a separate process). */
+  const { run, cli, cliJson } = postboxCli(() => ({
+    POSTBOX_CLIENT_DIR: join(dir, "user"),
+    POSTBOX_RPC_URL: net.rpc,
+    POSTBOX_WALLET_KEY: DEV_KEYS[USER]!,
+    POSTBOX_CHANNEL_DEPOSIT: "50",
+  }));
   /** A refusal: its exit code and one line on stderr (after `lines` of explanation), never a stack trace. */
   const refused = async (args: string[], code: number, message: RegExp, lines = 1) => {
     const r = await run(args);

@@ -10,16 +10,15 @@
 // checked on-chain; alpha keeps its stake. A presence answer opens no custody dispute. Port band
 // 24,000.
 
-import { type SpawnSyncReturns, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { disputesAbi, mailboxRegistryAbi, networkParameters, sntAbi } from "@postbox/contracts";
 import { type Address, type Hex, zeroAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { DEV_KEYS, type Devnet, POSTBOX_BIN, startDevnet } from "../../scripts/lib/devnet.ts";
+import { DEV_KEYS, type Devnet, startDevnet } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
+import { expectArchiveHolds, misfileEnvelope, postboxCli } from "../support/postbox.ts";
 
 const SENDER = 4;
 const READER = 5;
@@ -44,39 +43,18 @@ describe("postbox dispute omission from a presence answer: a reader who sent not
   let disputes: Address;
   const ids: Record<"a" | "b" | "c", string> = { a: "", b: "", c: "" };
 
-  /** Runs the CLI as `user` (a separate process, its own client folder), reading from both mailboxes. */
-  const run = (user: number, args: string[], input?: string) =>
-    new Promise<Pick<SpawnSyncReturns<string>, "status" | "stdout" | "stderr">>((resolve, reject) => {
-      const child = spawn(process.execPath, [POSTBOX_BIN, ...args], {
-        env: {
-          ...process.env,
-          POSTBOX_CLIENT_DIR: join(dir, `user-${user}`),
-          POSTBOX_RPC_URL: net.rpc,
-          POSTBOX_WALLET_KEY: DEV_KEYS[user]!,
-          POSTBOX_CHANNEL_DEPOSIT: "50",
-          POSTBOX_K: "2",
-        },
-        stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      });
-      if (input !== undefined) child.stdin!.end(input);
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on("data", (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.once("error", reject);
-      child.once("close", (status) => resolve({ status, stdout, stderr }));
-    });
-  const cli = async (user: number, args: string[], input?: string) => {
-    const r = await run(user, args, input);
-    if (r.status !== 0) throw new Error(`postbox ${args.join(" ")} exited ${r.status}: ${r.stderr}`);
-    return r;
-  };
-  const cliJson = async <T>(user: number, args: string[]) =>
-    JSON.parse((await cli(user, [...args, "--json"])).stdout) as T;
+  /** The CLI as `user` (a separate process, its own client folder), reading from both mailboxes. */
+  const as = (user: number) =>
+    postboxCli(() => ({
+      POSTBOX_CLIENT_DIR: join(dir, `user-${user}`),
+      POSTBOX_RPC_URL: net.rpc,
+      POSTBOX_WALLET_KEY: DEV_KEYS[user]!,
+      POSTBOX_CHANNEL_DEPOSIT: "50",
+      POSTBOX_K: "2",
+    }));
+  const run = (user: number, args: string[]) => as(user).run(args);
+  const cli = (user: number, args: string[], input?: string) => as(user).cli(args, input);
+  const cliJson = <T>(user: number, args: string[]) => as(user).cliJson<T>(args);
   const read = <T>(address: Address, abi: unknown, functionName: string, args: readonly unknown[]) =>
     net.publicClient.readContract({ address, abi, functionName, args } as never) as Promise<T>;
   const stake = async (operator: Address) =>
@@ -146,29 +124,10 @@ describe("postbox dispute omission from a presence answer: a reader who sent not
   }, 60_000);
 
   it("beta says it holds a message its pages leave out: the reader keeps the proof, and beta is slashed from it", async () => {
-    // Both mailboxes hold all three (pushed to each).
-    for (const m of net.mailboxes) {
-      const db = new DatabaseSync(join(m.dir, "archive.sqlite"), { readOnly: true });
-      try {
-        for (const id of Object.values(ids))
-          expect(db.prepare("SELECT 1 AS x FROM envelopes WHERE id = ?").get(Buffer.from(id, "hex"))).toEqual(
-            {
-              x: 1,
-            },
-          );
-      } finally {
-        db.close();
-      }
-    }
-    // Beta's archive misfiles a under another topic while it runs: by id it still holds it.
-    const db = new DatabaseSync(join(net.mailboxes[1]!.dir, "archive.sqlite"));
-    db.prepare("INSERT OR IGNORE INTO topics (topic) VALUES (?)").run("/postbox/1/misfiled/proto");
-    const moved = db
-      .prepare("UPDATE envelopes SET tid = (SELECT tid FROM topics WHERE topic = ?) WHERE id = ?")
-      .run("/postbox/1/misfiled/proto", Buffer.from(ids.a, "hex"));
-    expect(Number(moved.changes)).toBe(1);
-    db.close();
-
+    // Both mailboxes hold all three (pushed to each); beta's archive misfiles a under another topic
+    // while it runs: by id it still holds it.
+    for (const m of net.mailboxes) expectArchiveHolds(m.dir, Object.values(ids));
+    misfileEnvelope(net.mailboxes[1]!.dir, ids.a);
     const r = await cli(READER, ["chat", "read", ROOM]);
     // Every message arrives (alpha returned a), and the gap is named with the proof kept.
     for (const t of ["a", "b", "c"]) expect(r.stdout).toContain(`message ${t}`);

@@ -12,21 +12,21 @@
 // beta (stake down by slashBps, dispute Upheld, the reward to the reader's wallet), as the page
 // then says with the transaction. Port band 25,500; screenshots go to test-results/omission-web/.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { disputesAbi, mailboxRegistryAbi, networkParameters, sntAbi } from "@postbox/contracts";
 import { formatSnt } from "@postbox/protocol";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { type Address, type Hex, zeroAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startWebApp } from "../../scripts/bench/browser-client.ts";
-import { DEV_KEYS, type Devnet, POSTBOX_BIN, ROOT, startDevnet } from "../../scripts/lib/devnet.ts";
+import { DEV_KEYS, type Devnet, ROOT, startDevnet } from "../../scripts/lib/devnet.ts";
 import { freePortBlock } from "../../scripts/lib/ports.ts";
 import { ensureDashboardBuilt } from "../../scripts/lib/webapp.ts";
 import { CHROMIUM, RUN_BROWSER_TESTS } from "../browser/harness.ts";
+import { expectArchiveHolds, misfileEnvelope, postboxCli } from "../support/postbox.ts";
 
 const SENDER = 4;
 const READER = 5;
@@ -48,28 +48,14 @@ describe.skipIf(!RUN_BROWSER_TESTS)(
     const url = (path: string) => `http://127.0.0.1:${port + 300}${path}`;
 
     /** The CLI as the sender (a separate process, its own client folder), through both mailboxes. */
-    const cli = (args: string[]) =>
-      new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, [POSTBOX_BIN, ...args, "--json"], {
-          env: {
-            ...process.env,
-            POSTBOX_CLIENT_DIR: join(dir, "sender"),
-            POSTBOX_RPC_URL: net.rpc,
-            POSTBOX_WALLET_KEY: DEV_KEYS[SENDER]!,
-            POSTBOX_CHANNEL_DEPOSIT: "50",
-            POSTBOX_K: "2",
-          },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => (out += d));
-        child.stderr.on("data", (d: Buffer) => (err += d));
-        child.once("error", reject);
-        child.once("close", (code) =>
-          code === 0 ? resolve(out) : reject(new Error(`postbox ${args.join(" ")} exited ${code}: ${err}`)),
-        );
-      });
+    const sender = postboxCli(() => ({
+      POSTBOX_CLIENT_DIR: join(dir, "sender"),
+      POSTBOX_RPC_URL: net.rpc,
+      POSTBOX_WALLET_KEY: DEV_KEYS[SENDER]!,
+      POSTBOX_CHANNEL_DEPOSIT: "50",
+      POSTBOX_K: "2",
+    }));
+    const cli = async (args: string[]) => (await sender.cli([...args, "--json"])).stdout;
     const read = <T>(address: Address, abi: unknown, functionName: string, args: readonly unknown[]) =>
       net.publicClient.readContract({ address, abi, functionName, args } as never) as Promise<T>;
     const stake = async (operator: Address) =>
@@ -199,22 +185,8 @@ describe.skipIf(!RUN_BROWSER_TESTS)(
           ids.push(sent.id);
         }
         // Beta misfiles a under another topic while it runs: by id it still holds it.
-        const db = new DatabaseSync(join(net.mailboxes[1]!.dir, "archive.sqlite"));
-        try {
-          for (const id of ids)
-            expect(
-              db.prepare("SELECT 1 AS x FROM envelopes WHERE id = ?").get(Buffer.from(id, "hex")),
-            ).toEqual({
-              x: 1,
-            });
-          db.prepare("INSERT OR IGNORE INTO topics (topic) VALUES (?)").run("/postbox/1/misfiled/proto");
-          const moved = db
-            .prepare("UPDATE envelopes SET tid = (SELECT tid FROM topics WHERE topic = ?) WHERE id = ?")
-            .run("/postbox/1/misfiled/proto", Buffer.from(ids[0]!, "hex"));
-          expect(Number(moved.changes)).toBe(1);
-        } finally {
-          db.close();
-        }
+        expectArchiveHolds(net.mailboxes[1]!.dir, ids);
+        misfileEnvelope(net.mailboxes[1]!.dir, ids[0]!);
 
         // The reader comes back: every message arrives (alpha returned a), beta is named, the proof kept.
         page = await context.newPage();

@@ -436,7 +436,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
               );
             return (await health(`http://127.0.0.1:${httpPort}`)).ok;
           },
-          60_000,
+          // Two cores shared with a dashboard build and other test files: a start has taken > 60 s.
+          120_000,
           options.signal,
         );
         return child;
